@@ -1,0 +1,587 @@
+"""The controller: the run loop of a fleet run, inside the pytest process the user started.
+
+It owns the verdicts. Workers can die, hang or lie; every collected test still ends with
+exactly one final outcome. The loop is single-threaded around a selector: messages from the
+collector and the workers, worker exits, timeouts and Ctrl-C are all handled here, and every
+final report is re-emitted through pytest's own hooks (terminal, junitxml, other plugins).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import selectors
+import signal
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from testfleet.config import Settings
+from testfleet.messages import Channel, ChannelClosed
+from testfleet.model import Outcome, TestResult
+from testfleet.outcomes import captured, message_of, outcome_of, synthetic_reports
+from testfleet.run_state import RunState
+from testfleet.scheduler.protocol import Scheduler, TestSpec, WorkerSpec
+from testfleet.worker.capture import read_tail
+
+# A worker that dies this many times in a row before finishing any test opens the breaker.
+EARLY_DEATH_LIMIT = 5
+# Tests estimated shorter than this get one extra item queued, so the worker never waits
+# for a round trip between two tiny tests.
+PREFETCH_BELOW = 0.05
+EXIT_GRACE = 3.0
+
+
+class CollectionFailed(Exception):
+    def __init__(self, exitcode: int, log: str) -> None:
+        super().__init__(f"collection failed with exit code {exitcode}")
+        self.exitcode = exitcode
+        self.log = log
+
+
+@dataclass
+class Worker:
+    id: str
+    slot: int
+    gen: int
+    env: dict[str, str]
+    chan: Channel | None = None
+    pid: int | None = None
+    caps: dict[str, Any] = field(default_factory=dict)
+    outstanding: deque[int] = field(default_factory=deque)
+    running: int | None = None
+    started_at: float = 0.0
+    started_wall: float = 0.0
+    requested_at: float = 0.0
+    ready_at: float | None = None
+    stopping: bool = False
+    dead: bool = False
+    eof_at: float | None = None
+    finished_tests: int = 0
+    timed_out: int | None = None
+    timeout_stacks: str = ""
+    peak_rss_kb: int | None = None
+    flushed: bool = False
+
+
+class Controller:
+    def __init__(self, config: pytest.Config, settings: Settings, state: RunState) -> None:
+        self.config = config
+        self.settings = settings
+        self.state = state
+        self.sel = selectors.DefaultSelector()
+        self.workers: dict[str, Worker] = {}
+        self.slots: dict[int, str] = {}
+        self.pending_chans: list[Channel] = []
+        self.items: list[dict[str, Any]] = []
+        self.reports: dict[int, list[pytest.TestReport]] = {}
+        self.scheduler: Scheduler | None = None
+        self.stop_requested = False
+        self.kill_requested = False
+        self.early_deaths = 0
+        self.breaker_message: str | None = None
+        self._last_sigint = 0.0
+
+    # ------------------------------------------------------------------ start-up
+    def run(self, session: pytest.Session) -> None:
+        from testfleet.executor import make_executor
+
+        self.session = session
+        self.executor = make_executor(self.config, self.settings)
+        self.sel.register(self.executor.listener, selectors.EVENT_READ, ("listen", None))
+        old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            self.executor.start_collector()
+            collected = self._wait_for_collection()
+            self._emit_collection(session, collected)
+            if session.testsfailed and not self.config.option.continue_on_collection_errors:
+                raise session.Interrupted(
+                    "%d error%s during collection" % (session.testsfailed, "s" if session.testsfailed != 1 else ""))
+            if not self.items:
+                return
+            self.scheduler = self.state.make_scheduler(self.items)
+            for index, reason in self.state.presettled():
+                self._settle_controller(index, reason[0], reason[1], None)
+            self.state.progress.begin(len(self.items), self.settings.workers)
+            n = min(self.settings.workers, max(1, self.scheduler.pending()))
+            for slot in range(n):
+                self._start_worker(slot)
+            self._loop()
+        finally:
+            signal.signal(signal.SIGINT, old_handler)
+            self._shutdown()
+        if self.breaker_message:
+            self.state.internal_error = self.breaker_message
+        if self.stop_requested or self.kill_requested:
+            raise session.Interrupted(f"testfleet: interrupted, {self.state.count(Outcome.NOT_RUN)} tests not run")
+        if session.shouldfail:
+            raise session.Failed(session.shouldfail)
+        if session.shouldstop:
+            raise session.Interrupted(session.shouldstop)
+
+    def _wait_for_collection(self) -> dict[str, Any]:
+        while True:
+            for kind, chan, msg in self._poll(0.2):
+                if kind != "msg":
+                    continue
+                if msg["t"] == "collected":
+                    self.executor.attach_collector(chan)
+                    self.sel.modify(chan.sock, selectors.EVENT_READ, ("collector", chan))
+                    return msg
+                if msg["t"] == "failed":
+                    raise CollectionFailed(int(msg["exitcode"]), self.executor.collector_log())
+            code = self.executor.collector_exit()
+            if code is not None:
+                # Give a last message in flight a chance, then give up.
+                for kind, chan, msg in self._poll(0.2):
+                    if kind == "msg" and msg["t"] == "collected":
+                        self.executor.attach_collector(chan)
+                        return msg
+                raise CollectionFailed(code or 3, self.executor.collector_log())
+            if self.kill_requested or self.stop_requested:
+                raise KeyboardInterrupt
+
+    def _emit_collection(self, session: pytest.Session, msg: dict[str, Any]) -> None:
+        config = self.config
+        for data in msg["errors"]:
+            rep = self._report(data)
+            config.hook.pytest_collectreport(report=rep)
+        if msg["deselected"]:
+            config.hook.pytest_deselected(items=[None] * msg["deselected"])
+        self.items = msg["items"]
+        self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"])
+        session.testscollected = len(self.items)
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr._numcollected = len(self.items)
+            if tr.verbosity <= 0:
+                tr.showfspath = False
+            tr.report_collect(True)
+            tr.write_line(
+                f"testfleet: {self.settings.workers} worker{'s' if self.settings.workers != 1 else ''} "
+                f"({self.executor.backend}, {self.settings.start}), collected in {msg.get('seconds', 0):.2f}s")
+
+    # ------------------------------------------------------------------ workers
+    def _start_worker(self, slot: int) -> None:
+        gen = 0
+        if slot in self.slots:
+            gen = self.workers[self.slots[slot]].gen + 1
+        wid = f"w{slot}" if gen == 0 else f"w{slot}.{gen}"
+        env = self.state.worker_env(slot, wid)
+        w = Worker(id=wid, slot=slot, gen=gen, env=env, requested_at=time.perf_counter())
+        self.workers[wid] = w
+        self.slots[slot] = wid
+        self.executor.start_worker(wid, env)
+
+    def _on_hello(self, chan: Channel, msg: dict[str, Any]) -> None:
+        w = self.workers.get(msg["worker"])
+        if w is None or w.dead or msg.get("token") != self.executor.token:
+            chan.close()
+            return
+        if msg["hash"] != self.state.collection_hash:
+            self.breaker_message = (
+                f"worker {w.id} collected a different set of tests than the collector "
+                f"(--start spawn needs a deterministic collection)")
+            self.stop_requested = True
+        w.chan, w.pid, w.caps = chan, msg["pid"], msg["caps"]
+        w.ready_at = time.perf_counter()
+        self.executor.forked(w.id, w.pid)
+        self.sel.modify(chan.sock, selectors.EVENT_READ, ("worker", w.id))
+        self.state.worker_ready(w.id, w.pid, w.caps, w.ready_at - w.requested_at, replacement=w.gen > 0)
+        assert self.scheduler is not None
+        self.scheduler.add_worker(WorkerSpec(w.id, w.caps, frozenset(self.state.tags)))
+        self._feed(w)
+
+    def _depth(self, w: Worker) -> int:
+        nxt = w.outstanding[-1] if w.outstanding else None
+        est = self.state.estimate(nxt) if nxt is not None else None
+        return 3 if est is not None and est < PREFETCH_BELOW else 2
+
+    def _feed(self, w: Worker) -> None:
+        """Keep the worker's queue just deep enough: the running test and its next item."""
+        if w.chan is None or w.dead or w.stopping:
+            return
+        assert self.scheduler is not None
+        send: list[int] = []
+        if not (self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop):
+            while len(w.outstanding) < self._depth(w):
+                idx = self.scheduler.next_for(w.id)
+                if idx is None:
+                    break
+                w.outstanding.append(idx)
+                send.append(idx)
+        try:
+            if send:
+                w.chan.send({"t": "run", "items": send})
+                w.flushed = False
+            if self._nothing_left_for(w):
+                w.stopping = True
+                w.chan.send({"t": "stop"})
+            elif not send and len(w.outstanding) == 1 and w.running is None and not w.flushed:
+                # Work remains, but none this worker may take now: run what it holds.
+                w.flushed = True
+                w.chan.send({"t": "flush"})
+        except ChannelClosed:
+            pass
+
+    def _nothing_left_for(self, w: Worker) -> bool:
+        assert self.scheduler is not None
+        if self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop:
+            return True
+        return self.scheduler.pending() == 0 and not self._requeue_possible(w)
+
+    def _requeue_possible(self, w: Worker) -> bool:
+        # While another worker holds queued (not yet started) tests it may die and give
+        # them back; keep this worker until those are settled only if there are retries.
+        return False
+
+    # ------------------------------------------------------------------ messages
+    def _on_worker_msg(self, w: Worker, msg: dict[str, Any]) -> None:
+        kind = msg["t"]
+        if kind == "report":
+            rep = self._report(msg["r"])
+            self.reports.setdefault(msg["i"], []).append(rep)
+        elif kind == "start":
+            idx = msg["i"]
+            w.running, w.started_at, w.started_wall = idx, time.monotonic(), msg.get("ts", time.time())
+            self.reports[idx] = []
+            assert self.scheduler is not None
+            self.scheduler.started(w.id, idx)
+            self.state.progress.started(w.id, self.items[idx]["nodeid"])
+            self._feed(w)
+        elif kind == "finish":
+            idx = msg["i"]
+            if w.outstanding and w.outstanding[0] == idx:
+                w.outstanding.popleft()
+            w.running = None
+            w.finished_tests += 1
+            self.early_deaths = 0
+            self._settle_reports(idx, w, self.reports.pop(idx, []))
+            self._feed(w)
+        elif kind == "warning":
+            self.state.warning(msg)
+        elif kind == "bye":
+            w.peak_rss_kb = msg.get("peak_rss_kb")
+            self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0))
+
+    def _report(self, data: dict[str, Any]) -> Any:
+        rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=data)
+        # JSON has no tuples; pytest expects them for a skip's longrepr and for locations.
+        if isinstance(rep.longrepr, list):
+            rep.longrepr = tuple(rep.longrepr)
+        if isinstance(getattr(rep, "location", None), list):
+            rep.location = tuple(rep.location)
+        return rep
+
+    def _on_collector_msg(self, msg: dict[str, Any]) -> None:
+        kind = msg["t"]
+        if kind == "forked":
+            self.executor.forked(msg["worker"], msg["pid"])
+        elif kind == "exited":
+            self._on_exit(msg["worker"], msg["status"])
+
+    # ------------------------------------------------------------------ outcomes
+    def _settle_reports(self, idx: int, w: Worker, reports: list[pytest.TestReport]) -> None:
+        outcome = outcome_of(reports)
+        if outcome == Outcome.CRASHED:  # reports missing: treat as a crash of this test
+            self._settle_controller(idx, Outcome.CRASHED.value,
+                                    f"worker {w.id} sent no result for the test", w, reports)
+            return
+        result = self._result(idx, w, outcome.value, reports)
+        self._finalize(idx, result, reports, w)
+
+    def _result(self, idx: int, w: Worker | None, outcome: str, reports: list[pytest.TestReport],
+                message: str | None = None, failure_text: str | None = None) -> TestResult:
+        durations = {r.when: r.duration for r in reports}
+        text = failure_text
+        if text is None:
+            failed = [r for r in reports if r.failed]
+            text = "\n".join(r.longreprtext for r in failed) or None
+        return TestResult(
+            run_id=self.state.run_id, nodeid=self.items[idx]["nodeid"], outcome=outcome,
+            worker=w.id if w else None, start=w.started_wall if w else time.time(),
+            setup_duration=durations.get("setup", 0.0), call_duration=durations.get("call", 0.0),
+            teardown_duration=durations.get("teardown", 0.0),
+            message=message if message is not None else message_of(reports, Outcome(outcome)),
+            failure_text=text, stdout=captured(reports, "stdout") or None,
+            stderr=captured(reports, "stderr") or None,
+        )
+
+    def _settle_controller(self, idx: int, outcome: str, text: str, w: Worker | None,
+                           prior: list[pytest.TestReport] | None = None,
+                           sections: list[tuple[str, str]] | None = None, duration: float = 0.0) -> None:
+        reports = synthetic_reports(self.items[idx], outcome, text, sections or [], duration, prior or [])
+        first = text.strip().splitlines()[0] if text.strip() else outcome
+        result = self._result(idx, w, outcome, reports, message=first, failure_text=text)
+        if outcome != Outcome.SKIPPED.value:
+            result.call_duration = duration
+        self._finalize(idx, result, reports, w)
+
+    def _finalize(self, idx: int, result: TestResult, reports: list[pytest.TestReport], w: Worker | None) -> None:
+        retry = self.state.record_attempt(idx, result)
+        if retry:
+            assert self.scheduler is not None
+            self.scheduler.requeue([idx])
+            return
+        info = self.items[idx]
+        hook = self.config.hook
+        location = tuple(info["location"])
+        hook.pytest_runtest_logstart(nodeid=info["nodeid"], location=location)
+        for rep in reports:
+            if result.flaky:
+                rep.testfleet_flaky = True  # type: ignore[attr-defined]
+            hook.pytest_runtest_logreport(report=rep)
+        hook.pytest_runtest_logfinish(nodeid=info["nodeid"], location=location)
+        self.state.progress.finished(w.id if w else None, result.outcome)
+        assert self.scheduler is not None
+        for skip_idx, reason in self.scheduler.finished(idx, result.outcome):
+            if not self.state.is_final(skip_idx):
+                self._settle_controller(skip_idx, Outcome.SKIPPED.value, reason, None)
+
+    # ------------------------------------------------------------------ deaths and timeouts
+    def _on_exit(self, wid: str, status: str) -> None:
+        w = self.workers.get(wid)
+        if w is None or w.dead:
+            return
+        w.dead = True
+        if w.chan is not None:
+            try:
+                self.sel.unregister(w.chan.sock)
+            except (KeyError, ValueError):
+                pass
+            w.chan.close()
+        assert self.scheduler is not None
+        self.scheduler.remove_worker(w.id)
+        running = w.running if w.running is not None else None
+        leftover = [i for i in w.outstanding if i != running]
+        if running is not None:
+            self._settle_lost(w, running, status)
+        if leftover:
+            self.scheduler.requeue(leftover)
+        w.outstanding.clear()
+        self.state.worker_gone(w.id, status)
+        if w.finished_tests == 0 and running is None and not w.stopping:
+            self.early_deaths += 1
+        if self.early_deaths >= EARLY_DEATH_LIMIT:
+            self.breaker_message = (
+                f"testfleet: {self.early_deaths} workers in a row died before running any test "
+                f"(last: {status}); stopping. Worker log:\n{read_tail(self.executor.worker_file(w.id, 'log'), 2000)}")
+            self.stop_requested = True
+            return
+        if not w.stopping and self.workers.get(self.slots[w.slot]) is w and self._work_remains():
+            self._start_worker(w.slot)
+
+    def _settle_lost(self, w: Worker, idx: int, status: str) -> None:
+        prior = self.reports.pop(idx, [])
+        out1 = read_tail(self.executor.worker_file(w.id, "fd1"))
+        out2 = read_tail(self.executor.worker_file(w.id, "fd2"))
+        log = read_tail(self.executor.worker_file(w.id, "log"), 8000)
+        crash = read_tail(self.executor.worker_file(w.id, "crash"), 16000)
+        sections = [(title, body) for title, body in
+                    (("Captured stdout call", out1), ("Captured stderr call", out2)) if body]
+        for rep in prior:
+            sections = list(rep.sections) + sections
+        elapsed = time.monotonic() - w.started_at
+        if w.timed_out == idx:
+            text = (f"Timeout: the test ran longer than {self.settings.timeout:g}s; testfleet stopped worker "
+                    f"{w.id} (pid {w.pid}).\n\nPython stacks of every thread of the worker at the timeout:\n"
+                    f"{w.timeout_stacks.strip() or '(no stacks could be read)'}")
+            for title, body in sections:
+                text += f"\n\n{title} (so far):\n{body.rstrip()}"
+            self._settle_controller(idx, Outcome.TIMEOUT.value, text, w, prior, sections, elapsed)
+            return
+        if self.kill_requested:
+            self._settle_controller(idx, Outcome.NOT_RUN.value, "killed by a second Ctrl-C", w, prior)
+            return
+        text = f"Crashed: worker {w.id} (pid {w.pid}) {status} while running this test."
+        for title, body in sections:
+            text += f"\n\n{title} (so far):\n{body.rstrip()}"
+        if crash.strip():
+            text += f"\n\nFatal error reported by the worker:\n{crash.strip()}"
+        if log.strip():
+            text += f"\n\nWorker output (outside capture):\n{log.strip()}"
+        self._settle_controller(idx, Outcome.CRASHED.value, text, w, prior, sections, elapsed)
+
+    def _check_timeouts(self) -> None:
+        limit = self.settings.timeout
+        if not limit:
+            return
+        now = time.monotonic()
+        for w in list(self.workers.values()):
+            if w.dead or w.running is None or w.timed_out is not None:
+                continue
+            if now - w.started_at > limit:
+                w.timed_out = w.running
+                w.timeout_stacks = self.executor.dump_stacks(w.id)
+                self.executor.kill(w.id)
+
+    def _check_eof(self) -> None:
+        now = time.monotonic()
+        for w in self.workers.values():
+            if w.dead or w.eof_at is None:
+                continue
+            if now - w.eof_at > EXIT_GRACE:
+                self.executor.kill(w.id)  # the exit message follows
+                w.eof_at = now + 60  # do not kill again and again
+        for wid, status in self.executor.poll_exits():
+            self._on_exit(wid, status)
+
+    # ------------------------------------------------------------------ loop
+    def _work_remains(self) -> bool:
+        assert self.scheduler is not None
+        if self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop:
+            return False
+        return self.scheduler.pending() > 0
+
+    def _live(self) -> list[Worker]:
+        return [w for w in self.workers.values() if not w.dead]
+
+    def _loop(self) -> None:
+        assert self.scheduler is not None
+        while True:
+            for kind, ref, msg in self._poll(0.05):
+                if kind == "msg":
+                    if isinstance(ref, Worker):
+                        self._on_worker_msg(ref, msg)
+                    elif ref == "collector":
+                        self._on_collector_msg(msg)
+                    elif msg["t"] == "hello":
+                        assert isinstance(ref, Channel)
+                        self._on_hello(ref, msg)
+                elif kind == "eof" and isinstance(ref, Worker):
+                    ref.eof_at = ref.eof_at or time.monotonic()
+                elif kind == "eof" and ref == "collector":
+                    self._collector_lost()
+            self._check_timeouts()
+            self._check_eof()
+            if self.kill_requested:
+                for w in self._live():
+                    self.executor.kill(w.id)
+            if self.stop_requested or self.session.shouldfail or self.session.shouldstop:
+                for w in self._live():
+                    self._feed(w)  # sends stop
+            self.state.progress.tick()
+            live = self._live()
+            if not live:
+                if self._work_remains():
+                    for slot in range(self.settings.workers):
+                        self._start_worker(slot)
+                    continue
+                break
+        assert self.scheduler is not None
+        for idx in self.scheduler.drain():
+            if not self.state.is_final(idx):
+                self.state.not_run(idx)
+        for idx in range(len(self.items)):
+            if not self.state.is_final(idx):
+                self.state.not_run(idx)
+
+    def _collector_lost(self) -> None:
+        self.breaker_message = "testfleet: the collector process died; no worker can be replaced"
+        self.stop_requested = True
+
+    def _poll(self, timeout: float) -> list[tuple[str, Any, Any]]:
+        """One selector round: accept connections, read messages, note EOFs."""
+        out: list[tuple[str, Any, Any]] = []
+        try:
+            events = self.sel.select(timeout)
+        except InterruptedError:
+            return out
+        for key, _ in events:
+            kind, ref = key.data
+            if kind == "listen":
+                while True:
+                    try:
+                        conn, _addr = self.executor.listener.accept()
+                    except (BlockingIOError, InterruptedError):
+                        break
+                    conn.setblocking(False)
+                    if conn.family != socket.AF_UNIX:
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    chan = Channel(conn)
+                    self.sel.register(conn, selectors.EVENT_READ, ("new", chan))
+                continue
+            if kind == "new":
+                chan = ref
+                alive = chan.feed()
+                for msg in chan.messages():
+                    out.append(("msg", chan, msg))
+                    if msg["t"] == "hello":
+                        # The rest of this connection's messages belong to a worker.
+                        break
+                if not alive:
+                    try:
+                        self.sel.unregister(chan.sock)
+                    except (KeyError, ValueError):
+                        pass
+                continue
+            if kind == "collector":
+                chan = ref
+                alive = chan.feed()
+                for msg in chan.messages():
+                    out.append(("msg", "collector", msg))
+                if not alive:
+                    self.sel.unregister(chan.sock)
+                    out.append(("eof", "collector", None))
+                continue
+            if kind == "worker":
+                w = self.workers[ref]
+                assert w.chan is not None
+                alive = w.chan.feed()
+                for msg in w.chan.messages():
+                    out.append(("msg", w, msg))
+                if not alive:
+                    try:
+                        self.sel.unregister(w.chan.sock)
+                    except (KeyError, ValueError):
+                        pass
+                    out.append(("eof", w, None))
+        return self._expand(out)
+
+    def _expand(self, events: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+        # A new connection's messages after its hello belong to the worker it became.
+        out = []
+        for kind, ref, msg in events:
+            out.append((kind, ref, msg))
+            if kind == "msg" and isinstance(ref, Channel) and msg["t"] == "hello":
+                rest = ref.messages()
+                wid = msg["worker"]
+                for later in rest:
+                    out.append(("msg", ("later", wid), later))
+        final = []
+        for kind, ref, msg in out:
+            if isinstance(ref, tuple) and ref and ref[0] == "later":
+                w = self.workers.get(ref[1])
+                if w is not None:
+                    final.append((kind, w, msg))
+            else:
+                final.append((kind, ref, msg))
+        return final
+
+    # ------------------------------------------------------------------ Ctrl-C and end
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if not self.stop_requested:
+            self.stop_requested = True
+            self.state.progress.note(
+                "testfleet: Ctrl-C: no new tests start; running tests finish. Ctrl-C again to kill the workers.")
+        else:
+            self.kill_requested = True
+
+    def _shutdown(self) -> None:
+        executor = getattr(self, "executor", None)
+        if executor is None:
+            return
+        for w in self._live():
+            if w.chan is not None and not w.stopping:
+                try:
+                    w.chan.send({"t": "stop"})
+                except ChannelClosed:
+                    pass
+        executor.shutdown()
+        self.state.controller_peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.state.progress.end()
+        os.environ.pop("TESTFLEET_SPEC", None)

@@ -1,0 +1,29 @@
+"""Executors start, feed and kill workers. ``local`` (default) and ``ray`` share one protocol:
+``listener``, ``token``, ``backend``, ``start_collector``, ``attach_collector``,
+``collector_log``, ``collector_exit``, ``start_worker``, ``forked``, ``poll_exits``, ``kill``,
+``dump_stacks``, ``worker_file``, ``shutdown``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from testfleet.config import Settings
+
+
+def collector_args(config: pytest.Config) -> list[str]:
+    return [str(a) for a in config.invocation_params.args]
+
+
+def make_executor(config: pytest.Config, settings: Settings) -> Any:
+    from testfleet.executor.local import LaunchSpec
+
+    spec = LaunchSpec(args=collector_args(config), cwd=str(config.invocation_params.dir), start=settings.start)
+    if settings.backend == "ray":
+        from testfleet.executor.ray import RayExecutor
+
+        return RayExecutor(spec, settings)
+    from testfleet.executor.local import LocalExecutor
+
+    return LocalExecutor(spec)

@@ -1,0 +1,193 @@
+"""The local executor: one collector process that forks workers (or spawned workers).
+
+The controller owns the listening socket; the collector and every worker connect to it and
+identify themselves with their first message. Worker exits are reported by the collector
+(the workers' parent) in fork mode, and found by ``poll`` on the children in spawn mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from testfleet.messages import Channel, ChannelClosed
+
+
+@dataclass
+class LaunchSpec:
+    args: list[str]
+    cwd: str
+    start: str = "fork"  # or "spawn"
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalExecutor:
+    """Starts the collector, forks/spawns workers, kills them, dumps their stacks."""
+
+    backend = "local"
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.workdir = tempfile.mkdtemp(prefix="testfleet-")
+        self.address = os.path.join(self.workdir, "ctl.sock")
+        self.token = secrets.token_hex(8)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.address)
+        self.listener.listen(64)
+        self.listener.setblocking(False)
+        self.collector: subprocess.Popen[bytes] | None = None
+        self.collector_chan: Channel | None = None
+        self.spawned: dict[str, subprocess.Popen[bytes]] = {}
+        self.pids: dict[str, int] = {}
+        self.fork_requested: dict[str, float] = {}
+
+    # --- start-up ---
+    def _child_spec(self, role: str, worker: str | None = None) -> dict[str, Any]:
+        return {"role": role, "args": self.spec.args, "cwd": self.spec.cwd, "address": self.address,
+                "workdir": self.workdir, "token": self.token, "worker": worker}
+
+    def _popen(self, role: str, worker: str | None, env_extra: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env.update(self.spec.env)
+        env.update(env_extra)
+        env["TESTFLEET_SPEC"] = json.dumps(self._child_spec(role, worker))
+        env["PYTHONUNBUFFERED"] = "1"
+        out = open(os.path.join(self.workdir, log), "wb")  # noqa: SIM115
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "testfleet.worker.collector"],
+                cwd=self.spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            out.close()
+
+    def start_collector(self) -> None:
+        self.collector = self._popen("collector", None, {}, "collector.log")
+
+    def attach_collector(self, chan: Channel) -> None:
+        self.collector_chan = chan
+
+    def collector_log(self, limit: int = 4000) -> str:
+        try:
+            with open(os.path.join(self.workdir, "collector.log"), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace")[-limit:]
+
+    def collector_exit(self) -> int | None:
+        return None if self.collector is None else self.collector.poll()
+
+    # --- workers ---
+    def start_worker(self, worker_id: str, env: dict[str, str]) -> None:
+        self.fork_requested[worker_id] = time.perf_counter()
+        if self.spec.start == "spawn":
+            self.spawned[worker_id] = self._popen("worker", worker_id, env, f"{worker_id}.spawn.log")
+            self.pids[worker_id] = self.spawned[worker_id].pid
+            return
+        assert self.collector_chan is not None
+        self.collector_chan.send({"t": "fork", "worker": worker_id, "env": env})
+
+    def forked(self, worker_id: str, pid: int) -> None:
+        self.pids[worker_id] = pid
+
+    def poll_exits(self) -> list[tuple[str, str]]:
+        """Spawn mode: workers that exited since the last call, with a status line."""
+        out = []
+        for wid, proc in list(self.spawned.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del self.spawned[wid]
+            if code < 0:
+                try:
+                    name = signal.Signals(-code).name
+                except ValueError:
+                    name = str(-code)
+                out.append((wid, f"killed by signal {-code} ({name})"))
+            else:
+                out.append((wid, f"exited with code {code}"))
+        return out
+
+    def kill(self, worker_id: str) -> None:
+        pid = self.pids.get(worker_id)
+        if pid is None:
+            return
+        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+            try:
+                target()
+                return
+            except OSError:
+                continue
+
+    def dump_stacks(self, worker_id: str, wait: float = 1.0) -> str:
+        """Python stacks of every thread of the worker, via faulthandler on SIGUSR1."""
+        pid = self.pids.get(worker_id)
+        path = os.path.join(self.workdir, f"{worker_id}.stacks")
+        if pid is None:
+            return ""
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except OSError:
+            return ""
+        deadline = time.monotonic() + wait
+        last = -1
+        while time.monotonic() < deadline:
+            try:
+                size = os.path.getsize(path)
+            except OSError:
+                size = 0
+            if size > 0 and size == last:
+                break
+            last = size
+            time.sleep(0.02)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except OSError:
+            return ""
+
+    def worker_file(self, worker_id: str, suffix: str) -> str:
+        return os.path.join(self.workdir, f"{worker_id}.{suffix}")
+
+    # --- end ---
+    def shutdown(self, wait: float = 5.0) -> None:
+        if self.collector_chan is not None:
+            try:
+                self.collector_chan.send({"t": "shutdown"})
+            except ChannelClosed:
+                pass
+        deadline = time.monotonic() + wait
+        procs = list(self.spawned.values()) + ([self.collector] if self.collector else [])
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        # Whatever a test left behind in a worker's process group goes too.
+        for pid in list(self.pids.values()) + [p.pid for p in procs]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for proc in procs:
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        shutil.rmtree(self.workdir, ignore_errors=True)

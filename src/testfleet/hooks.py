@@ -1,0 +1,33 @@
+"""pytest hooks that testfleet adds (registered with ``pluginmanager.add_hookspecs``).
+
+Worker-side hooks run inside each worker process (forked, spawned or on a Ray node);
+controller-side hooks run in the pytest process the user started.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.hookspec
+def pytest_testfleet_worker_started(config: pytest.Config, worker_id: str) -> None:
+    """Worker side: the worker is ready and about to run its first test.
+
+    Called once per worker process, after fork/spawn, with the collected session available.
+    Use it to start per-worker instrumentation (coverage, tracing).
+    """
+
+
+@pytest.hookspec
+def pytest_testfleet_worker_stopping(config: pytest.Config, worker_id: str) -> None:
+    """Worker side: the worker finished its last test and is about to exit normally.
+
+    Not called when the worker crashes or is killed for a timeout.
+    """
+
+
+@pytest.hookspec
+def pytest_testfleet_result(config: pytest.Config, result: Any) -> None:
+    """Controller side: one test attempt ended (``result`` is a :class:`testfleet.model.TestResult`)."""

@@ -1,0 +1,145 @@
+"""Controller <-> worker messages.
+
+Every message is a JSON object with a ``t`` (type) key, framed on a stream socket as a
+4-byte big-endian length followed by UTF-8 JSON. Reports cross the boundary through pytest's
+``pytest_report_to_serializable`` output, never as pickled pytest objects.
+
+Types (``PROTOCOL_VERSION`` is sent in ``hello`` and checked by the controller):
+
+collector -> controller  ``collected`` (items, errors, deselected, hash, seconds), ``forked``
+                         (worker, pid, seconds), ``exited`` (worker, pid, status), ``failed``
+                         (exitcode, message)
+controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``
+worker -> controller     ``hello`` (worker, pid, caps, hash, version), ``start`` (i),
+                         ``report`` (i, r), ``finish`` (i), ``warning`` (w), ``bye`` (peak_rss_kb)
+controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold, treat the
+                         next item as unknown), ``stop`` (run what you hold, then exit)
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+from collections import deque
+from typing import Any
+
+PROTOCOL_VERSION = 1
+_HEADER = struct.Struct(">I")
+MAX_MESSAGE = 256 * 1024 * 1024
+
+Message = dict[str, Any]
+
+
+def _default(obj: object) -> object:
+    # Anything JSON cannot hold (user_properties, odd longrepr parts) becomes its repr.
+    return repr(obj)
+
+
+def encode(msg: Message) -> bytes:
+    data = json.dumps(msg, default=_default, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    return _HEADER.pack(len(data)) + data
+
+
+class ChannelClosed(Exception):
+    """The peer closed the connection (or it broke)."""
+
+
+class Channel:
+    """A framed JSON message channel over a connected stream socket.
+
+    ``send`` blocks until the message is written. ``feed``/``messages`` support a
+    non-blocking reader driven by a selector (controller side); ``recv`` is a blocking read
+    (worker side).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._buf = bytearray()
+        self._ready: deque[Message] = deque()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, msg: Message) -> None:
+        try:
+            self.sock.sendall(encode(msg))
+        except OSError as exc:
+            raise ChannelClosed(str(exc)) from exc
+
+    def _parse(self) -> None:
+        buf = self._buf
+        while len(buf) >= 4:
+            (n,) = _HEADER.unpack_from(buf)
+            if n > MAX_MESSAGE:
+                raise ChannelClosed(f"message of {n} bytes exceeds the limit")
+            if len(buf) < 4 + n:
+                break
+            payload = bytes(buf[4 : 4 + n])
+            del buf[: 4 + n]
+            self._ready.append(json.loads(payload.decode("utf-8", "surrogatepass")))
+
+    def feed(self) -> bool:
+        """Read what is available without blocking; False when the peer has closed."""
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            return False
+        self._buf += data
+        self._parse()
+        return True
+
+    def messages(self) -> list[Message]:
+        out = list(self._ready)
+        self._ready.clear()
+        return out
+
+    def recv(self, timeout: float | None = None) -> Message | None:
+        """Blocking read of one message; None on timeout. Raises ChannelClosed on EOF."""
+        while not self._ready:
+            self.sock.settimeout(timeout)
+            try:
+                data = self.sock.recv(1 << 20)
+            except TimeoutError:
+                return None
+            except OSError as exc:
+                raise ChannelClosed(str(exc)) from exc
+            finally:
+                self.sock.settimeout(None)
+            if not data:
+                raise ChannelClosed("peer closed the connection")
+            self._buf += data
+            self._parse()
+        return self._ready.popleft()
+
+    def poll(self) -> list[Message]:
+        """Non-blocking: everything that has arrived so far (worker side)."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                try:
+                    data = self.sock.recv(1 << 20)
+                except BlockingIOError:
+                    break
+                if not data:
+                    if not self._ready:
+                        raise ChannelClosed("peer closed the connection")
+                    break
+                self._buf += data
+                self._parse()
+        except OSError as exc:
+            if not isinstance(exc, BlockingIOError):
+                raise ChannelClosed(str(exc)) from exc
+        finally:
+            self.sock.setblocking(True)
+        return self.messages()
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass

@@ -1,0 +1,103 @@
+"""Value types shared by the controller, the store and the analysis code.
+
+Nothing here imports pytest, so the store and the analysis run without it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Outcome(str, enum.Enum):
+    """The one final outcome every collected test ends with."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # setup or teardown failed
+    SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+    CRASHED = "crashed"  # the worker died during the test
+    TIMEOUT = "timeout"  # stopped by the controller after --timeout
+    UNSCHEDULABLE = "unschedulable"  # no worker can satisfy its requirements
+    NOT_RUN = "not_run"  # interrupted, or past a deadline
+
+    @property
+    def is_failure(self) -> bool:
+        return self in FAILURE_OUTCOMES
+
+
+FAILURE_OUTCOMES = frozenset(
+    {Outcome.FAILED, Outcome.ERROR, Outcome.CRASHED, Outcome.TIMEOUT, Outcome.UNSCHEDULABLE}
+)
+# Order used in summaries.
+OUTCOME_ORDER = [o.value for o in Outcome]
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass
+class TestResult:
+    """One attempt of one test, as stored.
+
+    ``attempt`` counts from 1; a test retried twice has three rows. ``flaky`` is set on the
+    final passing attempt of a test that failed before in the same run.
+    """
+
+    run_id: str
+    nodeid: str
+    outcome: str
+    attempt: int = 1
+    worker: str | None = None
+    start: float | None = None  # epoch seconds
+    setup_duration: float = 0.0
+    call_duration: float = 0.0
+    teardown_duration: float = 0.0
+    message: str | None = None  # one line
+    failure_text: str | None = None  # full longrepr
+    stdout: str | None = None
+    stderr: str | None = None
+    flaky: bool = False
+    final: bool = True  # False for attempts that were retried
+
+    @property
+    def duration(self) -> float:
+        return self.setup_duration + self.call_duration + self.teardown_duration
+
+
+@dataclass
+class WorkerInfo:
+    """A worker slot and the capabilities it advertised."""
+
+    run_id: str
+    worker_id: str
+    host: str
+    pid: int | None
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    node: str | None = None  # Ray node id, or None for local workers
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    start: float
+    end: float | None = None
+    args: list[str] = field(default_factory=list)
+    rootdir: str = ""
+    git_commit: str | None = None
+    git_branch: str | None = None
+    host: str = ""
+    pid: int | None = None  # controller pid, to detect a killed controller
+    status: str = RunStatus.RUNNING.value
+    exit_code: int | None = None
+    collected: int = 0
+    workers: int = 0
+    backend: str = "local"
+    parent_run: str | None = None  # set on a --resume continuation
+    counts: dict[str, int] = field(default_factory=dict)

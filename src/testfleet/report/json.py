@@ -1,0 +1,57 @@
+"""``--report-json FILE``: the run as JSON, written even when the run fails or is interrupted.
+
+Schema::
+
+    {"run_id", "exit_code", "collected", "counts": {outcome: n},
+     "tests": [{"nodeid", "outcome", "duration", "worker", "attempts", "message", "flaky"}],
+     "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit"}], "controller_peak_rss_kb",
+     "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
+     "store": {"path", "error"}, "lost_nodes": [...]}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+def build_report(state: Any) -> dict[str, Any]:
+    tests = []
+    for idx, info in enumerate(state.items):
+        res = state.final.get(idx)
+        attempts = len(state.attempts.get(idx, [])) or (1 if res else 0)
+        tests.append({
+            "nodeid": info["nodeid"],
+            "outcome": res.outcome if res else "not_run",
+            "duration": round(res.duration, 6) if res else 0.0,
+            "worker": res.worker if res else None,
+            "attempts": attempts,
+            "message": res.message if res else None,
+            "flaky": bool(res.flaky) if res else False,
+        })
+    return {
+        "run_id": state.run_id,
+        "exit_code": state.exit_code,
+        "collected": len(state.items),
+        "counts": state.counts(),
+        "tests": tests,
+        "workers": [
+            {k: w.get(k) for k in ("id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds")}
+            for w in state.workers.values()
+        ],
+        "controller_peak_rss_kb": state.controller_peak_rss_kb,
+        "replacements": state.replacements,
+        "collect_seconds": round(state.collect_seconds, 4),
+        "wall_seconds": round(state.wall_seconds(), 4),
+        "store": {"error": state.store_error, "enabled": state.settings.db != "none"},
+        "lost_nodes": state.lost_workers,
+    }
+
+
+def write_report(path: str, state: Any) -> None:
+    data = build_report(state)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, path)

@@ -1,0 +1,169 @@
+"""Run progress on the terminal.
+
+On a TTY: a live rich display with counts by outcome, elapsed/ETA and each worker's current
+test; pytest's own output lines are printed above it. Not on a TTY (CI): one plain status
+line at most every ``PLAIN_INTERVAL`` seconds, so a long run does not flood the log.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+PLAIN_INTERVAL = 30.0
+
+
+class Progress:
+    """Counts and ETA shared by both displays."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.total = 0
+        self.done = 0
+        self.counts: Counter[str] = Counter()
+        self.current: dict[str, str] = {}
+        self.t0 = time.monotonic()
+        self.workers = 0
+
+    def begin(self, total: int, workers: int) -> None:
+        self.total, self.workers = total, workers
+        self.t0 = time.monotonic()
+
+    def started(self, worker: str, nodeid: str) -> None:
+        self.current[worker] = nodeid
+
+    def finished(self, worker: str | None, outcome: str) -> None:
+        self.done += 1
+        self.counts[outcome] += 1
+        if worker is not None:
+            self.current.pop(worker, None)
+
+    def eta(self) -> float | None:
+        elapsed = time.monotonic() - self.t0
+        if self.done == 0 or elapsed <= 0:
+            return None
+        return elapsed / self.done * (self.total - self.done)
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.t0
+        eta = self.eta()
+        parts = ", ".join(f"{n} {o}" for o, n in sorted(self.counts.items()))
+        eta_text = f", ETA {eta:.0f}s" if eta is not None else ""
+        return f"testfleet: {self.done}/{self.total} done ({parts or 'none yet'}), {elapsed:.0f}s elapsed{eta_text}"
+
+    def tick(self) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is not None:
+            tr.write_line(text)
+        else:
+            sys.stderr.write(text + "\n")
+
+    def end(self) -> None:
+        return None
+
+
+class PlainProgress(Progress):
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__(config)
+        self._last = time.monotonic()
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= PLAIN_INTERVAL and self.total:
+            self._last = now
+            tr = self.config.pluginmanager.get_plugin("terminalreporter")
+            if tr is not None:
+                tr.ensure_newline()
+                tr.write_line(self.line())
+
+
+class _LineProxy:
+    """A file for pytest's TerminalWriter that hands complete lines to the live console."""
+
+    def __init__(self, console: Any, original: Any) -> None:
+        self.console = console
+        self.original = original
+        self.buf = ""
+
+    def write(self, text: str) -> int:
+        self.buf += text
+        while "\n" in self.buf:
+            line, self.buf = self.buf.split("\n", 1)
+            self.console.out(line, highlight=False)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+    def drain(self) -> None:
+        if self.buf:
+            self.console.out(self.buf, highlight=False)
+            self.buf = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+class LiveProgress(Progress):
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__(config)
+        self.live: Any = None
+        self.proxy: _LineProxy | None = None
+
+    def begin(self, total: int, workers: int) -> None:
+        super().begin(total, workers)
+        from rich.console import Console
+        from rich.live import Live
+
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        console = Console(file=sys.__stdout__, highlight=False)
+        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True,
+                         redirect_stdout=False, redirect_stderr=False)
+        self.live.start()
+        if tr is not None:
+            self.proxy = _LineProxy(self.live.console, tr._tw._file)
+            tr._tw._file = self.proxy
+
+    def _render(self) -> Any:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table.grid(padding=(0, 1))
+        table.add_row(Text(self.line(), style="bold"))
+        for worker, nodeid in sorted(self.current.items()):
+            table.add_row(Text(f"  {worker}: {nodeid}", overflow="ellipsis", no_wrap=True))
+        return table
+
+    def tick(self) -> None:
+        if self.live is not None:
+            self.live.update(self._render())
+
+    def note(self, text: str) -> None:
+        if self.live is not None:
+            self.live.console.print(text, highlight=False)
+        else:
+            super().note(text)
+
+    def end(self) -> None:
+        if self.live is None:
+            return
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.proxy is not None:
+            self.proxy.drain()
+            if tr is not None:
+                tr._tw._file = self.proxy.original
+        self.live.stop()
+        self.live = None
+
+
+def make_progress(config: pytest.Config) -> Progress:
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    isatty = bool(tr is not None and tr.isatty)
+    return LiveProgress(config) if isatty else PlainProgress(config)

@@ -1,0 +1,61 @@
+"""testfleet's part of the terminal summary: outcomes pytest has no word for, flaky tests,
+lost workers, and one line of counts that add up to the number collected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from testfleet.model import OUTCOME_ORDER, Outcome
+
+SHOWN_IN_FULL = (Outcome.CRASHED.value, Outcome.TIMEOUT.value, Outcome.UNSCHEDULABLE.value)
+MAX_LISTED = 50
+
+
+def write_summary(tr: Any, state: Any) -> None:
+    if not state.items and not state.internal_error:
+        return
+    by_outcome: dict[str, list[Any]] = {}
+    for res in state.final.values():
+        by_outcome.setdefault(res.outcome, []).append(res)
+    special = [r for o in SHOWN_IN_FULL for r in by_outcome.get(o, [])]
+    if special:
+        tr.write_sep("=", "testfleet: crashed, timed-out and unschedulable tests", red=True)
+        for res in special:
+            tr.write_sep("_", f"{res.nodeid} [{res.outcome.upper()}]", red=True)
+            tr.write_line(res.failure_text or res.message or "")
+    flaky = [r for r in state.final.values() if r.flaky]
+    if flaky:
+        tr.write_sep("=", "testfleet: flaky tests (failed, then passed on a retry)", yellow=True)
+        for res in flaky:
+            first = state.attempts[_index(state, res.nodeid)][0]
+            tr.write_line(f"FLAKY {res.nodeid} - attempt 1 {first.outcome}: {first.message or ''}".rstrip())
+    not_run = by_outcome.get(Outcome.NOT_RUN.value, [])
+    if not_run:
+        tr.write_sep("=", f"testfleet: {len(not_run)} tests not run", yellow=True)
+        for res in not_run[:MAX_LISTED]:
+            tr.write_line(f"NOT RUN {res.nodeid} - {res.message or ''}".rstrip())
+        if len(not_run) > MAX_LISTED:
+            tr.write_line(f"... and {len(not_run) - MAX_LISTED} more (see --report-json or testfleet show)")
+    for lost in state.lost_workers:
+        tr.write_line(f"testfleet: lost {lost.get('node') or lost.get('worker')}: {lost.get('reason', '')}; "
+                      f"re-queued: {', '.join(lost.get('requeued', [])) or 'none'}")
+    counts = state.counts()
+    parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts.get(o)]
+    total = sum(counts.values())
+    tr.write_sep("-", f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
+                      + ("" if total == len(state.items) else f" (only {total} accounted for!)"))
+    if state.settings.db == "none":
+        pass
+    elif state.store_error:
+        tr.write_line(f"testfleet: results not stored: {state.store_error}", yellow=True)
+    elif state.store is not None or state.store_error is None:
+        tr.write_line(f"testfleet: run {state.run_id} stored in {getattr(state.store, 'path', 'the results store')}")
+    if state.internal_error:
+        tr.write_line(state.internal_error, red=True)
+
+
+def _index(state: Any, nodeid: str) -> int:
+    for i, info in enumerate(state.items):
+        if info["nodeid"] == nodeid:
+            return i
+    raise KeyError(nodeid)

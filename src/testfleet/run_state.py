@@ -1,0 +1,223 @@
+"""The state of one fleet run outside the loop: attempts and final outcomes, the store,
+retries, worker bookkeeping, and what the report JSON and the terminal summary show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from testfleet.config import Settings
+from testfleet.model import FAILURE_OUTCOMES, Outcome, RunInfo, TestResult, WorkerInfo
+from testfleet.scheduler.protocol import Scheduler, TestSpec
+
+RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def git_info(rootdir: Path) -> tuple[str | None, str | None]:
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=rootdir, capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() or None if out.returncode == 0 else None
+
+    return git("rev-parse", "HEAD"), git("rev-parse", "--abbrev-ref", "HEAD")
+
+
+class RunState:
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        from testfleet.report.progress import make_progress
+
+        self.config = config
+        self.settings = settings
+        self.run_id = new_run_id()
+        self.started = time.time()
+        self.t0 = time.perf_counter()
+        self.items: list[dict[str, Any]] = []
+        self.collection_hash = ""
+        self.collect_seconds = 0.0
+        self.final: dict[int, TestResult] = {}
+        self.attempts: dict[int, list[TestResult]] = {}
+        self.progress = make_progress(config)
+        self.tags = list(settings.tags)
+        self.workers: dict[str, dict[str, Any]] = {}
+        self.replacements: list[dict[str, Any]] = []
+        self.lost_workers: list[dict[str, Any]] = []
+        self.history: dict[str, float] = {}
+        self.last_outcomes: dict[str, str] = {}
+        self.estimates: dict[int, float] = {}
+        self.internal_error: str | None = None
+        self.controller_peak_rss_kb: int | None = None
+        self.store: Any = None
+        self.store_error: str | None = None
+        self.warnings: list[dict[str, Any]] = []
+        self.exit_code: int | None = None
+        self._open_store()
+
+    # ------------------------------------------------------------------ store
+    def _open_store(self) -> None:
+        if self.settings.db == "none":
+            return
+        try:
+            from testfleet.store import open_store
+
+            self.store = open_store(self.settings.db, rootdir=self.config.rootpath)
+            commit, branch = git_info(self.config.rootpath)
+            self.store.start_run(RunInfo(
+                run_id=self.run_id, start=self.started, args=list(self.config.invocation_params.args),
+                rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
+                host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
+                backend=self.settings.backend))
+            self.history = self.store.durations()
+            self.last_outcomes = self.store.last_outcomes()
+        except Exception as exc:  # noqa: BLE001 - a store failure never costs the run
+            self._store_failed(exc)
+
+    def _store_failed(self, exc: BaseException) -> None:
+        self.store_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        self.store = None
+
+    def _store_call(self, name: str, *args: Any) -> None:
+        if self.store is None:
+            return
+        try:
+            getattr(self.store, name)(*args)
+        except Exception as exc:  # noqa: BLE001
+            self._store_failed(exc)
+
+    # ------------------------------------------------------------------ collection and scheduling
+    def collected(self, items: list[dict[str, Any]], seconds: float, digest: str) -> None:
+        self.items = items
+        self.collect_seconds = seconds
+        self.collection_hash = digest
+
+    def specs(self) -> list[TestSpec]:
+        from testfleet.scheduler.constraints import spec_from_item
+
+        return [spec_from_item(i, info) for i, info in enumerate(self.items)]
+
+    def make_scheduler(self, items: list[dict[str, Any]]) -> Scheduler:
+        from testfleet.scheduler import build_scheduler
+
+        scheduler, presettled = build_scheduler(self.specs(), self.settings, self.history, self.last_outcomes)
+        self._presettled = presettled
+        self.estimates = getattr(scheduler, "estimates", {})
+        return scheduler
+
+    def presettled(self) -> list[tuple[int, tuple[str, str]]]:
+        return getattr(self, "_presettled", [])
+
+    def estimate(self, index: int) -> float | None:
+        if not self.history:
+            return None
+        return self.estimates.get(index)
+
+    def worker_env(self, slot: int, worker_id: str) -> dict[str, str]:
+        base = self.settings.port_base + slot * self.settings.port_count
+        env = {
+            "TESTFLEET_WORKER": f"w{slot}",
+            "TESTFLEET_WORKER_INSTANCE": worker_id,
+            "TESTFLEET_WORKERS": str(self.settings.workers),
+            "TESTFLEET_PORT_BASE": str(base),
+            "TESTFLEET_PORT_COUNT": str(self.settings.port_count),
+            "TESTFLEET_RUN_ID": self.run_id,
+        }
+        if self.tags:
+            env["TESTFLEET_TAGS"] = ",".join(self.tags)
+        return env
+
+    # ------------------------------------------------------------------ workers
+    def worker_ready(self, wid: str, pid: int, caps: dict[str, Any], seconds: float, replacement: bool) -> None:
+        caps = dict(caps)
+        if self.tags:
+            caps["tags"] = list(self.tags)
+        self.workers[wid] = {"id": wid, "pid": pid, "caps": caps, "peak_rss_kb": None, "tests": 0,
+                             "start_seconds": round(seconds, 4)}
+        if replacement:
+            self.replacements.append({"worker": wid, "seconds": round(seconds, 4)})
+        self._store_call("add_workers", [WorkerInfo(self.run_id, wid, caps.get("host", platform.node()),
+                                                    pid, caps, caps.get("node"))])
+
+    def worker_bye(self, wid: str, peak: int | None, tests: int) -> None:
+        if wid in self.workers:
+            self.workers[wid].update(peak_rss_kb=peak, tests=tests)
+
+    def worker_gone(self, wid: str, status: str) -> None:
+        if wid in self.workers:
+            self.workers[wid]["exit"] = status
+
+    def warning(self, msg: dict[str, Any]) -> None:
+        self.warnings.append(msg)
+
+    # ------------------------------------------------------------------ outcomes
+    def record_attempt(self, idx: int, result: TestResult) -> bool:
+        """Store an attempt; True when the test goes back to the queue for a retry."""
+        attempts = self.attempts.setdefault(idx, [])
+        result.attempt = len(attempts) + 1
+        attempts.append(result)
+        retry = (result.outcome in RETRYABLE and result.attempt <= self.settings.retries
+                 and not self.config.option.maxfail)
+        if retry:
+            result.final = False
+        else:
+            if result.outcome == Outcome.PASSED.value and any(a.outcome in RETRYABLE for a in attempts[:-1]):
+                result.flaky = True
+            self.final[idx] = result
+        self._store_call("add_results", [result])
+        self.config.hook.pytest_testfleet_result(config=self.config, result=result)
+        return retry
+
+    def is_final(self, idx: int) -> bool:
+        return idx in self.final
+
+    def not_run(self, idx: int, reason: str = "the run stopped before this test started") -> None:
+        result = TestResult(run_id=self.run_id, nodeid=self.items[idx]["nodeid"], outcome=Outcome.NOT_RUN.value,
+                            message=reason, attempt=len(self.attempts.get(idx, [])) + 1)
+        self.final[idx] = result
+        self._store_call("add_results", [result])
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(r.outcome for r in self.final.values())
+        return {o.value: c[o.value] for o in Outcome if c[o.value]}
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.final.values() if r.outcome == outcome.value)
+
+    def failed_any(self) -> bool:
+        return any(Outcome(r.outcome) in FAILURE_OUTCOMES for r in self.final.values())
+
+    # ------------------------------------------------------------------ end
+    def finish(self, exitstatus: int) -> None:
+        self.exit_code = exitstatus
+        interrupted = exitstatus == 2 or self.count(Outcome.NOT_RUN) > 0
+        status = "interrupted" if interrupted else "finished"
+        if self.store is not None:
+            try:
+                self.store.finish_run(self.run_id, status, time.time(), exitstatus, self.counts())
+                self.store.close()
+            except Exception as exc:  # noqa: BLE001
+                self._store_failed(exc)
+        if self.settings.report_json:
+            from testfleet.report.json import write_report
+
+            write_report(self.settings.report_json, self)
+
+    def wall_seconds(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def python(self) -> str:
+        return sys.executable

@@ -1,0 +1,68 @@
+"""The ``fleet`` marker: what a test needs and how it must be ordered.
+
+``@pytest.mark.fleet(requires={"gpu": 1, "memory_gb": 8, "cpus": 2}, tags=["browser"],
+after=["test_mod.py::test_setup"], exclusive=True, group="db")``. Several ``fleet`` marks on
+one test (e.g. class and function) are merged, the closest one winning per key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from testfleet.errors import UsageError
+from testfleet.scheduler.protocol import TestSpec
+
+MARKER_KEYS = ("requires", "tags", "after", "exclusive", "group")
+MARKER_HELP = (
+    "fleet(requires={'gpu': 1, 'memory_gb': 8, 'cpus': 2}, tags=['browser'], after=['nodeid'], "
+    "exclusive=True, group='name'): testfleet placement and ordering"
+)
+
+
+def parse_marker(nodeid: str, marks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Merge ``fleet`` marks (closest first, as pytest's iter_markers yields them)."""
+    merged: dict[str, Any] = {}
+    for mark in reversed(marks):
+        if mark.get("args"):
+            raise UsageError(f"{nodeid}: @pytest.mark.fleet takes keyword arguments only ({', '.join(MARKER_KEYS)})")
+        for key, value in mark.get("kwargs", {}).items():
+            if key not in MARKER_KEYS:
+                raise UsageError(f"{nodeid}: unknown key {key!r} in @pytest.mark.fleet; accepted: {', '.join(MARKER_KEYS)}")
+            merged[key] = value
+    requires = merged.get("requires", {}) or {}
+    if not isinstance(requires, Mapping):
+        raise UsageError(f"{nodeid}: fleet(requires=...) must be a dict like {{'gpu': 1}}, not {requires!r}")
+    clean: dict[str, float] = {}
+    for name, amount in requires.items():
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise UsageError(f"{nodeid}: fleet requirement {name!r}={amount!r} is not a number")
+        if amount < 0:
+            raise UsageError(f"{nodeid}: fleet requirement {name!r}={amount!r} is negative")
+        clean[str(name)] = float(amount)
+    tags = merged.get("tags", [])
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
+        raise UsageError(f"{nodeid}: fleet(tags=...) must be a list of strings, not {tags!r}")
+    after = merged.get("after", [])
+    if isinstance(after, str):
+        after = [after]
+    if not isinstance(after, list | tuple) or not all(isinstance(t, str) for t in after):
+        raise UsageError(f"{nodeid}: fleet(after=...) must be a list of test node ids, not {after!r}")
+    exclusive = merged.get("exclusive", False)
+    if not isinstance(exclusive, bool):
+        raise UsageError(f"{nodeid}: fleet(exclusive=...) must be True or False, not {exclusive!r}")
+    group = merged.get("group")
+    if group is not None and not isinstance(group, str):
+        raise UsageError(f"{nodeid}: fleet(group=...) must be a string, not {group!r}")
+    return {"requires": clean, "tags": frozenset(tags), "after": tuple(after), "exclusive": exclusive,
+            "group": group}
+
+
+def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
+    m = parse_marker(info["nodeid"], info.get("fleet", []))
+    return TestSpec(index=index, nodeid=info["nodeid"], module=info.get("module", ""),
+                    parent=info.get("parent", ""), name=info.get("name", ""), scope=info.get("scope"),
+                    requires=m["requires"], tags=m["tags"], after=m["after"], exclusive=m["exclusive"],
+                    group=m["group"])

@@ -1,0 +1,70 @@
+"""The scheduler protocol. Schedulers are pure logic: no I/O, no processes, no clocks.
+
+The controller tells the scheduler which workers exist and what happened; the scheduler
+answers one question: which test should this worker run next?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    """What the scheduler knows about one collected test."""
+
+    index: int
+    nodeid: str
+    module: str = ""
+    parent: str = ""
+    name: str = ""
+    scope: str | None = None  # widest shared fixture scope: "module", "class" or None
+    estimate: float | None = None  # seconds, from history; None when unknown
+    requires: Mapping[str, float] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    after: tuple[str, ...] = ()
+    exclusive: bool = False
+    group: str | None = None
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.requires.get("cpus", 1)))
+
+
+@dataclass
+class WorkerSpec:
+    """A worker as the scheduler sees it."""
+
+    id: str
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+
+
+class Scheduler(Protocol):
+    def add_worker(self, worker: WorkerSpec) -> None: ...
+
+    def remove_worker(self, worker_id: str) -> None: ...
+
+    def next_for(self, worker_id: str) -> int | None:
+        """The next test for this worker, or None if there is nothing it may run now."""
+        ...
+
+    def started(self, worker_id: str, index: int) -> None: ...
+
+    def finished(self, index: int, outcome: str) -> list[tuple[int, str]]:
+        """Record a final outcome; returns tests that must now be skipped, with a reason."""
+        ...
+
+    def requeue(self, indices: Sequence[int]) -> None:
+        """Put tests back (their worker died before running them, or a retry)."""
+        ...
+
+    def pending(self) -> int:
+        """Tests not yet handed to any worker."""
+        ...
+
+    def drain(self) -> list[int]:
+        """Remove and return every test not yet handed out (run stopped)."""
+        ...

@@ -1,0 +1,51 @@
+"""The storage protocol: the controller writes through it, the CLI and analysis read through it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from testfleet.model import RunInfo, TestResult, WorkerInfo
+
+
+class Store(Protocol):
+    """A results store. Writes may be buffered; ``flush`` makes them durable."""
+
+    def start_run(self, run: RunInfo) -> None: ...
+
+    def finish_run(self, run_id: str, status: str, end: float, exit_code: int | None,
+                   counts: dict[str, int]) -> None: ...
+
+    def add_workers(self, workers: Iterable[WorkerInfo]) -> None: ...
+
+    def add_results(self, results: Iterable[TestResult]) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    # --- reading ---
+    def runs(self, limit: int = 20) -> list[RunInfo]: ...
+
+    def get_run(self, run_id: str) -> RunInfo | None: ...
+
+    def latest_run_id(self) -> str | None: ...
+
+    def results(self, run_id: str) -> list[TestResult]: ...
+
+    def workers(self, run_id: str) -> list[WorkerInfo]: ...
+
+    def durations(self, nodeids: Sequence[str] | None = None, last_runs: int = 5) -> dict[str, float]:
+        """Median call+setup+teardown duration of each test over its last ``last_runs`` finished
+        attempts that passed or failed (history for the scheduler)."""
+        ...
+
+    def last_outcomes(self, nodeids: Sequence[str] | None = None) -> dict[str, str]:
+        """Final outcome of each test in the most recent run where it ran."""
+        ...
+
+    def completed_nodeids(self, run_id: str, include_parents: bool = True) -> set[str]:
+        """Nodeids that got a final outcome other than ``not_run`` in ``run_id`` and, with
+        ``include_parents``, in the runs it continues (``parent_run`` links): what a
+        ``--resume`` of that run does not need to run again."""
+        ...

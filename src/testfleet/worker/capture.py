@@ -1,0 +1,72 @@
+"""Output capture in a worker.
+
+pytest's fd-level capture writes into anonymous temporary files, which vanish with a crashed
+process. In a worker we restart the global capture so its files have names in the run's
+work directory (``<worker>.fd1`` / ``<worker>.fd2``): when a test crashes the worker, the
+controller reads the test's output so far from them.
+
+The collector stops its own global capture before it forks, so no capture file is ever
+shared between processes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import IO, Any
+
+import pytest
+
+
+def stop_global_capture(config: pytest.Config) -> None:
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None and getattr(capman, "_global_capturing", None) is not None:
+        capman.stop_global_capturing()
+
+
+def capture_paths(workdir: str, worker_id: str) -> tuple[str, str]:
+    return os.path.join(workdir, f"{worker_id}.fd1"), os.path.join(workdir, f"{worker_id}.fd2")
+
+
+def restart_global_capture(config: pytest.Config, workdir: str, worker_id: str) -> None:
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        return
+    if getattr(capman, "_global_capturing", None) is not None:
+        capman.stop_global_capturing()
+    if getattr(capman, "_method", "no") != "fd":
+        capman.start_global_capturing()
+        return
+    import _pytest.capture as pc
+
+    names: Iterator[str] = iter(capture_paths(workdir, worker_id))
+    original = pc.TemporaryFile
+
+    def named_tempfile(*args: Any, **kwargs: Any) -> IO[bytes]:
+        try:
+            path = next(names)
+        except StopIteration:
+            return original(*args, **kwargs)
+        return open(path, "w+b", buffering=0)  # noqa: SIM115 - owned by FDCapture
+
+    pc.TemporaryFile = named_tempfile  # type: ignore[assignment]
+    try:
+        capman.start_global_capturing()
+    finally:
+        pc.TemporaryFile = original  # type: ignore[assignment]
+
+
+def read_tail(path: str, limit: int = 64 * 1024) -> str:
+    """The last ``limit`` bytes of a capture or log file, decoded leniently."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - limit))
+            data = fh.read()
+    except OSError:
+        return ""
+    text = data.decode("utf-8", "replace")
+    if size > limit:
+        text = f"[... {size - limit} earlier bytes not shown ...]\n" + text
+    return text

@@ -1,0 +1,218 @@
+"""The collector: imports and collects the suite once, then forks workers on request.
+
+Started by the controller as ``python -m testfleet.worker.collector`` with a JSON spec in
+``TESTFLEET_SPEC``. It runs a normal pytest start-up with the user's arguments (so
+conftests, plugins, ``-k``/``-m`` and deselection behave as in plain pytest), sends the
+collection to the controller and becomes a fork server: every worker is a fork of this
+fully-collected process, so a replacement worker starts in milliseconds with no
+re-collection. In ``spawn`` mode the same entry point runs as a worker that collects for
+itself and then serves tests directly.
+
+The collector never runs tests and never reaches pytest's session finish (it leaves with
+``os._exit``), so it writes no junit file and no cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+import traceback
+from typing import Any
+
+import pytest
+
+from testfleet.messages import Channel, ChannelClosed
+from testfleet.worker import capture, items as item_info
+
+
+def collection_hash(nodeids: list[str]) -> str:
+    return hashlib.sha256("\n".join(nodeids).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class CollectorPlugin:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.errors: list[dict[str, Any]] = []
+        self.deselected = 0
+        self.t0 = time.perf_counter()
+        self.chan: Channel | None = None
+        self.role = spec["role"]
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            cfg = self._config
+            self.errors.append(cfg.hook.pytest_report_to_serializable(config=cfg, report=report))
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self._config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        nodeids = [it.nodeid for it in session.items]
+        digest = collection_hash(nodeids)
+        seconds = time.perf_counter() - self.t0
+        if self.role == "worker":
+            self._serve_spawned(session, digest)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(self.spec["address"])
+        self.chan = Channel(sock)
+        self.chan.send({
+            "t": "collected", "role": "collector", "token": self.spec.get("token", ""),
+            "items": [item_info.describe(it) for it in session.items],
+            "errors": self.errors, "deselected": self.deselected, "hash": digest,
+            "seconds": seconds, "pid": os.getpid(),
+        })
+        capture.stop_global_capture(session.config)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        code = ForkServer(session, self.chan, self.spec, digest).serve()
+        os._exit(code)
+
+    def _serve_spawned(self, session: pytest.Session, digest: str) -> None:
+        from testfleet.worker.loop import prepare_process, run_worker
+
+        if self.errors:
+            os._exit(3)
+        worker_id = self.spec["worker"]
+        prepare_process(worker_id, self.spec["workdir"], new_session=False)
+        code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
+                          workdir=self.spec["workdir"], collection_hash=digest,
+                          token=self.spec.get("token", ""))
+        os._exit(code)
+
+
+class ForkServer:
+    """Forks a worker for each ``fork`` request; reports each worker's exit status."""
+
+    def __init__(self, session: pytest.Session, chan: Channel, spec: dict[str, Any], digest: str) -> None:
+        self.session = session
+        self.chan = chan
+        self.spec = spec
+        self.digest = digest
+        self.children: dict[int, str] = {}
+
+    def serve(self) -> int:
+        rfd, wfd = os.pipe()
+        os.set_blocking(wfd, False)
+        signal.set_wakeup_fd(wfd)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            while True:
+                ready, _, _ = select.select([self.chan.fileno(), rfd], [], [], 1.0)
+                if rfd in ready:
+                    os.read(rfd, 4096)
+                self._reap()
+                if self.chan.fileno() in ready:
+                    alive = self.chan.feed()
+                    for msg in self.chan.messages():
+                        if msg["t"] == "fork":
+                            self._fork(msg, (rfd, wfd))
+                        elif msg["t"] == "shutdown":
+                            return self._shutdown()
+                    if not alive:  # the controller went away: take the workers down with us
+                        return self._shutdown(kill=True)
+        except ChannelClosed:
+            return self._shutdown(kill=True)
+
+    def _fork(self, msg: dict[str, Any], pipe: tuple[int, int]) -> None:
+        t0 = time.perf_counter()
+        worker_id = msg["worker"]
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                for fd in pipe:
+                    os.close(fd)
+                self.chan.close()
+                os.environ.update(msg.get("env", {}))
+                from testfleet.worker.loop import prepare_process, run_worker
+
+                prepare_process(worker_id, self.spec["workdir"], new_session=True)
+                code = run_worker(self.session, worker_id=worker_id, address=self.spec["address"],
+                                  workdir=self.spec["workdir"], collection_hash=self.digest,
+                                  token=self.spec.get("token", ""))
+            except BaseException:  # noqa: BLE001 - a worker must never return into the collector
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        self.children[pid] = worker_id
+        self.chan.send({"t": "forked", "worker": worker_id, "pid": pid,
+                        "seconds": time.perf_counter() - t0})
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            worker_id = self.children.pop(pid, None)
+            if worker_id is None:
+                continue
+            try:
+                self.chan.send({"t": "exited", "worker": worker_id, "pid": pid,
+                                "status": describe_status(status), "code": os.waitstatus_to_exitcode(status)})
+            except ChannelClosed:
+                pass
+
+    def _shutdown(self, kill: bool = False) -> int:
+        deadline = time.monotonic() + (0 if kill else 5.0)
+        while self.children and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.01)
+        for pid in list(self.children):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return 0
+
+
+def describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
+        return f"killed by signal {sig} ({name})"
+    return f"exited with code {os.WEXITSTATUS(status)}"
+
+
+def main() -> None:
+    spec = json.loads(os.environ.pop("TESTFLEET_SPEC"))
+    os.environ["TESTFLEET_ROLE"] = spec["role"]
+    os.chdir(spec["cwd"])
+    plugin = CollectorPlugin(spec)
+    try:
+        code = pytest.main(spec["args"], plugins=[plugin])
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        code = 3
+    # pytest returned: it never reached the run loop (usage error, conftest error, ...).
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(spec["address"])
+        Channel(sock).send({"t": "failed", "role": spec["role"], "exitcode": int(code),
+                            "token": spec.get("token", ""), "worker": spec.get("worker")})
+    except OSError:
+        pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(code) or 3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The loop that runs inside every worker process (forked, spawned, or on a Ray node).
+
+The worker holds a short queue of test indices sent by the controller. It runs the head of
+the queue through ``pytest_runtest_protocol(item, nextitem)`` as soon as it knows the next
+item (or knows there is none), so module and class fixtures are torn down exactly as in a
+plain pytest run. Every report goes back through ``pytest_report_to_serializable``.
+
+It imports nothing of the controller: only pytest, :mod:`testfleet.messages` and
+:mod:`testfleet.worker.probe`.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import resource
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import pytest
+
+from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
+from testfleet.worker import capture
+from testfleet.worker.probe import capabilities
+
+# Captured sections larger than this are cut (head and tail kept) before they cross the wire.
+MAX_SECTION_CHARS = 256 * 1024
+_FLUSH = object()
+
+
+def cut(text: str, limit: int = MAX_SECTION_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... testfleet cut {len(text) - limit} characters ...]\n{text[-half:]}"
+
+
+class WorkerPlugin:
+    """Registered in the worker: forwards reports and warnings to the controller."""
+
+    def __init__(self, config: pytest.Config, chan: Channel) -> None:
+        self.config = config
+        self.chan = chan
+        self.current = -1
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+        sections = data.get("sections")
+        if sections:
+            data["sections"] = [(title, cut(body)) for title, body in sections]
+        lr = data.get("longrepr")
+        if isinstance(lr, str):
+            data["longrepr"] = cut(lr)
+        self.chan.send({"t": "report", "i": self.current, "r": data})
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
+                                location: Any) -> None:
+        self.chan.send({"t": "warning", "nodeid": nodeid, "when": when,
+                        "message": str(warning_message.message),
+                        "category": warning_message.category.__name__,
+                        "filename": warning_message.filename, "lineno": warning_message.lineno})
+
+
+def _quiet_controller_plugins(config: pytest.Config) -> None:
+    """Plugins whose output belongs to the controller do nothing in a worker."""
+    pm = config.pluginmanager
+    for plugin in list(pm.get_plugins()):
+        name = type(plugin).__name__
+        if name in {"LogXML", "ResultLog"}:
+            pm.unregister(plugin)
+    tr = pm.get_plugin("terminalreporter")
+    if tr is not None:
+        # Plugins may still look the reporter up; they get it, but it no longer sees hooks.
+        pm.unregister(tr)
+        pm.register(_SilentReporterShim(tr), "terminalreporter")
+
+
+class _SilentReporterShim:
+    """Holds a TerminalReporter for plugins that call ``get_plugin('terminalreporter')`` but
+    implements no hooks, so per-test reporting costs nothing in the worker."""
+
+    def __init__(self, reporter: Any) -> None:
+        self._reporter = reporter
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("pytest_"):
+            raise AttributeError(name)
+        return getattr(self._reporter, name)
+
+
+def _idle_thread() -> None:
+    # A thread that never blocks signals, so SIGUSR1 (stack dump) is delivered even when the
+    # test blocks signals in the main thread.
+    threading.Event().wait()
+
+
+def prepare_process(worker_id: str, workdir: str, *, new_session: bool) -> None:
+    """Process-level set-up of a fresh worker: own session, fds, stack and crash dumps."""
+    if new_session:
+        try:
+            os.setsid()
+        except OSError:
+            pass
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:
+        pass
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    log = os.open(os.path.join(workdir, f"{worker_id}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    stacks = open(os.path.join(workdir, f"{worker_id}.stacks"), "w")  # noqa: SIM115
+    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True, chain=False)
+    crash = open(os.path.join(workdir, f"{worker_id}.crash"), "w")  # noqa: SIM115
+    faulthandler.enable(file=crash, all_threads=True)
+    threading.Thread(target=_idle_thread, name="testfleet-signals", daemon=True).start()
+
+
+def connect(address: str) -> socket.socket:
+    if address.startswith("tcp:"):
+        host, _, port = address[4:].rpartition(":")
+        sock = socket.create_connection((host, int(port)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    else:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(address)
+    return sock
+
+
+def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir: str,
+               collection_hash: str, token: str = "", extra_caps: dict[str, Any] | None = None) -> int:
+    """Serve tests until the controller says stop. Returns the process exit code."""
+    config = session.config
+    capture.restart_global_capture(config, workdir, worker_id)
+    chan = Channel(connect(address))
+    caps = capabilities()
+    if extra_caps:
+        caps.update(extra_caps)
+    chan.send({"t": "hello", "worker": worker_id, "pid": os.getpid(), "caps": caps,
+               "hash": collection_hash, "version": PROTOCOL_VERSION, "token": token})
+    plugin = WorkerPlugin(config, chan)
+    _quiet_controller_plugins(config)
+    config.pluginmanager.register(plugin, "testfleet-worker")
+    config.hook.pytest_testfleet_worker_started(config=config, worker_id=worker_id)
+    items = session.items
+    queue: deque[Any] = deque()
+    stopping = False
+    ran = 0
+    try:
+        while True:
+            # Run the head as soon as its next item is known, or known not to exist.
+            while len(queue) < 2 and not stopping and not (queue and queue[-1] is _FLUSH):
+                msg = chan.recv()
+                assert msg is not None
+                stopping = _take(msg, queue)
+            for msg in chan.poll():
+                stopping = _take(msg, queue) or stopping
+            if not queue:
+                break
+            head = queue.popleft()
+            if head is _FLUSH:
+                continue
+            nxt = queue[0] if queue else None
+            nextitem = items[nxt] if isinstance(nxt, int) else None
+            plugin.current = head
+            item = items[head]
+            chan.send({"t": "start", "i": head, "ts": time.time()})
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            # A -x in the worker must not make later teardowns tear down everything.
+            session.shouldfail = False
+            session.shouldstop = False
+            chan.send({"t": "finish", "i": head})
+            ran += 1
+        config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        chan.send({"t": "bye", "peak_rss_kb": peak, "tests": ran})
+    except ChannelClosed:
+        return 70
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0
+
+
+def _take(msg: dict[str, Any], queue: deque[Any]) -> bool:
+    kind = msg["t"]
+    if kind == "run":
+        queue.extend(msg["items"])
+    elif kind == "flush":
+        queue.append(_FLUSH)
+    elif kind == "stop":
+        return True
+    return False

@@ -1,0 +1,3 @@
+"""The labelled corpus is data for the audit, not tests to run."""
+
+collect_ignore = ["corpus"]
