@@ -30,11 +30,27 @@ from typing import Any
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # pytest's outcome words, normalised to one spelling (the summary says "1 error", "2 errors").
-_WORD = {"error": "errors", "warning": "warnings", "xfail": "xfailed", "xpass": "xpassed",
-         "not run": "not_run", "not-run": "not_run"}
+_WORD = {
+    "error": "errors",
+    "warning": "warnings",
+    "xfail": "xfailed",
+    "xpass": "xpassed",
+    "not run": "not_run",
+    "not-run": "not_run",
+}
 # Keys compared between tools. Warnings and deselections are not outcomes.
-OUTCOME_KEYS = ("passed", "failed", "errors", "skipped", "xfailed", "xpassed",
-                "crashed", "timeout", "unschedulable", "not_run")
+OUTCOME_KEYS = (
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "xfailed",
+    "xpassed",
+    "crashed",
+    "timeout",
+    "unschedulable",
+    "not_run",
+)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _SUMMARY_END = re.compile(r"\bin (\d+(?:\.\d+)?)s(?: \(\d+:\d\d:\d\d\))?\s*=*\s*$")
 _COUNT = re.compile(r"^(\d+) ([a-z][a-z_ -]*?)$")
@@ -77,16 +93,16 @@ class TreeSampler(threading.Thread):
         self.max_processes = 0
         self.per_process: dict[int, tuple[str, int]] = {}
         self.seen: dict[int, int] = {}  # pid -> start time, for every process seen
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.sample()
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def sample(self) -> None:
         pids = descendants(self.root)
@@ -119,7 +135,7 @@ def descendants(root: int) -> list[int]:
         except OSError:
             continue
         # Fields after the ")" that closes the command name: state, ppid, ...
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     found, todo = [], [root]
     while todo:
@@ -157,16 +173,30 @@ def _cmdline(pid: int) -> str:
     return " ".join(p.decode(errors="replace") for p in parts if p)[:120]
 
 
-def run_measured(argv: Sequence[str], cwd: Path, log_prefix: Path, *, timeout: float,
-                 env: Mapping[str, str] | None = None, sample_interval: float = 0.25) -> Measured:
+def run_measured(
+    argv: Sequence[str],
+    cwd: Path,
+    log_prefix: Path,
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    sample_interval: float = 0.25,
+) -> Measured:
     """Run ``argv`` in ``cwd``; stdout/stderr go to ``<log_prefix>.out`` / ``.err``."""
     log_prefix.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path = Path(f"{log_prefix}.out"), Path(f"{log_prefix}.err")
     timed_out = threading.Event()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=dict(env) if env is not None else None, start_new_session=True)
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
         sampler = TreeSampler(proc.pid, sample_interval) if sample_interval > 0 else None
         if sampler:
             sampler.start()
@@ -189,15 +219,22 @@ def run_measured(argv: Sequence[str], cwd: Path, log_prefix: Path, *, timeout: f
     # Anything the run left behind (a worker that outlived its controller) is killed now.
     leftovers = kill_tree(proc.pid, dict(sampler.seen) if sampler else {})
     return Measured(
-        argv=list(argv), cwd=str(cwd), wall_seconds=wall,
-        returncode=None if timed_out.is_set() else rc, timed_out=timed_out.is_set(),
-        stdout_path=str(out_path), stderr_path=str(err_path),
-        ru_maxrss_kb=usage.ru_maxrss, user_seconds=usage.ru_utime, system_seconds=usage.ru_stime,
+        argv=list(argv),
+        cwd=str(cwd),
+        wall_seconds=wall,
+        returncode=None if timed_out.is_set() else rc,
+        timed_out=timed_out.is_set(),
+        stdout_path=str(out_path),
+        stderr_path=str(err_path),
+        ru_maxrss_kb=usage.ru_maxrss,
+        user_seconds=usage.ru_utime,
+        system_seconds=usage.ru_stime,
         tree_peak_rss_sum_kb=sampler.peak_rss_sum_kb if sampler else None,
         tree_peak_pss_sum_kb=sampler.peak_pss_sum_kb if sampler else None,
         tree_max_processes=sampler.max_processes if sampler else None,
         process_peaks_kb={f"{pid} {name}": kb for pid, (name, kb) in sampler.per_process.items()}
-        if sampler else {},
+        if sampler
+        else {},
         leftover_pids=leftovers,
     )
 
@@ -246,7 +283,7 @@ def parse_summary(text: str) -> dict[str, int] | None:
         end = _SUMMARY_END.search(line)
         if not end:
             continue
-        body = line[:end.start()].strip().strip("=").strip()
+        body = line[: end.start()].strip().strip("=").strip()
         if body == "no tests ran":
             return {}
         counts: dict[str, int] = {}
@@ -325,8 +362,9 @@ def report_durations(report: Mapping[str, Any]) -> dict[str, float] | None:
         if isinstance(rec.get("duration"), (int, float)):
             seconds = float(rec["duration"])
         else:
-            seconds = sum(float(rec.get(k) or 0.0)
-                          for k in ("setup_duration", "call_duration", "teardown_duration"))
+            seconds = sum(
+                float(rec.get(k) or 0.0) for k in ("setup_duration", "call_duration", "teardown_duration")
+            )
         out[nodeid] = seconds
     return out or None
 

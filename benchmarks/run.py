@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -42,8 +41,13 @@ SUITE_CHOICES = (*suites.SUITE_NAMES, "all")
 TIMEOUTS = {"trivial": 900.0, "heavy_tail": 300.0, "networkx": 1800.0}  # seconds per run (full size)
 # Read from testfleet's --report-json when present; every one is optional.
 REPORT_FIELDS = ("controller_peak_rss_kb", "workers", "replacements", "collect_seconds", "wall_seconds")
-SCRUBBED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_XDIST_AUTO_NUM_WORKERS",
-                "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONDONTWRITEBYTECODE")
+SCRUBBED_ENV = (
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_XDIST_AUTO_NUM_WORKERS",
+    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class Options:
     sample_interval: float
     timeout_scale: float
     out: Path
+    suites: list[str]
+    fresh: bool
+    dry_run: bool
     argv: list[str] = field(default_factory=list)
 
 
@@ -85,8 +92,20 @@ def pytest_cmd(opts: Options, *extra: str) -> list[str]:
 
 
 def testfleet_cmd(opts: Options, workers: int, report_file: Path, db: str, *extra: str) -> list[str]:
-    return [opts.python, "-m", "testfleet", "run", "-w", str(workers), "--report-json", str(report_file),
-            "--db", db, *extra, "-q"]
+    return [
+        opts.python,
+        "-m",
+        "testfleet",
+        "run",
+        "-w",
+        str(workers),
+        "--report-json",
+        str(report_file),
+        "--db",
+        db,
+        *extra,
+        "-q",
+    ]
 
 
 def _remove_db(path: Path) -> None:
@@ -99,66 +118,138 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
     suite = suites.build(name, quick=opts.quick)
     reports = suite.cwd / "reports"
     dbs = suite.cwd / "db"
+    reports.mkdir(exist_ok=True)
+    dbs.mkdir(exist_ok=True)
     variants: list[Variant] = []
 
     def report_of(key: str) -> Callable[[int], Path]:
-        return lambda r: reports / f"{key}-r{r}.json"
+        return lambda r: Path("reports") / f"{_slug(key)}-r{r}.json"  # relative to suite.cwd
 
     def fresh_db(key: str) -> Callable[[int], str]:
         if opts.testfleet_db == "none":
             return lambda r: "none"
-        return lambda r: str(dbs / f"{key}-r{r}.duckdb")
+        return lambda r: f"db/{_slug(key)}-r{r}.duckdb"
 
-    def add_testfleet(key: str, target: suites.Suite, workers: int, *extra: str, group: str | None = None,
-                      db: Callable[[int], str] | None = None, fresh: bool = True, notes: str = "") -> None:
+    def add_testfleet(
+        key: str,
+        target: suites.Suite,
+        workers: int,
+        *extra: str,
+        group: str | None = None,
+        db: Callable[[int], str] | None = None,
+        fresh: bool = True,
+        notes: str = "",
+    ) -> None:
         db_of = db or fresh_db(key)
         rep = report_of(key)
 
         def before(r: int) -> None:
-            rep(r).unlink(missing_ok=True)
+            (target.cwd / rep(r)).unlink(missing_ok=True)
             if fresh and db_of(r) != "none":
-                _remove_db(Path(db_of(r)))
+                _remove_db(target.cwd / db_of(r))
 
-        variants.append(Variant(
-            key, "testfleet", target,
-            lambda r: [*testfleet_cmd(opts, workers, rep(r), db_of(r), *extra), *target.args],
-            group or key, workers, rep, before, notes))
+        variants.append(
+            Variant(
+                key,
+                "testfleet",
+                target,
+                lambda r: [*testfleet_cmd(opts, workers, rep(r), db_of(r), *extra), *target.args],
+                group or key,
+                workers,
+                rep,
+                before,
+                notes,
+            )
+        )
 
     ray = ("--backend", "ray")
     if name in ("trivial", "networkx"):
-        variants.append(Variant("pytest", "pytest", suite, lambda r: [*pytest_cmd(opts), *suite.args], "pytest"))
-        variants.append(Variant("xdist -n 2", "xdist", suite,
-                                lambda r: [*pytest_cmd(opts, "-n", "2"), *suite.args], "xdist", 2))
-        add_testfleet("testfleet -w 2", suite, 2, notes="fresh --db file each run" if opts.testfleet_db == "fresh" else "")
+        variants.append(
+            Variant("pytest", "pytest", suite, lambda r: [*pytest_cmd(opts), *suite.args], "pytest")
+        )
+        variants.append(
+            Variant(
+                "xdist -n 2",
+                "xdist",
+                suite,
+                lambda r: [*pytest_cmd(opts, "-n", "2"), *suite.args],
+                "xdist",
+                2,
+            )
+        )
+        add_testfleet(
+            "testfleet -w 2",
+            suite,
+            2,
+            notes="fresh --db file each run" if opts.testfleet_db == "fresh" else "",
+        )
         if opts.backend == "ray":
             add_testfleet("testfleet -w 2 --backend ray", suite, 2, *ray)
         if name == "networkx":
             crash = suites.networkx(quick=opts.quick, crash=True)
-            add_testfleet("testfleet -w 2 + crash", crash, 2,
-                          notes=f"{suites.CRASH_TESTS} extra tests SIGKILL their own worker")
+            add_testfleet(
+                "testfleet -w 2 + crash",
+                crash,
+                2,
+                notes=f"{suites.CRASH_TESTS} extra tests SIGKILL their own worker",
+            )
     elif name == "heavy_tail":
-        variants.append(Variant("pytest", "pytest", suite, lambda r: [
-            *pytest_cmd(opts, "--durations=0", "--durations-min=0"), *suite.args], "pytest"))
+        variants.append(
+            Variant(
+                "pytest",
+                "pytest",
+                suite,
+                lambda r: [*pytest_cmd(opts, "--durations=0", "--durations-min=0"), *suite.args],
+                "pytest",
+            )
+        )
         for dist in ("load", "worksteal"):
-            variants.append(Variant(f"xdist -n 4 --dist {dist}", "xdist", suite, lambda r, d=dist: [
-                *pytest_cmd(opts, "-n", "4", "--dist", d), *suite.args], f"xdist-{dist}", 4))
+            variants.append(
+                Variant(
+                    f"xdist -n 4 --dist {dist}",
+                    "xdist",
+                    suite,
+                    lambda r, d=dist: [*pytest_cmd(opts, "-n", "4", "--dist", d), *suite.args],
+                    f"xdist-{dist}",
+                    4,
+                )
+            )
         backends = [("", ())] + ([(" --backend ray", ray)] if opts.backend == "ray" else [])
         for label, extra in backends:
-            db = (lambda r, lab=label: str(dbs / f"history{lab.replace(' ', '_')}-r{r}.duckdb"))
+            db = _history_db(f"history-{_slug(label)}" if label else "history")
             group = f"testfleet{label}"
-            add_testfleet(f"testfleet -w 4{label} (no history)", suite, 4, *extra, group=group, db=db,
-                          notes="fresh --db file")
-            add_testfleet(f"testfleet -w 4{label} (history)", suite, 4, *extra, group=group, db=db,
-                          fresh=False, notes="same --db file, written by the run before")
+            add_testfleet(
+                f"testfleet -w 4{label} (no history)",
+                suite,
+                4,
+                *extra,
+                group=group,
+                db=db,
+                notes="fresh --db file",
+            )
+            add_testfleet(
+                f"testfleet -w 4{label} (history)",
+                suite,
+                4,
+                *extra,
+                group=group,
+                db=db,
+                fresh=False,
+                notes="same --db file, written by the run before",
+            )
     else:
         raise ValueError(f"unknown suite {name!r}")
     return [v for v in variants if v.family in opts.only], suite
 
 
+def _history_db(stem: str) -> Callable[[int], str]:
+    """One history file per round, shared by that round's fresh and history runs."""
+    return lambda r: f"db/{stem}-r{r}.duckdb"
+
+
 def tool_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
-    env.update({"PY_COLORS": "0", "NO_COLOR": "1", "COLUMNS": "120",
-                suites.RUNNER_PID_ENV: str(os.getpid())})
+    env.update({"PY_COLORS": "0", "NO_COLOR": "1", "COLUMNS": "120", suites.RUNNER_PID_ENV: str(os.getpid())})
     return env
 
 
@@ -167,19 +258,31 @@ def run_one(v: Variant, rnd: int, opts: Options, logs: Path, timeout: float) -> 
         v.before(rnd)
     argv = v.argv(rnd)
     load = os.getloadavg()[0]
-    m = measure.run_measured(argv, v.suite.cwd, logs / f"{_slug(v.key)}-r{rnd}", timeout=timeout,
-                             env=tool_env(), sample_interval=opts.sample_interval)
+    m = measure.run_measured(
+        argv,
+        v.suite.cwd,
+        logs / f"{_slug(v.key)}-r{rnd}",
+        timeout=timeout,
+        env=tool_env(),
+        sample_interval=opts.sample_interval,
+    )
     stdout = Path(m.stdout_path).read_text(errors="replace")
     record: dict[str, Any] = {
-        "variant": v.key, "family": v.family, "round": rnd, "workers": v.workers, "notes": v.notes,
-        "suite_variant": v.suite.name, "loadavg_1m_before": load, **m.as_dict(),
+        "variant": v.key,
+        "family": v.family,
+        "round": rnd,
+        "workers": v.workers,
+        "notes": v.notes,
+        "suite_variant": v.suite.name,
+        "loadavg_1m_before": load,
+        **m.as_dict(),
         "counts": measure.outcome_counts(measure.parse_summary(stdout)),
         "summary_line": _summary_line(stdout),
     }
     if "--durations=0" in argv:
         record["durations"] = measure.parse_durations(stdout)
     if v.report_path:
-        data = measure.read_report(v.report_path(rnd))
+        data = measure.read_report(v.suite.cwd / v.report_path(rnd))
         record["report_found"] = data is not None
         if data is not None:
             record["report"] = {k: data[k] for k in REPORT_FIELDS if k in data}
@@ -202,10 +305,12 @@ def _slug(text: str) -> str:
 def collect_only(suite: suites.Suite, opts: Options, logs: Path, timeout: float) -> dict[str, Any]:
     """Warm-up collection, then a timed one (startup + collection, no tests run)."""
     argv = [*pytest_cmd(opts, "--co"), *suite.args]
-    measure.run_measured(argv, suite.cwd, logs / "collect-warmup", timeout=timeout, env=tool_env(),
-                         sample_interval=0)
-    m = measure.run_measured(argv, suite.cwd, logs / "collect", timeout=timeout, env=tool_env(),
-                             sample_interval=0)
+    measure.run_measured(
+        argv, suite.cwd, logs / "collect-warmup", timeout=timeout, env=tool_env(), sample_interval=0
+    )
+    m = measure.run_measured(
+        argv, suite.cwd, logs / "collect", timeout=timeout, env=tool_env(), sample_interval=0
+    )
     text = Path(m.stdout_path).read_text(errors="replace")
     collected = None
     for line in reversed(text.splitlines()):
@@ -235,16 +340,33 @@ def run_suite(name: str, opts: Options) -> dict[str, Any]:
             for v in groups[group]:
                 rec = run_one(v, rnd, opts, logs, timeout)
                 runs.append(rec)
-                _say(f"   [round {rnd}/{opts.rounds}] {v.key:<38} {rec['wall_seconds']:8.2f} s  "
-                     f"rc={rec['returncode']}{' TIMEOUT' if rec['timed_out'] else ''}  {rec['counts']}")
+                _say(
+                    f"   [round {rnd}/{opts.rounds}] {v.key:<38} {rec['wall_seconds']:8.2f} s  "
+                    f"rc={rec['returncode']}{' TIMEOUT' if rec['timed_out'] else ''}  {rec['counts']}"
+                )
     result = {
-        "suite": name, "cwd": str(suite.cwd), "manifest": _slim(suite.manifest), "collect_only": collect,
-        "variants": [{"key": v.key, "family": v.family, "workers": v.workers, "notes": v.notes,
-                      "command": _shell(v.argv(1), v.suite.cwd)} for v in variants],
-        "runs": runs, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "quick": opts.quick, "rounds": opts.rounds,
+        "suite": name,
+        "cwd": str(suite.cwd),
+        "manifest": _slim(suite.manifest),
+        "collect_only": collect,
+        "variants": [
+            {
+                "key": v.key,
+                "family": v.family,
+                "workers": v.workers,
+                "notes": v.notes,
+                "extra_outcomes": v.suite.extra_outcomes,
+                "command": _shell(v.argv(1), v.suite.cwd),
+            }
+            for v in variants
+        ],
+        "nominal_durations": suite.manifest.get("durations"),
+        "runs": runs,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quick": opts.quick,
+        "rounds": opts.rounds,
     }
-    result["analysis"] = report.analyse(result, suite)
+    result["analysis"] = report.analyse(result)
     for problem in result["analysis"]["problems"]:
         _say(f"!!! {name}: {problem}")
     return result
@@ -274,9 +396,14 @@ def _say(text: str) -> None:
 
 
 def machine_info(python: str) -> dict[str, Any]:
-    info: dict[str, Any] = {"cpu_model": None, "cores": os.cpu_count(),
-                            "usable_cores": len(os.sched_getaffinity(0)), "ram_gib": None,
-                            "os": platform.platform(), "loadavg_at_start": os.getloadavg()}
+    info: dict[str, Any] = {
+        "cpu_model": None,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "ram_gib": None,
+        "os": platform.platform(),
+        "loadavg_at_start": os.getloadavg(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -290,39 +417,62 @@ def machine_info(python: str) -> dict[str, Any]:
                 info["os"] = f"{line.split('=', 1)[1].strip(chr(34))} ({platform.release()})"
     except OSError:
         pass
-    probe = ("import json, sys; from importlib import metadata as m\n"
-             "def v(d):\n    try: return m.version(d)\n    except m.PackageNotFoundError: return None\n"
-             "print(json.dumps({'python': sys.version.split()[0], **{d: v(d) for d in "
-             "('pytest', 'pytest-xdist', 'testfleet', 'networkx', 'ray', 'duckdb')}}))")
+    probe = (
+        "import json, sys; from importlib import metadata as m\n"
+        "def v(d):\n    try: return m.version(d)\n    except m.PackageNotFoundError: return None\n"
+        "print(json.dumps({'python': sys.version.split()[0], **{d: v(d) for d in "
+        "('pytest', 'pytest-xdist', 'testfleet', 'networkx', 'ray', 'duckdb')}}))"
+    )
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False)
     try:
         info["versions"] = json.loads(out.stdout)
     except ValueError:
         info["versions"] = {"error": out.stderr.strip()[-300:]}
-    git = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
-                         capture_output=True, text=True, check=False)
+    git = subprocess.run(
+        ["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     info["git_commit"] = git.stdout.strip() or "(no commit)"
     return info
 
 
 def parse_args(argv: Sequence[str]) -> Options:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--suite", default="all", help=f"one of {', '.join(SUITE_CHOICES)}, or a comma list")
     p.add_argument("--rounds", type=int, default=3, help="rounds per suite (default 3; medians over them)")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny suites, for smoke tests; results go to benchmarks/_work/quick/")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny suites, for smoke tests; results go to benchmarks/_work/quick/",
+    )
     p.add_argument("--only", default=",".join(FAMILIES), help="comma list of pytest,xdist,testfleet")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="ray: also run every testfleet variant with --backend ray, next to local")
-    p.add_argument("--testfleet-db", choices=["fresh", "none"], default="fresh",
-                   help="trivial/networkx: a fresh --db file per run (default) or --db none")
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: also run every testfleet variant with --backend ray, next to local",
+    )
+    p.add_argument(
+        "--testfleet-db",
+        choices=["fresh", "none"],
+        default="fresh",
+        help="trivial/networkx: a fresh --db file per run (default) or --db none",
+    )
     p.add_argument("--python", default=sys.executable, help="interpreter that runs the tools")
-    p.add_argument("--sample-interval", type=float, default=0.25,
-                   help="seconds between /proc samples of the process tree (0: off)")
+    p.add_argument(
+        "--sample-interval",
+        type=float,
+        default=0.25,
+        help="seconds between /proc samples of the process tree (0: off)",
+    )
     p.add_argument("--timeout-scale", type=float, default=1.0, help="multiply the per-run timeouts")
     p.add_argument("--out", type=Path, default=None, help="where RESULTS.md and results.json go")
     p.add_argument("--fresh", action="store_true", help="drop earlier results of other suites")
+    p.add_argument("--dry-run", action="store_true", help="write the suites, print the commands, run nothing")
     ns = p.parse_args(argv)
     only = tuple(x.strip() for x in ns.only.split(",") if x.strip())
     if bad := [x for x in only if x not in FAMILIES]:
@@ -333,31 +483,49 @@ def parse_args(argv: Sequence[str]) -> Options:
     if ns.rounds < 1:
         p.error(f"--rounds must be at least 1, got {ns.rounds}")
     out = ns.out or (suites.WORK / "quick" if ns.quick else HERE)
-    opts = Options(python=ns.python, quick=ns.quick, rounds=ns.rounds, only=only,
-                   backend=ns.backend if ns.backend == "ray" else None, testfleet_db=ns.testfleet_db,
-                   sample_interval=ns.sample_interval, timeout_scale=ns.timeout_scale, out=out,
-                   argv=list(argv))
-    opts.suites = list(suites.SUITE_NAMES) if "all" in names else names  # type: ignore[attr-defined]
-    opts.fresh = ns.fresh  # type: ignore[attr-defined]
+    opts = Options(
+        python=ns.python,
+        quick=ns.quick,
+        rounds=ns.rounds,
+        only=only,
+        backend=ns.backend if ns.backend == "ray" else None,
+        testfleet_db=ns.testfleet_db,
+        sample_interval=ns.sample_interval,
+        timeout_scale=ns.timeout_scale,
+        out=out,
+        suites=list(suites.SUITE_NAMES) if "all" in names else names,
+        fresh=ns.fresh,
+        dry_run=ns.dry_run,
+        argv=list(argv),
+    )
     return opts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(sys.argv[1:] if argv is None else argv)
+    if opts.dry_run:
+        for name in opts.suites:
+            for v in plan(name, opts)[0]:
+                _say(f"{name:<10} {v.key:<40} {_shell(v.argv(1), v.suite.cwd)}")
+        return 0
     opts.out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = opts.out / "results.json", opts.out / "RESULTS.md"
     previous: dict[str, Any] = {}
-    if json_path.is_file() and not opts.fresh:  # type: ignore[attr-defined]
+    if json_path.is_file() and not opts.fresh:
         previous = json.loads(json_path.read_text()).get("suites", {})
-    data = {"schema": 1, "machine": machine_info(opts.python),
-            "invocation": "python benchmarks/run.py " + " ".join(opts.argv), "suites": previous}
-    for name in opts.suites:  # type: ignore[attr-defined]
+    data = {
+        "schema": 1,
+        "machine": machine_info(opts.python),
+        "invocation": "python benchmarks/run.py " + " ".join(opts.argv),
+        "suites": previous,
+    }
+    for name in opts.suites:
         data["suites"][name] = run_suite(name, opts)
         data["suites"][name]["invocation"] = data["invocation"]
         json_path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
         md_path.write_text(report.render(data))
     _say(f"wrote {_rel(md_path)} and {_rel(json_path)}")
-    problems = [p for s in opts.suites for p in data["suites"][s]["analysis"]["problems"]]  # type: ignore[attr-defined]
+    problems = [p for s in opts.suites for p in data["suites"][s]["analysis"]["problems"]]
     return 1 if problems else 0
 
 

@@ -107,8 +107,14 @@ def trivial(quick: bool = False, root: Path = WORK) -> Suite:
             body.append(f"\ndef test_i_{n}():\n    assert {n} == {n}\n")
         files[f"test_trivial_{m:03d}.py"] = "".join(body)
     total = modules * per_module
-    manifest = {"suite": "trivial", "modules": modules, "tests_per_module": per_module,
-                "tests": total, "style": "generated functions", "expected": {"passed": total}}
+    manifest = {
+        "suite": "trivial",
+        "modules": modules,
+        "tests_per_module": per_module,
+        "tests": total,
+        "style": "generated functions",
+        "expected": {"passed": total},
+    }
     directory = _suite_dir("trivial", quick, root)
     _write_if_changed(directory, manifest, files)
     return Suite("trivial", directory, ["."], manifest)
@@ -130,7 +136,7 @@ def heavy_tail(quick: bool = False, root: Path = WORK) -> Suite:
     files = {"pytest.ini": PYTEST_INI}
     nominal: dict[str, float] = {}
     for m in range(modules):
-        chunk = list(enumerate(durations))[m * per_module:(m + 1) * per_module]
+        chunk = list(enumerate(durations))[m * per_module : (m + 1) * per_module]
         if not chunk:
             break
         name = f"test_tail_{m:02d}.py"
@@ -139,11 +145,18 @@ def heavy_tail(quick: bool = False, root: Path = WORK) -> Suite:
             body.append(f"\n\ndef test_sleep_{i:03d}():\n    time.sleep({seconds!r})\n")
             nominal[f"{name}::test_sleep_{i:03d}"] = seconds
         files[name] = "".join(body)
-    manifest = {"suite": "heavy_tail", "tests": count, "distribution": "pareto",
-                "alpha": HEAVY_TAIL_ALPHA, "seed": HEAVY_TAIL_SEED,
-                "total_seconds": round(sum(durations), 3), "longest_seconds": max(durations),
-                "order": "ascending duration (longest collected last)",
-                "durations": nominal, "expected": {"passed": count}}
+    manifest = {
+        "suite": "heavy_tail",
+        "tests": count,
+        "distribution": "pareto",
+        "alpha": HEAVY_TAIL_ALPHA,
+        "seed": HEAVY_TAIL_SEED,
+        "total_seconds": round(sum(durations), 3),
+        "longest_seconds": max(durations),
+        "order": "ascending duration (longest collected last)",
+        "durations": nominal,
+        "expected": {"passed": count},
+    }
     directory = _suite_dir("heavy_tail", quick, root)
     _write_if_changed(directory, manifest, files)
     return Suite("heavy_tail", directory, ["."], manifest)
@@ -178,8 +191,12 @@ def networkx(quick: bool = False, root: Path = WORK, crash: bool = False) -> Sui
         f"\n\ndef test_kill_worker_{i}():\n    _kill_own_worker()\n" for i in range(1, CRASH_TESTS + 1)
     )
     files["crash/test_kill_worker.py"] = crash_body
-    manifest = {"suite": "networkx", "pyargs": pyargs, "crash_tests": CRASH_TESTS,
-                "networkx_version": _version("networkx")}
+    manifest = {
+        "suite": "networkx",
+        "pyargs": pyargs,
+        "crash_tests": CRASH_TESTS,
+        "networkx_version": _version("networkx"),
+    }
     directory = _suite_dir("networkx", quick, root)
     _write_if_changed(directory, manifest, files)
     args = ["--pyargs", pyargs]
@@ -187,8 +204,9 @@ def networkx(quick: bool = False, root: Path = WORK, crash: bool = False) -> Sui
         return Suite("networkx", directory, args, manifest)
     # An absolute path: --pyargs leaves it alone (it is not an importable module name).
     crash_path = str(directory / "crash" / "test_kill_worker.py")
-    return Suite("networkx+crash", directory, [*args, crash_path], manifest,
-                 extra_outcomes={"crashed": CRASH_TESTS})
+    return Suite(
+        "networkx+crash", directory, [*args, crash_path], manifest, extra_outcomes={"crashed": CRASH_TESTS}
+    )
 
 
 def _version(dist: str) -> str | None:

@@ -66,6 +66,7 @@ class Worker:
     timeout_stacks: str = ""
     peak_rss_kb: int | None = None
     flushed: bool = False
+    last_duration: float | None = None
 
 
 class Controller:
@@ -199,6 +200,8 @@ class Controller:
     def _depth(self, w: Worker) -> int:
         nxt = w.outstanding[-1] if w.outstanding else None
         est = self.state.estimate(nxt) if nxt is not None else None
+        if est is None:
+            est = w.last_duration  # no history: judge by what this worker just ran
         return 3 if est is not None and est < PREFETCH_BELOW else 2
 
     def _feed(self, w: Worker) -> None:
@@ -258,6 +261,7 @@ class Controller:
             if w.outstanding and w.outstanding[0] == idx:
                 w.outstanding.popleft()
             w.running = None
+            w.last_duration = time.monotonic() - w.started_at
             w.finished_tests += 1
             self.early_deaths = 0
             self._settle_reports(idx, w, self.reports.pop(idx, []))

@@ -57,13 +57,32 @@ class Channel:
         self.sock = sock
         self._buf = bytearray()
         self._ready: deque[Message] = deque()
+        self._out: list[bytes] = []
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
     def send(self, msg: Message) -> None:
+        if self._out:
+            self.queue(msg)
+            self.flush()
+            return
         try:
             self.sock.sendall(encode(msg))
+        except OSError as exc:
+            raise ChannelClosed(str(exc)) from exc
+
+    def queue(self, msg: Message) -> None:
+        """Buffer a message; it goes out with the next ``flush`` or ``send``."""
+        self._out.append(encode(msg))
+
+    def flush(self) -> None:
+        if not self._out:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        try:
+            self.sock.sendall(data)
         except OSError as exc:
             raise ChannelClosed(str(exc)) from exc
 
@@ -100,6 +119,7 @@ class Channel:
 
     def recv(self, timeout: float | None = None) -> Message | None:
         """Blocking read of one message; None on timeout. Raises ChannelClosed on EOF."""
+        self.flush()
         while not self._ready:
             self.sock.settimeout(timeout)
             try:

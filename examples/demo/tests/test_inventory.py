@@ -1,5 +1,4 @@
 import pytest
-
 from shopkit import Inventory, OutOfStock
 
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from shopkit import Inventory, OutOfStock, total_price
 
 CATALOG = {"apple": (30, 100), "pear": (45, 20), "plum": (80, 5)}  # sku -> (cents, stock)

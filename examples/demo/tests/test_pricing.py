@@ -1,7 +1,6 @@
 import sys
 
 import pytest
-
 from shopkit import apply_discount, total_price
 
 

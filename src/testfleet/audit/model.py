@@ -47,6 +47,8 @@ class Finding:
 class TestCaseInfo:
     """One collectable test found statically, with its classification and measurements."""
 
+    __test__ = False  # not a pytest test class
+
     test: str  # node id within the file, e.g. "TestX::test_y"
     path: str
     line: int

@@ -97,6 +97,7 @@ class LoadScheduler:
         self.active: dict[str, Unit] = {}
         self.workers: dict[str, WorkerSpec] = {}
         self._order = len(units)
+        self._pending = len(self.tests)
 
     def _work(self, unit: Unit) -> float:
         return sum(self.estimates.get(i, 0.0) for i in unit.tests)
@@ -119,6 +120,7 @@ class LoadScheduler:
                 self.active.pop(worker_id, None)
                 return None
             self.active[worker_id] = unit
+        self._pending -= 1
         return unit.tests.popleft()
 
     def _take_unit(self, worker_id: str) -> Unit | None:
@@ -150,16 +152,18 @@ class LoadScheduler:
     def requeue(self, indices: Sequence[int]) -> None:
         for i in reversed(list(indices)):
             self._order += 1
+            self._pending += 1
             self.units.appendleft(Unit([i], self._order))
 
     def pending(self) -> int:
-        return sum(len(u.tests) for u in self.units) + sum(len(u.tests) for u in self.active.values())
+        return self._pending
 
     def drain(self) -> list[int]:
         out = [i for u in self.units for i in u.tests]
         out += [i for u in self.active.values() for i in u.tests]
         self.units.clear()
         self.active.clear()
+        self._pending = 0
         return out
 
     def estimate(self, index: int) -> float:

@@ -14,6 +14,7 @@ undecodable output) has the bad code points replaced, since DuckDB stores UTF-8 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 
 from testfleet.model import TestResult
@@ -71,6 +72,20 @@ def _duration(value: float) -> float:
     return value if math.isfinite(value) and value >= 0 else 0.0
 
 
+_INF = math.inf
+
+
+def needs_bounds(r: TestResult) -> bool:
+    """Whether :func:`bound_result` could change ``r`` (a cheap test for the common case of a
+    result without text, with ASCII ids and finite durations)."""
+    return not (r.message is None and r.failure_text is None and r.stdout is None
+                and r.stderr is None and type(r.outcome) is str and r.nodeid.isascii()
+                and r.run_id.isascii() and (r.worker is None or r.worker.isascii())
+                and (r.start is None or -_INF < r.start < _INF)
+                and 0.0 <= r.setup_duration < _INF and 0.0 <= r.call_duration < _INF
+                and 0.0 <= r.teardown_duration < _INF)
+
+
 def bound_result(result: TestResult) -> TestResult:
     """``result`` with every bound applied (the same object when nothing needed changing)."""
     changes: dict[str, object] = {}
@@ -85,9 +100,11 @@ def bound_result(result: TestResult) -> TestResult:
         line = one_line(result.message)
         if line != result.message:
             changes["message"] = line
+    if isinstance(result.outcome, enum.Enum):
+        changes["outcome"] = result.outcome.value
     for name in ("nodeid", "outcome", "run_id", "worker"):
         value = getattr(result, name)
-        if value is not None and not value.isascii():
+        if isinstance(value, str) and not value.isascii():
             fixed = valid_text(value)
             if fixed is not value:
                 changes[name] = fixed

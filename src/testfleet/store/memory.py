@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from testfleet.errors import StoreError
 from testfleet.model import Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
-from testfleet.store.bounds import bound_result
+from testfleet.store.bounds import bound_result, needs_bounds
 from testfleet.store.ids import match_run_id
 
 # Outcomes whose duration says how long a test takes (history for the scheduler).
@@ -79,8 +79,9 @@ class MemoryStore:
         self._workers.extend(copy.deepcopy(w) for w in workers)
 
     def add_results(self, results: Iterable[TestResult]) -> None:
+        """Keep ``results`` (bounded; do not change them afterwards: reads return copies)."""
         self._check_open()
-        self._results.extend(copy.copy(bound_result(r)) for r in results)
+        self._results.extend(bound_result(r) if needs_bounds(r) else r for r in results)
 
     def flush(self) -> None:
         pass

@@ -20,6 +20,10 @@ from typing import Any, Protocol
 from testfleet.errors import StoreError
 
 
+class SchemaError(StoreError):
+    """The file's schema is not one this version can use (newer, or not a results store)."""
+
+
 class Connection(Protocol):
     """The part of a DuckDB connection the migrations use."""
 
@@ -74,7 +78,7 @@ def current_version(conn: Connection) -> int:
     if not tables:
         return 0
     if "schema_version" not in tables:
-        raise StoreError("it is a DuckDB database but not a testfleet results store "
+        raise SchemaError("it is a DuckDB database but not a testfleet results store "
                          f"(tables: {', '.join(sorted(tables)[:5])})")
     row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
@@ -87,7 +91,7 @@ def pending(version: int, migrations: Sequence[Migration] = MIGRATIONS) -> list[
     """
     latest = migrations[-1].version if migrations else 0
     if version > latest:
-        raise StoreError(f"its schema version {version} is newer than this testfleet supports "
+        raise SchemaError(f"its schema version {version} is newer than this testfleet supports "
                          f"({latest}); upgrade testfleet to read it")
     return [m for m in migrations if m.version > version]
 

@@ -35,7 +35,8 @@ _POLL = 0.1
 
 @dataclass(frozen=True)
 class ProxyStats:
-    """Counters since the proxy started: connections accepted, dropped on arrival, open now, bytes."""
+    """Counters since the proxy started: connections accepted, dropped on arrival, open now, and bytes
+    forwarded (delivered to the other side; bytes held by a blackhole or a delay are not counted yet)."""
 
     accepted: int
     dropped: int
@@ -91,10 +92,10 @@ class FaultProxy:
     # ----- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FaultProxy:
-        if self._listener is not None:
-            raise ProxyError("FaultProxy.start() called twice")
         if self._stopping.is_set():
             raise ProxyError("a closed FaultProxy cannot be started again; create a new one")
+        if self._listener is not None:
+            raise ProxyError("FaultProxy.start() called twice")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

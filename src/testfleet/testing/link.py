@@ -119,7 +119,6 @@ class Link:
             chunks.put((last_due, data))
             if not data:
                 return
-            self.owner.count(direction, len(data))
 
     def _write(self, direction: str, dst: socket.socket, chunks: queue.Queue[tuple[float, bytes]]) -> None:
         next_free = time.monotonic()
@@ -156,6 +155,7 @@ class Link:
             except OSError:
                 return -1.0
             view = view[sent:]
+            self.owner.count(direction, sent)
             if rate is not None:
                 next_free = max(next_free, time.monotonic()) + sent / rate
         return next_free

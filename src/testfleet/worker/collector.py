@@ -139,9 +139,18 @@ class ForkServer:
                 from testfleet.worker.loop import prepare_process, run_worker
 
                 prepare_process(worker_id, self.spec["workdir"], new_session=True)
+                profile = os.environ.get("TESTFLEET_PROFILE_WORKERS")  # debugging aid: a dir
+                if profile:
+                    import cProfile
+
+                    prof = cProfile.Profile()
+                    prof.enable()
                 code = run_worker(self.session, worker_id=worker_id, address=self.spec["address"],
                                   workdir=self.spec["workdir"], collection_hash=self.digest,
                                   token=self.spec.get("token", ""))
+                if profile:
+                    prof.disable()
+                    prof.dump_stats(os.path.join(profile, f"{worker_id}.prof"))
             except BaseException:  # noqa: BLE001 - a worker must never return into the collector
                 traceback.print_exc()
             finally:

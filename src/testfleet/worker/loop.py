@@ -57,12 +57,12 @@ class WorkerPlugin:
         lr = data.get("longrepr")
         if isinstance(lr, str):
             data["longrepr"] = cut(lr)
-        self.chan.send({"t": "report", "i": self.current, "r": data})
+        self.chan.queue({"t": "report", "i": self.current, "r": data})
 
     @pytest.hookimpl(trylast=True)
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
                                 location: Any) -> None:
-        self.chan.send({"t": "warning", "nodeid": nodeid, "when": when,
+        self.chan.queue({"t": "warning", "nodeid": nodeid, "when": when,
                         "message": str(warning_message.message),
                         "category": warning_message.category.__name__,
                         "filename": warning_message.filename, "lineno": warning_message.lineno})
@@ -176,12 +176,13 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             nextitem = items[nxt] if isinstance(nxt, int) else None
             plugin.current = head
             item = items[head]
+            # One write per test: the previous test's reports and finish go out with this start.
             chan.send({"t": "start", "i": head, "ts": time.time()})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             # A -x in the worker must not make later teardowns tear down everything.
             session.shouldfail = False
             session.shouldstop = False
-            chan.send({"t": "finish", "i": head})
+            chan.queue({"t": "finish", "i": head})
             ran += 1
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

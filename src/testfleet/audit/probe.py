@@ -1,0 +1,187 @@
+"""pytest plugin loaded by ``testfleet audit --run`` with ``-p testfleet.audit.probe``.
+
+It does nothing unless ``TESTFLEET_AUDIT_DIR`` is set. Then, in every process that runs tests:
+
+* coverage.py (``branch=True``) measures ``TESTFLEET_AUDIT_SOURCE`` with one dynamic context per
+  test (the pytest node id); each process saves its own data file (``data_suffix``), combined later;
+* executed checks are counted per test: passing ``assert`` statements (``pytest_assertion_pass``,
+  needs ``-o enable_assertion_pass_hook=true``), ``unittest.TestCase.assert*/fail*`` calls, mock
+  ``assert_*`` calls and ``pytest.raises/warns/deprecated_call`` calls;
+* one JSON line per test (node id, file, outcome, duration, checks) goes to ``tests-<pid>.jsonl``.
+
+Under testfleet (``TESTFLEET_AUDIT_FLEET=1``) the collector measures import/collection and saves at
+the end of collection; each worker starts its own coverage in ``pytest_testfleet_worker_started`` and
+saves in ``pytest_testfleet_worker_stopping``. Under plain pytest one coverage spans the session.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ENV_DIR = "TESTFLEET_AUDIT_DIR"
+ENV_SOURCE = "TESTFLEET_AUDIT_SOURCE"
+ENV_FLEET = "TESTFLEET_AUDIT_FLEET"
+
+
+@dataclass
+class _State:
+    out: Path
+    source: list[str]
+    fleet: bool
+    cov: Any = None
+    current: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    local = threading.local()
+
+
+_STATE: _State | None = None  # module global: the counting wrappers are installed process-wide
+
+
+def _start(tag: str) -> Any:
+    import coverage
+
+    if _STATE is None:  # no assert here: pytest rewrites this module and would count it as a check
+        return None
+    cov = coverage.Coverage(data_file=str(_STATE.out / ".coverage"), data_suffix=f"{tag}.{os.getpid()}",
+                            branch=True, source=_STATE.source or None, auto_data=False,
+                            config_file=False)
+    cov.start()
+    return cov
+
+
+def _stop(save: bool) -> None:
+    if _STATE is not None and _STATE.cov is not None:
+        _STATE.cov.stop()
+        if save:
+            _STATE.cov.save()
+        _STATE.cov = None
+
+
+def _count() -> None:
+    s = _STATE
+    if s is not None and s.current is not None and not getattr(s.local, "depth", 0):
+        s.counts[s.current] = s.counts.get(s.current, 0) + 1
+
+
+def _counting(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state = _STATE
+        if state is None:
+            return fn(*args, **kwargs)
+        _count()
+        state.local.depth = getattr(state.local, "depth", 0) + 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            state.local.depth -= 1
+
+    wrapper.__testfleet_counting__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _install_counters() -> None:
+    import unittest
+    from unittest import mock
+
+    for cls, pred in [(unittest.TestCase, lambda n: n.startswith(("assert", "fail"))),
+                      (mock.NonCallableMock, lambda n: n.startswith("assert_"))]:
+        for name in list(vars(cls)):
+            attr = vars(cls)[name]
+            if pred(name) and callable(attr) and not getattr(attr, "__testfleet_counting__", False):
+                setattr(cls, name, _counting(attr))
+    for name in ("raises", "warns", "deprecated_call"):
+        attr = getattr(pytest, name)
+        if not getattr(attr, "__testfleet_counting__", False):
+            setattr(pytest, name, _counting(attr))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _STATE
+    out = os.environ.get(ENV_DIR)
+    if not out:
+        return
+    source = [s for s in os.environ.get(ENV_SOURCE, "").split(os.pathsep) if s]
+    _STATE = _State(Path(out), source, os.environ.get(ENV_FLEET) == "1")
+    _STATE.out.mkdir(parents=True, exist_ok=True)
+    _install_counters()
+    _STATE.cov = _start("main")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if _STATE is not None and _STATE.fleet:
+        _stop(save=True)  # the collector: import and collection lines; workers measure the tests
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testfleet_worker_started(config: pytest.Config, worker_id: str) -> None:
+    if _STATE is None:
+        return
+    _stop(save=False)  # a coverage inherited through fork belongs to the collector
+    _STATE.records.clear()
+    _STATE.counts.clear()
+    _STATE.cov = _start(f"w{worker_id}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testfleet_worker_stopping(config: pytest.Config, worker_id: str) -> None:
+    if _STATE is not None:
+        _stop(save=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _STATE is None:
+        return
+    _STATE.current = item.nodeid
+    _STATE.counts[item.nodeid] = 0
+    _STATE.records[item.nodeid] = {"nodeid": item.nodeid, "file": str(item.path), "outcome": None,
+                                   "duration": 0.0, "checks": 0, "rootdir": str(item.config.rootpath)}
+    if _STATE.cov is not None:
+        _STATE.cov.switch_context(item.nodeid)
+
+
+def pytest_assertion_pass(item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
+    _count()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    s = _STATE
+    if s is None or report.nodeid not in s.records:
+        return  # not executed in this process (e.g. the controller re-emitting a worker's report)
+    rec = s.records[report.nodeid]
+    rec["duration"] += report.duration
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        if hasattr(report, "wasxfail"):
+            rec["outcome"] = "xfailed" if report.skipped else "xpassed"
+        else:
+            rec["outcome"] = report.outcome if report.when == "call" or report.skipped else "error"
+    elif report.when == "teardown":
+        if report.failed and rec["outcome"] in (None, "passed"):
+            rec["outcome"] = "error"
+        rec["checks"] = s.counts.get(report.nodeid, 0)
+        with open(s.out / f"tests-{os.getpid()}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        del s.records[report.nodeid]
+        s.current = None
+        if s.cov is not None:
+            s.cov.switch_context("")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _STATE is not None and not _STATE.fleet:
+        _stop(save=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE is not None:
+        _stop(save=not _STATE.fleet)

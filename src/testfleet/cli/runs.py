@@ -1,0 +1,59 @@
+"""``testfleet runs``: the table of past runs, newest first."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from testfleet.cli.storeopts import add_db_option
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("runs", help="list past runs stored in the results file")
+    add_db_option(parser)
+    parser.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="show the N most recent runs (default: 20)")
+    parser.set_defaults(func=run)
+
+
+def run(ns: argparse.Namespace) -> int:
+    import time
+
+    from rich.table import Table
+
+    from testfleet.cli import render
+    from testfleet.cli.storeopts import db_path, open_for_reading
+    from testfleet.console import abort, out
+    from testfleet.errors import StoreError
+
+    if ns.limit < 1:
+        abort(f"--limit must be a positive number of runs, got {ns.limit}", 4)
+    store = open_for_reading(ns)
+    try:
+        runs = store.runs(limit=ns.limit)
+    except StoreError as exc:
+        abort(str(exc), 1)
+    finally:
+        store.close()
+    if not runs:
+        out().print(f"no runs recorded in {db_path(ns.db)}", markup=False)
+        return 0
+    # Fits 80 columns: only the outcomes column (last) wraps.
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("run", no_wrap=True, min_width=12)
+    table.add_column("started", no_wrap=True)
+    table.add_column("took", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("tests", justify="right", no_wrap=True)
+    table.add_column("exit", justify="right", no_wrap=True)
+    table.add_column("commit", no_wrap=True)
+    table.add_column("outcomes", min_width=10)
+    now = time.time()
+    for r in runs:
+        took = render.seconds((r.end if r.end is not None else now) - r.start)
+        table.add_row(*render.cells(
+            r.run_id, render.timestamp(r.start, seconds=False), took, r.status,
+            str(r.collected), "-" if r.exit_code is None else str(r.exit_code),
+            (r.git_commit or "-")[:7], render.counts(r.counts)))
+    out().print(table)
+    return 0

@@ -1,0 +1,100 @@
+"""``testfleet show [RUN]``: one run in detail (default: the latest)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from testfleet.cli.storeopts import add_db_option
+
+if TYPE_CHECKING:
+    from testfleet.model import RunInfo, TestResult
+
+SLOWEST = 10
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("show", help="show one run: outcomes, failures, flaky and slowest tests")
+    parser.add_argument("run", nargs="?", metavar="RUN",
+                        help="run id or a unique prefix of one (default: the latest run)")
+    add_db_option(parser)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print the full failure text of each failure")
+    parser.set_defaults(func=run)
+
+
+def run(ns: argparse.Namespace) -> int:
+    from testfleet.cli.storeopts import open_for_reading, resolve_run
+    from testfleet.console import abort
+    from testfleet.errors import StoreError
+
+    store = open_for_reading(ns)
+    try:
+        info = resolve_run(store, ns.run, ns)
+        results = store.results(info.run_id)
+    except StoreError as exc:
+        abort(str(exc), 1)
+    finally:
+        store.close()
+    _print_run(info, results, verbose=ns.verbose)
+    return 0
+
+
+def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> None:
+    import time
+
+    from rich.table import Table
+
+    from testfleet.cli import render
+    from testfleet.console import out
+    from testfleet.model import FAILURE_OUTCOMES
+    from testfleet.store.memory import outcome_counts
+
+    console = out()
+
+    def line(text: str = "") -> None:
+        console.print(text, markup=False, highlight=False)
+
+    end = info.end if info.end is not None else time.time()
+    exit_code = "" if info.exit_code is None else f", exit code {info.exit_code}"
+    line(f"run {info.run_id}: {info.status}{exit_code}")
+    line(f"  started {render.timestamp(info.start)}, took {render.seconds(end - info.start)}"
+         f", on {info.host or '?'} (pid {info.pid or '?'}), {info.workers} workers ({info.backend})")
+    if info.git_commit or info.git_branch:
+        line(f"  git {info.git_commit or '?'}" + (f" ({info.git_branch})" if info.git_branch else ""))
+    if info.args:
+        line(f"  args: {' '.join(info.args)}")
+    if info.parent_run:
+        line(f"  continues run {info.parent_run}")
+    final = [r for r in results if r.final]
+    counts = info.counts or outcome_counts(results)
+    line(f"outcomes: {render.counts(counts)} ({info.collected} collected)")
+
+    failure_values = {o.value for o in FAILURE_OUTCOMES}
+    failures = [r for r in final if r.outcome in failure_values]
+    if failures:
+        line()
+        line(f"failures ({len(failures)}):")
+        for r in sorted(failures, key=lambda r: r.nodeid):
+            message = f" - {r.message}" if r.message else ""
+            line(f"  {r.outcome.upper()} {r.nodeid}{message}")
+            if verbose and r.failure_text:
+                for text_line in r.failure_text.splitlines():
+                    line(f"      {text_line}")
+    flaky = sorted((r for r in final if r.flaky), key=lambda r: r.nodeid)
+    if flaky:
+        line()
+        line(f"flaky ({len(flaky)}):")
+        for r in flaky:
+            line(f"  {r.nodeid} ({r.outcome} on attempt {r.attempt})")
+    slowest = sorted(final, key=lambda r: r.duration, reverse=True)[:SLOWEST]
+    if slowest:
+        line()
+        line(f"slowest {len(slowest)}:")
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1, 0, 2))
+        table.add_column("duration", justify="right", no_wrap=True)
+        table.add_column("test", overflow="fold")
+        table.add_column("worker", no_wrap=True)
+        for r in slowest:
+            table.add_row(*render.cells(render.seconds(r.duration), r.nodeid, r.worker or "-"))
+        console.print(table)

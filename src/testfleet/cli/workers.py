@@ -1,0 +1,50 @@
+"""``testfleet workers [RUN]``: the workers of a run and the capabilities they advertised."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from testfleet.cli.storeopts import add_db_option
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("workers", help="list the workers of a run and their capabilities")
+    parser.add_argument("run", nargs="?", metavar="RUN",
+                        help="run id or a unique prefix of one (default: the latest run)")
+    add_db_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(ns: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from testfleet.cli import render
+    from testfleet.cli.storeopts import open_for_reading, resolve_run
+    from testfleet.console import abort, out
+    from testfleet.errors import StoreError
+
+    store = open_for_reading(ns)
+    try:
+        info = resolve_run(store, ns.run, ns)
+        workers = store.workers(info.run_id)
+    except StoreError as exc:
+        abort(str(exc), 1)
+    finally:
+        store.close()
+    if not workers:
+        out().print(f"run {info.run_id} recorded no workers", markup=False)
+        return 0
+    table = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",
+                  title=f"workers of run {info.run_id}")
+    table.add_column("worker", no_wrap=True)
+    table.add_column("host", no_wrap=True)
+    table.add_column("node", no_wrap=True)
+    table.add_column("pid", justify="right", no_wrap=True)
+    table.add_column("capabilities", overflow="fold")
+    for w in workers:
+        table.add_row(*render.cells(w.worker_id, w.host or "-", w.node or "-",
+                                    "-" if w.pid is None else str(w.pid),
+                                    render.capabilities(w.capabilities)))
+    out().print(table)
+    return 0
