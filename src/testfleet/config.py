@@ -41,6 +41,7 @@ class Settings:
     port_count: int = 50
     ray_exclude: list[str] = field(default_factory=list)
     ray_ship: bool = True
+    worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
 
 
 def parse_workers(value: str | int) -> int:
@@ -163,6 +164,11 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     s.ray_exclude = list(options.get("ray_exclude") or file_cfg.get("ray_exclude") or [])
     if options.get("ray_no_ship"):
         s.ray_ship = False
+    wt = file_cfg.get("worker_tags", {})
+    if not isinstance(wt, dict) or not all(isinstance(v, list) for v in wt.values()):
+        raise UsageError("[tool.testfleet] worker_tags must map a worker number to a list of tags, "
+                         "e.g. worker_tags = {0 = [\"browser\"]}")
+    s.worker_tags = {str(k): [str(t) for t in v] for k, v in wt.items()}
     if s.port_base + s.workers * s.port_count > 65535:
         raise UsageError(
             f"--port-base {s.port_base} with {s.workers} workers x {s.port_count} ports goes past port 65535")

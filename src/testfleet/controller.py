@@ -104,9 +104,9 @@ class Controller:
                     "%d error%s during collection" % (session.testsfailed, "s" if session.testsfailed != 1 else ""))
             if not self.items:
                 return
-            self.scheduler = self.state.make_scheduler(self.items)
-            for index, reason in self.state.presettled():
-                self._settle_controller(index, reason[0], reason[1], None)
+            self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
+            for index, outcome, reason in self.state.presettled():
+                self._settle_controller(index, outcome, reason, None)
             self.state.progress.begin(len(self.items), self.settings.workers)
             n = min(self.settings.workers, max(1, self.scheduler.pending()))
             for slot in range(n):
@@ -194,7 +194,9 @@ class Controller:
         self.sel.modify(chan.sock, selectors.EVENT_READ, ("worker", w.id))
         self.state.worker_ready(w.id, w.pid, w.caps, w.ready_at - w.requested_at, replacement=w.gen > 0)
         assert self.scheduler is not None
-        self.scheduler.add_worker(WorkerSpec(w.id, w.caps, frozenset(self.state.tags)))
+        caps = {**self.state.slot_caps(w.slot), **w.caps}
+        w.caps = caps
+        self.scheduler.add_worker(WorkerSpec(w.id, caps, frozenset(caps.get("tags") or [])))
         self._feed(w)
 
     def _depth(self, w: Worker) -> int:
@@ -215,6 +217,10 @@ class Controller:
                 idx = self.scheduler.next_for(w.id)
                 if idx is None:
                     break
+                if not self._fits_deadline(idx):
+                    self.scheduler.done(w.id, idx)
+                    self._set_aside(idx, f"did not fit in the --deadline of {self.settings.deadline:g}s")
+                    continue
                 w.outstanding.append(idx)
                 send.append(idx)
         try:
@@ -230,6 +236,25 @@ class Controller:
                 w.chan.send({"t": "flush"})
         except ChannelClosed:
             pass
+
+    def _fits_deadline(self, idx: int) -> bool:
+        if self.settings.deadline is None:
+            return True
+        elapsed = time.perf_counter() - self.state.t0
+        return elapsed + self.state.estimates.get(idx, 0.0) <= self.settings.deadline
+
+    def _set_aside(self, idx: int, reason: str) -> None:
+        """A test that will not run: not_run now, and whatever waits for it is skipped."""
+        assert self.scheduler is not None
+        self.state.not_run(idx, reason)
+        for skip_idx, why in self.scheduler.finished(idx, Outcome.NOT_RUN.value):
+            if not self.state.is_final(skip_idx):
+                self._settle_controller(skip_idx, Outcome.SKIPPED.value, why, None)
+
+    def _feed_idle(self) -> None:
+        for other in self._live():
+            if other.chan is not None and not other.outstanding and not other.stopping:
+                self._feed(other)
 
     def _nothing_left_for(self, w: Worker) -> bool:
         assert self.scheduler is not None
@@ -264,8 +289,11 @@ class Controller:
             w.last_duration = time.monotonic() - w.started_at
             w.finished_tests += 1
             self.early_deaths = 0
+            assert self.scheduler is not None
+            self.scheduler.done(w.id, idx)
             self._settle_reports(idx, w, self.reports.pop(idx, []))
             self._feed(w)
+            self._feed_idle()
         elif kind == "warning":
             self.state.warning(msg)
         elif kind == "bye":
@@ -318,7 +346,8 @@ class Controller:
     def _settle_controller(self, idx: int, outcome: str, text: str, w: Worker | None,
                            prior: list[pytest.TestReport] | None = None,
                            sections: list[tuple[str, str]] | None = None, duration: float = 0.0) -> None:
-        reports = synthetic_reports(self.items[idx], outcome, text, sections or [], duration, prior or [])
+        fail = not (outcome == Outcome.UNSCHEDULABLE.value and self.settings.allow_unschedulable)
+        reports = synthetic_reports(self.items[idx], outcome, text, sections or [], duration, prior or [], fail=fail)
         first = text.strip().splitlines()[0] if text.strip() else outcome
         result = self._result(idx, w, outcome, reports, message=first, failure_text=text)
         if outcome != Outcome.SKIPPED.value:
@@ -329,7 +358,7 @@ class Controller:
         retry = self.state.record_attempt(idx, result)
         if retry:
             assert self.scheduler is not None
-            self.scheduler.requeue([idx])
+            self.scheduler.requeue([idx], avoid=w.id if w else None)
             return
         info = self.items[idx]
         hook = self.config.hook
@@ -362,6 +391,8 @@ class Controller:
         self.scheduler.remove_worker(w.id)
         running = w.running if w.running is not None else None
         leftover = [i for i in w.outstanding if i != running]
+        for i in w.outstanding:
+            self.scheduler.done(w.id, i)
         if running is not None:
             self._settle_lost(w, running, status)
         if leftover:
@@ -469,6 +500,7 @@ class Controller:
                 for w in self._live():
                     self._feed(w)  # sends stop
             self.state.progress.tick()
+            self._check_stall()
             live = self._live()
             if not live:
                 if self._work_remains():
@@ -483,6 +515,25 @@ class Controller:
         for idx in range(len(self.items)):
             if not self.state.is_final(idx):
                 self.state.not_run(idx)
+
+    def _check_stall(self) -> None:
+        """Every worker is idle and ready, work remains, and none of it can be handed out:
+        the rest can never run (e.g. a group held by a worker that died). Settle it."""
+        assert self.scheduler is not None
+        live = self._live()
+        if not live or self.scheduler.pending() == 0:
+            return
+        if any(w.chan is None or w.outstanding or w.stopping for w in live):
+            return
+        for w in live:
+            self._feed(w)
+        if any(w.outstanding for w in live):
+            return
+        for idx in self.scheduler.drain():
+            if not self.state.is_final(idx):
+                self._set_aside(idx, "no worker could take it under its constraints")
+        for w in live:
+            self._feed(w)
 
     def _collector_lost(self) -> None:
         self.breaker_message = "testfleet: the collector process died; no worker can be replaced"

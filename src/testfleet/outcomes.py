@@ -82,7 +82,7 @@ def captured(reports: Sequence[pytest.TestReport], stream: str) -> str:
 
 def synthetic_reports(info: dict[str, Any], outcome: str, longrepr: str,
                       sections: Sequence[tuple[str, str]] = (), duration: float = 0.0,
-                      prior: Sequence[pytest.TestReport] = ()) -> list[pytest.TestReport]:
+                      prior: Sequence[pytest.TestReport] = (), fail: bool = True) -> list[pytest.TestReport]:
     """setup/call/teardown reports for an outcome the controller decided.
 
     ``prior`` are the reports the worker sent before it died (kept, e.g. a passed setup).
@@ -97,7 +97,7 @@ def synthetic_reports(info: dict[str, Any], outcome: str, longrepr: str,
         rep.testfleet_outcome = outcome  # type: ignore[attr-defined]
         return rep
 
-    if outcome == Outcome.SKIPPED.value:
+    if outcome == Outcome.SKIPPED.value or not fail:
         lr = (str(location[0]), (location[1] or 0) + 1, f"Skipped: {longrepr}")
         return [make("setup", "skipped", lr), make("teardown", "passed", None)]
     if not reports:

@@ -110,16 +110,52 @@ class RunState:
 
         return [spec_from_item(i, info) for i, info in enumerate(self.items)]
 
-    def make_scheduler(self, items: list[dict[str, Any]]) -> Scheduler:
-        from testfleet.scheduler import build_scheduler
+    def make_scheduler(self, items: list[dict[str, Any]], deselected: int) -> Scheduler:
+        from testfleet.scheduler import WorkerSpec, build_scheduler
 
-        scheduler, presettled = build_scheduler(self.specs(), self.settings, self.history, self.last_outcomes)
+        fleet = [WorkerSpec(f"w{slot}", self.slot_caps(slot), frozenset(self.slot_tags(slot)))
+                 for slot in range(self.settings.workers)]
+        partial = deselected > 0 or any("::" in str(a) for a in self.config.args)
+        scheduler, presettled = build_scheduler(
+            self.specs(), items, order=self.settings.order, seed=self.settings.seed, history=self.history,
+            last_outcomes=self.last_outcomes, fleet=fleet, partial_selection=partial,
+            deadline=self.settings.deadline is not None)
         self._presettled = presettled
-        self.estimates = getattr(scheduler, "estimates", {})
+        self.estimates = scheduler.estimates
         return scheduler
 
-    def presettled(self) -> list[tuple[int, tuple[str, str]]]:
+    def presettled(self) -> list[tuple[int, str, str]]:
         return getattr(self, "_presettled", [])
+
+    # ------------------------------------------------------------------ capabilities
+    def local_caps(self) -> dict[str, Any]:
+        if not hasattr(self, "_local_caps"):
+            from testfleet.worker.probe import capabilities, detect_gpus
+
+            caps = capabilities()
+            fake = os.environ.get("TESTFLEET_FAKE_GPUS")
+            if fake is not None and fake.strip().isdigit():
+                gpus: list[dict[str, Any]] = [{"index": i, "name": "fake"} for i in range(int(fake))]
+            else:
+                gpus = detect_gpus()
+            caps["gpus_detected"] = gpus
+            self._local_caps = caps
+        return self._local_caps
+
+    def slot_gpus(self, slot: int) -> list[int]:
+        """GPUs given to a worker slot: one each to the first slots, while GPUs last."""
+        gpus = self.local_caps()["gpus_detected"]
+        return [gpus[slot]["index"]] if slot < len(gpus) else []
+
+    def slot_tags(self, slot: int) -> list[str]:
+        per_worker = self.settings.worker_tags.get(str(slot), [])
+        return sorted(set(self.tags) | set(per_worker))
+
+    def slot_caps(self, slot: int) -> dict[str, Any]:
+        caps = {k: v for k, v in self.local_caps().items() if k != "gpus_detected"}
+        caps["gpu"] = len(self.slot_gpus(slot))
+        caps["tags"] = self.slot_tags(slot)
+        return caps
 
     def estimate(self, index: int) -> float | None:
         if not self.history:
@@ -136,15 +172,17 @@ class RunState:
             "TESTFLEET_PORT_COUNT": str(self.settings.port_count),
             "TESTFLEET_RUN_ID": self.run_id,
         }
-        if self.tags:
-            env["TESTFLEET_TAGS"] = ",".join(self.tags)
+        tags = self.slot_tags(slot)
+        if tags:
+            env["TESTFLEET_TAGS"] = ",".join(tags)
+        if self.settings.backend == "local":
+            gpus = self.slot_gpus(slot)
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
         return env
 
     # ------------------------------------------------------------------ workers
     def worker_ready(self, wid: str, pid: int, caps: dict[str, Any], seconds: float, replacement: bool) -> None:
         caps = dict(caps)
-        if self.tags:
-            caps["tags"] = list(self.tags)
         self.workers[wid] = {"id": wid, "pid": pid, "caps": caps, "peak_rss_kb": None, "tests": 0,
                              "start_seconds": round(seconds, 4)}
         if replacement:

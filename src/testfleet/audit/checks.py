@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from testfleet.audit.discover import FuncDef, ParsedFile, TestDef, class_hierarchy
 
@@ -93,9 +95,9 @@ def _truthy_constant(node: ast.AST) -> bool | None:
     if isinstance(node, ast.Constant):
         return bool(node.value)
     if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return True if node.elts else False
+        return bool(node.elts)
     if isinstance(node, ast.Dict):
-        return True if node.keys else False
+        return bool(node.keys)
     if isinstance(node, ast.JoinedStr):
         if any(isinstance(v, ast.Constant) and v.value for v in node.values):
             return True
@@ -118,7 +120,7 @@ def _truthy_constant(node: ast.AST) -> bool | None:
             if ast.dump(left) == ast.dump(right) and isinstance(node.ops[0], ast.Eq | ast.Is | ast.LtE | ast.GtE):
                 return True
             return None
-        ops = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Is: lambda a, b: a is b,
+        ops: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Is: lambda a, b: a is b,
                ast.IsNot: lambda a, b: a is not b, ast.In: lambda a, b: a in b,
                ast.NotIn: lambda a, b: a not in b, ast.Lt: lambda a, b: a < b, ast.Gt: lambda a, b: a > b,
                ast.LtE: lambda a, b: a <= b, ast.GtE: lambda a, b: a >= b}
@@ -182,12 +184,12 @@ class CheckFinder:
         f = call.func
         if isinstance(f, ast.Name):
             return self.pf.functions.get(f.id)
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in {"self", "cls"}:
-            if test is not None and test.cls is not None:
-                for owner in class_hierarchy(self.pf, test.cls):
-                    for item in owner.body:
-                        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
-                            return item
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in {"self", "cls"} \
+                and test is not None and test.cls is not None:
+            for owner in class_hierarchy(self.pf, test.cls):
+                for item in owner.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
+                        return item
         return None
 
     def _helper_has_checks(self, fn: FuncDef, test: TestDef | None, depth: int) -> bool:

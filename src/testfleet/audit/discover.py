@@ -136,11 +136,11 @@ def parse_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> 
 
 
 def _index(pf: ParsedFile, tree: ast.Module) -> None:
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            pf.functions[node.name] = node
-        elif isinstance(node, ast.ClassDef):
-            pf.classes[node.name] = node
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            pf.functions[stmt.name] = stmt
+        elif isinstance(stmt, ast.ClassDef):
+            pf.classes[stmt.name] = stmt
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:

@@ -66,13 +66,13 @@ def fleet_available() -> bool:
     return importlib.util.find_spec("testfleet.cli.run") is not None
 
 
-def _command(opts: AuditOptions, report_json: Path) -> tuple[list[str], str]:
+def _command(opts: AuditOptions, report_json: Path, via: str) -> list[str]:
     common = ["-p", "testfleet.audit.probe", "-o", "enable_assertion_pass_hook=true", "-p", "no:cacheprovider",
               "-q", *opts.pytest_args]
-    if fleet_available():
-        return ([sys.executable, "-m", "testfleet", "run", "-w", str(opts.workers), "--db", "none",
-                 "--report-json", str(report_json), *common], "testfleet")
-    return [sys.executable, "-m", "pytest", *common], "pytest"
+    if via == "testfleet":
+        return [sys.executable, "-m", "testfleet", "run", "-w", str(opts.workers), "--db", "none",
+                "--report-json", str(report_json), *common]
+    return [sys.executable, "-m", "pytest", *common]
 
 
 def probe_env(workdir: Path, source: list[str], fleet: bool) -> dict[str, str]:
@@ -93,22 +93,29 @@ def measure(result: AuditResult, opts: AuditOptions, say: Progress) -> RunData |
     workdir = Path(tempfile.mkdtemp(prefix="testfleet-audit-"))
     source = default_source(opts)
     report_json = workdir / "report.json"
-    cmd, via = _command(opts, report_json)
-    cmd += [str(Path(p).resolve()) for p in opts.paths]
-    m.command, m.via, m.ran = cmd, via, True
-    say(f"{via}: {' '.join(cmd[2:8])} ... (coverage of {', '.join(source)})")
-    try:
-        proc = subprocess.run(cmd, cwd=opts.root, env=probe_env(workdir, source, via == "testfleet"),
-                              capture_output=True, text=True, timeout=opts.timeout, check=False)
-        m.exit_code = proc.returncode
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-    except subprocess.TimeoutExpired:
-        m.problems.append(f"the measured run exceeded --timeout {opts.timeout:g}s; partial data only")
-        tail = []
-    if m.exit_code in (2, 3, 4):
-        m.problems.append(f"the measured run ended with exit code {m.exit_code} (collection or usage error "
-                          "or internal error): " + " | ".join(tail)[-400:])
-    records = _read_records(workdir)
+    records: list[dict[str, Any]] = []
+    for via in (["testfleet"] if fleet_available() else []) + ["pytest"]:
+        for stale in [*workdir.glob(".coverage.*"), *workdir.glob("tests-*.jsonl")]:
+            stale.unlink()
+        cmd = _command(opts, report_json, via) + [str(Path(p).resolve()) for p in opts.paths]
+        m.command, m.via, m.ran = cmd, via, True
+        say(f"{via}: {' '.join(cmd[2:8])} ... (coverage of {', '.join(source)})")
+        try:
+            proc = subprocess.run(cmd, cwd=opts.root, env=probe_env(workdir, source, via == "testfleet"),
+                                  capture_output=True, text=True, timeout=opts.timeout, check=False)
+            m.exit_code = proc.returncode
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        except subprocess.TimeoutExpired:
+            m.problems.append(f"the measured run exceeded --timeout {opts.timeout:g}s; partial data only")
+            tail = []
+        if m.exit_code in (2, 3, 4):
+            m.problems.append(f"`{via}` run ended with exit code {m.exit_code} (collection, usage or internal "
+                              "error): " + " | ".join(tail)[-400:])
+        records = _read_records(workdir)
+        if records or m.exit_code not in (3,):
+            break
+        m.problems.append("testfleet's runner failed internally; measured again with plain pytest "
+                          "(one process, no per-worker data)")
     if not records:
         m.problems.append("no test was executed by the measured run, so coverage, executed checks and "
                           "durations are not measured")
@@ -271,7 +278,7 @@ def _executed_sites(result: AuditResult, data: RunData) -> None:
 def _flakiness(result: AuditResult, opts: AuditOptions) -> None:
     m = result.measurement
     try:
-        from testfleet.store import open_store  # type: ignore[attr-defined]
+        from testfleet.store import open_store
     except ImportError:
         m.problems.append("flakiness not measured: the results store API (testfleet.store.open_store) "
                           "is not available")
@@ -289,8 +296,8 @@ def _flakiness(result: AuditResult, opts: AuditOptions) -> None:
     if not results:
         m.problems.append(f"flakiness not measured: {path} holds no finished test results")
         return
-    flaky = defaultdict(int)
-    total = defaultdict(int)
+    flaky: dict[str, int] = defaultdict(int)
+    total: dict[str, int] = defaultdict(int)
     for r in results:
         total[r.nodeid] += 1
         flaky[r.nodeid] += int(r.flaky)

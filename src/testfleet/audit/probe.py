@@ -93,11 +93,12 @@ def _install_counters() -> None:
     import unittest
     from unittest import mock
 
-    for cls, pred in [(unittest.TestCase, lambda n: n.startswith(("assert", "fail"))),
-                      (mock.NonCallableMock, lambda n: n.startswith("assert_"))]:
+    prefixes: list[tuple[type, tuple[str, ...]]] = [(unittest.TestCase, ("assert", "fail")),
+                                                   (mock.NonCallableMock, ("assert_",))]
+    for cls, prefix in prefixes:
         for name in list(vars(cls)):
             attr = vars(cls)[name]
-            if pred(name) and callable(attr) and not getattr(attr, "__testfleet_counting__", False):
+            if name.startswith(prefix) and callable(attr) and not getattr(attr, "__testfleet_counting__", False):
                 setattr(cls, name, _counting(attr))
     for name in ("raises", "warns", "deprecated_call"):
         attr = getattr(pytest, name)

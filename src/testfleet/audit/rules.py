@@ -182,7 +182,7 @@ def r_sleep(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding
             continue
         d = dotted(node.func)
         origin = pf.imports.get(d, d) if "." not in d else d
-        if not origin.split(".")[0] in {"time", "asyncio", "anyio", "trio", "gevent"}:
+        if origin.split(".")[0] not in {"time", "asyncio", "anyio", "trio", "gevent"}:
             continue
         arg = node.args[0] if node.args else None
         if isinstance(arg, ast.Constant) and isinstance(arg.value, int | float) and arg.value > 0:

@@ -5,14 +5,39 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from testfleet.scheduler.constrained import ConstrainedScheduler, missing_capability
+from testfleet.scheduler.deps import resolve
 from testfleet.scheduler.load import LoadScheduler
 from testfleet.scheduler.protocol import Scheduler, TestSpec, WorkerSpec
 
-__all__ = ["LoadScheduler", "Scheduler", "TestSpec", "WorkerSpec", "build_scheduler"]
+__all__ = ["ConstrainedScheduler", "LoadScheduler", "Scheduler", "TestSpec", "WorkerSpec", "build_scheduler"]
+
+FAILED_BEFORE = {"failed", "error", "crashed", "timeout"}
 
 
-def build_scheduler(tests: Sequence[TestSpec], settings: Any, history: Mapping[str, float],
-                    last_outcomes: Mapping[str, str]) -> tuple[Scheduler, list[tuple[int, tuple[str, str]]]]:
-    """The scheduler for a run, and tests settled before any worker starts (index, (outcome, text))."""
-    longest_first = getattr(settings, "order", "duration") == "duration"
-    return LoadScheduler(tests, history, longest_first=longest_first), []
+def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *, order: str,
+                    seed: int | None, history: Mapping[str, float], last_outcomes: Mapping[str, str],
+                    fleet: Sequence[WorkerSpec], partial_selection: bool,
+                    deadline: bool = False) -> tuple[ConstrainedScheduler, list[tuple[int, str, str]]]:
+    """The scheduler for a run, and tests settled before any worker starts
+    as ``(index, outcome, reason)``: unschedulable ones and unresolvable dependencies."""
+    deps, unresolved = resolve(tests, items, partial_selection=partial_selection)
+    settled: list[tuple[int, str, str]] = [(i, "skipped", why) for i, why in unresolved]
+    gone = {i for i, _ in unresolved}
+    for t in tests:
+        if t.index in gone:
+            continue
+        reasons = [missing_capability(t, w.capabilities, w.tags, len(fleet)) for w in fleet]
+        if fleet and all(r is not None for r in reasons):
+            settled.append((t.index, "unschedulable", f"no worker can run it: needs {reasons[0]}"))
+            gone.add(t.index)
+    rank = {}
+    for t in tests:
+        prev = last_outcomes.get(t.nodeid)
+        rank[t.index] = 0 if prev in FAILED_BEFORE else 1 if t.nodeid not in history else 2
+    runnable = [t for t in tests if t.index not in gone]
+    deps = {i: d for i, d in deps.items() if i not in gone}
+    effective = "value" if deadline else order
+    sched = ConstrainedScheduler(runnable, history, order=effective, seed=seed, rank=rank, deps=deps,
+                                 names={t.index: t.nodeid for t in tests})
+    return sched, settled

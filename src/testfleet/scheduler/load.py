@@ -11,7 +11,9 @@ Algorithm
    then the median of all known tests. With no history at all every estimate is equal and
    the order stays the collection order.
 3. **Longest first (LPT).** Units are handed out in order of decreasing estimated total
-   duration; ties keep collection order.
+   duration; ties keep collection order. Other orders: ``collection``, ``failed-first``
+   (tests that failed last time, then LPT), ``random`` (seeded shuffle of the units) and
+   ``value`` (for ``--deadline``: failed last time first, then the shortest first).
 4. **Pull, one test at a time.** A worker asking for work continues its current unit; when
    that is done it takes the next unit from the queue. Tests are handed out one by one, so
    the controller-side remainder of a unit can still move.
@@ -25,6 +27,7 @@ working through), ``estimates`` (index -> seconds).
 
 from __future__ import annotations
 
+import random
 import statistics
 from collections import defaultdict, deque
 from collections.abc import Mapping, Sequence
@@ -87,17 +90,29 @@ class LoadScheduler:
     """See the module docstring for the algorithm."""
 
     def __init__(self, tests: Sequence[TestSpec], history: Mapping[str, float] | None = None,
-                 *, longest_first: bool = True) -> None:
+                 *, order: str = "duration", seed: int | None = None,
+                 rank: Mapping[int, int] | None = None) -> None:
         self.tests = {t.index: t for t in tests}
         self.estimates = fill_estimates(tests, history or {})
         units = build_units(tests)
-        if longest_first:
+        if order == "duration":
             units.sort(key=lambda u: (-self._work(u), u.order))
+        elif order == "failed-first":
+            units.sort(key=lambda u: (self._rank(u, rank), -self._work(u), u.order))
+        elif order == "random":
+            random.Random(seed).shuffle(units)
+        elif order == "value":
+            # --deadline: failed last time, then new, then the fastest first.
+            units.sort(key=lambda u: (self._rank(u, rank), self._work(u), u.order))
         self.units: deque[Unit] = deque(units)
         self.active: dict[str, Unit] = {}
         self.workers: dict[str, WorkerSpec] = {}
         self._order = len(units)
         self._pending = len(self.tests)
+
+    @staticmethod
+    def _rank(unit: Unit, rank: Mapping[int, int] | None) -> int:
+        return min((rank or {}).get(i, 9) for i in unit.tests)
 
     def _work(self, unit: Unit) -> float:
         return sum(self.estimates.get(i, 0.0) for i in unit.tests)
@@ -149,7 +164,10 @@ class LoadScheduler:
     def finished(self, index: int, outcome: str) -> list[tuple[int, str]]:
         return []
 
-    def requeue(self, indices: Sequence[int]) -> None:
+    def done(self, worker_id: str, index: int) -> None:
+        return None
+
+    def requeue(self, indices: Sequence[int], avoid: str | None = None) -> None:
         for i in reversed(list(indices)):
             self._order += 1
             self._pending += 1

@@ -57,8 +57,13 @@ class Scheduler(Protocol):
         """Record a final outcome; returns tests that must now be skipped, with a reason."""
         ...
 
-    def requeue(self, indices: Sequence[int]) -> None:
-        """Put tests back (their worker died before running them, or a retry)."""
+    def done(self, worker_id: str, index: int) -> None:
+        """An attempt of ``index`` ended on ``worker_id`` (final or not)."""
+        ...
+
+    def requeue(self, indices: Sequence[int], avoid: str | None = None) -> None:
+        """Put tests back (their worker died before running them, or a retry that should
+        avoid the worker ``avoid``)."""
         ...
 
     def pending(self) -> int:

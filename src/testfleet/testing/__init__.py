@@ -52,7 +52,42 @@ _EXPORTS = {
     "CheckerLimitError": "errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "CheckResult",
+    "CheckerLimitError",
+    "ClusterError",
+    "Event",
+    "FaultProxy",
+    "FleetWorker",
+    "History",
+    "HistoryError",
+    "Model",
+    "NoFreePortError",
+    "Node",
+    "NodeContext",
+    "OpType",
+    "Operation",
+    "PortRange",
+    "PortRangeError",
+    "ProcessCluster",
+    "ProxyError",
+    "ProxyStats",
+    "RegisterModel",
+    "ToolkitError",
+    "ToolkitUsageError",
+    "check_linearizable",
+    "check_linearizable_kv",
+    "check_monotonic_reads",
+    "check_no_lost_writes",
+    "check_read_your_writes",
+    "eventually",
+    "eventually_async",
+    "op",
+    "port_accepts",
+    "port_is_free",
+    "ranges_for_workers",
+    "worker_env",
+]
 
 if TYPE_CHECKING:
     from testfleet.testing.checkers import check_monotonic_reads, check_no_lost_writes, check_read_your_writes

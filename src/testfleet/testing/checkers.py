@@ -68,14 +68,17 @@ def check_monotonic_reads(history: HistoryLike, *, order: Callable[[Any], Any] |
     for (process, key), session in _sessions(_ok_reads(operations)).items():
         previous: Operation | None = None
         for read in session:
-            if previous is not None and previous.result is not None:
-                if read.result is None or rank(read.result) < rank(previous.result):
-                    return violated(
-                        name,
-                        f"client {process!r} read {previous.result!r} from key {key!r}, then the older "
-                        f"{read.result!r}:",
-                        (previous, read),
-                    )
+            if (
+                previous is not None
+                and previous.result is not None
+                and (read.result is None or rank(read.result) < rank(previous.result))
+            ):
+                return violated(
+                    name,
+                    f"client {process!r} read {previous.result!r} from key {key!r}, then the older "
+                    f"{read.result!r}:",
+                    (previous, read),
+                )
             previous = read
     return passed(name, f"{len(_ok_reads(operations))} reads monotonic per client")
 
@@ -144,7 +147,11 @@ def check_no_lost_writes(
         visible = set(final.result or ())
         removed = {o.result for o in ops if o.f in remove and o.status == OpType.OK and o.result is not None}
         attempted = {o.value for o in ops if o.f in add}
-        acked = [o for o in ops if o.f in add and o.status == OpType.OK and o.end is not None and o.end < final.start]
+        acked = [
+            o
+            for o in ops
+            if o.f in add and o.status == OpType.OK and o.end is not None and o.end < final.start
+        ]
         total += len(acked)
         lost = [o for o in acked if o.value not in visible and o.value not in removed]
         if lost:
@@ -156,5 +163,7 @@ def check_no_lost_writes(
             )
         unexpected = sorted((visible | removed) - attempted, key=repr)
         if unexpected:
-            return violated(name, f"key {key!r}: read values no add ever attempted: {unexpected[:10]!r}:", (final,))
+            return violated(
+                name, f"key {key!r}: read values no add ever attempted: {unexpected[:10]!r}:", (final,)
+            )
     return passed(name, f"all {total} acknowledged adds visible")

@@ -136,7 +136,9 @@ class ProcessCluster:
         self._cwd = str(cwd) if cwd is not None else None
         self._args_for = args_for
         self._stop_grace = stop_grace
-        self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="testfleet-cluster-"))
+        self.log_dir = (
+            Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="testfleet-cluster-"))
+        )
         self.log_dir.mkdir(parents=True, exist_ok=True)
         port_range = ports if ports is not None else (PortRange.from_env() if ports_per_node else None)
         self.nodes: list[Node] = []
@@ -233,7 +235,9 @@ class ProcessCluster:
         assert node._process is not None
         status = node._process.wait(timeout)
         if status is None:
-            raise ClusterError(f"node {node.name} (pid {node.pid}) did not exit within {timeout}s of signal {sig}")
+            raise ClusterError(
+                f"node {node.name} (pid {node.pid}) did not exit within {timeout}s of signal {sig}"
+            )
         self._clean_group(node)
         return status
 
@@ -295,7 +299,9 @@ class ProcessCluster:
             eventually(all_ready, timeout=timeout, interval=interval)
         except AssertionError:
             names = ", ".join(self.nodes[i].name for i in sorted(pending))
-            raise ClusterError(f"nodes not ready after {timeout}s: {names}\n{self.log_report(sorted(pending))}") from None
+            raise ClusterError(
+                f"nodes not ready after {timeout}s: {names}\n{self.log_report(sorted(pending))}"
+            ) from None
 
     def stop(self) -> None:
         """Stop every node: SIGTERM its group, wait ``stop_grace`` seconds, then SIGKILL the group."""
@@ -318,7 +324,9 @@ class ProcessCluster:
         parts = []
         for i in indices if indices is not None else range(len(self.nodes)):
             node = self.nodes[i]
-            parts.append(f"----- {node.name} pid={node.pid} status={node.returncode} log={node.log_path} -----")
+            parts.append(
+                f"----- {node.name} pid={node.pid} status={node.returncode} log={node.log_path} -----"
+            )
             parts.append(node.log_tail(lines) or "(empty log)")
         return "\n".join(parts)
 

@@ -108,7 +108,10 @@ class FaultProxy:
         self._listener = listener
         deadline = None if self._lifetime is None else time.monotonic() + self._lifetime
         self._thread = threading.Thread(
-            target=self._accept_loop, args=(listener, deadline), daemon=True, name=f"testfleet-proxy-{self.port}"
+            target=self._accept_loop,
+            args=(listener, deadline),
+            daemon=True,
+            name=f"testfleet-proxy-{self.port}",
         )
         self._thread.start()
         return self
@@ -200,7 +203,9 @@ class FaultProxy:
 
     def stats(self) -> ProxyStats:
         with self._cond:
-            return ProxyStats(self._accepted, self._dropped, len(self._links), self._bytes[UP], self._bytes[DOWN])
+            return ProxyStats(
+                self._accepted, self._dropped, len(self._links), self._bytes[UP], self._bytes[DOWN]
+            )
 
     # ----- what the links ask ----------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 from testfleet.testing.errors import HistoryError
 
 
-class OpType(str, enum.Enum):
+class OpType(enum.StrEnum):
     INVOKE = "invoke"
     OK = "ok"
     FAIL = "fail"
@@ -103,18 +103,36 @@ def pair_events(events: Iterable[Event]) -> list[Operation]:
             continue
         started = pending.pop(event.process, None)
         if started is None:
-            raise HistoryError(f"event #{event.index}: {event.type.value} for {event.process!r}, which invoked nothing")
+            raise HistoryError(
+                f"event #{event.index}: {event.type.value} for {event.process!r}, which invoked nothing"
+            )
         end = None if event.type == OpType.INFO else event.time
         operations.append(
             Operation(
-                started.process, started.f, started.key, started.value, event.value, event.type,
-                started.time, end, started.index,
+                started.process,
+                started.f,
+                started.key,
+                started.value,
+                event.value,
+                event.type,
+                started.time,
+                end,
+                started.index,
             )
         )
     for started in pending.values():
         operations.append(
-            Operation(started.process, started.f, started.key, started.value, None, OpType.INFO,
-                      started.time, None, started.index)
+            Operation(
+                started.process,
+                started.f,
+                started.key,
+                started.value,
+                None,
+                OpType.INFO,
+                started.time,
+                None,
+                started.index,
+            )
         )
     operations.sort(key=lambda o: o.index)
     return operations
@@ -196,7 +214,9 @@ class History:
         if not handle.done:
             handle.ok()
 
-    def _record(self, kind: OpType, process: Hashable, f: str | None, key: Hashable | None, value: Any) -> Event:
+    def _record(
+        self, kind: OpType, process: Hashable, f: str | None, key: Hashable | None, value: Any
+    ) -> Event:
         with self._lock:
             if kind == OpType.INVOKE:
                 if process in self._pending:
@@ -211,7 +231,7 @@ class History:
                 index=len(self._events),
                 type=kind,
                 process=process,
-                f=f if started is None else started.f,
+                f=(f or "") if started is None else started.f,
                 key=key if started is None else started.key,
                 value=value,
                 time=self._clock(),

@@ -72,11 +72,12 @@ class RegisterModel:
             try:
                 expected, new = op.value
             except (TypeError, ValueError):
-                raise HistoryError(f"cas needs value=(expected, new), got {op.value!r} in {op.describe()}") from None
+                raise HistoryError(
+                    f"cas needs value=(expected, new), got {op.value!r} in {op.describe()}"
+                ) from None
             return (state == expected, new)
         raise HistoryError(
-            f"register model does not know operation {op.f!r}; accepted: "
-            f"{sorted(READS | WRITES | CASES)}"
+            f"register model does not know operation {op.f!r}; accepted: {sorted(READS | WRITES | CASES)}"
         )
 
 
@@ -127,7 +128,9 @@ def _search(items: Sequence[_Item], model: Model, max_states: int) -> tuple[bool
     return False, _path(parents, best_key), best_key[1]
 
 
-def _path(parents: dict[tuple[int, Hashable], tuple[tuple[int, Hashable], int] | None], key: tuple[int, Hashable]) -> list[int]:
+def _path(
+    parents: dict[tuple[int, Hashable], tuple[tuple[int, Hashable], int] | None], key: tuple[int, Hashable]
+) -> list[int]:
     order: list[int] = []
     link = parents[key]
     while link is not None:

@@ -84,7 +84,9 @@ class NodeContext:
             index=int(env[ENV_NODE_INDEX]),
             name=env.get(ENV_NODE_NAME, ""),
             ports=ports(env.get(ENV_NODE_PORTS, "")),
-            peers=tuple(ports(chunk) for chunk in env.get(ENV_NODE_PEERS, "").split(";")) if env.get(ENV_NODE_PEERS) else (),
+            peers=tuple(ports(chunk) for chunk in env.get(ENV_NODE_PEERS, "").split(";"))
+            if env.get(ENV_NODE_PEERS)
+            else (),
             log_path=env.get(ENV_NODE_LOG, ""),
             restarts=int(env.get(ENV_NODE_RESTARTS, "0")),
         )

@@ -7,6 +7,7 @@ reads them back; under plain pytest it probes 127.0.0.1 for a range that is free
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -85,7 +86,9 @@ class PortRange:
     def port(self, i: int) -> int:
         """The ``i``-th port of the range (0-based); negative ``i`` counts from the end."""
         if not -self.count <= i < self.count:
-            raise PortRangeError(f"port index {i} is outside {self!r}; accepted: {-self.count}..{self.count - 1}")
+            raise PortRangeError(
+                f"port index {i} is outside {self!r}; accepted: {-self.count}..{self.count - 1}"
+            )
         return self.base + (i % self.count)
 
     def free_port(self, host: str = LOOPBACK) -> int:
@@ -109,7 +112,9 @@ class PortRange:
         return [PortRange(self.base + k * size, size) for k in range(parts)]
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, default_count: int = DEFAULT_COUNT) -> PortRange:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, default_count: int = DEFAULT_COUNT
+    ) -> PortRange:
         """This worker's range from ``TESTFLEET_PORT_BASE``/``TESTFLEET_PORT_COUNT``.
 
         Without them (plain pytest, a script) it returns :meth:`probe` ``(default_count)``.
@@ -143,16 +148,16 @@ class PortRange:
             base = rng.randint(low, high - count + 1)
             if all(port_is_free(p, host) for p in range(base, base + count)):
                 return cls(base, count)
-        raise NoFreePortError(f"found no {count} consecutive free ports in {low}..{high} after {attempts} tries")
+        raise NoFreePortError(
+            f"found no {count} consecutive free ports in {low}..{high} after {attempts} tries"
+        )
 
 
 def _probe_window(count: int) -> tuple[int, int]:
     """The ports to probe in: from 20000 up to just below the kernel's ephemeral range."""
     ephemeral_low = 32768
-    try:
+    with contextlib.suppress(OSError, ValueError, IndexError):
         ephemeral_low = int(_EPHEMERAL_FILE.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        pass
     high = ephemeral_low - 1
     if high - _PROBE_LOW + 1 >= count:
         return _PROBE_LOW, high

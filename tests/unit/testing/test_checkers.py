@@ -13,7 +13,9 @@ def r(p: Hashable, v: object, start: float, end: float, key: Hashable = "k") -> 
     return op(p, "read", start, end, key=key, result=v)
 
 
-def w(p: Hashable, v: object, start: float, end: float | None, status: str = "ok", key: Hashable = "k") -> Operation:
+def w(
+    p: Hashable, v: object, start: float, end: float | None, status: str = "ok", key: Hashable = "k"
+) -> Operation:
     return op(p, "write", start, end, key=key, value=v, status=status)
 
 
@@ -26,6 +28,7 @@ def read_set(p: Hashable, values: list[int], start: float, end: float) -> Operat
 
 
 # ----- monotonic reads ----------------------------------------------------------------------------
+
 
 def test_monotonic_reads_accepts_non_decreasing_reads_per_client() -> None:
     history = [r(1, 1, 0, 1), r(1, 2, 2, 3), r(1, 2, 4, 5), r(2, 1, 6, 7), r(1, 3, 8, 9)]
@@ -55,6 +58,7 @@ def test_monotonic_reads_property(values: list[int]) -> None:
 
 # ----- read your writes ---------------------------------------------------------------------------
 
+
 def test_read_your_writes_ok_when_own_write_or_newer_is_seen() -> None:
     history = [w(1, "a", 0, 1), r(1, "a", 2, 3), w(2, "b", 4, 5), r(1, "b", 6, 7)]
     assert check_read_your_writes(history).ok
@@ -79,6 +83,7 @@ def test_read_your_writes_violated_by_initial_value_and_unknown_values() -> None
 
 
 # ----- no lost writes -----------------------------------------------------------------------------
+
 
 def test_all_acknowledged_adds_are_in_the_final_read() -> None:
     history = [add(p, p, p, p + 0.5) for p in range(5)] + [read_set(9, [0, 1, 2, 3, 4], 10, 11)]
@@ -110,7 +115,10 @@ def test_only_the_last_read_counts() -> None:
 
 
 def test_unexpected_values_and_missing_read() -> None:
-    assert "no add ever attempted" in check_no_lost_writes([add(1, 1, 0, 1), read_set(2, [1, 99], 2, 3)]).explanation
+    assert (
+        "no add ever attempted"
+        in check_no_lost_writes([add(1, 1, 0, 1), read_set(2, [1, 99], 2, 3)]).explanation
+    )
     assert "no successful final read" in check_no_lost_writes([add(1, 1, 0, 1)]).explanation
 
 

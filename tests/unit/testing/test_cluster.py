@@ -83,7 +83,9 @@ def test_kill_and_restart_keep_the_ports(tmp_path: Path, ports: PortRange) -> No
         assert "restarts=0" in log and "--- testfleet: restart 1 of node1 ---" in log and "restarts=1" in log
 
 
-def test_nodes_get_distinct_ports_from_the_range_and_know_their_peers(tmp_path: Path, ports: PortRange) -> None:
+def test_nodes_get_distinct_ports_from_the_range_and_know_their_peers(
+    tmp_path: Path, ports: PortRange
+) -> None:
     with ProcessCluster(heartbeat, 3, ports=ports, ports_per_node=2, log_dir=tmp_path) as cluster:
         all_ports = [p for node in cluster.nodes for p in node.ports]
         assert len(set(all_ports)) == 6 and all(p in ports for p in all_ports)
@@ -125,12 +127,15 @@ def test_leftovers_of_a_node_are_killed_once_it_exits(tmp_path: Path, ports: Por
 
 
 def test_failing_test_cleans_up_and_shows_the_logs(tmp_path: Path, ports: PortRange) -> None:
-    with pytest.raises(RuntimeError, match="the test failed") as info:  # noqa: PT012
-        with ProcessCluster(with_child, 2, ports=ports, log_dir=tmp_path) as cluster:
-            cluster.wait_ready()
-            cluster.pause(1)  # a stopped group must be cleaned up too
-            child = int(Path(f"{cluster[0].log_path}.child").read_text())
-            raise RuntimeError("the test failed")
+    # the cluster exits first (cleaning up, adding its logs as notes), then pytest.raises catches
+    with (
+        pytest.raises(RuntimeError, match="the test failed") as info,
+        ProcessCluster(with_child, 2, ports=ports, log_dir=tmp_path) as cluster,
+    ):
+        cluster.wait_ready()
+        cluster.pause(1)  # a stopped group must be cleaned up too
+        child = int(Path(f"{cluster[0].log_path}.child").read_text())
+        raise RuntimeError("the test failed")
     pids = [node.pid for node in cluster.nodes]
     assert cluster.alive() == []
     assert all(pid is not None and is_dead(pid) for pid in pids)
@@ -141,16 +146,22 @@ def test_failing_test_cleans_up_and_shows_the_logs(tmp_path: Path, ports: PortRa
 
 def test_wait_ready_fails_fast_with_the_log_of_a_crashed_node(tmp_path: Path) -> None:
     started = time.monotonic()
-    with ProcessCluster(crash, 1, ports_per_node=0, log_dir=tmp_path) as cluster:
-        with pytest.raises(ClusterError, match=r"(?s)exited with status 3 before it was ready.*boom: bad config"):
-            cluster.wait_ready(lambda node: False, timeout=30)
+    crashed = r"(?s)exited with status 3 before it was ready.*boom: bad config"
+    with (
+        ProcessCluster(crash, 1, ports_per_node=0, log_dir=tmp_path) as cluster,
+        pytest.raises(ClusterError, match=crashed),
+    ):
+        cluster.wait_ready(lambda node: False, timeout=30)
     assert time.monotonic() - started < 15
 
 
 def test_wait_ready_times_out_naming_the_nodes(tmp_path: Path, ports: PortRange) -> None:
-    with ProcessCluster(heartbeat, 2, ports=ports, log_dir=tmp_path) as cluster:
-        with pytest.raises(ClusterError, match="nodes not ready after 0.3s: node1"):
-            cluster.wait_ready(lambda node: node.index == 0, timeout=0.3)
+    not_ready = "nodes not ready after 0.3s: node1"
+    with (
+        ProcessCluster(heartbeat, 2, ports=ports, log_dir=tmp_path) as cluster,
+        pytest.raises(ClusterError, match=not_ready),
+    ):
+        cluster.wait_ready(lambda node: node.index == 0, timeout=0.3)
 
 
 def test_misuse_is_reported(tmp_path: Path) -> None:

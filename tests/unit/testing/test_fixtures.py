@@ -7,7 +7,9 @@ import pytest
 PLUGIN_ARGS = ("-p", "no:testfleet", "-p", "testfleet.testing.fixtures")
 
 
-def test_fixtures_read_the_workers_environment(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fixtures_read_the_workers_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TESTFLEET_WORKER", "w2")
     monkeypatch.setenv("TESTFLEET_WORKERS", "4")
     monkeypatch.setenv("TESTFLEET_PORT_BASE", "43100")

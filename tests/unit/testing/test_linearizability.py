@@ -12,7 +12,9 @@ from testfleet.testing.history import History, Operation, OpType, as_operations,
 from testfleet.testing.linearizability import RegisterModel, check_linearizable, check_linearizable_kv
 
 
-def w(p: Hashable, v: object, start: float, end: float | None, status: str = "ok", key: Hashable = None) -> Operation:
+def w(
+    p: Hashable, v: object, start: float, end: float | None, status: str = "ok", key: Hashable = None
+) -> Operation:
     return op(p, "write", start, end, value=v, status=status, key=key)
 
 
@@ -71,7 +73,9 @@ def test_compare_and_set() -> None:
     cas = lambda p, old, new, s, e, status="ok": op(p, "cas", s, e, value=(old, new), status=status)  # noqa: E731
     # two concurrent cas(0 -> x) cannot both succeed
     assert not check_linearizable([w(0, 0, 0, 1), cas(1, 0, 1, 2, 5), cas(2, 0, 2, 3, 6)]).ok
-    assert check_linearizable([w(0, 0, 0, 1), cas(1, 0, 1, 2, 5), cas(2, 0, 2, 3, 6, "fail"), r(3, 1, 7, 8)]).ok
+    assert check_linearizable(
+        [w(0, 0, 0, 1), cas(1, 0, 1, 2, 5), cas(2, 0, 2, 3, 6, "fail"), r(3, 1, 7, 8)]
+    ).ok
     with pytest.raises(HistoryError, match="cas needs value"):
         check_linearizable([op(1, "cas", 0, 1, value=3)])
 
@@ -120,6 +124,7 @@ def test_search_limit_is_an_error_not_a_verdict() -> None:
 
 # ----- properties ---------------------------------------------------------------------------------
 
+
 @st.composite
 def atomic_register_histories(draw: st.DrawFn) -> list[Operation]:
     """Histories produced by a real atomic register: each op takes effect at a point inside its span."""
@@ -137,7 +142,7 @@ def atomic_register_histories(draw: st.DrawFn) -> list[Operation]:
             t = end
     state = None
     ops = []
-    for point, p, kind, start, end, v in sorted(planned):
+    for _point, p, kind, start, end, v in sorted(planned):
         if kind == "read":
             ops.append(r(p, state, start, end))
         else:
@@ -162,9 +167,7 @@ def brute_force(history: Sequence[Operation], model: RegisterModel) -> bool:
         for extra in itertools.combinations(optional, k):
             for order in itertools.permutations(required + list(extra)):
                 if any(
-                    b.end is not None and b.end < a.start
-                    for i, a in enumerate(order)
-                    for b in order[i + 1 :]
+                    b.end is not None and b.end < a.start for i, a in enumerate(order) for b in order[i + 1 :]
                 ):
                     continue
                 state = model.initial()

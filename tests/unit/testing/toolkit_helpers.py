@@ -83,8 +83,11 @@ def _serve_port(port: int) -> None:
 
 def heartbeat(node: NodeContext, lifetime: float = 120.0) -> None:
     """Listen on the node's port and write an increasing counter every 10 ms; exit after ``lifetime``."""
-    print(f"started {node.name} index={node.index} ports={list(node.ports)} peers={list(node.peer_ports)} "
-          f"restarts={node.restarts} args={sys.argv[1:]}", flush=True)
+    print(
+        f"started {node.name} index={node.index} ports={list(node.ports)} peers={list(node.peer_ports)} "
+        f"restarts={node.restarts} args={sys.argv[1:]}",
+        flush=True,
+    )
     if node.ports:
         _serve_port(node.port)
     target = beat_path(node.log_path)
@@ -103,10 +106,12 @@ def crash(node: NodeContext) -> None:
     raise SystemExit(3)
 
 
-def with_child(node: NodeContext, code: str = "import time; time.sleep(120)") -> None:
+def with_child(node: NodeContext, code: str = "import time") -> None:
     """Start a grandchild (same process group), record its pid once it runs, then beat."""
-    child = subprocess.Popen([sys.executable, "-c", f"{code}; print('child up', flush=True); time.sleep(120)"],
-                             stdout=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"{code}; print('child up', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+    )
     assert child.stdout is not None and child.stdout.readline() == b"child up\n"
     Path(f"{node.log_path}.child").write_text(str(child.pid))
     heartbeat(node)

@@ -1,0 +1,137 @@
+"""``testfleet audit`` end to end: exit codes, formats, --run and --mutate on small real suites."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testfleet.cli.main import main
+
+SRC = '''
+def clamp(x, lo, hi):
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+def record(x, sink):
+    sink.append(x)
+    return 2 * x
+'''
+TESTS = '''
+from mini.calc import clamp, record
+
+
+def test_clamp_low():
+    assert clamp(-1, 0, 10) == 0
+
+
+def test_clamp_smoke():
+    clamp(5, 0, 10)
+
+
+def test_dead_assert():
+    if clamp(1, 0, 2) == 3:
+        assert False
+
+
+def test_record():
+    assert record(2, []) == 4
+'''
+
+
+def _project(tmp_path: Path, tests: str = TESTS) -> Path:
+    (tmp_path / "src" / "mini").mkdir(parents=True)
+    (tmp_path / "src" / "mini" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "src" / "mini" / "calc.py").write_text(SRC, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_calc.py").write_text(tests, encoding="utf-8")
+    return tmp_path
+
+
+def _cli(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tmp_path / "src"), str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", "testfleet", "audit", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_fail_on_and_fail_under_gate_the_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["audit", "tests", "--fail-under", "5"]) == 0
+    assert main(["audit", "tests", "--fail-on", "weak-assert"]) == 0
+    assert main(["audit", "tests", "--fail-on", "cannot-fail,weak-assert"]) == 1
+    assert main(["audit", "tests", "--fail-under", "9.5"]) == 1
+    err = capsys.readouterr().err
+    assert "FAIL: 1 finding(s) of --fail-on rule(s): cannot-fail" in err
+    assert "FAIL: score 7.5/10 is below --fail-under 9.5" in err
+
+
+def test_unknown_rule_is_a_usage_error_naming_accepted_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["audit", ".", "--fail-on", "no-such-rule"]) == 4
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("testfleet: error: --fail-on: unknown rule(s) no-such-rule; accepted: cannot-fail,")
+
+
+def test_json_report_to_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["audit", "tests", "--format", "json", "-o", "audit.json"]) == 0
+    assert capsys.readouterr().out.strip() == "audit: score 7.5/10, 4 tests, 1 findings; report written to audit.json"
+    data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    # test_dead_assert has an explicit `assert False`: statically it can fail (--run shows it never does)
+    assert [(f["rule"], f["path"], f["line"], f["test"]) for f in data["findings"]] == [
+        ("cannot-fail", "tests/test_calc.py", 9, "test_clamp_smoke")]
+
+
+@pytest.mark.slow
+def test_run_measures_coverage_and_zero_check_passes(tmp_path: Path) -> None:
+    _project(tmp_path)
+    proc = _cli(tmp_path, "tests", "--run", "--format", "json", "-o", "a.json")
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["measurement"]
+    assert m["ran"] is True and m["exit_code"] == 0
+    # record() fully, clamp() except `return hi`: 8 of 9 statements, 3 of 4 branches
+    assert (m["covered_statements"], m["total_statements"]) == (8, 9)
+    assert (m["covered_branches"], m["total_branches"]) == (3, 4)
+    # test_dead_assert contains an assert, but never executes it
+    assert sorted(m["zero_check_passes"]) == ["tests/test_calc.py::test_clamp_smoke",
+                                              "tests/test_calc.py::test_dead_assert"]
+
+
+@pytest.mark.slow
+def test_mutate_reports_score_and_pseudo_tested(tmp_path: Path) -> None:
+    _project(tmp_path)
+    proc = _cli(tmp_path, "tests", "--mutate=10", "--format", "json", "-o", "a.json")
+    assert proc.returncode == 0, proc.stderr
+    assert "ETA" in proc.stderr
+    m = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["measurement"]
+    outcomes = {(r["function"], r["kind"]): r["outcome"] for r in m["mutant_results"]}
+    assert outcomes[("clamp", "default-return")] == "killed"
+    assert outcomes[("record", "drop-call")] == "survived"  # nobody checks the sink
+    assert m["mutants_run"] == len(outcomes)
+    assert m["mutation_score"] == pytest.approx(m["mutants_killed"] / m["mutants_run"])
+    assert m["pseudo_tested"] == []
+
+
+@pytest.mark.slow
+def test_suite_that_fails_to_collect_still_gets_a_static_report(tmp_path: Path) -> None:
+    _project(tmp_path, tests="import does_not_exist\n\n\ndef test_x():\n    pass\n")
+    proc = _cli(tmp_path, "tests", "--mutate=3", "--format", "md")
+    assert proc.returncode == 0, proc.stderr
+    assert "placeholder" in proc.stdout
+    assert "## Not measured, and why" in proc.stdout
+    assert "no test was executed by the measured run" in proc.stdout
+    assert "| mutation score >= 70.0% | not measured |" in proc.stdout
