@@ -24,6 +24,7 @@ BACKENDS = ("local", "ray")
 @dataclass
 class Settings:
     workers: int = 2
+    workers_given: bool = False  # False: the default; the Ray backend then uses the cluster's CPUs
     timeout: float | None = None
     report_json: str | None = None
     db: str | None = None  # None: default file; "none": do not store
@@ -137,6 +138,7 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     s = Settings()
     if (v := pick("workers")) is not None:
         s.workers = parse_workers(v)
+        s.workers_given = True
     s.timeout = parse_seconds("--timeout", pick("timeout"))
     s.report_json = pick("report_json")
     s.db = pick("db")

@@ -86,6 +86,7 @@ class Controller:
         self.early_deaths = 0
         self.breaker_message: str | None = None
         self._last_sigint = 0.0
+        self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
 
     # ------------------------------------------------------------------ start-up
     def run(self, session: pytest.Session) -> None:
@@ -93,7 +94,8 @@ class Controller:
 
         self.session = session
         self.executor = make_executor(self.config, self.settings)
-        self.sel.register(self.executor.listener, selectors.EVENT_READ, ("listen", None))
+        for listener in getattr(self.executor, "listeners", [self.executor.listener]):
+            self.sel.register(listener, selectors.EVENT_READ, ("listen", None))
         old_handler = signal.signal(signal.SIGINT, self._on_sigint)
         try:
             self.executor.start_collector()
@@ -104,6 +106,9 @@ class Controller:
                     "%d error%s during collection" % (session.testsfailed, "s" if session.testsfailed != 1 else ""))
             if not self.items:
                 return
+            if hasattr(self.executor, "plan"):  # Ray: size and place the slots; their caps are the fleet
+                self.executor.plan(self.state.specs())
+                self.state.slot_caps = self.executor.slot_caps  # type: ignore[method-assign]
             self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)
@@ -212,10 +217,12 @@ class Controller:
             return
         assert self.scheduler is not None
         send: list[int] = []
+        starved = False
         if not (self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop):
             while len(w.outstanding) < self._depth(w):
                 idx = self.scheduler.next_for(w.id)
                 if idx is None:
+                    starved = True
                     break
                 if not self._fits_deadline(idx):
                     self.scheduler.done(w.id, idx)
@@ -230,7 +237,7 @@ class Controller:
             if self._nothing_left_for(w):
                 w.stopping = True
                 w.chan.send({"t": "stop"})
-            elif not send and len(w.outstanding) == 1 and w.running is None and not w.flushed:
+            elif starved and len(w.outstanding) == 1 and w.running is None and not w.flushed:
                 # Work remains, but none this worker may take now: run what it holds.
                 w.flushed = True
                 w.chan.send({"t": "flush"})
@@ -391,6 +398,16 @@ class Controller:
         self.scheduler.remove_worker(w.id)
         running = w.running if w.running is not None else None
         leftover = [i for i in w.outstanding if i != running]
+        lost = self.executor.lost(w.id) if hasattr(self.executor, "lost") else None
+        if lost is not None:  # its node went away: not the test's fault, so it runs again, once
+            moved = [running] if running is not None and running not in self.requeued_lost else []
+            self.requeued_lost.update(moved)
+            if moved:
+                self.reports.pop(moved[0], None)
+                leftover.insert(0, moved[0])
+                running = None
+            self.state.lost_workers.append({**lost, "worker": w.id,
+                                            "requeued": [self.items[i]["nodeid"] for i in moved]})
         for i in w.outstanding:
             self.scheduler.done(w.id, i)
         if running is not None:
@@ -399,7 +416,7 @@ class Controller:
             self.scheduler.requeue(leftover)
         w.outstanding.clear()
         self.state.worker_gone(w.id, status)
-        if w.finished_tests == 0 and running is None and not w.stopping:
+        if w.finished_tests == 0 and running is None and not w.stopping and lost is None:
             self.early_deaths += 1
         if self.early_deaths >= EARLY_DEATH_LIMIT:
             self.breaker_message = (
@@ -407,7 +424,8 @@ class Controller:
                 f"(last: {status}); stopping. Worker log:\n{read_tail(self.executor.worker_file(w.id, 'log'), 2000)}")
             self.stop_requested = True
             return
-        if not w.stopping and self.workers.get(self.slots[w.slot]) is w and self._work_remains():
+        if (not w.stopping and self.workers.get(self.slots[w.slot]) is w and self._work_remains()
+                and (lost is None or self.executor.can_start(w.slot))):
             self._start_worker(w.slot)
 
     def _settle_lost(self, w: Worker, idx: int, status: str) -> None:
@@ -551,7 +569,7 @@ class Controller:
             if kind == "listen":
                 while True:
                     try:
-                        conn, _addr = self.executor.listener.accept()
+                        conn, _addr = key.fileobj.accept()  # type: ignore[union-attr]
                     except (BlockingIOError, InterruptedError):
                         break
                     conn.setblocking(False)

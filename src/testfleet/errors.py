@@ -9,6 +9,8 @@ from __future__ import annotations
 class TestfleetError(Exception):
     """Base of every error testfleet raises on purpose."""
 
+    __test__ = False
+
     exit_code = 3
 
 

@@ -50,6 +50,8 @@ class TestResult:
     final passing attempt of a test that failed before in the same run.
     """
 
+    __test__ = False  # not a pytest test class, whatever a test module imports it as
+
     run_id: str
     nodeid: str
     outcome: str

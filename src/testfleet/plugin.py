@@ -95,7 +95,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--fleet and pytest-xdist's -n cannot be used together")
-    state = RunState(config, settings)
+    try:
+        state = RunState(config, settings)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(FleetPlugin(config, state), "testfleet-controller")
 

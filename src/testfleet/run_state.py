@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from testfleet.config import Settings
+from testfleet.errors import UsageError
 from testfleet.model import FAILURE_OUTCOMES, Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.scheduler.protocol import Scheduler, TestSpec
 
@@ -66,6 +67,8 @@ class RunState:
         self.store_error: str | None = None
         self.warnings: list[dict[str, Any]] = []
         self.exit_code: int | None = None
+        self.resumed_from: str | None = None
+        self.resume_done: dict[str, TestResult] = {}
         self._open_store()
 
     # ------------------------------------------------------------------ store
@@ -75,17 +78,50 @@ class RunState:
         try:
             from testfleet.store import open_store
 
-            self.store = open_store(self.settings.db, rootdir=self.config.rootpath)
+            db = self.settings.db
+            if db is not None:
+                db = str(Path(self.config.invocation_params.dir, db))
+            self.store = open_store(db, rootdir=self.config.rootpath, lock_timeout=5.0)
+            self._prepare_resume()
             commit, branch = git_info(self.config.rootpath)
             self.store.start_run(RunInfo(
                 run_id=self.run_id, start=self.started, args=list(self.config.invocation_params.args),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
-                backend=self.settings.backend))
+                backend=self.settings.backend, parent_run=self.resumed_from))
             self.history = self.store.durations()
             self.last_outcomes = self.store.last_outcomes()
+        except UsageError:
+            raise
         except Exception as exc:  # noqa: BLE001 - a store failure never costs the run
+            if self.settings.resume:
+                raise UsageError(f"--resume needs the results store, which cannot be opened: {exc}") from None
             self._store_failed(exc)
+
+    def _prepare_resume(self) -> None:
+        """--resume: the run to continue, and what it already settled (nothing runs twice)."""
+        if not self.settings.resume:
+            return
+        wanted = self.settings.resume
+        run_id = self.store.latest_run_id() if wanted == "last" else wanted
+        run = self.store.get_run(run_id) if run_id else None
+        if run is None:
+            raise UsageError(f"--resume: no run {wanted!r} in the results store" if wanted != "last"
+                             else "--resume: the results store has no runs")
+        if run.status == "finished":
+            raise UsageError(f"--resume: run {run.run_id} finished; there is nothing to resume")
+        if run.status == "running":
+            raise UsageError(f"--resume: run {run.run_id} is still running (controller pid {run.pid})")
+        self.resumed_from = run.run_id
+        done = self.store.completed_nodeids(run.run_id, include_parents=True)
+        previous = {}
+        chain = run
+        while chain is not None:
+            for r in self.store.results(chain.run_id):
+                if r.final and r.outcome != Outcome.NOT_RUN.value and r.nodeid in done:
+                    previous.setdefault(r.nodeid, r)
+            chain = self.store.get_run(chain.parent_run) if chain.parent_run else None
+        self.resume_done = previous
 
     def _store_failed(self, exc: BaseException) -> None:
         self.store_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -116,10 +152,16 @@ class RunState:
         fleet = [WorkerSpec(f"w{slot}", self.slot_caps(slot), frozenset(self.slot_tags(slot)))
                  for slot in range(self.settings.workers)]
         partial = deselected > 0 or any("::" in str(a) for a in self.config.args)
+        done: dict[int, str] = {}
+        for i, info in enumerate(items):
+            previous = self.resume_done.get(info["nodeid"])
+            if previous is not None:
+                self.final[i] = previous
+                done[i] = previous.outcome
         scheduler, presettled = build_scheduler(
             self.specs(), items, order=self.settings.order, seed=self.settings.seed, history=self.history,
             last_outcomes=self.last_outcomes, fleet=fleet, partial_selection=partial,
-            deadline=self.settings.deadline is not None)
+            deadline=self.settings.deadline is not None, done=done)
         self._presettled = presettled
         self.estimates = scheduler.estimates
         return scheduler

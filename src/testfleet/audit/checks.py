@@ -18,11 +18,21 @@ from testfleet.audit.discover import FuncDef, ParsedFile, TestDef, class_hierarc
 
 _UNITTEST_ASSERT = re.compile(r"^(assert[A-Z_]\w*|fail\w*|assert_)$")
 _CAMEL_ASSERT = re.compile(r"^assert[A-Z]\w*$")
-_CHECK_NAME = re.compile(r"^_*(assert|check|verify|expect)(_|[A-Z]|$)")
+_CHECK_NAME = re.compile(r"^_*(assert|check|verify|expect)(_|[A-Z]|$)|^validate$")
 _PREDICATE = re.compile(r"^_*(is|has|can|should|exists?|starts|ends|contains|match|fullmatch|search|all|any|"
                         r"issub|issuper|isdisjoint|equal|equals|allclose|array_equal|isclose|same|"
                         r"compare|validate_|is_valid|valid|approx|done|cancelled|ping|alive|ready|empty|closed|locked|"
                         r"running|called|wait)")
+_PREDICATE_WORDS = {"is", "has", "equal", "equals", "isomorphic", "close", "allclose", "valid", "same",
+                    "match", "matches", "contains", "exists", "empty", "connected", "done", "ready", "alive"}
+
+
+def is_predicate_name(name: str) -> bool:
+    """A callee whose name says it returns a boolean: ``is_x``, ``x_is_y``, ``nodes_equal``, ``exists``."""
+    words = [w.lower() for w in name.strip("_").split("_") if w]
+    return bool(_PREDICATE.match(name)) or any(w in _PREDICATE_WORDS for w in words)
+
+
 _PYTEST_CHECKS = {"raises", "warns", "deprecated_call", "fail"}
 _WEAK_UNITTEST = {"assertIsNotNone", "assertIsInstance"}
 
@@ -117,7 +127,8 @@ def _truthy_constant(node: ast.AST) -> bool | None:
         try:
             lv, rv = ast.literal_eval(left), ast.literal_eval(right)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            if ast.dump(left) == ast.dump(right) and isinstance(node.ops[0], ast.Eq | ast.Is | ast.LtE | ast.GtE):
+            if isinstance(left, ast.Name) and isinstance(right, ast.Name) and left.id == right.id \
+                    and isinstance(node.ops[0], ast.Eq | ast.Is | ast.LtE | ast.GtE):
                 return True
             return None
         ops: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Is: lambda a, b: a is b,
@@ -156,7 +167,7 @@ def is_weak_expr(node: ast.AST, call_vars: set[str]) -> bool:
         name = call_name(node)
         if name in {"isinstance", "hasattr", "callable", "len", "bool"}:
             return True
-        return not _PREDICATE.match(name) and name not in {"all", "any"}
+        return not is_predicate_name(name)
     return isinstance(node, ast.Name) and node.id in call_vars
 
 
@@ -165,7 +176,7 @@ def call_assigned_vars(fn: FuncDef) -> set[str]:
     out: set[str] = set()
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            if _PREDICATE.match(call_name(node.value)):
+            if is_predicate_name(call_name(node.value)):
                 continue
             for t in node.targets:
                 if isinstance(t, ast.Name):
@@ -190,6 +201,23 @@ class CheckFinder:
                 for item in owner.body:
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
                         return item
+            return self._assigned_helper(test, f.attr)
+        return None
+
+    def _assigned_helper(self, test: TestDef, attr: str) -> FuncDef | None:
+        """``cls.attr = some_function`` or ``= partial(some_function, ...)`` in the class's methods."""
+        assert test.cls is not None
+        for owner in class_hierarchy(self.pf, test.cls):
+            for node in ast.walk(owner):
+                if not isinstance(node, ast.Assign) or not any(
+                        isinstance(t, ast.Attribute) and t.attr == attr for t in node.targets):
+                    continue
+                value = node.value
+                while isinstance(value, ast.Call) and value.args and call_name(value) in {
+                        "partial", "staticmethod", "classmethod"}:
+                    value = value.args[0]
+                if isinstance(value, ast.Name) and value.id in self.pf.functions:
+                    return self.pf.functions[value.id]
         return None
 
     def _helper_has_checks(self, fn: FuncDef, test: TestDef | None, depth: int) -> bool:

@@ -15,11 +15,17 @@ DUP_MIN_TESTS = 3
 _MIN_LITERAL_ELEMENTS = 3
 
 
+_MIN_FLAT_ELEMENTS = 5
+
+
 def _literal_size(node: ast.AST) -> int:
+    """Elements of a literal worth a fixture: dicts from 3 keys, nested containers from 3 elements,
+    flat lists/tuples of scalars only from 5 (``[1, 2, 3]`` or an argv list is data, not setup)."""
     if isinstance(node, ast.Dict):
         return len(node.keys)
     if isinstance(node, ast.List | ast.Set | ast.Tuple):
-        return len(node.elts)
+        nested = any(isinstance(e, ast.List | ast.Set | ast.Tuple | ast.Dict) for e in node.elts)
+        return len(node.elts) if nested or len(node.elts) >= _MIN_FLAT_ELEMENTS else 0
     return 0
 
 

@@ -8,7 +8,6 @@ id), which ``--mutate`` uses to pick the tests that cover a function.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import os
@@ -93,6 +92,9 @@ def measure(result: AuditResult, opts: AuditOptions, say: Progress) -> RunData |
     workdir = Path(tempfile.mkdtemp(prefix="testfleet-audit-"))
     source = default_source(opts)
     report_json = workdir / "report.json"
+    # the test files are measured too (executed check lines); components leave them out (_OMIT)
+    tests_at = [str(Path(p).resolve() if Path(p).is_dir() else Path(p).resolve().parent) for p in opts.paths]
+    measured = source + [t for t in tests_at if not any(t.startswith(s) for s in source)]
     records: list[dict[str, Any]] = []
     for via in (["testfleet"] if fleet_available() else []) + ["pytest"]:
         for stale in [*workdir.glob(".coverage.*"), *workdir.glob("tests-*.jsonl")]:
@@ -101,7 +103,7 @@ def measure(result: AuditResult, opts: AuditOptions, say: Progress) -> RunData |
         m.command, m.via, m.ran = cmd, via, True
         say(f"{via}: {' '.join(cmd[2:8])} ... (coverage of {', '.join(source)})")
         try:
-            proc = subprocess.run(cmd, cwd=opts.root, env=probe_env(workdir, source, via == "testfleet"),
+            proc = subprocess.run(cmd, cwd=opts.root, env=probe_env(workdir, measured, via == "testfleet"),
                                   capture_output=True, text=True, timeout=opts.timeout, check=False)
             m.exit_code = proc.returncode
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
@@ -180,19 +182,17 @@ def _apply_report_json(result: AuditResult, path: Path, root: Path) -> None:
             t.outcome = _worst(t.outcome, "crashed" if rec["outcome"] != "timeout" else "timeout")
 
 
-def _check_lines(path: Path, test_names: set[str]) -> dict[str, set[int]]:
-    """Lines of assert statements / check calls inside each test function of a file (by bare name)."""
-    try:
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError):
+def _check_lines(path: Path) -> dict[str, set[int]]:
+    """Lines of every static check (assert, raise, check calls, calls of checking helpers) of each
+    test of a file, by node id within the file."""
+    from testfleet.audit.checks import CheckFinder
+    from testfleet.audit.discover import parse_file
+
+    pf = parse_file(path, path.name)
+    if pf.error is not None:
         return {}
-    out: dict[str, set[int]] = defaultdict(set)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in test_names:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Assert | ast.Raise):
-                    out[node.name].add(sub.lineno)
-    return out
+    finder = CheckFinder(pf)
+    return {t.nodeid: {c.line for c in finder.checks(t.node, t)} for t in pf.tests}
 
 
 def _coverage(result: AuditResult, data: RunData, opts: AuditOptions, say: Progress) -> None:
@@ -253,8 +253,9 @@ def _components(m: Any, js: dict[str, Any], data: RunData) -> None:
 
 
 def _executed_sites(result: AuditResult, data: RunData) -> None:
-    """A test whose hooks counted 0 checks but executed an assert/raise line of its own body (checks in
-    helpers outside test files, plain asserts in non-rewritten code) is credited with those sites."""
+    """A test whose hooks counted 0 checks but executed a check line of its own body (a call of a
+    checking helper that returned normally, a check call of a non-rewritten module) is credited with
+    those sites."""
     m = result.measurement
     by_file: dict[str, list[TestCaseInfo]] = defaultdict(list)
     for t in result.tests:
@@ -264,9 +265,9 @@ def _executed_sites(result: AuditResult, data: RunData) -> None:
     for path, tests in by_file.items():
         abs_path = str((data.cwd / path).resolve())
         lines = data.lines_by_test.get(abs_path, {})
-        sites = _check_lines(Path(abs_path), {t.test.split("::")[-1] for t in tests})
+        sites = _check_lines(Path(abs_path))
         for t in tests:
-            hit = {ln for ln in sites.get(t.test.split("::")[-1], set())
+            hit = {ln for ln in sites.get(t.test, set())
                    if any(_split(c) == t.test for c in lines.get(ln, set()))}
             if hit:
                 t.executed_checks = len(hit)

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Callable, Iterator
 
 from testfleet.audit.checks import Check, call_name, dotted, is_camel_assert, is_pytest_call, walk_body
-from testfleet.audit.discover import ParsedFile, TestDef
+from testfleet.audit.discover import ParsedFile, TestDef, class_hierarchy
 from testfleet.audit.model import Finding, Rule, Severity
 
 H, M, L = Severity.HIGH, Severity.MEDIUM, Severity.LOW
@@ -42,7 +42,7 @@ RULES: dict[str, Rule] = {r.id: r for r in [
                            "skipped (file-level)."),
 ]}
 MOCK_THRESHOLD = 3
-_PATCH_NAMES = {"patch", "object", "dict", "multiple", "setattr", "setitem", "delattr", "delitem", "setenv"}
+_PATCH_NAMES = {"patch", "object", "dict", "multiple", "setattr", "setitem", "delattr", "delitem"}  # not setenv
 
 RuleFn = Callable[[ParsedFile, TestDef, list[Check]], Iterator[Finding]]
 
@@ -128,7 +128,7 @@ def r_swallowed(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Fin
         if not isinstance(node, ast.Try):
             continue
         in_body = {id(n) for stmt in node.body for n in ast.walk(stmt)}
-        body_has_check = any(id(c.node) in in_body for c in checks)
+        body_has_check = any(id(c.node) in in_body and not c.is_unconditional_fail for c in checks)
         for h in node.handlers:
             if _swallows(h) and (_is_broad(h) or body_has_check):
                 yield finding(pf, "swallowed-failure", h, t.nodeid,
@@ -236,13 +236,21 @@ def r_unittest_in_pytest(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Ite
     if t.style != "pytest":
         return
     for c in checks:
-        if c.kind == "unittest" and is_camel_assert(call_name(c.node)):  # type: ignore[arg-type]
+        if c.kind == "unittest" and isinstance(c.node, ast.Call) and is_camel_assert(call_name(c.node)) \
+                and not _own_helper(pf, t, c.node):
             yield finding(pf, "unittest-in-pytest", c.node, t.nodeid,
-                          f"unittest-style {call_name(c.node)} in a pytest-style test; use assert")  # type: ignore[arg-type]
+                          f"unittest-style {call_name(c.node)} in a pytest-style test; use assert")
             return
         if c.kind == "assert-call" and pf.imports.get(call_name(c.node), "").startswith("nose."):  # type: ignore[arg-type]
             yield finding(pf, "unittest-in-pytest", c.node, t.nodeid, "nose-style assertion in a pytest test")
             return
+
+
+def _own_helper(pf: ParsedFile, t: TestDef, call: ast.Call) -> bool:
+    """``self.assertFoo`` defined by the test's own class (or a same-file base): a project helper."""
+    name = call_name(call)
+    return any(isinstance(i, ast.FunctionDef | ast.AsyncFunctionDef) and i.name == name
+               for c in t.class_chain for owner in class_hierarchy(pf, c) for i in owner.body)
 
 
 def skip_problem(pf: ParsedFile, deco: ast.AST) -> str | None:
@@ -262,7 +270,7 @@ def skip_problem(pf: ParsedFile, deco: ast.AST) -> str | None:
     reason = next((k.value for k in call.keywords if k.arg == "reason"), None)
     if name == "skipif":
         cond = call.args[0] if call.args else None
-        if cond is not None and isinstance(cond, ast.Constant) and cond.value and reason is None:
+        if isinstance(cond, ast.Constant) and not isinstance(cond.value, str) and cond.value and reason is None:
             return f"@{d}({ast.unparse(cond)}) is unconditional and has no reason"
         return None
     if name == "xfail" and call.args:

@@ -44,6 +44,9 @@ def write_summary(tr: Any, state: Any) -> None:
     total = sum(counts.values())
     tr.write_sep("-", f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
                       + ("" if total == len(state.items) else f" (only {total} accounted for!)"))
+    if state.resumed_from:
+        tr.write_line(f"testfleet: resumed run {state.resumed_from}: {len(state.resume_done)} tests were "
+                      f"already settled there and did not run again")
     if state.settings.db == "none":
         pass
     elif state.store_error:

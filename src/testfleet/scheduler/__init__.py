@@ -18,12 +18,14 @@ FAILED_BEFORE = {"failed", "error", "crashed", "timeout"}
 def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *, order: str,
                     seed: int | None, history: Mapping[str, float], last_outcomes: Mapping[str, str],
                     fleet: Sequence[WorkerSpec], partial_selection: bool,
-                    deadline: bool = False) -> tuple[ConstrainedScheduler, list[tuple[int, str, str]]]:
+                    deadline: bool = False,
+                    done: Mapping[int, str] | None = None) -> tuple[ConstrainedScheduler, list[tuple[int, str, str]]]:
     """The scheduler for a run, and tests settled before any worker starts
     as ``(index, outcome, reason)``: unschedulable ones and unresolvable dependencies."""
     deps, unresolved = resolve(tests, items, partial_selection=partial_selection)
     settled: list[tuple[int, str, str]] = [(i, "skipped", why) for i, why in unresolved]
-    gone = {i for i, _ in unresolved}
+    done = dict(done or {})
+    gone = {i for i, _ in unresolved} | set(done)
     for t in tests:
         if t.index in gone:
             continue
@@ -40,4 +42,7 @@ def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], 
     effective = "value" if deadline else order
     sched = ConstrainedScheduler(runnable, history, order=effective, seed=seed, rank=rank, deps=deps,
                                  names={t.index: t.nodeid for t in tests})
+    for index, outcome in done.items():  # --resume: settled by the earlier part of the run
+        for waiting, reason in sched.finished(index, outcome):
+            settled.append((waiting, "skipped", reason))
     return sched, settled

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
+import platform
 from functools import cache
 
 
 @cache
 def this_host() -> str:
-    return socket.gethostname()
+    """The host name runs record (``platform.node()``, as the controller stores it)."""
+    return platform.node()
 
 
 def _boot_time() -> float | None:

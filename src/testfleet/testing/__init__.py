@@ -19,6 +19,7 @@ _EXPORTS = {
     "PortRange": "ports",
     "ranges_for_workers": "ports",
     "worker_env": "ports",
+    "shared_range": "ports",
     "port_is_free": "ports",
     "FleetWorker": "identity",
     "eventually": "eventually",
@@ -86,6 +87,7 @@ __all__ = [
     "port_accepts",
     "port_is_free",
     "ranges_for_workers",
+    "shared_range",
     "worker_env",
 ]
 
@@ -113,7 +115,7 @@ if TYPE_CHECKING:
         check_linearizable_kv,
     )
     from testfleet.testing.node import NodeContext
-    from testfleet.testing.ports import PortRange, port_is_free, ranges_for_workers, worker_env
+    from testfleet.testing.ports import PortRange, port_is_free, ranges_for_workers, shared_range, worker_env
     from testfleet.testing.verdict import CheckResult
 
 

@@ -34,7 +34,7 @@ from testfleet.testing.node import (
     signal_group,
     wait_stopped_state,
 )
-from testfleet.testing.ports import LOOPBACK, PortRange
+from testfleet.testing.ports import LOOPBACK, PortRange, shared_range
 
 _LIVE_GROUPS: set[int] = set()  # process groups of every node still running, in this process
 
@@ -140,7 +140,7 @@ class ProcessCluster:
             Path(log_dir) if log_dir is not None else Path(tempfile.mkdtemp(prefix="testfleet-cluster-"))
         )
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        port_range = ports if ports is not None else (PortRange.from_env() if ports_per_node else None)
+        port_range = ports if ports is not None else (shared_range() if ports_per_node else None)
         self.nodes: list[Node] = []
         for i in range(n):
             node_ports = tuple(port_range.free_port() for _ in range(ports_per_node)) if port_range else ()

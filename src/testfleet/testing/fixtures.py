@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from testfleet.testing.identity import FleetWorker
-from testfleet.testing.ports import PortRange
+from testfleet.testing.ports import PortRange, shared_range
 
 PLUGIN_NAME = "testfleet.testing.fixtures"
 
@@ -27,7 +27,7 @@ def fleet_worker() -> FleetWorker:
 def fleet_ports() -> PortRange:
     """This worker's own port range; ``fleet_ports.free_port()`` never collides with another worker.
 
-    Session-scoped, so successive ``free_port()`` calls in one worker never repeat a port until the
-    range wraps around.
+    One object per process (also the default of ``ProcessCluster``), so
+    successive ``free_port()`` calls never repeat a port until the range wraps around.
     """
-    return PortRange.from_env()
+    return shared_range()

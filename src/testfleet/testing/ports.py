@@ -164,6 +164,23 @@ def _probe_window(count: int) -> tuple[int, int]:
     return 1024, MAX_PORT  # an unusual ephemeral range: fall back to every unprivileged port
 
 
+_shared: dict[tuple[str, str], PortRange] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_range() -> PortRange:
+    """This process's one :meth:`PortRange.from_env` object, so every user shares one cursor.
+
+    The ``fleet_ports`` fixture and ``ProcessCluster`` (when given no ``ports``) use it, so
+    two of them never hand out the same port. Read again if the environment variables change.
+    """
+    key = (os.environ.get(ENV_PORT_BASE, ""), os.environ.get(ENV_PORT_COUNT, ""))
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = PortRange.from_env()
+        return _shared[key]
+
+
 def ranges_for_workers(n: int, base: int, count: int) -> list[PortRange]:
     """``n`` disjoint consecutive ranges of ``count`` ports starting at ``base``: worker k gets the k-th.
 

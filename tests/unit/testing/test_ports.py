@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from testfleet import errors
 from testfleet.testing.errors import NoFreePortError, PortRangeError
 from testfleet.testing.identity import FleetWorker
-from testfleet.testing.ports import MAX_PORT, PortRange, port_is_free, ranges_for_workers, worker_env
+from testfleet.testing.ports import (
+    MAX_PORT,
+    PortRange,
+    port_is_free,
+    ranges_for_workers,
+    shared_range,
+    worker_env,
+)
 
 
 def bind(port: int) -> socket.socket:
@@ -135,3 +142,12 @@ def test_worker_env_round_trips_through_from_env() -> None:
 def test_worker_outside_testfleet_is_local() -> None:
     worker = FleetWorker.from_env({})
     assert (worker.id, worker.count, worker.in_fleet) == ("local", 1, False)
+
+
+def test_shared_range_is_one_object_per_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTFLEET_PORT_BASE", "44000")
+    monkeypatch.setenv("TESTFLEET_PORT_COUNT", "10")
+    first = shared_range()
+    assert first is shared_range() and first == PortRange(44000, 10)
+    monkeypatch.setenv("TESTFLEET_PORT_BASE", "45000")
+    assert shared_range() == PortRange(45000, 10)

@@ -259,3 +259,21 @@ def test_approx():
     import pytest
 
     assert compute(0.1) == pytest.approx(0.01)
+
+
+# Look-alikes found while checking findings on networkx's suite (see docs/audit.md).
+
+
+# expect: -
+def test_suffix_predicate_nodes_equal():
+    assert nodes_equal(parse("a"), ["a"])  # noqa: F821
+
+
+# expect: -
+def test_infix_predicate_subgraph_is_isomorphic():
+    assert registry.get("m").subgraph_is_isomorphic()
+
+
+# expect: weak-assert
+def test_call_with_is_inside_a_word_is_still_weak():
+    assert registry.lookup("this")

@@ -294,3 +294,38 @@ def test_assert_false_in_branch():
 # expect: -
 def test_walrus_assert():
     assert (n := compute(3)) == 9, n
+
+
+# Look-alikes found while checking findings on networkx's suite (see docs/audit.md).
+
+
+# expect: -
+def test_identity_of_repeated_property_access_is_a_real_check():
+    g = compute(3)
+    assert id(g.nodes) == id(g.nodes)
+
+
+# expect: -
+def test_same_call_twice_is_not_statically_trivial():
+    assert compute(3) == compute(3)
+
+
+def _check_prediction(g, expected):
+    assert compute(g) == expected
+
+
+class TestAssignedHelper:
+    @classmethod
+    def setup_class(cls):
+        from functools import partial
+
+        cls.test = staticmethod(partial(_check_prediction, expected=1))
+
+    # expect: -
+    def test_uses_helper_assigned_in_setup_class(self):
+        self.test([1])
+
+
+# expect: -
+def test_validate_raises_on_invalid():
+    store.validate({"a": 1})

@@ -111,3 +111,21 @@ def test_literal_with_names_not_constant():
 def test_literal_with_names_not_constant_2():
     rows = [compute, Client, Config]
     assert len(rows) == 3
+
+
+# Look-alikes found while checking findings on networkx's and jsonschema's suites (docs/audit.md).
+
+
+# expect: -
+def test_flat_small_list_is_data_one():
+    assert compute(list([1, 2, 3])) == 6
+
+
+# expect: -
+def test_flat_small_list_is_data_two():
+    assert compute(tuple([1, 2, 3])) == 6
+
+
+# expect: -
+def test_flat_small_list_is_data_three():
+    assert compute(set([1, 2, 3])) == 6

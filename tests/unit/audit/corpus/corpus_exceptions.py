@@ -221,3 +221,15 @@ class TestRaisesUnittest(unittest.TestCase):
     def test_assert_raises_specific(self):
         with self.assertRaises(TypeError):
             parse(1)
+
+
+# Look-alikes found while checking findings on networkx's suite (see docs/audit.md).
+
+
+# expect: -
+def test_poor_mans_raises_with_assert_false():
+    try:
+        parse("bad")
+        assert False  # should not get here
+    except ValueError:
+        pass

@@ -197,3 +197,12 @@ class TestUnittestSkips(unittest.TestCase):
     @unittest.skipIf(sys.platform == "win32", "posix")
     def test_skipif(self):
         self.assertEqual(compute(1), 1)
+
+
+# Look-alikes found while checking findings on networkx's suite (see docs/audit.md).
+
+
+# expect: -
+@pytest.mark.skipif("sys.platform == 'win32'")
+def test_skipif_string_condition_is_a_condition():
+    assert compute(1) == 1

@@ -54,3 +54,12 @@ def test_numpy_assert_not_unittest_style():
     from numpy.testing import assert_array_equal
 
     assert_array_equal(compute([1]), [1])
+
+
+class TestOwnCamelHelper:
+    def assertContainsChain(self, chain, expected):
+        assert chain in expected
+
+    # expect: -
+    def test_project_helper_named_like_unittest(self):
+        self.assertContainsChain(compute(1), [1])

@@ -42,7 +42,16 @@ def test_monkeypatch_many(monkeypatch):
     monkeypatch.setattr(billing, "db", mock.Mock())
     monkeypatch.setattr(billing, "mailer", mock.Mock())
     monkeypatch.setattr(billing, "clock", mock.Mock())
+    monkeypatch.setattr(billing, "rates", mock.Mock())
+    assert billing.charge(1, 10) == 10
+
+
+# expect: -
+def test_environment_setup_is_not_mocking(monkeypatch):
     monkeypatch.setenv("BILLING_MODE", "test")
+    monkeypatch.setenv("BILLING_CURRENCY", "EUR")
+    monkeypatch.setenv("BILLING_TZ", "UTC")
+    monkeypatch.setenv("BILLING_DEBUG", "1")
     assert billing.charge(1, 10) == 10
 
 

@@ -1,0 +1,127 @@
+"""The results store seen from a run: runs recorded and listed, history used, a corrupt
+store never costs the run, and --resume finishes an interrupted run without re-running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+SLOW_SUITE = """
+import os, time, pytest
+HERE = os.path.dirname(__file__)
+@pytest.mark.parametrize("n", range(16))
+def test_step(n):
+    with open(os.path.join(HERE, "executions.log"), "a") as fh:
+        fh.write(f"start {n}\\n")
+    time.sleep(0.25)
+    with open(os.path.join(HERE, "executions.log"), "a") as fh:
+        fh.write(f"end {n}\\n")
+"""
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "testfleet", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_run_is_stored_and_listed(fleet: Any) -> None:
+    fleet.write("test_a.py", "def test_ok(): pass\ndef test_bad(): assert 0, 'nope'\n")
+    db = fleet.root / "store.duckdb"
+    run = fleet.run("-w", "2", "--db", str(db))
+    assert run.code == 1
+    run_id = run.report["run_id"]
+    assert f"testfleet: run {run_id} stored in {db}" in run.out
+    listing = cli("runs", "--db", str(db), cwd=fleet.root)
+    assert listing.returncode == 0
+    assert run_id in listing.stdout and "finished" in listing.stdout
+    shown = cli("show", run_id, "--db", str(db), cwd=fleet.root)
+    assert shown.returncode == 0
+    assert "test_a.py::test_bad" in shown.stdout and "nope" in shown.stdout
+
+
+def test_default_store_lives_under_the_rootdir(fleet: Any) -> None:
+    fleet.write("test_a.py", "def test_ok(): pass\n")
+    run = fleet.run("-w", "1")
+    assert run.code == 0
+    assert (fleet.root / ".testfleet" / "results.duckdb").is_file()
+
+
+def test_corrupt_store_does_not_cost_the_run(fleet: Any) -> None:
+    fleet.write("test_a.py", "def test_ok(): pass\n")
+    db = fleet.root / "bad.duckdb"
+    db.write_bytes(b"this is not a duckdb file at all" * 100)
+    run = fleet.run("-w", "1", "--db", str(db))
+    assert run.code == 0
+    assert run.report["counts"] == {"passed": 1}
+    lines = [ln for ln in run.out.splitlines() if "results not stored" in ln]
+    assert len(lines) == 1 and "bad.duckdb" in lines[0]
+
+
+def _wait_for_lines(path: Path, prefix: str, n: int, deadline: float) -> None:
+    end = time.monotonic() + deadline
+    while True:
+        if path.exists() and sum(1 for ln in path.read_text().splitlines() if ln.startswith(prefix)) >= n:
+            return
+        if time.monotonic() > end:
+            raise AssertionError(f"fewer than {n} {prefix!r} lines in {path} after {deadline}s")
+        time.sleep(0.05)
+
+
+def test_resume_after_sigkill_of_the_controller_completes_the_run(fleet: Any) -> None:
+    fleet.write("test_steps.py", SLOW_SUITE)
+    db = fleet.root / "r.duckdb"
+    log = fleet.root / "executions.log"
+    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db)],
+                            cwd=fleet.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    _wait_for_lines(log, "end", 6, 60)
+    time.sleep(0.8)  # let one store batch (every 0.5 s) land, as it would in a real run
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    listing = cli("runs", "--db", str(db), cwd=fleet.root)
+    assert "interrupted" in listing.stdout, listing.stdout + listing.stderr
+    ended_before = {ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("end")}
+    log.write_text("")
+    resumed = fleet.run("-w", "2", "--db", str(db), "--resume")
+    assert resumed.code == 0, resumed.out
+    assert resumed.report["counts"] == {"passed": 16}
+    assert "resumed run" in resumed.out
+    rerun = {ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("start")}
+    # Nothing that was stored as finished ran again; together the two parts ran every test.
+    stored_before = 16 - len(rerun)
+    assert stored_before >= 4
+    assert rerun | ended_before == {str(n) for n in range(16)}
+    assert len(rerun & ended_before) <= 2  # at most the last, unflushed batch
+
+
+def test_resume_of_a_finished_or_unknown_run_is_a_usage_error(fleet: Any) -> None:
+    fleet.write("test_a.py", "def test_ok(): pass\n")
+    db = str(fleet.root / "r.duckdb")
+    first = fleet.run("-w", "1", "--db", db)
+    finished = fleet.run("-w", "1", "--db", db, "--resume")
+    assert finished.code == 4
+    assert f"--resume: run {first.report['run_id']} finished; there is nothing to resume" in finished.err
+    unknown = fleet.run("-w", "1", "--db", db, "--resume", "nosuchrun")
+    assert unknown.code == 4
+    assert "--resume: no run 'nosuchrun' in the results store" in unknown.err
+
+
+def test_history_puts_the_longest_test_first(fleet: Any) -> None:
+    fleet.write("test_d.py", """
+import time, pytest
+@pytest.mark.parametrize("n", range(5))
+def test_d(n): time.sleep(0.05 if n < 4 else 0.6)
+""")
+    db = str(fleet.root / "h.duckdb")
+    fleet.run("-w", "1", "--db", db)
+    second = fleet.run("-w", "1", "--db", db, "-v")
+    passed = [ln.split()[0] for ln in second.out.splitlines() if " PASSED" in ln]
+    assert passed[0] == "test_d.py::test_d[4]"
+    data = json.loads(json.dumps(second.report))
+    assert data["counts"] == {"passed": 5}

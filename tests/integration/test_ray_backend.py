@@ -1,0 +1,203 @@
+"""The Ray backend against a real two-node Ray cluster on this machine.
+
+Every test suite here records, per executed test, its node id and the Ray node it ran on
+(``TESTFLEET_RAY_NODE``, set by the slot actor), so placement and "ran exactly once" are
+checked from what really happened, not from testfleet's own report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ray_cluster import RayCluster, executions, outcomes, ray_cluster, run_testfleet, wait_for  # noqa: F401
+from testfleet.executor.ray import plan_slots, ray_options, requirement_shape
+from testfleet.scheduler import protocol
+
+pytestmark = pytest.mark.ray
+
+RECORD = '''
+import os, pathlib
+
+def record(request):
+    with open(os.environ["EXEC_LOG"], "a") as fh:
+        fh.write(f"{request.node.nodeid} {os.environ.get('TESTFLEET_RAY_NODE', '?')}\\n")
+'''
+
+
+def write_suite(root: Path, body: str) -> Path:
+    (root / "pytest.ini").write_text("[pytest]\n")
+    (root / "recorder.py").write_text(RECORD)
+    (root / "conftest.py").write_text(textwrap.dedent('''
+        import pytest
+        from recorder import record
+
+        @pytest.fixture(autouse=True)
+        def _record(request):
+            record(request)
+    '''))
+    (root / "test_suite.py").write_text(textwrap.dedent(body))
+    return root
+
+
+# --------------------------------------------------------------------- pure planning
+def test_requirements_map_to_ray_resources() -> None:
+    spec = protocol.TestSpec(0, "t", requires={"gpu": 1, "memory_gb": 2, "cpus": 2, "tpu": 4}, tags=frozenset({"gpu_sim", "x"}))
+    shape = requirement_shape(spec, frozenset({"gpu_sim"}))
+    assert dict(shape) == {"gpu": 1.0, "memory_gb": 2.0, "tpu": 4.0, "gpu_sim": 0.01}
+    assert ray_options(shape) == {"num_cpus": 1, "num_gpus": 1.0, "memory": 2 * 2**30,
+                                  "resources": {"tpu": 4.0, "gpu_sim": 0.01}}
+
+
+def test_plan_gives_feasible_requirements_a_slot_first() -> None:
+    nodes = [{"CPU": 1.0}, {"CPU": 1.0, "gpu_sim": 1.0}]
+    specs = [protocol.TestSpec(i, f"t{i}") for i in range(5)]
+    specs += [protocol.TestSpec(5 + i, f"g{i}", tags=frozenset({"gpu_sim"})) for i in range(2)]
+    specs += [protocol.TestSpec(9, "gpu", requires={"gpu": 1})]  # no node has a GPU: no slot for it
+    assert plan_slots(specs, 3, nodes) == [(("gpu_sim", 0.01),), (), ()]
+    assert plan_slots(specs[:5], 2, nodes) == [(), ()]
+
+
+# --------------------------------------------------------------------- without Ray
+def test_missing_ray_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    shim = tmp_path / "shim"
+    (shim / "ray").mkdir(parents=True)
+    (shim / "ray" / "__init__.py").write_text("raise ImportError('No module named ray (test shim)')\n")
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_a.py").write_text("def test_a():\n    pass\n")
+    proc, _ = run_testfleet(suite, "--backend", "ray", env={"PYTHONPATH": str(shim)}, timeout=60)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    errors = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("ERROR:")]
+    assert errors == ["ERROR: --backend ray needs Ray, which is not installed; install it with: "
+                      "pip install 'testfleet[ray]'"]
+
+
+# --------------------------------------------------------------------- on the cluster
+PLACEMENT_SUITE = '''
+import os, signal, time
+import pytest
+
+@pytest.mark.parametrize("i", range(6))
+def test_plain(i):
+    pass
+
+@pytest.mark.fleet(tags=["gpu_sim"])
+@pytest.mark.parametrize("i", range(3))
+def test_gpu_sim(i):
+    assert os.environ["TESTFLEET_RAY_NODE"] == os.environ["GPU_NODE"]
+
+def test_crash():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def test_hang():
+    time.sleep(120)
+'''
+
+
+@pytest.fixture(scope="module")
+def placement_run(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory):  # noqa: F811
+    root = write_suite(tmp_path_factory.mktemp("placement"), PLACEMENT_SUITE)
+    log = root / "exec.log"
+    t0 = time.monotonic()
+    proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "2",
+                                 "--timeout", "4", env={"EXEC_LOG": str(log),
+                                                        "GPU_NODE": ray_cluster.gpu_node.node_id})
+    return proc, report, executions(log), time.monotonic() - t0
+
+
+def test_tagged_tests_run_only_on_the_node_with_that_resource(placement_run, ray_cluster) -> None:  # noqa: F811
+    proc, report, runs, _ = placement_run
+    out = outcomes(report)
+    assert report["counts"] == {"passed": 9, "crashed": 1, "timeout": 1}, proc.stdout + proc.stderr
+    gpu_runs = [node for nodeid, node in runs if "test_gpu_sim" in nodeid]
+    assert gpu_runs == [ray_cluster.gpu_node.node_id] * 3
+    assert all(out[f"test_suite.py::test_gpu_sim[{i}]"] == "passed" for i in range(3))
+    assert "testfleet: 2 workers (ray, spawn)" in proc.stdout
+    assert proc.returncode == 1
+
+
+def test_a_test_that_kills_its_worker_is_crashed_and_the_worker_replaced(placement_run) -> None:
+    proc, report, runs, _ = placement_run
+    assert outcomes(report)["test_suite.py::test_crash"] == "crashed"
+    assert "killed by signal 9 (SIGKILL) while running this test" in proc.stdout
+    assert report["replacements"], "the crashed worker was not replaced"
+    # Every test ran exactly once: nothing was lost or repeated with the replacement.
+    assert sorted(n for n, _ in runs) == sorted(outcomes(report))
+
+
+def test_a_hung_test_times_out_with_its_stacks(placement_run) -> None:
+    proc, report, _, elapsed = placement_run
+    assert outcomes(report)["test_suite.py::test_hang"] == "timeout"
+    assert "Timeout: the test ran longer than 4s" in proc.stdout
+    assert "Python stacks of every thread of the worker at the timeout" in proc.stdout
+    assert re.search(r"test_suite.py\", line \d+ in test_hang", proc.stdout)  # faulthandler dump
+    assert elapsed < 100
+
+
+NODE_LOSS_SUITE = '''
+import os, time
+import pytest
+
+def wait_for(path, limit=60.0):
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(path), path
+
+@pytest.mark.parametrize("i", range(8))
+def test_work(i):
+    if os.environ["TESTFLEET_RAY_NODE"] == os.environ["DOOMED_NODE"]:
+        with open(os.environ["STARTED"], "w") as fh:
+            fh.write(os.environ.get("PYTEST_CURRENT_TEST", ""))
+        wait_for(os.environ["RELEASE"])
+    else:
+        wait_for(os.environ["STARTED"])
+'''
+
+
+def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
+        ray_cluster: RayCluster, tmp_path: Path) -> None:  # noqa: F811
+    doomed = ray_cluster.add_node(resources={"doomed": 1})
+    root = write_suite(tmp_path, NODE_LOSS_SUITE)
+    log, started, release = root / "exec.log", root / "started", root / "release"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "TESTFLEET_", "PYTEST_"))}
+    env.update(EXEC_LOG=str(log), DOOMED_NODE=doomed.node_id, STARTED=str(started), RELEASE=str(release))
+    report_path = root / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "--backend", "ray", "--ray-address", ray_cluster.address,
+         "-w", "3", "--db", "none", "--report-json", str(report_path), "-p", "no:cacheprovider"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(started.exists, 120, "a test to start on the doomed node")
+        ray_cluster.kill_node(doomed)
+        release.write_text("go")
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    import json
+
+    report = json.loads(report_path.read_text())
+    assert proc.returncode == 0, out
+    assert report["counts"] == {"passed": 8}
+    [lost] = report["lost_nodes"]
+    assert lost["node"] == doomed.node_id
+    assert "died" in lost["reason"]
+    [moved] = lost["requeued"]
+    runs = executions(log)
+    ran = [n for n, _ in runs]
+    # The moved test ran twice (on the doomed node, then elsewhere); everything else once.
+    assert sorted(ran) == sorted([*outcomes(report), moved])
+    assert [node for n, node in runs if n == moved][0] == doomed.node_id
+    assert [node for n, node in runs if n == moved][1] != doomed.node_id
+    assert f"testfleet: lost {doomed.node_id}: Ray node {doomed.node_id} ({lost['node_ip']}) died; re-queued: {moved}" in out
+    assert next(t for t in report["tests"] if t["nodeid"] == moved)["attempts"] == 1
