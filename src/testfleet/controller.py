@@ -97,6 +97,7 @@ class Controller:
         for listener in getattr(self.executor, "listeners", [self.executor.listener]):
             self.sel.register(listener, selectors.EVENT_READ, ("listen", None))
         old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+        old_term = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             self.executor.start_collector()
             collected = self._wait_for_collection()
@@ -119,6 +120,7 @@ class Controller:
             self._loop()
         finally:
             signal.signal(signal.SIGINT, old_handler)
+            signal.signal(signal.SIGTERM, old_term)
             self._shutdown()
         if self.breaker_message:
             self.state.internal_error = self.breaker_message
@@ -643,6 +645,11 @@ class Controller:
                 "testfleet: Ctrl-C: no new tests start; running tests finish. Ctrl-C again to kill the workers.")
         else:
             self.kill_requested = True
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        # Terminated from outside: stop now, but still settle, store and report everything.
+        self.stop_requested = True
+        self.kill_requested = True
 
     def _shutdown(self) -> None:
         executor = getattr(self, "executor", None)

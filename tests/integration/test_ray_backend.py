@@ -47,6 +47,21 @@ def write_suite(root: Path, body: str) -> Path:
     return root
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
 # --------------------------------------------------------------------- pure planning
 def test_requirements_map_to_ray_resources() -> None:
     spec = protocol.TestSpec(0, "t", requires={"gpu": 1, "memory_gb": 2, "cpus": 2, "tpu": 4}, tags=frozenset({"gpu_sim", "x"}))
@@ -156,7 +171,7 @@ def wait_for(path, limit=60.0):
 def test_work(i):
     if os.environ["TESTFLEET_RAY_NODE"] == os.environ["DOOMED_NODE"]:
         with open(os.environ["STARTED"], "w") as fh:
-            fh.write(os.environ.get("PYTEST_CURRENT_TEST", ""))
+            fh.write(str(os.getpid()))
         wait_for(os.environ["RELEASE"])
     else:
         wait_for(os.environ["STARTED"])
@@ -176,10 +191,19 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
          "-w", "3", "--db", "none", "--report-json", str(report_path), "-p", "no:cacheprovider"],
         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
+        t_start = time.monotonic()
         wait_for(started.exists, 120, "a test to start on the doomed node")
+        print("started after", time.monotonic() - t_start)
         ray_cluster.kill_node(doomed)
+        # The node's workers die with it (as with a lost machine), and only then may the
+        # test on it see the release: on a node that is really gone nothing finishes.
+        t0 = time.monotonic()
+        wait_for(lambda: not pid_alive(int(started.read_text())), 60, "the doomed node's worker to die")
+        died_after = time.monotonic() - t0
         release.write_text("go")
+        print("died after", died_after)
         out, _ = proc.communicate(timeout=120)
+        print("finished after", time.monotonic() - t_start)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -201,3 +225,4 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
     assert [node for n, node in runs if n == moved][1] != doomed.node_id
     assert f"testfleet: lost {doomed.node_id}: Ray node {doomed.node_id} ({lost['node_ip']}) died; re-queued: {moved}" in out
     assert next(t for t in report["tests"] if t["nodeid"] == moved)["attempts"] == 1
+    assert died_after < 30

@@ -115,7 +115,20 @@ def pytest_configure(config: pytest.Config) -> None:
     _STATE = _State(Path(out), source, os.environ.get(ENV_FLEET) == "1")
     _STATE.out.mkdir(parents=True, exist_ok=True)
     _install_counters()
+    _relax_hypothesis()
     _STATE.cov = _start("main")
+
+
+def _relax_hypothesis() -> None:
+    """Tracing makes every test slower: timing-based hypothesis health checks and deadlines would
+    fail for the audit's sake, so they are off in the audit's run (other settings are kept)."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:
+        return
+    settings.register_profile("testfleet-audit", parent=settings.default, deadline=None,
+                              suppress_health_check=list(HealthCheck))
+    settings.load_profile("testfleet-audit")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

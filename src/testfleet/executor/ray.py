@@ -55,6 +55,20 @@ BUILTIN = frozenset({"CPU", "GPU", "memory", "object_store_memory"})
 
 Shape = tuple[tuple[str, float], ...]
 
+# The controller's environment goes to the workers (as it does to local workers), except
+# what describes this machine or this process rather than the run.
+NOT_FORWARDED = frozenset({
+    "PATH", "HOME", "PWD", "OLDPWD", "SHELL", "SHLVL", "USER", "LOGNAME", "HOSTNAME", "MAIL", "_",
+    "TMPDIR", "TEMP", "TMP", "TERM", "DISPLAY", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME",
+    "PYTHONEXECUTABLE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTEST_CURRENT_TEST",
+    "TESTFLEET_SPEC", "TESTFLEET_ROLE"})
+NOT_FORWARDED_PREFIXES = ("RAY_", "LD_", "SSH_", "XDG_", "CONDA", "DYLD_")
+
+
+def forwarded_env(environ: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items()
+            if k not in NOT_FORWARDED and not k.startswith(NOT_FORWARDED_PREFIXES)}
+
 
 def _missing_ray() -> UsageError:
     return UsageError("--backend ray needs Ray, which is not installed; install it with: "
@@ -175,7 +189,7 @@ class RayExecutor:
         self.slot_of: dict[str, int] = {}
         self.pids: dict[str, int] = {}
         self.lost_info: dict[str, dict[str, Any]] = {}
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, Any] = {}
         self._last_poll = 0.0
         settings.start = "spawn"  # what a Ray worker is, whatever --start said
 
@@ -274,6 +288,7 @@ class RayExecutor:
         where = placement_group_table(pg).get("bundles_to_node_id", {})
         nodes_by_id = {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
         self.slot_nodes = {int(i): nodes_by_id.get(nid, {"NodeID": nid}) for i, nid in where.items()}
+        self.timings["slots"] = [dict(s) for s in self.shapes]
 
     def slot_caps(self, slot: int) -> dict[str, Any]:
         """What a slot will advertise, known once it is placed (the scheduler's fleet)."""
@@ -325,7 +340,7 @@ class RayExecutor:
                 "root": self.root if self.settings.ray_ship else None,
                 "address": f"tcp:{self.ctl_host}:{self.listener.getsockname()[1]}",
                 "token": self.token, "worker": worker_id}
-        self.launch_refs[worker_id] = actor.launch.remote(worker_id, spec, env)
+        self.launch_refs[worker_id] = actor.launch.remote(worker_id, spec, {**forwarded_env(dict(os.environ)), **env})
         self.exit_refs[actor.wait_exit.remote(worker_id)] = worker_id
 
     def forked(self, worker_id: str, pid: int) -> None:

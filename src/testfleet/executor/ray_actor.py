@@ -91,7 +91,8 @@ def slot_caps(reserved: dict[str, float], node_id: str, node_ip: str, node_resou
     for tag in tags:
         caps[tag] = True
     for name, amount in reserved.items():
-        if name not in ("gpu", "memory_gb"):
+        # A sliver of a tag's resource (see ray.TAG_AMOUNT) is the tag, not a quantity.
+        if name not in ("gpu", "memory_gb") and not (name in tags and amount < 1):
             caps[name] = amount
     return caps
 

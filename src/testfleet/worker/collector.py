@@ -58,6 +58,8 @@ class CollectorPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        # Configured already; tests (which may start testfleet themselves) must not see it.
+        os.environ.pop("TESTFLEET_ROLE", None)
         nodeids = [it.nodeid for it in session.items]
         digest = collection_hash(nodeids)
         seconds = time.perf_counter() - self.t0
