@@ -125,3 +125,24 @@ def test_d(n): time.sleep(0.05 if n < 4 else 0.6)
     assert passed[0] == "test_d.py::test_d[4]"
     data = json.loads(json.dumps(second.report))
     assert data["counts"] == {"passed": 5}
+
+
+def test_sigterm_settles_reports_and_can_be_resumed(fleet: Any) -> None:
+    fleet.write("test_steps.py", SLOW_SUITE)
+    db = fleet.root / "t.duckdb"
+    report = fleet.root / "term.json"
+    log = fleet.root / "executions.log"
+    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db),
+                             "--report-json", str(report)], cwd=fleet.root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for_lines(log, "end", 2, 60)
+    proc.terminate()
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 2
+    assert sum(data["counts"].values()) == 16 and data["counts"]["not_run"] >= 1
+    assert "interrupted" in cli("runs", "--db", str(db), cwd=fleet.root).stdout
+    resumed = fleet.run("-w", "2", "--db", str(db), "--resume", data["run_id"])
+    assert resumed.code == 0
+    assert resumed.report["counts"] == {"passed": 16}
