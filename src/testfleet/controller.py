@@ -450,7 +450,7 @@ class Controller:
             self._settle_controller(idx, Outcome.TIMEOUT.value, text, w, prior, sections, elapsed)
             return
         if self.kill_requested:
-            self._settle_controller(idx, Outcome.NOT_RUN.value, "killed when the run was interrupted (Ctrl-C twice, or SIGTERM)", w, prior)
+            self._set_aside(idx, "killed when the run was interrupted (Ctrl-C twice, or SIGTERM)")
             return
         text = f"Crashed: worker {w.id} (pid {w.pid}) {status} while running this test."
         for title, body in sections:

@@ -80,7 +80,8 @@ class PlainProgress(Progress):
             self._last = now
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
             if tr is not None:
-                tr.ensure_newline()
+                if tr._tw.width_of_current_line:
+                    tr._tw.line()
                 tr.write_line(self.line())
 
 
