@@ -25,7 +25,7 @@ from testfleet.messages import Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, outcome_of, synthetic_reports
 from testfleet.run_state import RunState
-from testfleet.scheduler.protocol import Scheduler, TestSpec, WorkerSpec
+from testfleet.scheduler.protocol import Scheduler, WorkerSpec
 from testfleet.worker.capture import read_tail
 
 # A worker that dies this many times in a row before finishing any test opens the breaker.
@@ -103,8 +103,8 @@ class Controller:
             collected = self._wait_for_collection()
             self._emit_collection(session, collected)
             if session.testsfailed and not self.config.option.continue_on_collection_errors:
-                raise session.Interrupted(
-                    "%d error%s during collection" % (session.testsfailed, "s" if session.testsfailed != 1 else ""))
+                n = session.testsfailed
+                raise session.Interrupted(f"{n} error{'s' if n != 1 else ''} during collection")
             if not self.items:
                 return
             if hasattr(self.executor, "plan"):  # Ray: size and place the slots; their caps are the fleet
@@ -139,7 +139,7 @@ class Controller:
                 if msg["t"] == "collected":
                     self.executor.attach_collector(chan)
                     self.sel.modify(chan.sock, selectors.EVENT_READ, ("collector", chan))
-                    return msg
+                    return dict(msg)
                 if msg["t"] == "failed":
                     raise CollectionFailed(int(msg["exitcode"]), self.executor.collector_log())
             code = self.executor.collector_exit()
@@ -148,7 +148,7 @@ class Controller:
                 for kind, chan, msg in self._poll(0.2):
                     if kind == "msg" and msg["t"] == "collected":
                         self.executor.attach_collector(chan)
-                        return msg
+                        return dict(msg)
                 raise CollectionFailed(code or 3, self.executor.collector_log())
             if self.kill_requested or self.stop_requested:
                 raise KeyboardInterrupt
@@ -524,9 +524,12 @@ class Controller:
             live = self._live()
             if not live:
                 if self._work_remains():
-                    for slot in range(self.settings.workers):
+                    can_start = getattr(self.executor, "can_start", lambda slot: True)  # Ray: room left?
+                    startable = [slot for slot in range(self.settings.workers) if can_start(slot)]
+                    for slot in startable:
                         self._start_worker(slot)
-                    continue
+                    if startable:
+                        continue
                 break
         assert self.scheduler is not None
         for idx in self.scheduler.drain():

@@ -114,7 +114,7 @@ class RunState:
             raise UsageError(f"--resume: run {run.run_id} is still running (controller pid {run.pid})")
         self.resumed_from = run.run_id
         done = self.store.completed_nodeids(run.run_id, include_parents=True)
-        previous = {}
+        previous: dict[str, TestResult] = {}
         chain = run
         while chain is not None:
             for r in self.store.results(chain.run_id):

@@ -7,7 +7,6 @@ import subprocess
 from typing import Any
 
 import pytest
-
 from _fleet import EXAMPLES, Run, run_testfleet
 
 

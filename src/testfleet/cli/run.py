@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from testfleet.console import abort
 
 # testfleet option -> (pytest option, takes a value)
-OPTIONS: dict[str, tuple[str, bool]] = {
+OPTIONS: dict[str, tuple[str, bool | None]] = {
     "-w": ("--fleet", True),
     "--workers": ("--fleet", True),
     "--timeout": ("--fleet-timeout", True),

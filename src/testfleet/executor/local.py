@@ -124,12 +124,13 @@ class LocalExecutor:
         pid = self.pids.get(worker_id)
         if pid is None:
             return
-        for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            os.killpg(pid, signal.SIGKILL)  # the worker and whatever it left in its group
+        except OSError:
             try:
-                target()
-                return
+                os.kill(pid, signal.SIGKILL)
             except OSError:
-                continue
+                pass
 
     def dump_stacks(self, worker_id: str, wait: float = 1.0) -> str:
         """Python stacks of every thread of the worker, via faulthandler on SIGUSR1."""

@@ -212,6 +212,7 @@ class RayExecutor:
         import ray
 
         t0 = time.perf_counter()
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # no C++ log lines on the terminal
         runtime_env = self._ship_env()
         kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
                                   "namespace": "testfleet", "runtime_env": runtime_env or None}
@@ -231,6 +232,11 @@ class RayExecutor:
                 f"RAY_ADDRESS={self.address}" if self.address else "a local Ray instance")
             raise UsageError(f"{where}: cannot connect to Ray: {str(exc).strip().splitlines()[0]}") from None
         self.connected = True
+        # Ray prints cluster error messages (a node died, ...) on the driver's stdout, which is
+        # pytest's terminal here: they go to a log file instead.
+        import ray._private.worker as ray_worker
+
+        ray_worker.print_to_stdstream = self._ray_message
         self.timings["ray_connect"] = time.perf_counter() - t0
         total = int(ray.cluster_resources().get("CPU", 0))
         if total < 1:
@@ -240,6 +246,14 @@ class RayExecutor:
         self.ctl_host = ray.util.get_node_ip_address()
         self.listener.bind((self.ctl_host, 0))
         self.listener.listen(256)
+
+    def _ray_message(self, data: dict[str, Any], ignore_prefix: bool = False) -> None:
+        try:
+            with open(os.path.join(self.local.workdir, "ray-messages.log"), "a", encoding="utf-8") as fh:
+                for line in data.get("lines", []):
+                    fh.write(f"({data.get('pid', '')}) {line}\n")
+        except OSError:
+            pass
 
     def _too_big(self, message: str) -> str:
         size = message.split("(", 1)[1].split(")", 1)[0] if "(" in message else "too large"
@@ -457,6 +471,7 @@ class RayExecutor:
                 stops = [a.stop.remote(wait) for a in self.actors.values()]
                 if stops:
                     ray.wait(stops, num_returns=len(stops), timeout=wait + 5)
+                self.timings["shutdown_stop"] = time.perf_counter() - t0
                 for actor in self.actors.values():
                     try:
                         ray.kill(actor)
@@ -470,6 +485,7 @@ class RayExecutor:
                         remove_placement_group(self.pg)
                     except Exception:  # noqa: BLE001
                         pass
+                self.timings["shutdown_kill"] = time.perf_counter() - t0
                 ray.shutdown()
         finally:
             self.timings["shutdown"] = time.perf_counter() - t0

@@ -66,8 +66,8 @@ def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
             deps[t.index] = found
     cycle = find_cycle(deps)
     if cycle:
-        names = " -> ".join(tests[i].nodeid for i in cycle)
-        raise UsageError(f"dependency cycle: {names}")
+        nodeids = {t.index: t.nodeid for t in tests}
+        raise UsageError(f"dependency cycle: {' -> '.join(nodeids[i] for i in cycle)}")
     return deps, unresolved
 
 

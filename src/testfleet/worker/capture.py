@@ -40,20 +40,20 @@ def restart_global_capture(config: pytest.Config, workdir: str, worker_id: str) 
     import _pytest.capture as pc
 
     names: Iterator[str] = iter(capture_paths(workdir, worker_id))
-    original = pc.TemporaryFile
+    original: Any = getattr(pc, "TemporaryFile")  # noqa: B009 - not part of pytest's public API
 
     def named_tempfile(*args: Any, **kwargs: Any) -> IO[bytes]:
         try:
             path = next(names)
         except StopIteration:
-            return original(*args, **kwargs)
+            return original(*args, **kwargs)  # type: ignore[no-any-return]
         return open(path, "w+b", buffering=0)  # noqa: SIM115 - owned by FDCapture
 
-    pc.TemporaryFile = named_tempfile  # type: ignore[assignment]
+    setattr(pc, "TemporaryFile", named_tempfile)  # noqa: B010
     try:
         capman.start_global_capturing()
     finally:
-        pc.TemporaryFile = original  # type: ignore[assignment]
+        setattr(pc, "TemporaryFile", original)  # noqa: B010
 
 
 def read_tail(path: str, limit: int = 64 * 1024) -> str:

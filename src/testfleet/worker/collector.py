@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 
 from testfleet.messages import Channel, ChannelClosed
-from testfleet.worker import capture, items as item_info
+from testfleet.worker import capture
+from testfleet.worker import items as item_info
 
 
 def collection_hash(nodeids: list[str]) -> str:

@@ -131,18 +131,13 @@ def test_two_cpu_test_reserves_another_idle_worker_until_done() -> None:
 
 
 def test_two_cpu_test_waits_while_no_other_worker_is_idle() -> None:
-    tests = [spec(0), spec(1, requires={"cpus": 2.0}), spec(2)]
-    sched = make(tests, order="collection")
-    assert sched.next_for("w0") == 1  # both idle: the two-slot test starts, w1 reserved
-    run_to_end(sched, "w0", 1)
-    sched2 = make([spec(0), spec(1, requires={"cpus": 2.0})], order="collection",
-                  history={"m.py::test_0": 9.0, "m.py::test_1": 1.0})
-    assert sched2.next_for("w0") == 0  # plain test is longer; w0 is busy now
-    assert sched2.next_for("w1") is None  # cpus=2 cannot start: w0 is not idle
-    assert sched2.special == [1]
-    run_to_end(sched2, "w0", 0)
-    assert sched2.next_for("w1") == 1
-    assert sched2.reserved == {"w0": 1}
+    sched = make([spec(0), spec(1, requires={"cpus": 2.0})], history={"m.py::test_0": 9.0, "m.py::test_1": 1.0})
+    assert sched.next_for("w0") == 0  # the plain test is longer; w0 is busy now
+    assert sched.next_for("w1") is None  # cpus=2 cannot start: w0 is not idle
+    assert sched.special == [1]
+    run_to_end(sched, "w0", 0)
+    assert sched.next_for("w1") == 1
+    assert sched.reserved == {"w0": 1}
 
 
 def test_cpus_beyond_the_fleet_are_never_handed_out() -> None:
