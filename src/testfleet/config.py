@@ -98,6 +98,17 @@ def parse_choice(option: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def parse_flag(name: str, value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise UsageError(f"{name}: {value!r} is not a yes/no value (1/0, true/false)")
+
+
 def parse_int(option: str, value: Any, minimum: int = 0) -> int:
     text = str(value).strip()
     if not text.lstrip("-").isdigit() or int(text) < minimum:
@@ -157,7 +168,7 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     if not options.get("tags") and env_tags:
         tags = [t for t in env_tags.split(",") if t]
     s.tags = [str(t) for t in tags]
-    s.allow_unschedulable = bool(pick("allow_unschedulable"))
+    s.allow_unschedulable = parse_flag("allow_unschedulable", pick("allow_unschedulable"))
     s.resume = options.get("resume")
     if (v := pick("port_base")) is not None:
         s.port_base = parse_int("--port-base", v, minimum=1024)

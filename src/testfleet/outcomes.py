@@ -34,7 +34,7 @@ def outcome_of(reports: Sequence[pytest.TestReport]) -> Outcome:
         if call.failed:
             return Outcome.FAILED
         if call.skipped:
-            return Outcome.SKIPPED
+            return Outcome.ERROR if teardown is not None and teardown.failed else Outcome.SKIPPED
     if teardown is not None and teardown.failed:
         return Outcome.ERROR
     if teardown is None and call is None:

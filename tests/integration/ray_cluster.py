@@ -63,8 +63,8 @@ class RayCluster:
         self.cluster.shutdown()
 
 
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[RayCluster]:
+@pytest.fixture(scope="module", name="ray_cluster")
+def ray_cluster_fixture() -> Iterator[RayCluster]:
     pytest.importorskip("ray", reason="the Ray backend tests need Ray (pip install 'testfleet[ray]')")
     cluster = RayCluster()
     try:

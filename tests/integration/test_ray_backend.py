@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+from ray_cluster import RayCluster, executions, outcomes, ray_cluster_fixture, run_testfleet, wait_for  # noqa: F401
 
-from ray_cluster import RayCluster, executions, outcomes, ray_cluster, run_testfleet, wait_for  # noqa: F401
 from testfleet.executor.ray import plan_slots, ray_options, requirement_shape
 from testfleet.scheduler import protocol
 
@@ -118,17 +118,17 @@ def test_hang():
 
 
 @pytest.fixture(scope="module")
-def placement_run(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory):  # noqa: F811
+def placement_run(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory):
     root = write_suite(tmp_path_factory.mktemp("placement"), PLACEMENT_SUITE)
     log = root / "exec.log"
     t0 = time.monotonic()
     proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "2",
-                                 "--timeout", "4", env={"EXEC_LOG": str(log),
-                                                        "GPU_NODE": ray_cluster.gpu_node.node_id})
+                                 "--timeout", "4", "--db", str(root / "results.duckdb"),
+                                 env={"EXEC_LOG": str(log), "GPU_NODE": ray_cluster.gpu_node.node_id})
     return proc, report, executions(log), time.monotonic() - t0
 
 
-def test_tagged_tests_run_only_on_the_node_with_that_resource(placement_run, ray_cluster) -> None:  # noqa: F811
+def test_tagged_tests_run_only_on_the_node_with_that_resource(placement_run, ray_cluster) -> None:
     proc, report, runs, _ = placement_run
     out = outcomes(report)
     assert report["counts"] == {"passed": 9, "crashed": 1, "timeout": 1}, proc.stdout + proc.stderr
@@ -137,6 +137,24 @@ def test_tagged_tests_run_only_on_the_node_with_that_resource(placement_run, ray
     assert all(out[f"test_suite.py::test_gpu_sim[{i}]"] == "passed" for i in range(3))
     assert "testfleet: 2 workers (ray, spawn)" in proc.stdout
     assert proc.returncode == 1
+
+
+def test_the_store_records_each_workers_node_and_resources(placement_run, ray_cluster, tmp_path) -> None:
+    from testfleet.store import open_store
+
+    proc, report, _, _ = placement_run
+    db = Path(proc.args[proc.args.index("--report-json") + 1]).parent / "results.duckdb"
+    store = open_store(str(db), rootdir=tmp_path, readonly=True)
+    try:
+        workers = {w.worker_id: w for w in store.workers(report["run_id"])}
+    finally:
+        store.close()
+    assert set(workers) >= {"w0", "w1"}
+    gpu = [w for w in workers.values() if w.node == ray_cluster.gpu_node.node_id]
+    assert gpu and all(w.capabilities["gpu_sim"] is True and w.capabilities["tags"] == ["gpu_sim"] for w in gpu)
+    assert all(w.capabilities["node_resources"]["gpu_sim"] == 1.0 for w in gpu)
+    assert {w.node for w in workers.values()} == {ray_cluster.gpu_node.node_id, ray_cluster.head.node_id}
+    assert all(w.capabilities["node_ip"] and w.host for w in workers.values())
 
 
 def test_a_test_that_kills_its_worker_is_crashed_and_the_worker_replaced(placement_run) -> None:
@@ -179,7 +197,7 @@ def test_work(i):
 
 
 def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
-        ray_cluster: RayCluster, tmp_path: Path) -> None:  # noqa: F811
+        ray_cluster: RayCluster, tmp_path: Path) -> None:
     doomed = ray_cluster.add_node(resources={"doomed": 1})
     root = write_suite(tmp_path, NODE_LOSS_SUITE)
     log, started, release = root / "exec.log", root / "started", root / "release"
@@ -191,9 +209,7 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
          "-w", "3", "--db", "none", "--report-json", str(report_path), "-p", "no:cacheprovider"],
         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        t_start = time.monotonic()
         wait_for(started.exists, 120, "a test to start on the doomed node")
-        print("started after", time.monotonic() - t_start)
         ray_cluster.kill_node(doomed)
         # The node's workers die with it (as with a lost machine), and only then may the
         # test on it see the release: on a node that is really gone nothing finishes.
@@ -201,9 +217,8 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
         wait_for(lambda: not pid_alive(int(started.read_text())), 60, "the doomed node's worker to die")
         died_after = time.monotonic() - t0
         release.write_text("go")
-        print("died after", died_after)
         out, _ = proc.communicate(timeout=120)
-        print("finished after", time.monotonic() - t_start)
+
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -223,6 +238,27 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
     assert sorted(ran) == sorted([*outcomes(report), moved])
     assert [node for n, node in runs if n == moved][0] == doomed.node_id
     assert [node for n, node in runs if n == moved][1] != doomed.node_id
-    assert f"testfleet: lost {doomed.node_id}: Ray node {doomed.node_id} ({lost['node_ip']}) died; re-queued: {moved}" in out
+    assert (f"testfleet: lost {doomed.node_id}: the Ray node at {lost['node_ip']} (host {lost['host']}) died; "
+            f"re-queued: {moved}") in out
     assert next(t for t in report["tests"] if t["nodeid"] == moved)["attempts"] == 1
     assert died_after < 30
+
+
+def test_a_project_over_rays_size_limit_is_a_usage_error_naming_the_way_out(
+        ray_cluster: RayCluster, tmp_path: Path) -> None:
+    root = write_suite(tmp_path, "def test_a():\n    pass\n")
+    (root / "data").mkdir()
+    (root / "data" / "blob.bin").write_bytes(os.urandom(3 * 2**20))
+    # Ray reads its package limit from this variable; 2 MiB stands for the real 512 MiB.
+    limit = {"RAY_max_grpc_message_size": str(2 * 2**20)}
+    proc, _ = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1",
+                            env=limit, timeout=90)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    [error] = [ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines() if ln.startswith("ERROR:")]
+    assert error.startswith(f"ERROR: --backend ray: the project {root} is ")
+    assert "over Ray's limit of 2.00MiB" in error and "--ray-exclude PATTERN" in error and "--ray-no-ship" in error
+    proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1",
+                                 "--ray-exclude", "data", env={**limit, "EXEC_LOG": str(root / "exec.log")},
+                                 timeout=90)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["counts"] == {"passed": 1}

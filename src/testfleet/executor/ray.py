@@ -223,14 +223,16 @@ class RayExecutor:
                 self.started_ray = True
             else:
                 ray.init(address=self.address, **kwargs)
-        except ValueError as exc:
-            if "Package size" in str(exc) or "exceeds the maximum size" in str(exc):
-                raise UsageError(self._too_big(str(exc))) from None
-            raise UsageError(f"--backend ray: cannot start Ray: {str(exc).splitlines()[0]}") from None
-        except (ConnectionError, RuntimeError, TimeoutError) as exc:
+        except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; each becomes one clear line
+            text = str(exc)
+            if "exceeds the maximum size" in text:
+                raise UsageError(self._too_big(text)) from None
             where = f"--ray-address {self.address}" if self.settings.ray_address else (
                 f"RAY_ADDRESS={self.address}" if self.address else "a local Ray instance")
-            raise UsageError(f"{where}: cannot connect to Ray: {str(exc).strip().splitlines()[0]}") from None
+            lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+            detail = lines[-1] if lines and "Failed to set up runtime environment" in lines[0] else (
+                lines[0] if lines else type(exc).__name__)
+            raise UsageError(f"--backend ray: {where}: {detail}") from None
         self.connected = True
         # Ray prints cluster error messages (a node died, ...) on the driver's stdout, which is
         # pytest's terminal here: they go to a log file instead.
@@ -256,8 +258,8 @@ class RayExecutor:
             pass
 
     def _too_big(self, message: str) -> str:
-        size = message.split("(", 1)[1].split(")", 1)[0] if "(" in message else "too large"
-        limit = message.split("maximum size of", 1)[1].split(".", 1)[0].strip() if "maximum size of" in message else "?"
+        size = message.split("Package size (", 1)[1].split(")", 1)[0] if "Package size (" in message else "too large"
+        limit = message.split("maximum size of", 1)[1].split(". ", 1)[0].strip()
         return (f"--backend ray: the project {self.root} is {size} packed, over Ray's limit of {limit}. "
                 f"Leave large paths out with --ray-exclude PATTERN (or [tool.testfleet] ray_exclude, .gitignore, "
                 f".rayignore), or pass --ray-no-ship if the Ray nodes share this filesystem")
@@ -420,7 +422,7 @@ class RayExecutor:
                 alive = None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if node and alive is False:
-            reason = f"Ray node {node} ({info.get('node_ip', '?')}) died"
+            reason = f"the Ray node at {info.get('node_ip', '?')} (host {info.get('host', '?')}) died"
         else:
             reason = f"the worker's Ray actor died ({first})"
         self.lost_info[wid] = {"node": node, "node_ip": info.get("node_ip"), "host": info.get("host"),

@@ -245,7 +245,7 @@ class WorkerHost:
         deadline = time.monotonic() + wait
         for entry in self.launched.values():
             entry.done.wait(max(0.0, deadline - time.monotonic()))
-        for wid, entry in self.launched.items():
+        for entry in self.launched.values():
             if entry.proc is not None:
                 try:
                     os.killpg(entry.proc.pid, signal.SIGKILL)

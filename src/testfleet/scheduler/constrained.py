@@ -31,7 +31,8 @@ from typing import Any
 from testfleet.scheduler.load import LoadScheduler
 from testfleet.scheduler.protocol import TestSpec, WorkerSpec
 
-PASSING = {"passed", "xfailed"}
+# As in pytest-dependency: a dependency is satisfied when it passed (an xpass passed too).
+PASSING = {"passed", "xpassed"}
 
 
 def is_constrained(t: TestSpec) -> bool:
@@ -206,8 +207,10 @@ class ConstrainedScheduler(LoadScheduler):
             return unit.tests[0]
         if self.units:
             return self.units[0].tests[0]
-        if super().pending() > 0:
-            return next(i for u in self.active.values() for i in u.tests)
+        # Only the part of another worker's unit that could be stolen counts.
+        for wid, other in self.active.items():
+            if wid != worker_id and len(other.tests) >= 2:
+                return other.tests[len(other.tests) // 2]
         return None
 
     def _hand_out(self, worker_id: str, idx: int) -> int:

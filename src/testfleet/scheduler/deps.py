@@ -47,6 +47,7 @@ def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
         _, depends, scope = _dependency_marks(info)
         wanted = [(name, "module") for name in t.after] + [(name, scope) for name in depends]
         found: list[int] = []
+        missing: list[str] = []
         for name, sc in wanted:
             candidates = [name] if sc == "session" else []
             candidates += [f"{t.module}::{name}", name]
@@ -56,13 +57,16 @@ def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
                         if by_nodeid.get(c, alias.get(c)) is not None), None)
             if idx is None:
                 if partial_selection:
-                    unresolved.append((t.index, f"depends on {name}, which is not selected in this run"))
+                    missing.append(name)
                     continue
                 raise UsageError(f"{t.nodeid}: depends on {name!r}, which is not a collected test")
             if idx == t.index:
                 raise UsageError(f"{t.nodeid}: depends on itself")
             found.append(idx)
-        if found:
+        if missing:
+            unresolved.append((t.index, f"depends on {', '.join(missing)}, which "
+                                        f"{'is' if len(missing) == 1 else 'are'} not selected in this run"))
+        elif found:
             deps[t.index] = found
     cycle = find_cycle(deps)
     if cycle:

@@ -143,7 +143,7 @@ class LoadScheduler:
             return self.units.popleft()
         # Steal the second half of the biggest remaining unit of another worker.
         victim: Unit | None = None
-        best = 0.0
+        best = -1.0
         for wid, unit in self.active.items():
             if wid == worker_id or len(unit.tests) < 2:
                 continue

@@ -206,10 +206,14 @@ def test_dependent_waits_until_its_dependency_is_final() -> None:
     assert sched.next_for("w1") == 1
 
 
-def test_dependent_of_an_xfailed_test_still_runs() -> None:
+def test_dependent_of_an_xfailed_test_is_skipped_and_of_an_xpassed_one_runs() -> None:
+    # pytest-dependency's rule: only a dependency that passed (an xpass passed) is satisfied.
     sched = make([spec(0), spec(1)], deps={1: [0]})
     assert sched.next_for("w0") == 0
-    assert run_to_end(sched, "w0", 0, "xfailed") == []
+    assert [i for i, _ in run_to_end(sched, "w0", 0, "xfailed")] == [1]
+    sched = make([spec(0), spec(1)], deps={1: [0]})
+    assert sched.next_for("w0") == 0
+    assert run_to_end(sched, "w0", 0, "xpassed") == []
     assert sched.next_for("w0") == 1
 
 
@@ -317,9 +321,6 @@ def test_pending_and_drain_cover_plain_and_constrained_tests() -> None:
     assert sched.next_for("w1") is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: constrained.py _peek_plain compares against a test left in another "
-                   "worker's unit that this worker cannot steal, so next_for returns None although an eligible "
-                   "constrained test is waiting")
 def test_idle_worker_takes_an_eligible_constrained_test_rather_than_idling() -> None:
     tests = [spec(0, scope="module"), spec(1, scope="module"), spec(2, group="g")]
     sched = make(tests, history={"m.py::test_0": 10.0, "m.py::test_1": 10.0, "m.py::test_2": 1.0})

@@ -225,8 +225,6 @@ def test_a_worker_never_steals_from_itself() -> None:
     assert len(sched.active) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: load.py _take_unit starts with best = 0.0 and needs work > best, "
-                   "so a unit whose estimates are all 0.0 is never stolen")
 def test_steal_happens_even_when_estimates_are_zero() -> None:
     tests = [spec(i, scope="module") for i in range(4)]
     history = {t.nodeid: 0.0 for t in tests}

@@ -1,0 +1,82 @@
+"""``testfleet run`` argument translation to pytest arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from testfleet.cli.run import translate
+from testfleet.console import Abort
+
+
+@pytest.fixture(autouse=True)
+def no_default_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TESTFLEET_WORKERS_DEFAULT", raising=False)
+    monkeypatch.chdir(tmp_path)  # --resume looks at the filesystem
+
+
+@pytest.mark.parametrize("argv", [["-w", "3"], ["-w3"], ["--workers", "3"], ["--workers=3"]])
+def test_worker_count_spellings(argv: list[str]) -> None:
+    assert translate(argv) == ["--fleet", "3"]
+
+
+def test_without_workers_the_default_goes_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert translate(["-x"]) == ["--fleet", "default", "-x"]
+    monkeypatch.setenv("TESTFLEET_WORKERS_DEFAULT", "auto")
+    assert translate([]) == ["--fleet", "auto"]
+
+
+def test_value_options_translate_in_place() -> None:
+    argv = ["--timeout", "5", "--report-json=out.json", "--db", "none", "-w", "2"]
+    assert translate(argv) == ["--fleet-timeout", "5", "--fleet-report-json", "out.json", "--fleet-db", "none",
+                               "--fleet", "2"]
+
+
+def test_flags_without_values() -> None:
+    assert translate(["--ray-no-ship", "--allow-unschedulable", "-w", "1"]) == [
+        "--fleet-ray-no-ship", "--fleet-allow-unschedulable", "--fleet", "1"]
+
+
+def test_flag_given_a_value_aborts(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(Abort) as info:
+        translate(["--ray-no-ship=yes"])
+    assert info.value.code == 4
+    assert capsys.readouterr().err == "testfleet: error: --ray-no-ship takes no value\n"
+
+
+@pytest.mark.parametrize("option", ["--timeout", "-w", "--db", "--tag"])
+def test_missing_value_aborts_with_code_4(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        translate(["tests", option])
+    assert info.value.code == 4
+    assert capsys.readouterr().err == f"testfleet: error: {option} needs a value\n"
+
+
+def test_unknown_options_pass_through_in_order_and_position() -> None:
+    argv = ["-x", "-k", "slow and not db", "-w", "2", "tests/a.py", "--lf", "-p", "no:cacheprovider", "-vv"]
+    assert translate(argv) == ["-x", "-k", "slow and not db", "--fleet", "2", "tests/a.py", "--lf", "-p",
+                               "no:cacheprovider", "-vv"]
+
+
+def test_double_dash_ends_testfleet_options() -> None:
+    assert translate(["-w", "2", "--", "-w", "9", "--timeout"]) == ["--fleet", "2", "-w", "9", "--timeout"]
+
+
+def test_resume_with_and_without_value(tmp_path: Path) -> None:
+    assert translate(["--resume", "abc123", "-w", "1"]) == ["--fleet-resume", "abc123", "--fleet", "1"]
+    assert translate(["--resume=abc", "-w", "1"]) == ["--fleet-resume", "abc", "--fleet", "1"]
+    assert translate(["-w", "1", "--resume"]) == ["--fleet", "1", "--fleet-resume", "last"]
+    assert translate(["--resume", "-x", "-w", "1"]) == ["--fleet-resume", "last", "-x", "--fleet", "1"]
+    (tmp_path / "tests").mkdir()
+    assert translate(["--resume", "tests", "-w", "1"]) == ["--fleet-resume", "last", "tests", "--fleet", "1"]
+
+
+def test_repeatable_options_keep_every_occurrence() -> None:
+    assert translate(["--tag", "gpu", "--tag=web", "-w", "1"]) == [
+        "--fleet-tag", "gpu", "--fleet-tag", "web", "--fleet", "1"]
+
+
+def test_order_deadline_and_auto_values_pass_verbatim() -> None:
+    assert translate(["--order", "random:3", "--deadline", "1h30m", "-w", "auto"]) == [
+        "--fleet-order", "random:3", "--fleet-deadline", "1h30m", "--fleet", "auto"]
