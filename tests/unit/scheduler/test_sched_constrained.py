@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pytest
-
 from testfleet.scheduler import protocol
 from testfleet.scheduler.constrained import ConstrainedScheduler, missing_capability
 
