@@ -33,6 +33,7 @@ EARLY_DEATH_LIMIT = 5
 # Tests estimated shorter than this get one extra item queued, so the worker never waits
 # for a round trip between two tiny tests.
 PREFETCH_BELOW = 0.05
+FAST_DEPTH = 8
 EXIT_GRACE = 3.0
 
 
@@ -188,7 +189,7 @@ class Controller:
     def _on_hello(self, chan: Channel, msg: dict[str, Any]) -> None:
         w = self.workers.get(msg["worker"])
         if w is None or w.dead or msg.get("token") != self.executor.token:
-            chan.close()
+            self._drop(chan)
             return
         if msg["hash"] != self.state.collection_hash:
             self.breaker_message = (
@@ -211,7 +212,11 @@ class Controller:
         est = self.state.estimate(nxt) if nxt is not None else None
         if est is None:
             est = w.last_duration  # no history: judge by what this worker just ran
-        return 3 if est is not None and est < PREFETCH_BELOW else 2
+        if est is None or est >= PREFETCH_BELOW:
+            return 2
+        # Tiny tests: a few in flight, topped up in batches, so worker and controller do not
+        # wake each other for every test. The tail cost is a few tiny tests at most.
+        return FAST_DEPTH if len(w.outstanding) <= FAST_DEPTH // 2 else len(w.outstanding)
 
     def _feed(self, w: Worker) -> None:
         """Keep the worker's queue just deep enough: the running test and its next item."""
@@ -221,7 +226,8 @@ class Controller:
         send: list[int] = []
         starved = False
         if not (self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop):
-            while len(w.outstanding) < self._depth(w):
+            depth = self._depth(w)
+            while len(w.outstanding) < depth:
                 idx = self.scheduler.next_for(w.id)
                 if idx is None:
                     starved = True
@@ -591,11 +597,11 @@ class Controller:
                     if msg["t"] == "hello":
                         # The rest of this connection's messages belong to a worker.
                         break
-                if not alive:
-                    try:
-                        self.sel.unregister(chan.sock)
-                    except (KeyError, ValueError):
-                        pass
+                # A connection that closed without becoming a worker or the collector is done.
+                # (One that did is kept: its EOF is seen again under its new role.)
+                if not alive and not any(ref2 is chan and m2["t"] in ("hello", "collected")
+                                         for _kind, ref2, m2 in out):
+                    self._drop(chan)
                 continue
             if kind == "collector":
                 chan = ref
@@ -619,6 +625,13 @@ class Controller:
                         pass
                     out.append(("eof", w, None))
         return self._expand(out)
+
+    def _drop(self, chan: Channel) -> None:
+        try:
+            self.sel.unregister(chan.sock)
+        except (KeyError, ValueError):
+            pass
+        chan.close()
 
     def _expand(self, events: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
         # A new connection's messages after its hello belong to the worker it became.
