@@ -110,7 +110,7 @@ class Controller:
                 return
             if hasattr(self.executor, "plan"):  # Ray: size and place the slots; their caps are the fleet
                 self.executor.plan(self.state.specs())
-                self.state.slot_caps = self.executor.slot_caps  # type: ignore[method-assign]
+                self.state.caps_provider = self.executor.slot_caps
             self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ class RunState:
         self.warnings: list[dict[str, Any]] = []
         self.exit_code: int | None = None
         self.resumed_from: str | None = None
+        self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
         self._open_store()
 
@@ -194,6 +196,10 @@ class RunState:
         return sorted(set(self.tags) | set(per_worker))
 
     def slot_caps(self, slot: int) -> dict[str, Any]:
+        """What worker slot ``slot`` offers: local hardware, its GPU and tags, or what the
+        executor placed it with (Ray sets ``caps_provider``)."""
+        if self.caps_provider is not None:
+            return self.caps_provider(slot)
         caps = {k: v for k, v in self.local_caps().items() if k != "gpus_detected"}
         caps["gpu"] = len(self.slot_gpus(slot))
         caps["tags"] = self.slot_tags(slot)
