@@ -171,7 +171,8 @@ def _heavy_tail(result: Mapping[str, Any], runs: list[dict[str, Any]]) -> dict[s
 
     The lower bound uses the per-test durations measured in the same round (plain pytest's
     ``--durations=0``, else a testfleet report, else the generator's nominal sleeps). The run
-    phase is testfleet's own ``wall_seconds - collect_seconds`` when its report has them, else
+    phase is testfleet's ``makespan_seconds`` (first test start to last test end) when its
+    report has it, else its ``wall_seconds - collect_seconds``, else
     the measured wall time minus the timed collect-only run (interpreter startup + collection).
     """
     nominal = result.get("nominal_durations")
@@ -189,7 +190,10 @@ def _heavy_tail(result: Mapping[str, Any], runs: list[dict[str, Any]]) -> dict[s
             continue
         lb = lower_bound(durations, r["workers"])
         rep = r.get("report") or {}
-        if isinstance(rep.get("wall_seconds"), (int, float)) and isinstance(
+        if isinstance(rep.get("makespan_seconds"), (int, float)):
+            # First test start to last test end, as the workers saw it.
+            phase, how = rep["makespan_seconds"], "report makespan"
+        elif isinstance(rep.get("wall_seconds"), (int, float)) and isinstance(
             rep.get("collect_seconds"), (int, float)
         ):
             phase, how = rep["wall_seconds"] - rep["collect_seconds"], "report"

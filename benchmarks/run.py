@@ -40,7 +40,8 @@ FAMILIES = ("pytest", "xdist", "testfleet")
 SUITE_CHOICES = (*suites.SUITE_NAMES, "all")
 TIMEOUTS = {"trivial": 900.0, "heavy_tail": 300.0, "networkx": 1800.0}  # seconds per run (full size)
 # Read from testfleet's --report-json when present; every one is optional.
-REPORT_FIELDS = ("controller_peak_rss_kb", "workers", "replacements", "collect_seconds", "wall_seconds")
+REPORT_FIELDS = ("controller_peak_rss_kb", "workers", "replacements", "collect_seconds", "wall_seconds",
+                 "makespan_seconds")
 SCRUBBED_ENV = (
     "PYTEST_ADDOPTS",
     "PYTEST_PLUGINS",

@@ -6,6 +6,7 @@ Schema::
      "tests": [{"nodeid", "outcome", "duration", "worker", "attempts", "message", "flaky"}],
      "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit"}], "controller_peak_rss_kb",
      "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
+     "makespan_seconds" (first test start to last test end),
      "store": {"path", "error"}, "lost_nodes": [...]}
 """
 
@@ -43,10 +44,20 @@ def build_report(state: Any) -> dict[str, Any]:
         "controller_peak_rss_kb": state.controller_peak_rss_kb,
         "replacements": state.replacements,
         "collect_seconds": round(state.collect_seconds, 4),
+        "makespan_seconds": makespan(state),
         "wall_seconds": round(state.wall_seconds(), 4),
         "store": {"error": state.store_error, "enabled": state.settings.db != "none"},
         "lost_nodes": state.lost_workers,
     }
+
+
+def makespan(state: Any) -> float | None:
+    """From the first test's start to the last test's end, over every attempt (seconds)."""
+    spans = [(a.start, a.start + a.duration) for attempts in state.attempts.values() for a in attempts
+             if a.start is not None and a.outcome != "not_run"]
+    if not spans:
+        return None
+    return round(max(e for _, e in spans) - min(s for s, _ in spans), 4)
 
 
 def write_report(path: str, state: Any) -> None:
