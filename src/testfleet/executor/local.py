@@ -134,30 +134,12 @@ class LocalExecutor:
 
     def dump_stacks(self, worker_id: str, wait: float = 1.0) -> str:
         """Python stacks of every thread of the worker, via faulthandler on SIGUSR1."""
+        from testfleet.worker.capture import dump_stacks
+
         pid = self.pids.get(worker_id)
-        path = os.path.join(self.workdir, f"{worker_id}.stacks")
         if pid is None:
             return ""
-        try:
-            os.kill(pid, signal.SIGUSR1)
-        except OSError:
-            return ""
-        deadline = time.monotonic() + wait
-        last = -1
-        while time.monotonic() < deadline:
-            try:
-                size = os.path.getsize(path)
-            except OSError:
-                size = 0
-            if size > 0 and size == last:
-                break
-            last = size
-            time.sleep(0.02)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
-            return ""
+        return dump_stacks(pid, os.path.join(self.workdir, f"{worker_id}.stacks"), wait)
 
     def worker_file(self, worker_id: str, suffix: str) -> str:
         return os.path.join(self.workdir, f"{worker_id}.{suffix}")

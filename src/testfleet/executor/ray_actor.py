@@ -222,23 +222,9 @@ class WorkerHost:
         entry = self.launched.get(worker_id)
         if entry is None or entry.proc is None:
             return ""
-        path = os.path.join(self.workdir, f"{worker_id}.stacks")
-        try:
-            os.kill(entry.proc.pid, signal.SIGUSR1)
-        except OSError:
-            return ""
-        deadline = time.monotonic() + wait
-        last = -1
-        while time.monotonic() < deadline:
-            try:
-                size = os.path.getsize(path)
-            except OSError:
-                size = 0
-            if size > 0 and size == last:
-                break
-            last = size
-            time.sleep(0.02)
-        return _tail(path, 256 * 1024) or ""
+        from testfleet.worker.capture import dump_stacks
+
+        return dump_stacks(entry.proc.pid, os.path.join(self.workdir, f"{worker_id}.stacks"), wait)
 
     def stop(self, wait: float = 5.0) -> None:
         """End of the run: give workers ``wait`` seconds, then kill what is left."""
@@ -264,23 +250,10 @@ def main() -> None:
 
     from testfleet.worker.collector import CollectorPlugin
 
-    class RayWorkerPlugin(CollectorPlugin):
-        def _serve_spawned(self, session: pytest.Session, digest: str) -> None:
-            from testfleet.worker.loop import prepare_process, run_worker
-
-            if self.errors:
-                os._exit(3)
-            worker_id = self.spec["worker"]
-            prepare_process(worker_id, self.spec["workdir"], new_session=False)
-            code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
-                              workdir=self.spec["workdir"], collection_hash=digest,
-                              token=self.spec.get("token", ""), extra_caps=self.spec.get("caps"))
-            os._exit(code)
-
     spec = json.loads(os.environ.pop("TESTFLEET_SPEC"))
     os.environ["TESTFLEET_ROLE"] = "worker"
     os.chdir(spec["cwd"])
-    plugins: list[Any] = [RayWorkerPlugin(spec)]
+    plugins: list[Any] = [CollectorPlugin(spec)]  # role "worker": collects, then serves
     if not _plugin_installed():
         plugins.append("testfleet.plugin")  # testfleet was shipped, not installed, on this node
     try:

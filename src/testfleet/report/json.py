@@ -57,7 +57,7 @@ def makespan(state: Any) -> float | None:
              if a.start is not None and a.outcome != "not_run"]
     if not spans:
         return None
-    return round(max(e for _, e in spans) - min(s for s, _ in spans), 4)
+    return float(round(max(e for _, e in spans) - min(s for s, _ in spans), 4))
 
 
 def write_report(path: str, state: Any) -> None:

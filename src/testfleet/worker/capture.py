@@ -12,6 +12,8 @@ shared between processes.
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -54,6 +56,27 @@ def restart_global_capture(config: pytest.Config, workdir: str, worker_id: str) 
         capman.start_global_capturing()
     finally:
         setattr(pc, "TemporaryFile", original)  # noqa: B010
+
+
+def dump_stacks(pid: int, path: str, wait: float = 1.0) -> str:
+    """Ask a worker for the stacks of all its threads (SIGUSR1 -> faulthandler writes them to
+    ``path``) and wait up to ``wait`` seconds for the file to stop growing."""
+    try:
+        os.kill(pid, signal.SIGUSR1)
+    except OSError:
+        return ""
+    deadline = time.monotonic() + wait
+    last = -1
+    while time.monotonic() < deadline:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            size = 0
+        if size > 0 and size == last:
+            break
+        last = size
+        time.sleep(0.02)
+    return read_tail(path, 256 * 1024)
 
 
 def read_tail(path: str, limit: int = 64 * 1024) -> str:

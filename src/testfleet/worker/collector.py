@@ -90,7 +90,7 @@ class CollectorPlugin:
         prepare_process(worker_id, self.spec["workdir"], new_session=False)
         code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
                           workdir=self.spec["workdir"], collection_hash=digest,
-                          token=self.spec.get("token", ""))
+                          token=self.spec.get("token", ""), extra_caps=self.spec.get("caps"))
         os._exit(code)
 
 
