@@ -186,7 +186,7 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
         )
         if opts.backend == "ray":
             add_testfleet("testfleet -w 2 --backend ray", suite, 2, *ray)
-        if name == "networkx":
+        if name == "networkx" and not opts.no_crash:
             crash = suites.networkx(quick=opts.quick, crash=True)
             add_testfleet(
                 "testfleet -w 2 + crash",
@@ -473,6 +473,7 @@ def parse_args(argv: Sequence[str]) -> Options:
     p.add_argument("--timeout-scale", type=float, default=1.0, help="multiply the per-run timeouts")
     p.add_argument("--out", type=Path, default=None, help="where RESULTS.md and results.json go")
     p.add_argument("--fresh", action="store_true", help="drop earlier results of other suites")
+    p.add_argument("--no-crash", action="store_true", help="skip the networkx crash-replacement variant")
     p.add_argument("--dry-run", action="store_true", help="write the suites, print the commands, run nothing")
     ns = p.parse_args(argv)
     only = tuple(x.strip() for x in ns.only.split(",") if x.strip())

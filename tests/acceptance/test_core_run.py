@@ -62,6 +62,17 @@ def test_verdicts_match_plain_pytest(fleet: Any) -> None:
     assert run.outcome("test_fail")["message"].startswith("AssertionError: one plus one")
 
 
+def test_module_level_skip_is_counted_like_plain_pytest(fleet: Any) -> None:
+    fleet.write("test_opt.py", "import pytest\npytest.importorskip('no_such_module_here')\n"
+                               "def test_never(): pass\n")
+    fleet.write("test_ok.py", "def test_ok(): pass\n")
+    run = fleet.run("-w", "2", "--db", "none")
+    plain = plain_pytest(fleet.root)
+    assert run.code == plain.returncode == 0
+    assert run.out.strip().splitlines()[-1].split(" in ")[0] == plain.stdout.strip().splitlines()[-1].split(" in ")[0]
+    assert "1 passed, 1 skipped" in run.out.strip().splitlines()[-1]
+
+
 def test_junitxml_durations_and_ra_keep_working(fleet: Any) -> None:
     fleet.write("test_mixed.py", MIXED)
     run = fleet.run("-w", "2", "--db", "none", "--junitxml", "junit.xml", "-rA", "--durations", "3")

@@ -50,7 +50,9 @@ class CollectorPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
+        # Failed collectors are errors; skipped ones (a module-level skip or importorskip)
+        # count as skipped, as in plain pytest.
+        if report.failed or report.skipped:
             cfg = self._config
             self.errors.append(cfg.hook.pytest_report_to_serializable(config=cfg, report=report))
 
