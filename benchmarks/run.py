@@ -85,6 +85,8 @@ class Options:
     fresh: bool
     dry_run: bool
     argv: list[str] = field(default_factory=list)
+    no_crash: bool = False
+    with_history: bool = False
 
 
 def pytest_cmd(opts: Options, *extra: str) -> list[str]:
@@ -184,6 +186,13 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
             2,
             notes="fresh --db file each run" if opts.testfleet_db == "fresh" else "",
         )
+        if name == "networkx" and opts.with_history:
+            # Issue 3: the same comparison with history present (second run on the same file).
+            hdb = _history_db("history")
+            add_testfleet("testfleet -w 2 (first, writes history)", suite, 2, group="nx-history", db=hdb,
+                          notes="fresh --db file")
+            add_testfleet("testfleet -w 2 (history)", suite, 2, group="nx-history", db=hdb, fresh=False,
+                          notes="same --db file, written by the run before")
         if opts.backend == "ray":
             add_testfleet("testfleet -w 2 --backend ray", suite, 2, *ray)
         if name == "networkx" and not opts.no_crash:
@@ -473,6 +482,8 @@ def parse_args(argv: Sequence[str]) -> Options:
     p.add_argument("--timeout-scale", type=float, default=1.0, help="multiply the per-run timeouts")
     p.add_argument("--out", type=Path, default=None, help="where RESULTS.md and results.json go")
     p.add_argument("--fresh", action="store_true", help="drop earlier results of other suites")
+    p.add_argument("--with-history", action="store_true",
+                   help="networkx: add a testfleet pair (first run, then a run with its history)")
     p.add_argument("--no-crash", action="store_true", help="skip the networkx crash-replacement variant")
     p.add_argument("--dry-run", action="store_true", help="write the suites, print the commands, run nothing")
     ns = p.parse_args(argv)
@@ -499,6 +510,8 @@ def parse_args(argv: Sequence[str]) -> Options:
         fresh=ns.fresh,
         dry_run=ns.dry_run,
         argv=list(argv),
+        no_crash=ns.no_crash,
+        with_history=ns.with_history,
     )
     return opts
 
