@@ -180,12 +180,13 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
                 2,
             )
         )
-        add_testfleet(
-            "testfleet -w 2",
-            suite,
-            2,
-            notes="fresh --db file each run" if opts.testfleet_db == "fresh" else "",
-        )
+        if not (name == "networkx" and opts.with_history):
+            add_testfleet(
+                "testfleet -w 2",
+                suite,
+                2,
+                notes="fresh --db file each run" if opts.testfleet_db == "fresh" else "",
+            )
         if name == "networkx" and opts.with_history:
             # Issue 3: the same comparison with history present (second run on the same file).
             hdb = _history_db("history")
