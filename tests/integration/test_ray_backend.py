@@ -102,7 +102,7 @@ import pytest
 
 @pytest.mark.parametrize("i", range(6))
 def test_plain(i):
-    pass
+    time.sleep(0.2)  # long enough that workers are fed one test ahead, not eight
 
 @pytest.mark.fleet(tags=["gpu_sim"])
 @pytest.mark.parametrize("i", range(3))
@@ -111,6 +111,10 @@ def test_gpu_sim(i):
 
 def test_crash():
     os.kill(os.getpid(), signal.SIGKILL)
+
+@pytest.mark.parametrize("i", range(4))
+def test_tail(i):  # work left after the crash, so its worker must be replaced
+    time.sleep(0.3)
 
 def test_hang():
     time.sleep(120)
@@ -131,7 +135,7 @@ def placement_run(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFact
 def test_tagged_tests_run_only_on_the_node_with_that_resource(placement_run, ray_cluster) -> None:
     proc, report, runs, _ = placement_run
     out = outcomes(report)
-    assert report["counts"] == {"passed": 9, "crashed": 1, "timeout": 1}, proc.stdout + proc.stderr
+    assert report["counts"] == {"passed": 13, "crashed": 1, "timeout": 1}, proc.stdout + proc.stderr
     gpu_runs = [node for nodeid, node in runs if "test_gpu_sim" in nodeid]
     assert gpu_runs == [ray_cluster.gpu_node.node_id] * 3
     assert all(out[f"test_suite.py::test_gpu_sim[{i}]"] == "passed" for i in range(3))

@@ -88,6 +88,7 @@ def test_run_level_fields() -> None:
         "controller_peak_rss_kb": 51200,
         "replacements": [{"worker": "w1", "seconds": 0.4}],
         "collect_seconds": 0.1235,
+        "makespan_seconds": None,  # the sample attempts carry no start times
         "wall_seconds": 3.1416,
         "store": {"error": None, "enabled": True},
         "lost_nodes": [{"worker": "w2"}],
@@ -110,3 +111,15 @@ def test_write_report_writes_the_same_json_and_leaves_no_temp_file(tmp_path: Pat
     write_report(str(path), sample_state())
     assert json.loads(path.read_text(encoding="utf-8")) == build_report(sample_state())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_makespan_runs_from_first_start_to_last_end_over_all_attempts() -> None:
+    from types import SimpleNamespace
+
+    from testfleet.report.json import makespan
+
+    a = SimpleNamespace(start=100.0, duration=2.0, outcome="failed")
+    b = SimpleNamespace(start=101.0, duration=3.5, outcome="passed")
+    skipped = SimpleNamespace(start=None, duration=0.0, outcome="not_run")
+    assert makespan(SimpleNamespace(attempts={0: [a, b], 1: [skipped]})) == 4.5
+    assert makespan(SimpleNamespace(attempts={1: [skipped]})) is None
