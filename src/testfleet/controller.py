@@ -114,6 +114,10 @@ class Controller:
             self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)
+            from testfleet.report.progress import make_progress
+
+            # Chosen now: the terminal reporter did not exist yet when the run state was made.
+            self.state.progress = make_progress(self.config)
             self.state.progress.begin(len(self.items), self.settings.workers)
             n = min(self.settings.workers, max(1, self.scheduler.pending()))
             for slot in range(n):

@@ -4,6 +4,7 @@ pytest's reporting keeps working, exit codes are pytest's, bad input is one clea
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -130,6 +131,7 @@ def test_uses(resource, n):
 def test_replacement_worker_is_forked_without_recollecting(fleet: Any) -> None:
     fleet.write("conftest.py", """
 import os
+import shutil
 def pytest_configure(config):
     with open(os.path.join(str(config.rootpath), "configured.log"), "a") as fh:
         fh.write(f"{os.getpid()}\\n")
@@ -309,3 +311,16 @@ def test_env_is_left_clean(fleet: Any) -> None:
     run = fleet.run("-w", "1", "--db", "none")
     assert run.code == 0
     assert "TESTFLEET_SPEC" not in os.environ
+
+
+@pytest.mark.skipif(not shutil.which("script"), reason="needs util-linux's script for a pseudo-terminal")
+def test_tty_shows_live_progress_with_workers_current_tests(fleet: Any) -> None:
+    fleet.write("test_slow.py", "import time, pytest\n@pytest.mark.parametrize('n', range(6))\n"
+                                "def test_slow(n): time.sleep(0.4)\n")
+    cmd = f"{sys.executable} -m testfleet run -w 2 --db none"
+    proc = subprocess.run(["script", "-qec", cmd, "/dev/null"], cwd=fleet.root, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "COLUMNS": "120"})
+    assert proc.returncode == 0, proc.stdout
+    assert "testfleet: 0/6 done" in proc.stdout or "/6 done (" in proc.stdout
+    assert "w0: test_slow.py::test_slow[" in proc.stdout or "w1: test_slow.py::test_slow[" in proc.stdout
+    assert "6 passed" in proc.stdout

@@ -124,7 +124,9 @@ class LiveProgress(Progress):
         from rich.live import Live
 
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        console = Console(file=sys.__stdout__, highlight=False)
+        # pytest's global capture has fd 1; the terminal reporter holds the real terminal.
+        out = tr._tw._file if tr is not None else sys.__stdout__
+        console = Console(file=out, highlight=False, force_terminal=True)
         self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True,
                          redirect_stdout=False, redirect_stderr=False)
         self.live.start()
