@@ -24,18 +24,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from testfleet.cli.storeopts import open_for_reading, resolve_run
-    from testfleet.console import abort
-    from testfleet.errors import StoreError
+    from testfleet.cli.storeopts import read_run
 
-    store = open_for_reading(ns)
-    try:
-        info = resolve_run(store, ns.run, ns)
-        results = store.results(info.run_id)
-    except StoreError as exc:
-        abort(str(exc), 1)
-    finally:
-        store.close()
+    info, results = read_run(ns, lambda store, run: store.results(run.run_id))
     _print_run(info, results, verbose=ns.verbose)
     return 0
 

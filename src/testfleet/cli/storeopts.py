@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from testfleet.model import RunInfo
@@ -83,3 +84,22 @@ def resolve_run(store: Store, ref: str | None, ns: argparse.Namespace) -> RunInf
     if run is None:
         abort(f"no run {ref!r} in {where}; `testfleet runs` lists the runs", 4)
     return run
+
+
+T = TypeVar("T")
+
+
+def read_run(ns: argparse.Namespace, fetch: Callable[[Store, RunInfo], T]) -> tuple[RunInfo, T]:
+    """Open the store, resolve ``ns.run`` (default: latest), fetch from it, close it.
+    A store failure aborts with one line and exit code 1."""
+    from testfleet.console import abort
+    from testfleet.errors import StoreError
+
+    store = open_for_reading(ns)
+    try:
+        info = resolve_run(store, ns.run, ns)
+        return info, fetch(store, info)
+    except StoreError as exc:
+        abort(str(exc), 1)
+    finally:
+        store.close()

@@ -20,18 +20,10 @@ def run(ns: argparse.Namespace) -> int:
     from rich.table import Table
 
     from testfleet.cli import render
-    from testfleet.cli.storeopts import open_for_reading, resolve_run
-    from testfleet.console import abort, out
-    from testfleet.errors import StoreError
+    from testfleet.cli.storeopts import read_run
+    from testfleet.console import out
 
-    store = open_for_reading(ns)
-    try:
-        info = resolve_run(store, ns.run, ns)
-        workers = store.workers(info.run_id)
-    except StoreError as exc:
-        abort(str(exc), 1)
-    finally:
-        store.close()
+    info, workers = read_run(ns, lambda store, run: store.workers(run.run_id))
     if not workers:
         out().print(f"run {info.run_id} recorded no workers", markup=False)
         return 0
