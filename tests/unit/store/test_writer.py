@@ -66,8 +66,10 @@ def test_a_partial_batch_is_written_after_the_interval() -> None:
 def test_urgent_ops_are_written_at_once() -> None:
     sink = FakeSink()
     writer = BatchWriter(sink, interval=60.0, max_rows=1000)
+    started = time.monotonic()
     writer.put(("run", "r1"), urgent=True)
     wait_for(lambda: sink.ops() == [("run", "r1")])
+    assert time.monotonic() - started < 30.0  # long before the 60 s interval
     writer.close()
 
 
