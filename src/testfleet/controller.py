@@ -78,7 +78,6 @@ class Controller:
         self.sel = selectors.DefaultSelector()
         self.workers: dict[str, Worker] = {}
         self.slots: dict[int, str] = {}
-        self.pending_chans: list[Channel] = []
         self.items: list[dict[str, Any]] = []
         self.reports: dict[int, list[pytest.TestReport]] = {}
         self.scheduler: Scheduler | None = None
@@ -86,7 +85,6 @@ class Controller:
         self.kill_requested = False
         self.early_deaths = 0
         self.breaker_message: str | None = None
-        self._last_sigint = 0.0
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
 
     # ------------------------------------------------------------------ start-up
@@ -229,7 +227,7 @@ class Controller:
         assert self.scheduler is not None
         send: list[int] = []
         starved = False
-        if not (self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop):
+        if not self._stopping():
             depth = self._depth(w)
             while len(w.outstanding) < depth:
                 idx = self.scheduler.next_for(w.id)
@@ -246,7 +244,7 @@ class Controller:
             if send:
                 w.chan.send({"t": "run", "items": send})
                 w.flushed = False
-            if self._nothing_left_for(w):
+            if not self._work_remains():
                 w.stopping = True
                 w.chan.send({"t": "stop"})
             elif starved and len(w.outstanding) == 1 and w.running is None and not w.flushed:
@@ -274,17 +272,6 @@ class Controller:
         for other in self._live():
             if other.chan is not None and not other.outstanding and not other.stopping:
                 self._feed(other)
-
-    def _nothing_left_for(self, w: Worker) -> bool:
-        assert self.scheduler is not None
-        if self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop:
-            return True
-        return self.scheduler.pending() == 0 and not self._requeue_possible(w)
-
-    def _requeue_possible(self, w: Worker) -> bool:
-        # While another worker holds queued (not yet started) tests it may die and give
-        # them back; keep this worker until those are settled only if there are retries.
-        return False
 
     # ------------------------------------------------------------------ messages
     def _on_worker_msg(self, w: Worker, msg: dict[str, Any]) -> None:
@@ -496,11 +483,14 @@ class Controller:
             self._on_exit(wid, status)
 
     # ------------------------------------------------------------------ loop
+    def _stopping(self) -> bool:
+        """Ctrl-C, SIGTERM, -x/--maxfail or a plugin asked the run to stop dispatching."""
+        return bool(self.stop_requested or self.kill_requested or self.session.shouldfail
+                    or self.session.shouldstop)
+
     def _work_remains(self) -> bool:
         assert self.scheduler is not None
-        if self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop:
-            return False
-        return self.scheduler.pending() > 0
+        return not self._stopping() and self.scheduler.pending() > 0
 
     def _live(self) -> list[Worker]:
         return [w for w in self.workers.values() if not w.dead]

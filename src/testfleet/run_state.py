@@ -8,7 +8,6 @@ import os
 import platform
 import secrets
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +18,7 @@ import pytest
 
 from testfleet.config import Settings
 from testfleet.errors import UsageError
-from testfleet.model import FAILURE_OUTCOMES, Outcome, RunInfo, TestResult, WorkerInfo
+from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.scheduler.protocol import Scheduler, TestSpec
 
 RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
@@ -283,9 +282,6 @@ class RunState:
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.final.values() if r.outcome == outcome.value)
 
-    def failed_any(self) -> bool:
-        return any(Outcome(r.outcome) in FAILURE_OUTCOMES for r in self.final.values())
-
     # ------------------------------------------------------------------ end
     def finish(self, exitstatus: int) -> None:
         self.exit_code = exitstatus
@@ -304,6 +300,3 @@ class RunState:
 
     def wall_seconds(self) -> float:
         return time.perf_counter() - self.t0
-
-    def python(self) -> str:
-        return sys.executable
