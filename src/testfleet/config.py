@@ -43,6 +43,7 @@ class Settings:
     ray_exclude: list[str] = field(default_factory=list)
     ray_ship: bool = True
     worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
+    gc_freeze: bool = True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
 
 
 def parse_workers(value: str | int) -> int:
@@ -169,6 +170,8 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
         tags = [t for t in env_tags.split(",") if t]
     s.tags = [str(t) for t in tags]
     s.allow_unschedulable = parse_flag("allow_unschedulable", pick("allow_unschedulable"))
+    if (v := pick("gc_freeze")) is not None:
+        s.gc_freeze = parse_flag("gc_freeze", v)
     s.resume = options.get("resume")
     if (v := pick("port_base")) is not None:
         s.port_base = parse_int("--port-base", v, minimum=1024)

@@ -8,6 +8,7 @@ final report is re-emitted through pytest's own hooks (terminal, junitxml, other
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import selectors
@@ -21,20 +22,28 @@ from typing import Any
 import pytest
 
 from testfleet.config import Settings
-from testfleet.messages import Channel, ChannelClosed
+from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, outcome_of, synthetic_reports
+from testfleet.rebuild import fallback_location, from_dict, rebuild
 from testfleet.run_state import RunState
 from testfleet.scheduler.protocol import Scheduler, WorkerSpec
 from testfleet.worker.capture import read_tail
 
 # A worker that dies this many times in a row before finishing any test opens the breaker.
 EARLY_DEATH_LIMIT = 5
-# Tests estimated shorter than this get one extra item queued, so the worker never waits
-# for a round trip between two tiny tests.
-PREFETCH_BELOW = 0.05
-FAST_DEPTH = 8
+# A worker's queue holds its running test and the next one (so pytest knows the next item
+# and tears fixtures down as in a plain run). For short tests it holds about this many
+# seconds of work instead, up to MAX_DEPTH tests, so a worker never waits for a round trip
+# between two tiny tests; the end of the run stays balanced to within that much work.
+PREFETCH_SECONDS = 0.05
+MAX_DEPTH = 64
 EXIT_GRACE = 3.0
+# The controller keeps every report (pytest's terminal reporter holds them for the summary),
+# so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
+# settled tests what exists is frozen (gc.freeze): later passes skip it. The plugin unfreezes
+# at the end of the run.
+FREEZE_EVERY = 2000
 
 
 class CollectionFailed(Exception):
@@ -67,7 +76,7 @@ class Worker:
     timeout_stacks: str = ""
     peak_rss_kb: int | None = None
     flushed: bool = False
-    last_duration: float | None = None
+    avg_duration: float | None = None  # moving average of this worker's recent tests
 
 
 class Controller:
@@ -79,13 +88,14 @@ class Controller:
         self.workers: dict[str, Worker] = {}
         self.slots: dict[int, str] = {}
         self.items: list[dict[str, Any]] = []
-        self.reports: dict[int, list[pytest.TestReport]] = {}
+        self.locations: dict[int, tuple[str, int | None, str]] = {}  # from the workers' start messages
         self.scheduler: Scheduler | None = None
         self.stop_requested = False
         self.kill_requested = False
         self.early_deaths = 0
         self.breaker_message: str | None = None
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
+        self._settled_since_freeze = 0
 
     # ------------------------------------------------------------------ start-up
     def run(self, session: pytest.Session) -> None:
@@ -99,17 +109,26 @@ class Controller:
         old_term = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             self.executor.start_collector()
+            self.state.phase("collector_started")
             collected = self._wait_for_collection()
+            self.state.phase("collected")
             self._emit_collection(session, collected)
             if session.testsfailed and not self.config.option.continue_on_collection_errors:
                 n = session.testsfailed
                 raise session.Interrupted(f"{n} error{'s' if n != 1 else ''} during collection")
             if not self.items:
                 return
-            if hasattr(self.executor, "plan"):  # Ray: size and place the slots; their caps are the fleet
+            n = min(self.settings.workers, len(self.items))
+            placed = hasattr(self.executor, "plan")  # Ray: size and place the slots; their caps are the fleet
+            if not placed:
+                # Fork the workers first: they start while the scheduler is built.
+                for slot in range(n):
+                    self._start_worker(slot)
+            else:
                 self.executor.plan(self.state.specs())
                 self.state.caps_provider = self.executor.slot_caps
             self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
+            self.state.phase("scheduled")
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)
             from testfleet.report.progress import make_progress
@@ -117,10 +136,11 @@ class Controller:
             # Chosen now: the terminal reporter did not exist yet when the run state was made.
             self.state.progress = make_progress(self.config)
             self.state.progress.begin(len(self.items), self.settings.workers)
-            n = min(self.settings.workers, max(1, self.scheduler.pending()))
-            for slot in range(n):
-                self._start_worker(slot)
+            if placed:
+                for slot in range(min(n, max(1, self.scheduler.pending()))):
+                    self._start_worker(slot)
             self._loop()
+            self.state.phase("loop_end")
         finally:
             signal.signal(signal.SIGINT, old_handler)
             signal.signal(signal.SIGTERM, old_term)
@@ -193,6 +213,13 @@ class Controller:
         if w is None or w.dead or msg.get("token") != self.executor.token:
             self._drop(chan)
             return
+        if msg.get("version") != PROTOCOL_VERSION:
+            self.breaker_message = (
+                f"worker {w.id} speaks testfleet protocol {msg.get('version')}, this controller "
+                f"{PROTOCOL_VERSION}: install the same testfleet version on every node")
+            self.stop_requested = True
+            self._drop(chan)
+            return
         if msg["hash"] != self.state.collection_hash:
             self.breaker_message = (
                 f"worker {w.id} collected a different set of tests than the collector "
@@ -200,6 +227,7 @@ class Controller:
             self.stop_requested = True
         w.chan, w.pid, w.caps = chan, msg["pid"], msg["caps"]
         w.ready_at = time.perf_counter()
+        self.state.phase("first_worker_ready")
         self.executor.forked(w.id, w.pid)
         self.sel.modify(chan.sock, selectors.EVENT_READ, ("worker", w.id))
         self.state.worker_ready(w.id, w.pid, w.caps, w.ready_at - w.requested_at, replacement=w.gen > 0)
@@ -210,15 +238,17 @@ class Controller:
         self._feed(w)
 
     def _depth(self, w: Worker) -> int:
+        """How many tests the worker's queue should hold now (see PREFETCH_SECONDS)."""
         nxt = w.outstanding[-1] if w.outstanding else None
         est = self.state.estimate(nxt) if nxt is not None else None
         if est is None:
-            est = w.last_duration  # no history: judge by what this worker just ran
-        if est is None or est >= PREFETCH_BELOW:
+            est = w.avg_duration  # no history: judge by what this worker has been running
+        if est is None or est * 2 >= PREFETCH_SECONDS:
             return 2
-        # Tiny tests: a few in flight, topped up in batches, so worker and controller do not
-        # wake each other for every test. The tail cost is a few tiny tests at most.
-        return FAST_DEPTH if len(w.outstanding) <= FAST_DEPTH // 2 else len(w.outstanding)
+        target = min(MAX_DEPTH, int(PREFETCH_SECONDS / max(est, 1e-4)))
+        # Top up in batches (when half is left), so worker and controller do not wake each
+        # other for every test.
+        return target if len(w.outstanding) <= target // 2 else len(w.outstanding)
 
     def _feed(self, w: Worker) -> None:
         """Keep the worker's queue just deep enough: the running test and its next item."""
@@ -276,28 +306,29 @@ class Controller:
     # ------------------------------------------------------------------ messages
     def _on_worker_msg(self, w: Worker, msg: dict[str, Any]) -> None:
         kind = msg["t"]
-        if kind == "report":
-            rep = self._report(msg["r"])
-            self.reports.setdefault(msg["i"], []).append(rep)
-        elif kind == "start":
+        if kind == "start":
             idx = msg["i"]
             w.running, w.started_at, w.started_wall = idx, time.monotonic(), msg.get("ts", time.time())
-            self.reports[idx] = []
+            loc = msg.get("loc")
+            if loc:
+                self.locations[idx] = (loc[0], loc[1], loc[2])
             assert self.scheduler is not None
             self.scheduler.started(w.id, idx)
             self.state.progress.started(w.id, self.items[idx]["nodeid"])
             self._feed(w)
-        elif kind == "finish":
+        elif kind == "done":
             idx = msg["i"]
             if w.outstanding and w.outstanding[0] == idx:
                 w.outstanding.popleft()
             w.running = None
-            w.last_duration = time.monotonic() - w.started_at
+            reports = rebuild(self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"])
+            took = sum(r.duration for r in reports)
+            w.avg_duration = took if w.avg_duration is None else 0.8 * w.avg_duration + 0.2 * took
             w.finished_tests += 1
             self.early_deaths = 0
             assert self.scheduler is not None
             self.scheduler.done(w.id, idx)
-            self._settle_reports(idx, w, self.reports.pop(idx, []))
+            self._settle_reports(idx, w, reports)
             self._feed(w)
             self._feed_idle()
         elif kind == "warning":
@@ -306,14 +337,12 @@ class Controller:
             w.peak_rss_kb = msg.get("peak_rss_kb")
             self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0))
 
+    def _location(self, idx: int) -> tuple[str, int | None, str]:
+        loc = self.locations.get(idx)
+        return loc if loc is not None else fallback_location(self.items[idx]["nodeid"])
+
     def _report(self, data: dict[str, Any]) -> Any:
-        rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=data)
-        # JSON has no tuples; pytest expects them for a skip's longrepr and for locations.
-        if isinstance(rep.longrepr, list):
-            rep.longrepr = tuple(rep.longrepr)
-        if isinstance(getattr(rep, "location", None), list):
-            rep.location = tuple(rep.location)
-        return rep
+        return from_dict(self.config, data)
 
     def _on_collector_msg(self, msg: dict[str, Any]) -> None:
         kind = msg["t"]
@@ -353,7 +382,8 @@ class Controller:
                            prior: list[pytest.TestReport] | None = None,
                            sections: list[tuple[str, str]] | None = None, duration: float = 0.0) -> None:
         fail = not (outcome == Outcome.UNSCHEDULABLE.value and self.settings.allow_unschedulable)
-        reports = synthetic_reports(self.items[idx], outcome, text, sections or [], duration, prior or [], fail=fail)
+        reports = synthetic_reports(self.items[idx]["nodeid"], self._location(idx), outcome, text, sections or [],
+                                    duration, prior or [], fail=fail)
         first = text.strip().splitlines()[0] if text.strip() else outcome
         result = self._result(idx, w, outcome, reports, message=first, failure_text=text)
         if outcome != Outcome.SKIPPED.value:
@@ -368,7 +398,7 @@ class Controller:
             return
         info = self.items[idx]
         hook = self.config.hook
-        location = tuple(info["location"])
+        location = self._location(idx)
         hook.pytest_runtest_logstart(nodeid=info["nodeid"], location=location)
         for rep in reports:
             if result.flaky:
@@ -376,6 +406,10 @@ class Controller:
             hook.pytest_runtest_logreport(report=rep)
         hook.pytest_runtest_logfinish(nodeid=info["nodeid"], location=location)
         self.state.progress.finished(w.id if w else None, result.outcome)
+        self._settled_since_freeze += 1
+        if self._settled_since_freeze >= FREEZE_EVERY:
+            self._settled_since_freeze = 0
+            gc.freeze()
         assert self.scheduler is not None
         for skip_idx, reason in self.scheduler.finished(idx, result.outcome):
             if not self.state.is_final(skip_idx):
@@ -402,7 +436,6 @@ class Controller:
             moved = [running] if running is not None and running not in self.requeued_lost else []
             self.requeued_lost.update(moved)
             if moved:
-                self.reports.pop(moved[0], None)
                 leftover.insert(0, moved[0])
                 running = None
             self.state.lost_workers.append({**lost, "worker": w.id,
@@ -428,15 +461,14 @@ class Controller:
             self._start_worker(w.slot)
 
     def _settle_lost(self, w: Worker, idx: int, status: str) -> None:
-        prior = self.reports.pop(idx, [])
         out1 = read_tail(self.executor.worker_file(w.id, "fd1"))
         out2 = read_tail(self.executor.worker_file(w.id, "fd2"))
         log = read_tail(self.executor.worker_file(w.id, "log"), 8000)
         crash = read_tail(self.executor.worker_file(w.id, "crash"), 16000)
+        # A test's reports arrive together, after it ends: all there is of this one is what
+        # its worker's capture files and logs hold.
         sections = [(title, body) for title, body in
                     (("Captured stdout call", out1), ("Captured stderr call", out2)) if body]
-        for rep in prior:
-            sections = list(rep.sections) + sections
         elapsed = time.monotonic() - w.started_at
         if w.timed_out == idx:
             text = (f"Timeout: the test ran longer than {self.settings.timeout:g}s; testfleet stopped worker "
@@ -444,7 +476,7 @@ class Controller:
                     f"{w.timeout_stacks.strip() or '(no stacks could be read)'}")
             for title, body in sections:
                 text += f"\n\n{title} (so far):\n{body.rstrip()}"
-            self._settle_controller(idx, Outcome.TIMEOUT.value, text, w, prior, sections, elapsed)
+            self._settle_controller(idx, Outcome.TIMEOUT.value, text, w, None, sections, elapsed)
             return
         if self.kill_requested:
             self._set_aside(idx, "killed when the run was interrupted (Ctrl-C twice, or SIGTERM)")
@@ -456,7 +488,7 @@ class Controller:
             text += f"\n\nFatal error reported by the worker:\n{crash.strip()}"
         if log.strip():
             text += f"\n\nWorker output (outside capture):\n{log.strip()}"
-        self._settle_controller(idx, Outcome.CRASHED.value, text, w, prior, sections, elapsed)
+        self._settle_controller(idx, Outcome.CRASHED.value, text, w, None, sections, elapsed)
 
     def _check_timeouts(self) -> None:
         limit = self.settings.timeout

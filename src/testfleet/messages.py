@@ -10,8 +10,9 @@ collector -> controller  ``collected`` (items, errors, deselected, hash, seconds
                          (worker, pid, seconds), ``exited`` (worker, pid, status), ``failed``
                          (exitcode, message)
 controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``
-worker -> controller     ``hello`` (worker, pid, caps, hash, version), ``start`` (i),
-                         ``report`` (i, r), ``finish`` (i), ``warning`` (w), ``bye`` (peak_rss_kb)
+worker -> controller     ``hello`` (worker, pid, caps, hash, version), ``start`` (i, ts, loc),
+                         ``done`` (i, r: the test's reports, kw: its keyword names),
+                         ``warning`` (w), ``bye`` (peak_rss_kb)
 controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold, treat the
                          next item as unknown), ``stop`` (run what you hold, then exit)
 """
@@ -24,7 +25,7 @@ import struct
 from collections import deque
 from typing import Any
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 256 * 1024 * 1024
 
@@ -138,24 +139,19 @@ class Channel:
 
     def poll(self) -> list[Message]:
         """Non-blocking: everything that has arrived so far (worker side)."""
-        self.sock.setblocking(False)
-        try:
-            while True:
-                try:
-                    data = self.sock.recv(1 << 20)
-                except BlockingIOError:
-                    break
-                if not data:
-                    if not self._ready:
-                        raise ChannelClosed("peer closed the connection")
-                    break
-                self._buf += data
-                self._parse()
-        except OSError as exc:
-            if not isinstance(exc, BlockingIOError):
+        while True:
+            try:
+                data = self.sock.recv(1 << 20, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:
                 raise ChannelClosed(str(exc)) from exc
-        finally:
-            self.sock.setblocking(True)
+            if not data:
+                if not self._ready:
+                    raise ChannelClosed("peer closed the connection")
+                break
+            self._buf += data
+            self._parse()
         return self.messages()
 
     def close(self) -> None:

@@ -80,7 +80,7 @@ def captured(reports: Sequence[pytest.TestReport], stream: str) -> str:
     return "".join(parts)
 
 
-def synthetic_reports(info: dict[str, Any], outcome: str, longrepr: str,
+def synthetic_reports(nodeid: str, location: tuple[str, int | None, str], outcome: str, longrepr: str,
                       sections: Sequence[tuple[str, str]] = (), duration: float = 0.0,
                       prior: Sequence[pytest.TestReport] = (), fail: bool = True) -> list[pytest.TestReport]:
     """setup/call/teardown reports for an outcome the controller decided.
@@ -88,8 +88,6 @@ def synthetic_reports(info: dict[str, Any], outcome: str, longrepr: str,
     ``prior`` are the reports the worker sent before it died (kept, e.g. a passed setup).
     A skip (dependency failed) is a skipped setup; everything else is a failed call.
     """
-    nodeid = info["nodeid"]
-    location = tuple(info["location"])
     reports = [r for r in prior if r.when == "setup" and r.passed]
 
     def make(when: str, out: str, lr: Any, secs: Sequence[tuple[str, str]] = (), dur: float = 0.0) -> pytest.TestReport:

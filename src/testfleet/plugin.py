@@ -142,13 +142,17 @@ class FleetPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(self, report: pytest.TestReport) -> Any:
+        # Called for every report of the run: plain reports leave at the first check.
+        d = report.__dict__
+        if "testfleet_outcome" not in d and "testfleet_flaky" not in d:
+            return None
         from testfleet.outcomes import CONTROLLER_OUTCOMES
 
-        special = getattr(report, "testfleet_outcome", None)
+        special = d.get("testfleet_outcome")
         if special in CONTROLLER_OUTCOMES and report.when == "call":
             cat, letter, word = CONTROLLER_OUTCOMES[special]
             return cat, letter, (word, {"red": True})
-        if getattr(report, "testfleet_flaky", False) and report.when == "call" and report.passed:
+        if d.get("testfleet_flaky", False) and report.when == "call" and report.passed:
             return "passed", ".", ("PASSED (flaky)", {"yellow": True})
         return None
 
@@ -163,3 +167,9 @@ class FleetPlugin:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         self.state.finish(int(session.exitstatus))
         yield
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        import gc
+
+        gc.unfreeze()  # the controller froze its heap as the run went (controller.FREEZE_EVERY)

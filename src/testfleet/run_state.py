@@ -48,6 +48,7 @@ class RunState:
         self.run_id = new_run_id()
         self.started = time.time()
         self.t0 = time.perf_counter()
+        self.phases: dict[str, float] = {}  # phase name -> seconds since the controller started
         self.items: list[dict[str, Any]] = []
         self.collection_hash = ""
         self.collect_seconds = 0.0
@@ -263,7 +264,9 @@ class RunState:
                 result.flaky = True
             self.final[idx] = result
         self._store_call("add_results", [result])
-        self.config.hook.pytest_testfleet_result(config=self.config, result=result)
+        hook = self.config.hook.pytest_testfleet_result
+        if hook.get_hookimpls():  # most runs have no listener; skip the call then
+            hook(config=self.config, result=result)
         return retry
 
     def is_final(self, idx: int) -> bool:
@@ -297,6 +300,10 @@ class RunState:
             from testfleet.report.json import write_report
 
             write_report(self.settings.report_json, self)
+
+    def phase(self, name: str) -> None:
+        """Note when a phase of the run was reached (first time only); shown in the JSON report."""
+        self.phases.setdefault(name, round(time.perf_counter() - self.t0, 4))
 
     def wall_seconds(self) -> float:
         return time.perf_counter() - self.t0

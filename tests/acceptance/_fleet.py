@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,14 @@ class Run:
 def run_testfleet(args: list[str], cwd: Path, *, timeout: float = 120, report: bool = True,
                   env: dict[str, str] | None = None) -> Run:
     """``python -m testfleet run ...`` in a subprocess, with a JSON report read back."""
-    report_path = cwd / f".report-{os.getpid()}.json"
-    if report_path.exists():
-        report_path.unlink()
-    full = [sys.executable, "-m", "testfleet", "run", *args]
-    if report:
-        full += ["--report-json", str(report_path)]
-    proc = subprocess.run(full, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
-                          start_new_session=True)
-    data = json.loads(report_path.read_text()) if report and report_path.exists() else None
+    with tempfile.TemporaryDirectory(prefix="testfleet-report-") as tmp:
+        # Outside cwd: the suites under examples/ must not collect leftovers.
+        report_path = Path(tmp) / "report.json"
+        full = [sys.executable, "-m", "testfleet", "run", *args]
+        if report:
+            full += ["--report-json", str(report_path)]
+        proc = subprocess.run(full, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+                              start_new_session=True)
+        data = json.loads(report_path.read_text()) if report and report_path.exists() else None
     return Run(proc.returncode, proc.stdout, proc.stderr, data)

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args and args[0] == "run":
             from testfleet.cli import run as run_cmd
 
-            return run_cmd.main(args[1:])
+            return run_cmd.main(args[1:], standalone=argv is None)
         parser = build_parser()
         ns = parser.parse_args(args)
         if not getattr(ns, "func", None):

@@ -7,6 +7,8 @@ Schema::
      "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit"}], "controller_peak_rss_kb",
      "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
      "makespan_seconds" (first test start to last test end),
+     "phases": {name: seconds since the controller started} (collector_started, collected,
+     scheduled, first_worker_ready, loop_end; on Ray also ray_connected, actors_placed),
      "store": {"path", "error"}, "lost_nodes": [...]}
 """
 
@@ -46,6 +48,7 @@ def build_report(state: Any) -> dict[str, Any]:
         "collect_seconds": round(state.collect_seconds, 4),
         "makespan_seconds": makespan(state),
         "wall_seconds": round(state.wall_seconds(), 4),
+        "phases": dict(state.phases),
         "store": {"error": state.store_error, "enabled": state.settings.db != "none"},
         "lost_nodes": state.lost_workers,
     }
@@ -64,5 +67,7 @@ def write_report(path: str, state: Any) -> None:
     data = build_report(state)
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
+        # json.dumps, not json.dump, and no indent: only then does json use its C encoder
+        # (20,000 tests: a few hundredths of a second instead of over a second).
+        fh.write(json.dumps(data, separators=(",", ":")) + "\n")
     os.replace(tmp, path)

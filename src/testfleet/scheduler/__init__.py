@@ -27,7 +27,7 @@ def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], 
     done = dict(done or {})
     gone = {i for i, _ in unresolved} | set(done)
     for t in tests:
-        if t.index in gone:
+        if t.index in gone or not (t.requires or t.tags):
             continue
         reasons = [missing_capability(t, w.capabilities, w.tags, len(fleet)) for w in fleet]
         if fleet and all(r is not None for r in reasons):

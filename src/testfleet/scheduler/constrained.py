@@ -63,14 +63,15 @@ class ConstrainedScheduler(LoadScheduler):
     def __init__(self, tests: Sequence[TestSpec], history: Mapping[str, float] | None = None,
                  *, order: str = "duration", seed: int | None = None, rank: Mapping[int, int] | None = None,
                  deps: Mapping[int, Sequence[int]] | None = None, names: Mapping[int, str] | None = None) -> None:
-        plain = [t for t in tests if not is_constrained(t) and t.index not in (deps or {})]
-        super().__init__(plain, history, order=order, seed=seed, rank=rank)
-        # Estimates over all tests, so siblings inform constrained ones too.
         from testfleet.scheduler.load import fill_estimates
 
+        # Estimates over all tests, so siblings inform constrained ones too.
+        estimates = fill_estimates(tests, history or {})
+        plain = [t for t in tests if not is_constrained(t) and t.index not in (deps or {})]
+        super().__init__(plain, history, order=order, seed=seed, rank=rank, estimates=estimates)
         self.tests = {t.index: t for t in tests}
         self.names = dict(names or {}) | {t.index: t.nodeid for t in tests}
-        self.estimates = fill_estimates(tests, history or {})
+        self.estimates = estimates
         self.deps: dict[int, list[int]] = {i: list(d) for i, d in (deps or {}).items()}
         special = [t.index for t in tests if is_constrained(t) or t.index in self.deps]
         r = rank or {}
@@ -88,6 +89,7 @@ class ConstrainedScheduler(LoadScheduler):
         self.final: dict[int, str] = {}
         self.avoid: dict[int, str] = {}
         self._where: dict[int, str] = {}
+        self._exclusive_out: set[int] = set()  # exclusive tests handed out and not yet done
 
     # --- bookkeeping ---
     def add_worker(self, worker: WorkerSpec) -> None:
@@ -98,12 +100,14 @@ class ConstrainedScheduler(LoadScheduler):
         super().remove_worker(worker_id)
         for idx in self.busy.pop(worker_id, set()):
             self._where.pop(idx, None)
+            self._exclusive_out.discard(idx)
         self.reserved = {w: i for w, i in self.reserved.items() if w != worker_id and self._where.get(i)}
 
     def done(self, worker_id: str, index: int) -> None:
         """An attempt of ``index`` ended on ``worker_id`` (final or not)."""
         self.busy.get(worker_id, set()).discard(index)
         self._where.pop(index, None)
+        self._exclusive_out.discard(index)
         self.reserved = {w: i for w, i in self.reserved.items() if i != index}
 
     def requeue(self, indices: Sequence[int], avoid: str | None = None) -> None:
@@ -112,6 +116,7 @@ class ConstrainedScheduler(LoadScheduler):
             for busy in self.busy.values():
                 busy.discard(i)
             self._where.pop(i, None)
+            self._exclusive_out.discard(i)
             self.reserved = {w: r for w, r in self.reserved.items() if r != i}
             if avoid is not None and len(self.workers) > 1:
                 self.avoid[i] = avoid
@@ -181,7 +186,7 @@ class ConstrainedScheduler(LoadScheduler):
         if worker_id in self.reserved:
             return True
         # While an exclusive test is outstanding, nobody gets anything.
-        return any(self.tests[i].exclusive for busy in self.busy.values() for i in busy)
+        return bool(self._exclusive_out)
 
     def next_for(self, worker_id: str) -> int | None:
         if self._blocked(worker_id):
@@ -216,4 +221,6 @@ class ConstrainedScheduler(LoadScheduler):
     def _hand_out(self, worker_id: str, idx: int) -> int:
         self.busy.setdefault(worker_id, set()).add(idx)
         self._where[idx] = worker_id
+        if self.tests[idx].exclusive:
+            self._exclusive_out.add(idx)
         return idx

@@ -60,8 +60,12 @@ def parse_marker(nodeid: str, marks: list[dict[str, Any]]) -> dict[str, Any]:
             "group": group}
 
 
+_UNMARKED = parse_marker("", [])
+
+
 def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
-    m = parse_marker(info["nodeid"], info.get("fleet", []))
+    marks = info.get("fleet")
+    m = parse_marker(info["nodeid"], marks) if marks else _UNMARKED
     return TestSpec(index=index, nodeid=info["nodeid"], module=info.get("module", ""),
                     parent=info.get("parent", ""), name=info.get("name", ""), scope=info.get("scope"),
                     requires=m["requires"], tags=m["tags"], after=m["after"], exclusive=m["exclusive"],

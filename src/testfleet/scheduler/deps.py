@@ -34,6 +34,8 @@ def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
     A dependency that is not among the collected tests is a usage error, unless part of the
     suite was deselected (``-k``/``-m``/node ids), where it is a skip with a reason.
     """
+    if not any(t.after for t in tests) and not any(info.get("dependency") for info in items):
+        return {}, []  # nothing waits for anything
     by_nodeid = {t.nodeid: t.index for t in tests}
     alias: dict[str, int] = {}
     for t, info in zip(tests, items, strict=True):

@@ -38,6 +38,8 @@ from testfleet.scheduler.protocol import TestSpec, WorkerSpec
 def fill_estimates(tests: Sequence[TestSpec], history: Mapping[str, float]) -> dict[int, float]:
     """Estimate every test: its own history, else siblings, class, module, global median."""
     known = {t.index: history[t.nodeid] for t in tests if t.nodeid in history}
+    if not known:
+        return dict.fromkeys((t.index for t in tests), 1.0)
     by_key: dict[tuple[str, str], list[float]] = defaultdict(list)
     for t in tests:
         if t.index in known:
@@ -45,16 +47,17 @@ def fill_estimates(tests: Sequence[TestSpec], history: Mapping[str, float]) -> d
             by_key[("sibling", f"{t.parent}::{t.name}")].append(d)
             by_key[("parent", t.parent)].append(d)
             by_key[("module", t.module)].append(d)
-    fallback = statistics.median(known.values()) if known else 1.0
+    medians = {key: statistics.median(vals) for key, vals in by_key.items()}
+    fallback = statistics.median(known.values())
     out: dict[int, float] = {}
     for t in tests:
         if t.index in known:
             out[t.index] = known[t.index]
             continue
         for key in (("sibling", f"{t.parent}::{t.name}"), ("parent", t.parent), ("module", t.module)):
-            vals = by_key.get(key)
-            if vals:
-                out[t.index] = statistics.median(vals)
+            m = medians.get(key)
+            if m is not None:
+                out[t.index] = m
                 break
         else:
             out[t.index] = fallback
@@ -91,12 +94,13 @@ class LoadScheduler:
 
     def __init__(self, tests: Sequence[TestSpec], history: Mapping[str, float] | None = None,
                  *, order: str = "duration", seed: int | None = None,
-                 rank: Mapping[int, int] | None = None) -> None:
+                 rank: Mapping[int, int] | None = None, estimates: dict[int, float] | None = None) -> None:
         self.tests = {t.index: t for t in tests}
-        self.estimates = fill_estimates(tests, history or {})
+        self.estimates = estimates if estimates is not None else fill_estimates(tests, history or {})
         units = build_units(tests)
         if order == "duration":
-            units.sort(key=lambda u: (-self._work(u), u.order))
+            work = {id(u): self._work(u) for u in units}
+            units.sort(key=lambda u: (-work[id(u)], u.order))
         elif order == "failed-first":
             units.sort(key=lambda u: (self._rank(u, rank), -self._work(u), u.order))
         elif order == "random":

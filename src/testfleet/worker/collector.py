@@ -14,6 +14,7 @@ The collector never runs tests and never reaches pytest's session finish (it lea
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,6 +46,15 @@ class CollectorPlugin:
         self.t0 = time.perf_counter()
         self.chan: Channel | None = None
         self.role = spec["role"]
+        # Collection makes many objects that live as long as the run, and the cyclic GC would
+        # traverse them again and again, in the collector and then in every worker. With
+        # gc_freeze (the default) there is no cyclic GC while collecting, and what exists at
+        # the end of collection is frozen (gc.freeze) before the workers start, so their
+        # collections skip it. Tests' own objects are collected as usual.
+        self.gc_freeze = bool(spec.get("gc_freeze", True))
+        self.gc_was_enabled = gc.isenabled()
+        if self.gc_freeze:
+            gc.disable()
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
@@ -66,6 +77,8 @@ class CollectorPlugin:
         nodeids = [it.nodeid for it in session.items]
         digest = collection_hash(nodeids)
         seconds = time.perf_counter() - self.t0
+        if self.gc_freeze:
+            gc.freeze()
         if self.role == "worker":
             self._serve_spawned(session, digest)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -78,10 +91,16 @@ class CollectorPlugin:
             "seconds": seconds, "pid": os.getpid(),
         })
         capture.stop_global_capture(session.config)
+        _dump_profile("collector")
         sys.stdout.flush()
         sys.stderr.flush()
-        code = ForkServer(session, self.chan, self.spec, digest).serve()
+        code = ForkServer(session, self.chan, self.spec, digest, self.restore_gc).serve()
         os._exit(code)
+
+    def restore_gc(self) -> None:
+        """In a worker: the cyclic GC as it was before collection."""
+        if self.gc_freeze and self.gc_was_enabled:
+            gc.enable()
 
     def _serve_spawned(self, session: pytest.Session, digest: str) -> None:
         from testfleet.worker.loop import prepare_process, run_worker
@@ -89,6 +108,7 @@ class CollectorPlugin:
         if self.errors:
             os._exit(3)
         worker_id = self.spec["worker"]
+        self.restore_gc()
         prepare_process(worker_id, self.spec["workdir"], new_session=False)
         code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
                           workdir=self.spec["workdir"], collection_hash=digest,
@@ -99,8 +119,10 @@ class CollectorPlugin:
 class ForkServer:
     """Forks a worker for each ``fork`` request; reports each worker's exit status."""
 
-    def __init__(self, session: pytest.Session, chan: Channel, spec: dict[str, Any], digest: str) -> None:
+    def __init__(self, session: pytest.Session, chan: Channel, spec: dict[str, Any], digest: str,
+                 in_worker: Callable[[], None] = lambda: None) -> None:
         self.session = session
+        self.in_worker = in_worker
         self.chan = chan
         self.spec = spec
         self.digest = digest
@@ -141,6 +163,7 @@ class ForkServer:
                     os.close(fd)
                 self.chan.close()
                 os.environ.update(msg.get("env", {}))
+                self.in_worker()
                 from testfleet.worker.loop import prepare_process, run_worker
 
                 prepare_process(worker_id, self.spec["workdir"], new_session=True)
@@ -205,7 +228,25 @@ def describe_status(status: int) -> str:
     return f"exited with code {os.WEXITSTATUS(status)}"
 
 
+_PROFILER: Any = None
+
+
+def _dump_profile(name: str) -> None:
+    """Debugging aid (``TESTFLEET_PROFILE_WORKERS=DIR``): the collector's profile up to the fork."""
+    global _PROFILER
+    if _PROFILER is not None:
+        _PROFILER.disable()
+        _PROFILER.dump_stats(os.path.join(os.environ["TESTFLEET_PROFILE_WORKERS"], f"{name}.prof"))
+        _PROFILER = None
+
+
 def main() -> None:
+    global _PROFILER
+    if os.environ.get("TESTFLEET_PROFILE_WORKERS"):
+        import cProfile
+
+        _PROFILER = cProfile.Profile()
+        _PROFILER.enable()
     spec = json.loads(os.environ.pop("TESTFLEET_SPEC"))
     os.environ["TESTFLEET_ROLE"] = spec["role"]
     os.chdir(spec["cwd"])

@@ -40,24 +40,48 @@ def cut(text: str, limit: int = MAX_SECTION_CHARS) -> str:
     return f"{text[:half]}\n[... testfleet cut {len(text) - limit} characters ...]\n{text[-half:]}"
 
 
+# What every TestReport carries. A report with nothing more, no longrepr, no sections and
+# no user properties (a clean pass, most of a suite) crosses the wire as a short list
+# instead of pytest's serialized dict; the controller rebuilds it from what it knows.
+_PLAIN_KEYS = frozenset({"_id", "nodeid", "location", "keywords", "outcome", "longrepr", "when",
+                         "user_properties", "sections", "duration", "start", "stop"})
+
+
+def encode_report(config: pytest.Config, report: pytest.TestReport) -> Any:
+    """A report for the wire: ``[when, outcome, duration, start, stop]`` when it is plain,
+    else pytest's ``pytest_report_to_serializable`` dict with long sections cut."""
+    if (report.longrepr is None and not report.sections and not report.user_properties
+            and report.__dict__.keys() <= _PLAIN_KEYS):
+        return [report.when, report.outcome, report.duration, report.start, report.stop]
+    data = config.hook.pytest_report_to_serializable(config=config, report=report)
+    sections = data.get("sections")
+    if sections:
+        data["sections"] = [(title, cut(body)) for title, body in sections]
+    lr = data.get("longrepr")
+    if isinstance(lr, str):
+        data["longrepr"] = cut(lr)
+    return data
+
+
 class WorkerPlugin:
-    """Registered in the worker: forwards reports and warnings to the controller."""
+    """Registered in the worker: collects the reports of the running test and forwards
+    warnings to the controller."""
 
     def __init__(self, config: pytest.Config, chan: Channel) -> None:
         self.config = config
         self.chan = chan
         self.current = -1
+        self.reports: list[pytest.TestReport] = []
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
-        sections = data.get("sections")
-        if sections:
-            data["sections"] = [(title, cut(body)) for title, body in sections]
-        lr = data.get("longrepr")
-        if isinstance(lr, str):
-            data["longrepr"] = cut(lr)
-        self.chan.queue({"t": "report", "i": self.current, "r": data})
+        self.reports.append(report)
+
+    def done_message(self, index: int) -> dict[str, Any]:
+        """The test's reports, in one message: ``done`` (i, r: reports, kw: keyword names)."""
+        reports, self.reports = self.reports, []
+        kw = list(reports[0].keywords) if reports else []
+        return {"t": "done", "i": index, "r": [encode_report(self.config, r) for r in reports], "kw": kw}
 
     @pytest.hookimpl(trylast=True)
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
@@ -176,13 +200,14 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             nextitem = items[nxt] if isinstance(nxt, int) else None
             plugin.current = head
             item = items[head]
-            # One write per test: the previous test's reports and finish go out with this start.
-            chan.send({"t": "start", "i": head, "ts": time.time()})
+            # One write per test: the previous test's results go out with this start, so
+            # the controller always knows which test is running.
+            chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             # A -x in the worker must not make later teardowns tear down everything.
             session.shouldfail = False
             session.shouldstop = False
-            chan.queue({"t": "finish", "i": head})
+            chan.queue(plugin.done_message(head))
             ran += 1
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

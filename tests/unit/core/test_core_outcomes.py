@@ -132,7 +132,7 @@ def test_captured_joins_one_stream_across_phases() -> None:
 # --------------------------------------------------------------------------- synthetic reports
 
 
-INFO = {"nodeid": NODE, "location": ["t.py", 4, "test_x"]}
+INFO = (NODE, ("t.py", 4, "test_x"))
 
 
 def shape(reports: list[pytest.TestReport]) -> list[tuple[str, str]]:
@@ -141,7 +141,7 @@ def shape(reports: list[pytest.TestReport]) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("outcome", ["crashed", "timeout"])
 def test_controller_failure_is_a_failed_call_between_passed_phases(outcome: str) -> None:
-    reports = synthetic_reports(INFO, outcome, "worker died (signal 9)", [("Captured stdout call", "hi")], 2.5)
+    reports = synthetic_reports(*INFO, outcome, "worker died (signal 9)", [("Captured stdout call", "hi")], 2.5)
     assert shape(reports) == [("setup", "passed"), ("call", "failed"), ("teardown", "passed")]
     call = reports[1]
     assert (call.nodeid, call.location, call.longrepr, call.duration) == (NODE, LOC, "worker died (signal 9)", 2.5)
@@ -154,20 +154,20 @@ def test_controller_failure_is_a_failed_call_between_passed_phases(outcome: str)
 def test_prior_passed_setup_is_kept_and_other_prior_reports_dropped() -> None:
     setup = rep("setup", "passed", duration=0.3)
     prior = [setup, rep("call", "failed", "E old")]
-    reports = synthetic_reports(INFO, "crashed", "died", prior=prior)
+    reports = synthetic_reports(*INFO, "crashed", "died", prior=prior)
     assert reports[0] is setup
     assert shape(reports) == [("setup", "passed"), ("call", "failed"), ("teardown", "passed")]
     assert reports[1].longrepr == "died"
 
 
 def test_prior_failed_setup_is_replaced_by_a_passed_one() -> None:
-    reports = synthetic_reports(INFO, "timeout", "too slow", prior=[rep("setup", "failed", "E x")])
+    reports = synthetic_reports(*INFO, "timeout", "too slow", prior=[rep("setup", "failed", "E x")])
     assert shape(reports) == [("setup", "passed"), ("call", "failed"), ("teardown", "passed")]
     assert reports[0].testfleet_outcome == "timeout"
 
 
 def test_skip_is_a_skipped_setup_with_a_location_tuple() -> None:
-    reports = synthetic_reports(INFO, "skipped", "depends on t.py::test_a, which ended failed")
+    reports = synthetic_reports(*INFO, "skipped", "depends on t.py::test_a, which ended failed")
     assert shape(reports) == [("setup", "skipped"), ("teardown", "passed")]
     assert reports[0].longrepr == ("t.py", 5, "Skipped: depends on t.py::test_a, which ended failed")
     assert outcome_of(reports) is Outcome.SKIPPED
@@ -175,7 +175,7 @@ def test_skip_is_a_skipped_setup_with_a_location_tuple() -> None:
 
 
 def test_fail_false_reports_a_skip_but_keeps_the_real_outcome() -> None:
-    reports = synthetic_reports({"nodeid": NODE, "location": ["t.py", None, "test_x"]}, "unschedulable",
+    reports = synthetic_reports(NODE, ("t.py", None, "test_x"), "unschedulable",
                                 "no worker can run it", fail=False)
     assert shape(reports) == [("setup", "skipped"), ("teardown", "passed")]
     assert reports[0].longrepr == ("t.py", 1, "Skipped: no worker can run it")

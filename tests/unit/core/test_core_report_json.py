@@ -33,6 +33,7 @@ class FakeState:
     store_error: str | None = None
     settings: FakeSettings = field(default_factory=FakeSettings)
     wall: float = 3.14159265
+    phases: dict[str, float] = field(default_factory=lambda: {"collected": 0.5, "loop_end": 2.75})
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -90,6 +91,7 @@ def test_run_level_fields() -> None:
         "collect_seconds": 0.1235,
         "makespan_seconds": None,  # the sample attempts carry no start times
         "wall_seconds": 3.1416,
+        "phases": {"collected": 0.5, "loop_end": 2.75},
         "store": {"error": None, "enabled": True},
         "lost_nodes": [{"worker": "w2"}],
     }
