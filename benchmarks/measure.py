@@ -333,11 +333,20 @@ def read_report(path: Path) -> dict[str, Any] | None:
 def report_counts(report: Mapping[str, Any]) -> dict[str, int] | None:
     """Outcome counts from a testfleet report: a ``counts``/``outcomes``/``summary`` mapping, or
     a ``tests``/``results`` list of per-test records with ``outcome`` (attempts with
-    ``final: false`` are ignored)."""
+    ``final: false`` are ignored), plus its ``collection`` entries (modules skipped or failed at
+    collection), which pytest's summary line counts too."""
+    # What pytest's summary also counts: modules skipped at collection, collection errors.
+    extra: dict[str, int] = {}
+    for entry in report.get("collection") or []:
+        word = "skipped" if entry.get("outcome") == "skipped" else "errors"
+        extra[word] = extra.get(word, 0) + 1
     for key in ("counts", "outcomes", "summary"):
         value = report.get(key)
         if isinstance(value, Mapping) and all(isinstance(v, int) for v in value.values()):
-            return outcome_counts({_norm(str(k)): v for k, v in value.items()})
+            merged = {_norm(str(k)): v for k, v in value.items()}
+            for word, n in extra.items():
+                merged[word] = merged.get(word, 0) + n
+            return outcome_counts(merged)
     records = _test_records(report)
     if records is None:
         return None

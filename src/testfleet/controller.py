@@ -24,7 +24,7 @@ import pytest
 from testfleet.config import Settings
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
-from testfleet.outcomes import captured, message_of, outcome_of, synthetic_reports
+from testfleet.outcomes import captured, message_of, one_line, outcome_of, synthetic_reports
 from testfleet.rebuild import fallback_location, from_dict, rebuild
 from testfleet.run_state import RunState
 from testfleet.scheduler.protocol import Scheduler, WorkerSpec
@@ -181,6 +181,8 @@ class Controller:
         for data in msg["errors"]:
             rep = self._report(data)
             config.hook.pytest_collectreport(report=rep)
+            self.state.collection_report(rep.nodeid, "skipped" if rep.skipped else "error",
+                                         one_line(rep) or rep.outcome)
         if msg["deselected"]:
             config.hook.pytest_deselected(items=[None] * msg["deselected"])
         self.items = msg["items"]
@@ -562,6 +564,7 @@ class Controller:
                         self._start_worker(slot)
                     if startable:
                         continue
+                    self._settle_stranded("no worker can be started any more")
                 break
         assert self.scheduler is not None
         for idx in self.scheduler.drain():
@@ -584,11 +587,26 @@ class Controller:
             self._feed(w)
         if any(w.outstanding for w in live):
             return
-        for idx in self.scheduler.drain():
-            if not self.state.is_final(idx):
-                self._set_aside(idx, "no worker could take it under its constraints")
+        self._settle_stranded()
         for w in live:
             self._feed(w)
+
+    def _settle_stranded(self, why: str | None = None) -> None:
+        """Work remains that no worker will ever take. A test whose requirements no worker
+        left can meet (its node was lost) is unschedulable; any other is not run."""
+        assert self.scheduler is not None
+        lost = ", ".join(str(x.get("node") or x.get("worker")) for x in self.state.lost_workers)
+        for idx in self.scheduler.drain():
+            if self.state.is_final(idx):
+                continue
+            missing = self.scheduler.missing_everywhere(idx)
+            if missing is None and why is None:
+                self._set_aside(idx, "no worker could take it under its constraints")
+                continue
+            reason = why if why is not None else f"needs {missing}"
+            self._settle_controller(idx, Outcome.UNSCHEDULABLE.value,
+                                    f"no worker left can run it: {reason}"
+                                    + (f" (workers lost with: {lost})" if lost else ""), None)
 
     def _collector_lost(self) -> None:
         self.breaker_message = "testfleet: the collector process died; no worker can be replaced"

@@ -51,6 +51,9 @@ class RunState:
         self.phases: dict[str, float] = {}  # phase name -> seconds since the controller started
         self.items: list[dict[str, Any]] = []
         self.collection_hash = ""
+        # Collectors (modules) that were skipped or failed at collection: not tests, but
+        # pytest's summary counts them (an importorskip module is "1 skipped").
+        self.collection: list[dict[str, str]] = []
         self.collect_seconds = 0.0
         self.final: dict[int, TestResult] = {}
         self.attempts: dict[int, list[TestResult]] = {}
@@ -142,6 +145,9 @@ class RunState:
         self.items = items
         self.collect_seconds = seconds
         self.collection_hash = digest
+
+    def collection_report(self, nodeid: str, outcome: str, message: str) -> None:
+        self.collection.append({"nodeid": nodeid, "outcome": outcome, "message": message})
 
     def specs(self) -> list[TestSpec]:
         from testfleet.scheduler.constraints import spec_from_item

@@ -248,6 +248,65 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
     assert died_after < 30
 
 
+STRANDED_SUITE = '''
+import os, time
+import pytest
+
+def wait_for(path, limit=60.0):
+    deadline = time.monotonic() + limit
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.path.exists(path), path
+
+@pytest.mark.fleet(tags=["lonely"])
+@pytest.mark.parametrize("i", range(3))
+def test_needs_lonely(i):
+    with open(os.environ["STARTED"], "w") as fh:
+        fh.write(str(os.getpid()))
+    wait_for(os.environ["RELEASE"])
+
+@pytest.mark.parametrize("i", range(3))
+def test_plain(i):
+    time.sleep(0.1)
+'''
+
+
+def test_tests_only_a_lost_node_could_run_become_unschedulable(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    lonely = ray_cluster.add_node(resources={"lonely": 1})
+    root = write_suite(tmp_path, STRANDED_SUITE)
+    log, started, release = root / "exec.log", root / "started", root / "release"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "TESTFLEET_", "PYTEST_"))}
+    env.update(EXEC_LOG=str(log), STARTED=str(started), RELEASE=str(release))
+    report_path = root / "report.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "--backend", "ray", "--ray-address", ray_cluster.address,
+         "-w", "2", "--db", "none", "--report-json", str(report_path), "-p", "no:cacheprovider"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(started.exists, 120, "a lonely test to start on the lonely node")
+        ray_cluster.kill_node(lonely)
+        wait_for(lambda: not pid_alive(int(started.read_text())), 60, "the lonely node's worker to die")
+        release.write_text("go")
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    import json
+
+    report = json.loads(report_path.read_text())
+    assert report["counts"] == {"passed": 3, "unschedulable": 3}, out
+    assert proc.returncode == 1, out
+    stranded = [t for t in report["tests"] if t["outcome"] == "unschedulable"]
+    assert sorted(t["nodeid"] for t in stranded) == [f"test_suite.py::test_needs_lonely[{i}]" for i in range(3)]
+    assert all(t["message"] == f"no worker left can run it: needs tag 'lonely' (no worker advertises it; "
+                               f"use --tag lonely) (workers lost with: {lonely.node_id})" for t in stranded), stranded
+    [lost] = report["lost_nodes"]
+    assert lost["node"] == lonely.node_id
+    # Only the test that was running on the lost node ever started a lonely test.
+    assert [n for n, node in executions(log) if "lonely" in n] == [lost["requeued"][0]]
+
+
 def test_a_project_over_rays_size_limit_is_a_usage_error_naming_the_way_out(
         ray_cluster: RayCluster, tmp_path: Path) -> None:
     root = write_suite(tmp_path, "def test_a():\n    pass\n")

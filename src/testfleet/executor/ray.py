@@ -50,7 +50,9 @@ from testfleet.scheduler.protocol import TestSpec
 # so any number of slots fit on a node that has it.
 TAG_AMOUNT = 0.01
 PLACEMENT_TIMEOUT = 60.0
-POLL_INTERVAL = 0.05
+# How often worker exits are polled through Ray (each poll is a ray.wait on the driver). A
+# crash is seen at once anyway: the worker's connection closes.
+POLL_INTERVAL = 0.25
 BUILTIN = frozenset({"CPU", "GPU", "memory", "object_store_memory"})
 
 Shape = tuple[tuple[str, float], ...]
@@ -212,7 +214,6 @@ class RayExecutor:
         import ray
 
         t0 = time.perf_counter()
-        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # no C++ log lines on the terminal
         runtime_env = self._ship_env()
         kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
                                   "namespace": "testfleet", "runtime_env": runtime_env or None}

@@ -9,7 +9,11 @@ Schema::
      "makespan_seconds" (first test start to last test end),
      "phases": {name: seconds since the controller started} (collector_started, collected,
      scheduled, first_worker_ready, loop_end; on Ray also ray_connected, actors_placed),
-     "store": {"path", "error"}, "lost_nodes": [...]}
+     "store": {"path", "error"}, "lost_nodes": [...],
+     "collection": [{"nodeid", "outcome": "skipped"|"error", "message"}]}
+
+``counts`` add up to ``collected``. ``collection`` lists what pytest's summary counts besides
+the tests: modules skipped at collection (``importorskip``) and collection errors.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ def build_report(state: Any) -> dict[str, Any]:
         "phases": dict(state.phases),
         "store": {"error": state.store_error, "enabled": state.settings.db != "none"},
         "lost_nodes": state.lost_workers,
+        "collection": list(getattr(state, "collection", [])),
     }
 
 

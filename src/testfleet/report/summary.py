@@ -42,8 +42,10 @@ def write_summary(tr: Any, state: Any) -> None:
     counts = state.counts()
     parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts.get(o)]
     total = sum(counts.values())
+    skipped_modules = sum(1 for c in getattr(state, "collection", []) if c["outcome"] == "skipped")
     tr.write_sep("-", f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
-                      + ("" if total == len(state.items) else f" (only {total} accounted for!)"))
+                      + ("" if total == len(state.items) else f" (only {total} accounted for!)")
+                      + (f"; {skipped_modules} more skipped at collection" if skipped_modules else ""))
     if state.resumed_from:
         tr.write_line(f"testfleet: resumed run {state.resumed_from}: {len(state.resume_done)} tests were "
                       f"already settled there and did not run again")

@@ -153,6 +153,15 @@ class ConstrainedScheduler(LoadScheduler):
                     frontier.append((waiting, "skipped"))
         return skipped
 
+    def missing_everywhere(self, index: int) -> str | None:
+        """Why none of the current workers can ever run ``index`` (None if one can): e.g.
+        after the only node with a resource was lost."""
+        t = self.tests[index]
+        if not self.workers:
+            return "a worker (none is left)"
+        reasons = [missing_capability(t, w.capabilities, w.tags, len(self.workers)) for w in self.workers.values()]
+        return reasons[0] if all(r is not None for r in reasons) else None
+
     # --- choosing ---
     def _idle(self, worker_id: str) -> bool:
         return not self.busy.get(worker_id) and worker_id not in self.reserved

@@ -188,5 +188,8 @@ class LoadScheduler:
         self._pending = 0
         return out
 
+    def missing_everywhere(self, index: int) -> str | None:
+        return None if self.workers else "a worker (none is left)"
+
     def estimate(self, index: int) -> float:
         return self.estimates.get(index, 0.0)

@@ -73,3 +73,7 @@ class Scheduler(Protocol):
     def drain(self) -> list[int]:
         """Remove and return every test not yet handed out (run stopped)."""
         ...
+
+    def missing_everywhere(self, index: int) -> str | None:
+        """Why no current worker can ever run ``index`` (None if one can)."""
+        ...

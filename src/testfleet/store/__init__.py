@@ -40,8 +40,8 @@ def _prepare_directory(path: Path) -> None:
 
 
 def open_store(path: str | os.PathLike[str] | None, *, rootdir: str | os.PathLike[str],
-               readonly: bool = False, lock_timeout: float = 10.0, flush_interval: float = 0.5,
-               batch_rows: int = 2000) -> Store:
+               readonly: bool = False, lock_timeout: float = 10.0, flush_interval: float = 2.0,
+               batch_rows: int = 5000) -> Store:
     """Open the results store at ``path``.
 
     ``None`` means :func:`default_path` under ``rootdir``; the string ``"none"`` means an

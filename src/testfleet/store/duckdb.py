@@ -48,8 +48,8 @@ class DuckDBStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False,
-                 lock_timeout: float = 10.0, flush_interval: float = 0.5,
-                 batch_rows: int = 2000) -> None:
+                 lock_timeout: float = 10.0, flush_interval: float = 2.0,
+                 batch_rows: int = 5000) -> None:
         self.path = Path(path).absolute()
         self.readonly = readonly
         self._db = Database(self.path, lock_timeout=lock_timeout, threads=None if readonly else 1)

@@ -41,7 +41,7 @@ def collection_hash(nodeids: list[str]) -> str:
 class CollectorPlugin:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
-        self.errors: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []  # failed and skipped collectors, for the controller
         self.deselected = 0
         self.t0 = time.perf_counter()
         self.chan: Channel | None = None
@@ -105,8 +105,8 @@ class CollectorPlugin:
     def _serve_spawned(self, session: pytest.Session, digest: str) -> None:
         from testfleet.worker.loop import prepare_process, run_worker
 
-        if self.errors:
-            os._exit(3)
+        # Collection errors are the collector's to report: the controller only starts workers
+        # when the run goes on despite them (--continue-on-collection-errors).
         worker_id = self.spec["worker"]
         self.restore_gc()
         prepare_process(worker_id, self.spec["workdir"], new_session=False)

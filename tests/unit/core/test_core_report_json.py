@@ -94,6 +94,7 @@ def test_run_level_fields() -> None:
         "phases": {"collected": 0.5, "loop_end": 2.75},
         "store": {"error": None, "enabled": True},
         "lost_nodes": [{"worker": "w2"}],
+        "collection": [],
     }
 
 
