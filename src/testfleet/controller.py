@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import resource
+import secrets
 import selectors
 import signal
 import socket
@@ -70,6 +71,7 @@ class Worker:
     ready_at: float | None = None
     stopping: bool = False
     dead: bool = False
+    replacement: bool = False  # replaces a worker of its slot that died (a crash, a timeout)
     eof_at: float | None = None
     finished_tests: int = 0
     timed_out: int | None = None
@@ -95,6 +97,7 @@ class Controller:
         self.early_deaths = 0
         self.breaker_message: str | None = None
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
+        self.early_hellos: list[tuple[Channel, dict[str, Any]]] = []  # workers ready before the collection
         self._settled_since_freeze = 0
 
     # ------------------------------------------------------------------ start-up
@@ -110,6 +113,9 @@ class Controller:
         try:
             self.executor.start_collector()
             self.state.phase("collector_started")
+            # Ray: workers that collect for themselves start now, alongside the collector.
+            for slot in range(getattr(self.executor, "early_workers", lambda: 0)()):
+                self._start_worker(slot)
             collected = self._wait_for_collection()
             self.state.phase("collected")
             self._emit_collection(session, collected)
@@ -125,7 +131,8 @@ class Controller:
                 for slot in range(n):
                     self._start_worker(slot)
             else:
-                self.executor.plan(self.state.specs())
+                if not self.executor.plan(self.state.specs()):
+                    self._retire_early_workers()  # the tests need other resources than they have
                 self.state.caps_provider = self.executor.slot_caps
             self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
             self.state.phase("scheduled")
@@ -138,7 +145,11 @@ class Controller:
             self.state.progress.begin(len(self.items), self.settings.workers)
             if placed:
                 for slot in range(min(n, max(1, self.scheduler.pending()))):
-                    self._start_worker(slot)
+                    if slot not in self.slots or self.workers[self.slots[slot]].dead:
+                        self._start_worker(slot)
+                for chan, msg in self.early_hellos:
+                    self._on_hello(chan, msg)
+                self.early_hellos.clear()
             self._loop()
             self.state.phase("loop_end")
         finally:
@@ -165,6 +176,8 @@ class Controller:
                     return dict(msg)
                 if msg["t"] == "failed":
                     raise CollectionFailed(int(msg["exitcode"]), self.executor.collector_log())
+                if msg["t"] == "hello" and isinstance(chan, Channel):
+                    self.early_hellos.append((chan, msg))  # served once the scheduler exists
             code = self.executor.collector_exit()
             if code is not None:
                 # Give a last message in flight a chance, then give up.
@@ -199,20 +212,26 @@ class Controller:
                 f"({self.executor.backend}, {self.settings.start}), collected in {msg.get('seconds', 0):.2f}s")
 
     # ------------------------------------------------------------------ workers
-    def _start_worker(self, slot: int) -> None:
+    def _start_worker(self, slot: int, replacement: bool = True) -> None:
+        """Start a worker in ``slot``: a replacement (next generation, ``w0.1``) if the slot
+        had one, else the slot's first worker, or one started again in place of an early
+        worker the plan did not keep (same id; its launch nonce tells the two apart)."""
         gen = 0
         if slot in self.slots:
-            gen = self.workers[self.slots[slot]].gen + 1
+            gen = self.workers[self.slots[slot]].gen + (1 if replacement else 0)
         wid = f"w{slot}" if gen == 0 else f"w{slot}.{gen}"
         env = self.state.worker_env(slot, wid)
-        w = Worker(id=wid, slot=slot, gen=gen, env=env, requested_at=time.perf_counter())
+        env["TESTFLEET_LAUNCH"] = secrets.token_hex(4)
+        w = Worker(id=wid, slot=slot, gen=gen, env=env, requested_at=time.perf_counter(),
+                   replacement=gen > 0 and replacement)
         self.workers[wid] = w
         self.slots[slot] = wid
         self.executor.start_worker(wid, env)
 
     def _on_hello(self, chan: Channel, msg: dict[str, Any]) -> None:
         w = self.workers.get(msg["worker"])
-        if w is None or w.dead or msg.get("token") != self.executor.token:
+        if (w is None or w.dead or msg.get("token") != self.executor.token
+                or msg.get("launch", "") != w.env.get("TESTFLEET_LAUNCH", "")):
             self._drop(chan)
             return
         if msg.get("version") != PROTOCOL_VERSION:
@@ -232,12 +251,26 @@ class Controller:
         self.state.phase("first_worker_ready")
         self.executor.forked(w.id, w.pid)
         self.sel.modify(chan.sock, selectors.EVENT_READ, ("worker", w.id))
-        self.state.worker_ready(w.id, w.pid, w.caps, w.ready_at - w.requested_at, replacement=w.gen > 0)
+        self.state.worker_ready(w.id, w.pid, w.caps, w.ready_at - w.requested_at, replacement=w.replacement)
         assert self.scheduler is not None
         caps = {**self.state.slot_caps(w.slot), **w.caps}
         w.caps = caps
         self.scheduler.add_worker(WorkerSpec(w.id, caps, frozenset(caps.get("tags") or [])))
         self._feed(w)
+
+    def _retire_early_workers(self) -> None:
+        """Workers started before the collection was known, in slots the plan shaped
+        differently: the executor removed them; forget them and start the planned ones."""
+        retired = [w for w in self.workers.values() if not w.dead]
+        for w in retired:
+            w.dead = w.stopping = True
+        ids = {w.id for w in retired}
+        for chan, msg in self.early_hellos:
+            if msg.get("worker") in ids:
+                self._drop(chan)
+        self.early_hellos = [(c, m) for c, m in self.early_hellos if m.get("worker") not in ids]
+        for w in retired:
+            self._start_worker(w.slot, replacement=False)
 
     def _depth(self, w: Worker) -> int:
         """How many tests the worker's queue should hold now (see PREFETCH_SECONDS)."""
@@ -722,6 +755,7 @@ class Controller:
                 except ChannelClosed:
                     pass
         executor.shutdown()
+        self.state.executor_timings = dict(getattr(executor, "timings", {}))
         self.state.controller_peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         self.state.progress.end()
         os.environ.pop("TESTFLEET_SPEC", None)

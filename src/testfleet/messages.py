@@ -10,7 +10,8 @@ collector -> controller  ``collected`` (items, errors, deselected, hash, seconds
                          (worker, pid, seconds), ``exited`` (worker, pid, status), ``failed``
                          (exitcode, message)
 controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``
-worker -> controller     ``hello`` (worker, pid, caps, hash, version), ``start`` (i, ts, loc),
+worker -> controller     ``hello`` (worker, pid, caps, hash, version, token, launch: the
+                         nonce of this start of the worker), ``start`` (i, ts, loc),
                          ``done`` (i, r: the test's reports, kw: its keyword names),
                          ``warning`` (w), ``bye`` (peak_rss_kb)
 controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold, treat the

@@ -49,6 +49,7 @@ class RunState:
         self.started = time.time()
         self.t0 = time.perf_counter()
         self.phases: dict[str, float] = {}  # phase name -> seconds since the controller started
+        self.executor_timings: dict[str, Any] = {}  # what the executor measured (Ray: connect, placement)
         self.items: list[dict[str, Any]] = []
         self.collection_hash = ""
         # Collectors (modules) that were skipped or failed at collection: not tests, but

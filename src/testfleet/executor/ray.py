@@ -192,6 +192,8 @@ class RayExecutor:
         self.pids: dict[str, int] = {}
         self.lost_info: dict[str, dict[str, Any]] = {}
         self.timings: dict[str, Any] = {}
+        self.early = False  # workers were started before the plan (early_workers)
+        self.slot_nodes: dict[int, dict[str, Any]] = {}
         self._last_poll = 0.0
         settings.start = "spawn"  # what a Ray worker is, whatever --start said
 
@@ -280,13 +282,47 @@ class RayExecutor:
 
         return [dict(n.get("Resources") or {}) for n in ray.nodes() if n.get("Alive")]
 
-    def plan(self, specs: Sequence[TestSpec]) -> None:
-        """Decide each slot's resources from the collected tests and place them all."""
+    def early_workers(self) -> int:
+        """How many workers to start before the collection is known (each collects the suite
+        itself, so they collect alongside the local collector): every slot, as a plain
+        one-CPU slot. :meth:`plan` keeps them when the tests need nothing more."""
+        self.shapes = [()] * self.settings.workers
+        self.early = True
+        return self.settings.workers
+
+    def _discard_early(self) -> None:
+        """The plan needs other shapes: the early workers' actors go, and Ray forgets them."""
+        import ray
+
+        for ref, wid in list(self.exit_refs.items()):
+            if wid in self.slot_of:
+                del self.exit_refs[ref]
+        for actor in self.actors.values():
+            try:
+                ray.kill(actor)
+            except Exception:  # noqa: BLE001
+                pass
+        self.actors.clear()
+        for per_worker in (self.launch_refs, self.launch_info, self.slot_of, self.pids, self.requested):
+            per_worker.clear()  # the planned workers start again under the same ids
+        self.early = False
+
+    def plan(self, specs: Sequence[TestSpec]) -> bool:
+        """Decide each slot's resources from the collected tests and place them all. True
+        when the workers started early (:meth:`early_workers`) fit the plan and stay."""
         import ray
         from ray.util.placement_group import placement_group, remove_placement_group
 
         nodes = self._node_resources()
-        self.shapes = plan_slots(specs, self.settings.workers, nodes)
+        shapes = plan_slots(specs, self.settings.workers, nodes)
+        if self.early and all(s == () for s in shapes):
+            self.shapes = shapes
+            self.timings["slots"] = [dict(s) for s in self.shapes]
+            return True
+        kept = not self.early
+        if self.early:
+            self._discard_early()
+        self.shapes = shapes
         bundles = [bundle_of(s) for s in self.shapes]
         t0 = time.perf_counter()
         pg = placement_group(bundles, strategy="SPREAD")
@@ -306,13 +342,14 @@ class RayExecutor:
         nodes_by_id = {n["NodeID"]: n for n in ray.nodes() if n.get("Alive")}
         self.slot_nodes = {int(i): nodes_by_id.get(nid, {"NodeID": nid}) for i, nid in where.items()}
         self.timings["slots"] = [dict(s) for s in self.shapes]
+        return kept
 
     def slot_caps(self, slot: int) -> dict[str, Any]:
         """What a slot will advertise, known once it is placed (the scheduler's fleet)."""
         from testfleet.executor.ray_actor import slot_caps
 
         shape = self.shapes[slot] if slot < len(self.shapes) else ()
-        node = getattr(self, "slot_nodes", {}).get(slot, {})
+        node = self.slot_nodes.get(slot, {})
         return slot_caps(dict(shape), node.get("NodeID", ""), node.get("NodeManagerAddress", ""),
                          node.get("Resources") or {})
 

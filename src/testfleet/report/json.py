@@ -8,7 +8,8 @@ Schema::
      "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
      "makespan_seconds" (first test start to last test end),
      "phases": {name: seconds since the controller started} (collector_started, collected,
-     scheduled, first_worker_ready, loop_end; on Ray also ray_connected, actors_placed),
+     scheduled, first_worker_ready, loop_end), "executor": what the executor timed (Ray:
+     ray_connect, placement, slots, shutdown),
      "store": {"path", "error"}, "lost_nodes": [...],
      "collection": [{"nodeid", "outcome": "skipped"|"error", "message"}]}
 
@@ -53,6 +54,7 @@ def build_report(state: Any) -> dict[str, Any]:
         "makespan_seconds": makespan(state),
         "wall_seconds": round(state.wall_seconds(), 4),
         "phases": dict(state.phases),
+        "executor": dict(getattr(state, "executor_timings", {})),
         "store": {"error": state.store_error, "enabled": state.settings.db != "none"},
         "lost_nodes": state.lost_workers,
         "collection": list(getattr(state, "collection", [])),

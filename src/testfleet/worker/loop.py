@@ -173,7 +173,8 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     if extra_caps:
         caps.update(extra_caps)
     chan.send({"t": "hello", "worker": worker_id, "pid": os.getpid(), "caps": caps,
-               "hash": collection_hash, "version": PROTOCOL_VERSION, "token": token})
+               "hash": collection_hash, "version": PROTOCOL_VERSION, "token": token,
+               "launch": os.environ.get("TESTFLEET_LAUNCH", "")})
     plugin = WorkerPlugin(config, chan)
     _quiet_controller_plugins(config)
     config.pluginmanager.register(plugin, "testfleet-worker")

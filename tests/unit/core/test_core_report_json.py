@@ -92,6 +92,7 @@ def test_run_level_fields() -> None:
         "makespan_seconds": None,  # the sample attempts carry no start times
         "wall_seconds": 3.1416,
         "phases": {"collected": 0.5, "loop_end": 2.75},
+        "executor": {},
         "store": {"error": None, "enabled": True},
         "lost_nodes": [{"worker": "w2"}],
         "collection": [],
