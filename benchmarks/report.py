@@ -123,6 +123,9 @@ def _memory(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+PHASES = ("collector_started", "collected", "first_worker_ready", "loop_end")
+
+
 def _report_summary(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     reports = [r.get("report") for r in runs if r.get("report") is not None]
     if not any("report_found" in r for r in runs):
@@ -144,6 +147,14 @@ def _report_summary(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
         "workers_seen": median(len(ps) for ps in worker_peaks),
         "collect_seconds": median(rep.get("collect_seconds") for rep in reports),
         "wall_seconds": median(rep.get("wall_seconds") for rep in reports),
+        # Seconds since the controller started (testfleet's own clock), medians per phase.
+        "phases": {
+            name: median((rep.get("phases") or {}).get(name) for rep in reports)
+            for name in PHASES
+            if any(name in (rep.get("phases") or {}) for rep in reports)
+        },
+        "ray_connect": median((rep.get("executor") or {}).get("ray_connect") for rep in reports),
+        "makespan_seconds": median(rep.get("makespan_seconds") for rep in reports),
         "fields_missing": sorted(
             {
                 f
@@ -464,9 +475,12 @@ def _render_suite(name: str, s: Mapping[str, Any]) -> list[str]:
                 out.append(f"- {k}: no report file written")
                 continue
             missing = f"; fields missing: {', '.join(rep['fields_missing'])}" if rep["fields_missing"] else ""
+            phases = ", ".join(f"{name} {_f(sec)}" for name, sec in (rep.get("phases") or {}).items())
+            ray = f", Ray connect {_f(rep['ray_connect'])} s" if rep.get("ray_connect") is not None else ""
             out.append(
                 f"- {k}: collect {_f(rep['collect_seconds'])} s, wall {_f(rep['wall_seconds'])} s, "
-                f"{_f(rep['workers_seen'], 0)} workers{missing}"
+                f"makespan {_f(rep.get('makespan_seconds'))} s, {_f(rep['workers_seen'], 0)} workers{ray}{missing}"
+                + (f"; phases (s since the controller started): {phases}" if phases else "")
             )
         out.append("")
     if "heavy_tail" in a:

@@ -41,7 +41,7 @@ SUITE_CHOICES = (*suites.SUITE_NAMES, "all")
 TIMEOUTS = {"trivial": 900.0, "heavy_tail": 300.0, "networkx": 1800.0}  # seconds per run (full size)
 # Read from testfleet's --report-json when present; every one is optional.
 REPORT_FIELDS = ("controller_peak_rss_kb", "workers", "replacements", "collect_seconds", "wall_seconds",
-                 "makespan_seconds")
+                 "makespan_seconds", "phases", "executor")
 SCRUBBED_ENV = (
     "PYTEST_ADDOPTS",
     "PYTEST_PLUGINS",
@@ -68,6 +68,7 @@ class Variant:
     report_path: Callable[[int], Path] | None = None
     before: Callable[[int], None] | None = None  # e.g. delete the history file of a fresh run
     notes: str = ""
+    after: Callable[[int], None] | None = None  # e.g. stop the Ray cluster started by ``before``
 
 
 @dataclass
@@ -142,6 +143,7 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
         db: Callable[[int], str] | None = None,
         fresh: bool = True,
         notes: str = "",
+        cluster: RayCluster | None = None,
     ) -> None:
         db_of = db or fresh_db(key)
         rep = report_of(key)
@@ -150,18 +152,22 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
             (target.cwd / rep(r)).unlink(missing_ok=True)
             if fresh and db_of(r) != "none":
                 _remove_db(target.cwd / db_of(r))
+            if cluster is not None:
+                cluster.start()
 
         variants.append(
             Variant(
                 key,
                 "testfleet",
                 target,
-                lambda r: [*testfleet_cmd(opts, workers, rep(r), db_of(r), *extra), *target.args],
+                lambda r: [*testfleet_cmd(opts, workers, rep(r), db_of(r), *extra,
+                                          *(cluster.args() if cluster else ())), *target.args],
                 group or key,
                 workers,
                 rep,
                 before,
                 notes,
+                (lambda r: cluster.stop()) if cluster is not None else None,
             )
         )
 
@@ -187,6 +193,9 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
                 2,
                 notes="fresh --db file each run" if opts.testfleet_db == "fresh" else "",
             )
+        if name == "trivial" and opts.testfleet_db != "none":
+            # The results store's share of the run, side by side.
+            add_testfleet("testfleet -w 2 --db none", suite, 2, db=lambda r: "none", notes="no results store")
         if name == "networkx" and opts.with_history:
             # Issue 3: the same comparison with history present (second run on the same file).
             hdb = _history_db("history")
@@ -195,7 +204,13 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
             add_testfleet("testfleet -w 2 (history)", suite, 2, group="nx-history", db=hdb, fresh=False,
                           notes="same --db file, written by the run before")
         if opts.backend == "ray":
-            add_testfleet("testfleet -w 2 --backend ray", suite, 2, *ray)
+            # A running local cluster (started before the run and stopped after it, outside
+            # the timing), as a team with a cluster would use it; and Ray started by the run.
+            add_testfleet("testfleet -w 2 --backend ray (running cluster)", suite, 2, *ray,
+                          cluster=RayCluster(opts.python, cpus=2),
+                          notes="ray start --head --num-cpus 2 before the run, ray stop after")
+            add_testfleet("testfleet -w 2 --backend ray (starts Ray)", suite, 2, *ray,
+                          notes="no --ray-address: the run starts and stops a local Ray instance")
         if name == "networkx" and not opts.no_crash:
             crash = suites.networkx(quick=opts.quick, crash=True)
             add_testfleet(
@@ -253,6 +268,37 @@ def plan(name: str, opts: Options) -> tuple[list[Variant], suites.Suite]:
     return [v for v in variants if v.family in opts.only], suite
 
 
+class RayCluster:
+    """A one-node local Ray cluster for the Ray variants, started before a run and stopped
+    after it (``ray start --head`` / ``ray stop``), so no other tool runs beside its daemons."""
+
+    PORT = 6391
+
+    def __init__(self, python: str, cpus: int) -> None:
+        self.ray = str(Path(python).with_name("ray"))
+        self.cpus = cpus
+        self.address: str | None = None
+
+    def start(self) -> None:
+        env = {**tool_env(), "RAY_AUTH_MODE": "disabled"}
+        subprocess.run([self.ray, "stop", "--force"], capture_output=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [self.ray, "start", "--head", "--num-cpus", str(self.cpus), "--port", str(self.PORT),
+             "--include-dashboard", "false", "--disable-usage-stats"],
+            capture_output=True, text=True, env=env, timeout=180)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ray start failed: {proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        marker = "--address='"
+        text = proc.stdout + proc.stderr
+        self.address = text.split(marker, 1)[1].split("'", 1)[0] if marker in text else f"127.0.0.1:{self.PORT}"
+
+    def args(self) -> tuple[str, ...]:
+        return ("--ray-address", self.address or f"127.0.0.1:{self.PORT}")
+
+    def stop(self) -> None:
+        subprocess.run([self.ray, "stop", "--force"], capture_output=True, env=tool_env(), timeout=120)
+
+
 def _history_db(stem: str) -> Callable[[int], str]:
     """One history file per round, shared by that round's fresh and history runs."""
     return lambda r: f"db/{stem}-r{r}.duckdb"
@@ -292,6 +338,8 @@ def run_one(v: Variant, rnd: int, opts: Options, logs: Path, timeout: float) -> 
     }
     if "--durations=0" in argv:
         record["durations"] = measure.parse_durations(stdout)
+    if v.after:
+        v.after(rnd)
     if v.report_path:
         data = measure.read_report(v.suite.cwd / v.report_path(rnd))
         record["report_found"] = data is not None

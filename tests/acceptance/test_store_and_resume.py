@@ -19,7 +19,7 @@ HERE = os.path.dirname(__file__)
 def test_step(n):
     with open(os.path.join(HERE, "executions.log"), "a") as fh:
         fh.write(f"start {n}\\n")
-    time.sleep(0.25)
+    time.sleep(0.6)
     with open(os.path.join(HERE, "executions.log"), "a") as fh:
         fh.write(f"end {n}\\n")
 """
@@ -73,6 +73,40 @@ def _wait_for_lines(path: Path, prefix: str, n: int, deadline: float) -> None:
         time.sleep(0.05)
 
 
+def _wait_for_stored(db: Path, n: int, deadline: float) -> None:
+    """Until the store holds at least ``n`` results of its latest run (read as another
+    process would, while the run writes)."""
+    from testfleet.store import open_store
+
+    end = time.monotonic() + deadline
+    while True:
+        if db.exists():
+            store = open_store(str(db), rootdir=db.parent, readonly=True, lock_timeout=5.0)
+            try:
+                run_id = store.latest_run_id()
+                stored = len(store.results(run_id)) if run_id else 0
+            finally:
+                store.close()
+            if stored >= n:
+                return
+        if time.monotonic() > end:
+            raise AssertionError(f"fewer than {n} results stored in {db} after {deadline}s")
+        time.sleep(0.1)
+
+
+def _stored_steps(db: Path) -> set[str]:
+    """The ``n`` of every test_step the latest run stored a final result for."""
+    from testfleet.store import open_store
+
+    store = open_store(str(db), rootdir=db.parent, readonly=True, lock_timeout=5.0)
+    try:
+        run_id = store.latest_run_id()
+        return {r.nodeid.rsplit("[", 1)[1].rstrip("]") for r in store.results(run_id or "")
+                if r.final and r.outcome == "passed"}
+    finally:
+        store.close()
+
+
 def test_resume_after_sigkill_of_the_controller_completes_the_run(fleet: Any) -> None:
     fleet.write("test_steps.py", SLOW_SUITE)
     db = fleet.root / "r.duckdb"
@@ -81,12 +115,14 @@ def test_resume_after_sigkill_of_the_controller_completes_the_run(fleet: Any) ->
                             cwd=fleet.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     _wait_for_lines(log, "end", 6, 60)
-    time.sleep(0.8)  # let one store batch (every 0.5 s) land, as it would in a real run
+    _wait_for_stored(db, 4, 60)  # a store batch landed (every 2 s), as it would in a real run
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     listing = cli("runs", "--db", str(db), cwd=fleet.root)
     assert "interrupted" in listing.stdout, listing.stdout + listing.stderr
     ended_before = {ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("end")}
+    stored = _stored_steps(db)
+    assert len(stored) >= 4 and stored <= ended_before
     log.write_text("")
     resumed = fleet.run("-w", "2", "--db", str(db), "--resume")
     assert resumed.code == 0, resumed.out
@@ -94,10 +130,8 @@ def test_resume_after_sigkill_of_the_controller_completes_the_run(fleet: Any) ->
     assert "resumed run" in resumed.out
     rerun = {ln.split()[1] for ln in log.read_text().splitlines() if ln.startswith("start")}
     # Nothing that was stored as finished ran again; together the two parts ran every test.
-    stored_before = 16 - len(rerun)
-    assert stored_before >= 4
-    assert rerun | ended_before == {str(n) for n in range(16)}
-    assert len(rerun & ended_before) <= 2  # at most the last, unflushed batch
+    # What ended but was still in the unwritten batch when the controller died runs again.
+    assert rerun == {str(n) for n in range(16)} - stored
 
 
 def test_resume_of_a_finished_or_unknown_run_is_a_usage_error(fleet: Any) -> None:
