@@ -14,7 +14,23 @@ LIMITS = {  # the targets testfleet is held to
     "trivial_vs_xdist": 0.5,
     "heavy_tail_vs_lower_bound": 1.05,
     "crash_replacement_seconds": 0.2,
+    "ray_vs_local": 1.25,
 }
+
+# Suffixes that name how a variant was run, not what it ran.
+_RAY_SUFFIXES = (" (running cluster)", " (starts Ray)")
+_LOCAL_FALLBACKS = (" (first, writes history)",)
+
+
+def local_counterpart(key: str, local: Mapping[str, Any]) -> str | None:
+    """The local-backend variant a `--backend ray` variant is compared with, if measured."""
+    base = key.replace(" --backend ray", "")
+    for suffix in _RAY_SUFFIXES:
+        base = base.removesuffix(suffix)
+    for candidate in (base, *(base + s for s in _LOCAL_FALLBACKS)):
+        if candidate in local:
+            return candidate
+    return None
 
 
 def median(values: Iterable[float | int | None]) -> float | None:
@@ -282,7 +298,9 @@ def targets(suites: Mapping[str, Any]) -> list[dict[str, str]]:
         return suites.get(suite, {}).get("analysis", {}).get("variants", {})
 
     nx = variants("networkx")
-    tf, xd = nx.get("testfleet -w 2"), nx.get("xdist -n 2")
+    # Without --with-history the plain variant; with it, the first run (no history yet).
+    tf = nx.get("testfleet -w 2") or nx.get("testfleet -w 2 (first, writes history)")
+    xd = nx.get("xdist -n 2")
     if tf and xd:
         r = _ratio(tf["median_wall"], xd["median_wall"])
         same = _all_ok(tf["checks"])
@@ -321,6 +339,15 @@ def targets(suites: Mapping[str, Any]) -> list[dict[str, str]]:
             f"{_f(hist['median_wall_ratio'])} x with startup",
             r <= LIMITS["heavy_tail_vs_lower_bound"],
         )
+    else:
+        row(name, "not run", None)
+
+    name = f"networkx: Ray (running local cluster) <= {LIMITS['ray_vs_local']} x local backend"
+    ray = nx.get("testfleet -w 2 --backend ray (running cluster)")
+    local_key = local_counterpart("testfleet -w 2 --backend ray", {k: v for k, v in nx.items()})
+    if ray and local_key:
+        r = _ratio(ray["median_wall"], nx[local_key]["median_wall"])
+        row(name, f"{_f(r)} x local", None if r is None else (r <= LIMITS["ray_vs_local"] and _all_ok(ray["checks"])))
     else:
         row(name, "not run", None)
 
@@ -532,6 +559,7 @@ def _ratios(variants: Mapping[str, Any], pytest_med: float | None) -> list[str]:
         out += [f"{k}: {med / pytest_med:.2f} x pytest" for k, med in xdists.items() if med]
     local = {k: x["median_wall"] for k, x in variants.items() if "--backend ray" not in k}
     for key, x in variants.items():
-        if "--backend ray" in key and x["median_wall"] and local.get(key.replace(" --backend ray", "")):
-            out.append(f"{key}: {x['median_wall'] / local[key.replace(' --backend ray', '')]:.2f} x local")
+        other = local_counterpart(key, local) if "--backend ray" in key else None
+        if other and x["median_wall"] and local[other]:
+            out.append(f"{key}: {x['median_wall'] / local[other]:.2f} x local ({other})")
     return out

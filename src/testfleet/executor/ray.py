@@ -31,7 +31,6 @@ differs. The pieces:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -529,9 +528,6 @@ class RayExecutor:
                 ray.shutdown()
         finally:
             self.timings["shutdown"] = time.perf_counter() - t0
-            if os.environ.get("TESTFLEET_RAY_TIMINGS"):
-                with open(os.environ["TESTFLEET_RAY_TIMINGS"], "w", encoding="utf-8") as fh:
-                    json.dump(self.timings, fh)
             try:
                 self.listener.close()
             except OSError:
