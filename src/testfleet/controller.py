@@ -78,6 +78,7 @@ class Worker:
     timeout_stacks: str = ""
     peak_rss_kb: int | None = None
     flushed: bool = False
+    halted: bool = False  # told to drop what it holds (the run is stopping)
     avg_duration: float | None = None  # moving average of this worker's recent tests
 
 
@@ -311,11 +312,25 @@ class Controller:
                 w.flushed = False
             if not self._work_remains():
                 w.stopping = True
-                w.chan.send({"t": "stop"})
+                if self._stopping():
+                    self._halt(w)
+                else:
+                    w.chan.send({"t": "stop"})
             elif starved and len(w.outstanding) == 1 and w.running is None and not w.flushed:
                 # Work remains, but none this worker may take now: run what it holds.
                 w.flushed = True
                 w.chan.send({"t": "flush"})
+        except ChannelClosed:
+            pass
+
+    def _halt(self, w: Worker) -> None:
+        """The run is stopping (-x/--maxfail, Ctrl-C, a plugin): the worker ends its current
+        test and exits; what it held comes back and ends not_run."""
+        if w.chan is None or w.dead or w.halted:
+            return
+        w.stopping = w.halted = True
+        try:
+            w.chan.send({"t": "halt"})
         except ChannelClosed:
             pass
 
@@ -455,6 +470,12 @@ class Controller:
         w = self.workers.get(wid)
         if w is None or w.dead:
             return
+        if w.chan is not None:
+            # What the worker wrote before it exited (its last results, its bye) may still be
+            # unread when the exit status arrives on another channel: read it first.
+            w.chan.drain()
+            for msg in w.chan.messages():
+                self._on_worker_msg(w, msg)
         w.dead = True
         if w.chan is not None:
             try:
@@ -585,7 +606,7 @@ class Controller:
                     self.executor.kill(w.id)
             if self.stop_requested or self.session.shouldfail or self.session.shouldstop:
                 for w in self._live():
-                    self._feed(w)  # sends stop
+                    self._halt(w)
             self.state.progress.tick()
             self._check_stall()
             live = self._live()

@@ -15,7 +15,8 @@ worker -> controller     ``hello`` (worker, pid, caps, hash, version, token, lau
                          ``done`` (i, r: the test's reports, kw: its keyword names),
                          ``warning`` (w), ``bye`` (peak_rss_kb)
 controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold, treat the
-                         next item as unknown), ``stop`` (run what you hold, then exit)
+                         next item as unknown), ``stop`` (run what you hold, then exit),
+                         ``halt`` (end the current test, drop what you hold, tear down, exit)
 """
 
 from __future__ import annotations
@@ -113,6 +114,18 @@ class Channel:
         self._buf += data
         self._parse()
         return True
+
+    def drain(self) -> None:
+        """Read everything already in the socket without blocking (the peer may be gone)."""
+        try:
+            while True:
+                data = self.sock.recv(1 << 20, socket.MSG_DONTWAIT)
+                if not data:
+                    break
+                self._buf += data
+        except (BlockingIOError, InterruptedError, OSError):
+            pass
+        self._parse()
 
     def messages(self) -> list[Message]:
         out = list(self._ready)

@@ -29,7 +29,7 @@ def from_dict(config: pytest.Config, data: dict[str, Any]) -> pytest.TestReport:
     rep: pytest.TestReport = config.hook.pytest_report_from_serializable(config=config, data=data)
     # JSON has no tuples; pytest expects them for a skip's longrepr and for locations.
     if isinstance(rep.longrepr, list):
-        rep.longrepr = tuple(rep.longrepr)  # type: ignore[assignment]
+        rep.longrepr = tuple(rep.longrepr)  # type: ignore[assignment, unused-ignore]
     if isinstance(getattr(rep, "location", None), list):
         rep.location = tuple(rep.location)  # type: ignore[assignment]
     return rep
@@ -48,7 +48,7 @@ def rebuild(config: pytest.Config, nodeid: str, location: tuple[str, int | None,
         when, outcome, duration, start, stop = entry
         if proto is None:
             kw = dict.fromkeys(keywords, 1)
-            rep = pytest.TestReport(nodeid, location, kw, outcome, None, when, (),  # type: ignore[arg-type]
+            rep = pytest.TestReport(nodeid, location, kw, outcome, None, when, (),  # type: ignore[arg-type, unused-ignore]
                                     duration, start, stop)
             proto = rep
         else:

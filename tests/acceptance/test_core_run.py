@@ -94,11 +94,67 @@ def test_maxfail_stops_dispatch_and_lists_not_run(fleet: Any) -> None:
                              "def test_n(n):\n    assert n != 3\n")
     run = fleet.run("-w", "1", "--db", "none", "-x")
     assert run.code == 1
+    # As plain pytest: nothing after the first failure runs, even what the worker held.
+    assert run.report["counts"] == {"passed": 3, "failed": 1, "not_run": 36}
+    assert "stopping after 1 failures" in run.out
+
+
+def test_a_worker_stopped_by_maxfail_still_tears_down_module_fixtures(fleet: Any) -> None:
+    fleet.write("test_mod.py", """
+import os, pytest
+LOG = os.path.join(os.path.dirname(__file__), "fixture.log")
+
+@pytest.fixture(scope="module")
+def resource():
+    with open(LOG, "a") as fh:
+        fh.write("setup\\n")
+    yield 1
+    with open(LOG, "a") as fh:
+        fh.write("teardown\\n")
+
+@pytest.mark.parametrize("n", range(20))
+def test_uses(resource, n):
+    assert n != 5
+""")
+    run = fleet.run("-w", "1", "--db", "none", "--maxfail", "1")
+    assert run.code == 1
+    assert run.report["counts"] == {"passed": 5, "failed": 1, "not_run": 14}
+    assert (fleet.root / "fixture.log").read_text().split() == ["setup", "teardown"]
+
+
+def test_a_worker_halted_by_another_workers_failure_tears_down_its_fixtures(fleet: Any) -> None:
+    fleet.write("test_b.py", """
+import os, time, pytest
+LOG = os.path.join(os.path.dirname(__file__), "fixture.log")
+
+@pytest.fixture(scope="module")
+def resource():
+    with open(LOG, "a") as fh:
+        fh.write("setup\\n")
+    yield 1
+    with open(LOG, "a") as fh:
+        fh.write("teardown\\n")
+
+@pytest.mark.parametrize("n", range(30))
+def test_slow(resource, n):
+    time.sleep(0.2)
+""")
+    fleet.write("test_a.py", """
+import os, time
+LOG = os.path.join(os.path.dirname(__file__), "fixture.log")
+
+def test_fails_once_the_other_module_runs():
+    deadline = time.monotonic() + 20
+    while not os.path.exists(LOG) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert False
+""")
+    run = fleet.run("-w", "2", "--db", "none", "-x")
+    assert run.code == 1
     counts = run.report["counts"]
     assert counts["failed"] == 1
-    assert counts.get("not_run", 0) > 0
-    assert sum(counts.values()) == 40
-    assert "stopping after 1 failures" in run.out
+    assert counts["not_run"] >= 10 and sum(counts.values()) == 31
+    assert (fleet.root / "fixture.log").read_text().split() == ["setup", "teardown"]
 
 
 def test_module_and_class_fixtures_are_set_up_once_per_worker(fleet: Any) -> None:

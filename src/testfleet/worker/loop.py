@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from typing import Any
 
@@ -181,7 +182,8 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     config.hook.pytest_testfleet_worker_started(config=config, worker_id=worker_id)
     items = session.items
     queue: deque[Any] = deque()
-    stopping = False
+    stopping = halted = False
+    held = False
     ran = 0
     try:
         while True:
@@ -189,9 +191,10 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             while len(queue) < 2 and not stopping and not (queue and queue[-1] is _FLUSH):
                 msg = chan.recv()
                 assert msg is not None
-                stopping = _take(msg, queue)
+                stopping, halted = _take(msg, queue, halted)
             for msg in chan.poll():
-                stopping = _take(msg, queue) or stopping
+                stop, halted = _take(msg, queue, halted)
+                stopping = stopping or stop
             if not queue:
                 break
             head = queue.popleft()
@@ -205,11 +208,16 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             # the controller always knows which test is running.
             chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-            # A -x in the worker must not make later teardowns tear down everything.
-            session.shouldfail = False
-            session.shouldstop = False
+            held = nextitem is not None  # fixtures kept up for the next item
+            if session.shouldfail or session.shouldstop:
+                # -x/--maxfail reached by this worker's own tests (so the run's count has
+                # reached it too), or a plugin stopped the session: run nothing more it holds.
+                queue.clear()
+                stopping = halted = True
             chan.queue(plugin.done_message(head))
             ran += 1
+        if held:
+            _teardown_all(session)
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         chan.send({"t": "bye", "peak_rss_kb": peak, "tests": ran})
@@ -221,12 +229,27 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     return 0
 
 
-def _take(msg: dict[str, Any], queue: deque[Any]) -> bool:
+def _take(msg: dict[str, Any], queue: deque[Any], halted: bool) -> tuple[bool, bool]:
+    """Apply one controller message to the queue; returns (stopping, halted)."""
     kind = msg["t"]
-    if kind == "run":
+    if kind == "run" and not halted:  # items sent before the controller knew: not run
         queue.extend(msg["items"])
-    elif kind == "flush":
+    elif kind == "flush" and not halted:
         queue.append(_FLUSH)
     elif kind == "stop":
-        return True
-    return False
+        return True, halted
+    elif kind == "halt":
+        queue.clear()
+        return True, True
+    return False, halted
+
+
+def _teardown_all(session: pytest.Session) -> None:
+    """The last test ran expecting a next one that will not come: tear its fixtures down."""
+    state = getattr(session, "_setupstate", None)
+    if state is None:
+        return
+    try:
+        state.teardown_exact(None)
+    except Exception:  # noqa: BLE001 - as pytest at session end: the error goes to the log
+        traceback.print_exc()
