@@ -43,7 +43,7 @@ EXIT_GRACE = 3.0
 # The controller keeps every report (pytest's terminal reporter holds them for the summary),
 # so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
 # settled tests what exists is frozen (gc.freeze): later passes skip it. The plugin unfreezes
-# at the end of the run.
+# at the end of the run, after pytest's own end-of-session GC passes (plugin.pytest_configure).
 FREEZE_EVERY = 2000
 
 
@@ -152,6 +152,7 @@ class Controller:
                     self._on_hello(chan, msg)
                 self.early_hellos.clear()
             self._loop()
+            gc.freeze()  # what the run made stays out of the end-of-session GC passes
             self.state.phase("loop_end")
         finally:
             signal.signal(signal.SIGINT, old_handler)
@@ -357,14 +358,7 @@ class Controller:
     def _on_worker_msg(self, w: Worker, msg: dict[str, Any]) -> None:
         kind = msg["t"]
         if kind == "start":
-            idx = msg["i"]
-            w.running, w.started_at, w.started_wall = idx, time.monotonic(), msg.get("ts", time.time())
-            loc = msg.get("loc")
-            if loc:
-                self.locations[idx] = (loc[0], loc[1], loc[2])
-            assert self.scheduler is not None
-            self.scheduler.started(w.id, idx)
-            self.state.progress.started(w.id, self.items[idx]["nodeid"])
+            self._on_start(w, msg["i"], msg.get("ts"), msg.get("loc"))
             self._feed(w)
         elif kind == "done":
             idx = msg["i"]
@@ -379,6 +373,9 @@ class Controller:
             assert self.scheduler is not None
             self.scheduler.done(w.id, idx)
             self._settle_reports(idx, w, reports)
+            nxt = msg.get("next")
+            if nxt is not None and not w.dead:  # the worker started its next test right after
+                self._on_start(w, nxt[0], nxt[1], nxt[2])
             self._feed(w)
             self._feed_idle()
         elif kind == "warning":
@@ -386,6 +383,14 @@ class Controller:
         elif kind == "bye":
             w.peak_rss_kb = msg.get("peak_rss_kb")
             self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0))
+
+    def _on_start(self, w: Worker, idx: int, ts: float | None, loc: list[Any] | None) -> None:
+        w.running, w.started_at, w.started_wall = idx, time.monotonic(), ts or time.time()
+        if loc:
+            self.locations[idx] = (loc[0], loc[1], loc[2])
+        assert self.scheduler is not None
+        self.scheduler.started(w.id, idx)
+        self.state.progress.started(w.id, self.items[idx]["nodeid"])
 
     def _location(self, idx: int) -> tuple[str, int | None, str]:
         loc = self.locations.get(idx)

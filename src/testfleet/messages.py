@@ -12,7 +12,8 @@ collector -> controller  ``collected`` (items, errors, deselected, hash, seconds
 controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``
 worker -> controller     ``hello`` (worker, pid, caps, hash, version, token, launch: the
                          nonce of this start of the worker), ``start`` (i, ts, loc),
-                         ``done`` (i, r: the test's reports, kw: its keyword names),
+                         ``done`` (i, r: the test's reports, kw: its keyword names, next: [i, ts, loc] of
+                         the test the worker started right after, standing for its ``start``),
                          ``warning`` (w), ``bye`` (peak_rss_kb)
 controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold, treat the
                          next item as unknown), ``stop`` (run what you hold, then exit),
@@ -27,7 +28,7 @@ import struct
 from collections import deque
 from typing import Any
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 256 * 1024 * 1024
 

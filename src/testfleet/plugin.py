@@ -8,6 +8,7 @@ workers (``TESTFLEET_ROLE`` set) the plugin only registers the marker and fixtur
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(FleetPlugin(config, state), "testfleet-controller")
+    # The controller freezes its heap as the run goes (controller.FREEZE_EVERY). Cleanups run
+    # last-in first-out: registered now, before pytest's own plugins register theirs, the
+    # unfreeze runs after pytest's end-of-session GC passes, which so skip the frozen heap.
+    config.add_cleanup(gc.unfreeze)
 
 
 class FleetPlugin:
@@ -168,8 +173,3 @@ class FleetPlugin:
         self.state.finish(int(session.exitstatus))
         yield
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        import gc
-
-        gc.unfreeze()  # the controller froze its heap as the run went (controller.FREEZE_EVERY)

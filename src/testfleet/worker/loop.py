@@ -184,11 +184,15 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     queue: deque[Any] = deque()
     stopping = halted = False
     held = False
+    pending: dict[str, Any] | None = None  # the last test's done message, not sent yet
     ran = 0
     try:
         while True:
             # Run the head as soon as its next item is known, or known not to exist.
             while len(queue) < 2 and not stopping and not (queue and queue[-1] is _FLUSH):
+                if pending is not None:  # the controller must have the results before we wait
+                    chan.queue(pending)
+                    pending = None
                 msg = chan.recv()
                 assert msg is not None
                 stopping, halted = _take(msg, queue, halted)
@@ -204,9 +208,14 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             nextitem = items[nxt] if isinstance(nxt, int) else None
             plugin.current = head
             item = items[head]
-            # One write per test: the previous test's results go out with this start, so
-            # the controller always knows which test is running.
-            chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
+            # One message per test: the previous test's results carry this start ("next"),
+            # so the controller always knows which test is running.
+            if pending is not None:
+                pending["next"] = [head, time.time(), item.location]
+                chan.send(pending)
+                pending = None
+            else:
+                chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             held = nextitem is not None  # fixtures kept up for the next item
             if session.shouldfail or session.shouldstop:
@@ -214,8 +223,10 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                 # reached it too), or a plugin stopped the session: run nothing more it holds.
                 queue.clear()
                 stopping = halted = True
-            chan.queue(plugin.done_message(head))
+            pending = plugin.done_message(head)
             ran += 1
+        if pending is not None:
+            chan.queue(pending)
         if held:
             _teardown_all(session)
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
