@@ -99,9 +99,9 @@ def test_maxfail_stops_dispatch_and_lists_not_run(fleet: Any) -> None:
     assert "stopping after 1 failures" in run.out
 
 
-def test_a_worker_stopped_by_maxfail_still_tears_down_module_fixtures(fleet: Any) -> None:
-    fleet.write("test_mod.py", """
-import os, pytest
+# A module-scoped fixture that logs its set-up and teardown to fixture.log.
+LOGGED_MODULE_FIXTURE = """
+import os, time, pytest
 LOG = os.path.join(os.path.dirname(__file__), "fixture.log")
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,11 @@ def resource():
     yield 1
     with open(LOG, "a") as fh:
         fh.write("teardown\\n")
+"""
 
+
+def test_a_worker_stopped_by_maxfail_still_tears_down_module_fixtures(fleet: Any) -> None:
+    fleet.write("test_mod.py", LOGGED_MODULE_FIXTURE + """
 @pytest.mark.parametrize("n", range(20))
 def test_uses(resource, n):
     assert n != 5
@@ -123,18 +127,7 @@ def test_uses(resource, n):
 
 
 def test_a_worker_halted_by_another_workers_failure_tears_down_its_fixtures(fleet: Any) -> None:
-    fleet.write("test_b.py", """
-import os, time, pytest
-LOG = os.path.join(os.path.dirname(__file__), "fixture.log")
-
-@pytest.fixture(scope="module")
-def resource():
-    with open(LOG, "a") as fh:
-        fh.write("setup\\n")
-    yield 1
-    with open(LOG, "a") as fh:
-        fh.write("teardown\\n")
-
+    fleet.write("test_b.py", LOGGED_MODULE_FIXTURE + """
 @pytest.mark.parametrize("n", range(30))
 def test_slow(resource, n):
     time.sleep(0.2)
