@@ -47,6 +47,17 @@ EXIT_GRACE = 3.0
 FREEZE_EVERY = 2000
 
 
+class DeselectedItem:
+    """Stands for an item the collector deselected (-k, -m, plugins) in the controller's
+    ``pytest_deselected``: the items themselves live in the collector."""
+
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+    def __repr__(self) -> str:
+        return f"<DeselectedItem {self.nodeid}>"
+
+
 class CollectionFailed(Exception):
     def __init__(self, exitcode: int, log: str) -> None:
         super().__init__(f"collection failed with exit code {exitcode}")
@@ -199,7 +210,9 @@ class Controller:
             self.state.collection_report(rep.nodeid, "skipped" if rep.skipped else "error",
                                          one_line(rep) or rep.outcome)
         if msg["deselected"]:
-            config.hook.pytest_deselected(items=[None] * msg["deselected"])
+            # Plugins read what they are given (hypothesis looks into each one's __dict__).
+            ids = msg.get("deselected_ids") or [""] * msg["deselected"]
+            config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in ids])
         self.items = msg["items"]
         self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"])
         session.testscollected = len(self.items)

@@ -6,7 +6,7 @@ Every message is a JSON object with a ``t`` (type) key, framed on a stream socke
 
 Types (``PROTOCOL_VERSION`` is sent in ``hello`` and checked by the controller):
 
-collector -> controller  ``collected`` (items, errors, deselected, hash, seconds), ``forked``
+collector -> controller  ``collected`` (items, errors, deselected, deselected_ids, hash, seconds), ``forked``
                          (worker, pid, seconds), ``exited`` (worker, pid, status), ``failed``
                          (exitcode, message)
 controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``

@@ -373,3 +373,20 @@ def test_tty_shows_live_progress_with_workers_current_tests(fleet: Any) -> None:
     assert "testfleet: 0/6 done" in proc.stdout or "/6 done (" in proc.stdout
     assert "w0: test_slow.py::test_slow[" in proc.stdout or "w1: test_slow.py::test_slow[" in proc.stdout
     assert "6 passed" in proc.stdout
+
+
+def test_plugins_see_deselected_items_with_their_node_ids(fleet: Any) -> None:
+    # A plugin that reads every reported object (hypothesis's terminal summary does) must not
+    # meet placeholders: it gets one object per deselected test, with its node id.
+    fleet.write("conftest.py", """
+def pytest_terminal_summary(terminalreporter):
+    for rep in terminalreporter.stats.get("deselected", []):
+        terminalreporter.write_line(f"deselected: {rep.nodeid} {sorted(vars(rep))}")
+""")
+    fleet.write("test_k.py", "def test_keep():\n    pass\ndef test_drop():\n    pass\n")
+    run = fleet.run("-w", "2", "--db", "none", "-k", "keep")
+    assert run.code == 0, run.out
+    assert "deselected: test_k.py::test_drop ['nodeid']" in run.out
+    assert "1 passed, 1 deselected" in run.out
+    none_left = fleet.run("-w", "2", "--db", "none", "-k", "nothing_matches")
+    assert none_left.code == 5 and "Traceback" not in none_left.out + none_left.err

@@ -21,6 +21,7 @@ COMMANDS = {
     "runs": "testfleet.cli.runs",
     "show": "testfleet.cli.show",
     "workers": "testfleet.cli.workers",
+    "compare": "testfleet.cli.compare",
     "audit": "testfleet.cli.audit",
 }
 

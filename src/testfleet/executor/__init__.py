@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+if TYPE_CHECKING:  # testfleet run imports this package before pytest, to start the collector early
+    import pytest
 
-from testfleet.config import Settings
+    from testfleet.config import Settings
 
 
 def collector_args(config: pytest.Config) -> list[str]:

@@ -42,7 +42,7 @@ class CollectorPlugin:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.errors: list[dict[str, Any]] = []  # failed and skipped collectors, for the controller
-        self.deselected = 0
+        self.deselected: list[str] = []  # node ids, for the controller's pytest_deselected
         self.t0 = time.perf_counter()
         self.chan: Channel | None = None
         self.role = spec["role"]
@@ -57,7 +57,7 @@ class CollectorPlugin:
             gc.disable()
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        self.deselected += len(items)
+        self.deselected.extend(item.nodeid for item in items)
 
     @pytest.hookimpl(trylast=True)
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -87,7 +87,8 @@ class CollectorPlugin:
         self.chan.send({
             "t": "collected", "role": "collector", "token": self.spec.get("token", ""),
             "items": [item_info.describe(it) for it in session.items],
-            "errors": self.errors, "deselected": self.deselected, "hash": digest,
+            "errors": self.errors, "deselected": len(self.deselected),
+            "deselected_ids": self.deselected, "hash": digest,
             "seconds": seconds, "pid": os.getpid(),
         })
         capture.stop_global_capture(session.config)
