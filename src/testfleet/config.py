@@ -44,6 +44,7 @@ class Settings:
     ray_ship: bool = True
     worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
     gc_freeze: bool = True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
+    ci: str = "auto"  # failure annotations: auto (from the environment), github, azure, none
 
 
 def parse_workers(value: str | int) -> int:
@@ -161,6 +162,10 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     if (v := pick("backend")) is not None:
         s.backend = parse_choice("--backend", str(v), BACKENDS)
     s.ray_address = pick("ray_address")
+    if (v := pick("ci")) is not None:
+        from testfleet.report.ci import CI_CHOICES
+
+        s.ci = parse_choice("--ci", str(v), CI_CHOICES)
     if (v := pick("order")) is not None:
         s.order, s.seed = parse_order(str(v))
     s.deadline = parse_duration("--deadline", pick("deadline"))

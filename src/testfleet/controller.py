@@ -103,6 +103,7 @@ class Controller:
         self.slots: dict[int, str] = {}
         self.items: list[dict[str, Any]] = []
         self.locations: dict[int, tuple[str, int | None, str]] = {}  # from the workers' start messages
+        self.state.locations = self.locations  # the summary's CI annotations point at the tests
         self.scheduler: Scheduler | None = None
         self.stop_requested = False
         self.kill_requested = False

@@ -390,3 +390,27 @@ def pytest_terminal_summary(terminalreporter):
     assert "1 passed, 1 deselected" in run.out
     none_left = fleet.run("-w", "2", "--db", "none", "-k", "nothing_matches")
     assert none_left.code == 5 and "Traceback" not in none_left.out + none_left.err
+
+
+def test_failures_are_annotated_for_github_actions(fleet: Any) -> None:
+    fleet.write("tests/test_ci.py", "import os\n\ndef test_ok():\n    pass\n\n"
+                                    "def test_bad():\n    assert 1 == 2, 'numbers differ'\n\n"
+                                    "def test_dies():\n    os._exit(3)\n")
+    run = fleet.run("-w", "2", "--db", "none", "--junitxml", "junit.xml", env={"GITHUB_ACTIONS": "true"})
+    assert run.code == 1
+    # GitLab and Jenkins read JUnit XML: the crash is a failure there, with its text.
+    crashed = [case for case in ET.parse(fleet.root / "junit.xml").getroot().iter("testcase")
+               if case.get("name") == "test_dies"]
+    assert len(crashed) == 1 and crashed[0].find("failure") is not None
+    assert "exited with code 3" in (crashed[0].find("failure").text or "")  # type: ignore[union-attr]
+    lines = [ln for ln in run.out.splitlines() if ln.startswith("::error ")]
+    assert len(lines) == 2, run.out
+    assert lines[0] == ("::error file=tests/test_ci.py,line=6,title=failed%3A tests/test_ci.py%3A%3Atest_bad"
+                        "::AssertionError: numbers differ")
+    assert lines[1].startswith("::error file=tests/test_ci.py,line=9,title=crashed%3A "
+                               "tests/test_ci.py%3A%3Atest_dies::Crashed: worker w")
+    assert lines[1].endswith("exited with code 3 while running this test.")
+    quiet = fleet.run("-w", "2", "--db", "none", "--ci", "none", env={"GITHUB_ACTIONS": "true"})
+    assert not any(ln.startswith("::error") for ln in quiet.out.splitlines())
+    bad = fleet.run("-w", "2", "--ci", "jenkins")
+    assert bad.code == 4 and "--ci: 'jenkins' is not one of auto, github, azure, none" in bad.err

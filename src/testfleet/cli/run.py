@@ -31,6 +31,7 @@ OPTIONS: dict[str, tuple[str, bool | None]] = {
     "--tag": ("--fleet-tag", True),
     "--allow-unschedulable": ("--fleet-allow-unschedulable", False),
     "--resume": ("--fleet-resume", None),  # value optional: a run id, else the last run
+    "--ci": ("--fleet-ci", True),
 }
 
 HELP = """usage: testfleet run [options] [pytest args...]
@@ -53,6 +54,8 @@ options:
   --ray-address ADDRESS    Ray cluster to join (default $RAY_ADDRESS, else start one)
   --ray-exclude PATTERN    leave PATTERN out of the code shipped to Ray (repeatable)
   --ray-no-ship            Ray nodes share this filesystem; ship nothing
+  --ci auto|github|azure|none
+                           failure annotations for the CI log (default auto: from the environment)
 """
 
 

@@ -57,6 +57,28 @@ def write_summary(tr: Any, state: Any) -> None:
         tr.write_line(f"testfleet: run {state.run_id} stored in {getattr(state.store, 'path', 'the results store')}")
     if state.internal_error:
         tr.write_line(state.internal_error, red=True)
+    _annotate(tr, state)
+
+
+def _annotate(tr: Any, state: Any) -> None:
+    """Failure annotations for the CI system the run is on (report/ci.py)."""
+    import os
+
+    from testfleet.report import ci
+
+    kind = ci.detect(state.settings.ci, os.environ)
+    if kind is None:
+        return
+    failures = []
+    for idx, res in state.final.items():
+        if not Outcome(res.outcome).is_failure:
+            continue
+        loc = state.locations.get(idx)
+        path = loc[0] if loc else ci.path_of(res.nodeid)
+        line = loc[1] + 1 if loc and loc[1] is not None else None
+        failures.append(ci.Failure(res.nodeid, res.outcome, res.message or res.outcome, path, line))
+    for text in ci.annotation_lines(kind, failures):
+        tr.write_line(text)
 
 
 def _index(state: Any, nodeid: str) -> int:
