@@ -42,9 +42,9 @@ def register(subparsers: Any) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     from testfleet.analysis.compare import compare
-    from testfleet.cli.storeopts import open_for_reading, resolve_run
+    from testfleet.cli.storeopts import read_store, resolve_run
     from testfleet.console import abort
-    from testfleet.errors import StoreError
+    from testfleet.store import Store
 
     gates = [g.strip() for g in ns.fail_on.split(",") if g.strip()]
     unknown = [g for g in gates if g not in FAIL_ON]
@@ -52,8 +52,8 @@ def run(ns: argparse.Namespace) -> int:
         abort(f"--fail-on {unknown[0]!r} is not a section; choose from {', '.join(FAIL_ON)}", 4)
     if ns.min_ratio < 1.0 or ns.min_seconds < 0:
         abort("--min-ratio must be at least 1.0 and --min-seconds at least 0", 4)
-    store = open_for_reading(ns)
-    try:
+
+    def fetch(store: Store) -> tuple[RunInfo, RunInfo, Comparison]:
         head = resolve_run(store, ns.head, ns)
         if ns.base is not None:
             base = resolve_run(store, ns.base, ns)
@@ -64,12 +64,10 @@ def run(ns: argparse.Namespace) -> int:
             base = earlier[0]
         if base.run_id == head.run_id:
             abort(f"BASE and HEAD are the same run ({head.run_id}); name two different runs", 4)
-        result = compare(store.results(base.run_id), store.results(head.run_id),
-                         min_ratio=ns.min_ratio, min_seconds=ns.min_seconds)
-    except StoreError as exc:
-        abort(str(exc), 1)
-    finally:
-        store.close()
+        return base, head, compare(store.results(base.run_id), store.results(head.run_id),
+                                   min_ratio=ns.min_ratio, min_seconds=ns.min_seconds)
+
+    base, head, result = read_store(ns, fetch)
     if ns.format == "json":
         from testfleet.console import out
 

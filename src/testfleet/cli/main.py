@@ -22,6 +22,7 @@ COMMANDS = {
     "show": "testfleet.cli.show",
     "workers": "testfleet.cli.workers",
     "compare": "testfleet.cli.compare",
+    "flaky": "testfleet.cli.flaky",
     "audit": "testfleet.cli.audit",
 }
 

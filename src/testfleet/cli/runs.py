@@ -22,19 +22,12 @@ def run(ns: argparse.Namespace) -> int:
     from rich.table import Table
 
     from testfleet.cli import render
-    from testfleet.cli.storeopts import db_path, open_for_reading
+    from testfleet.cli.storeopts import db_path, read_store
     from testfleet.console import abort, out
-    from testfleet.errors import StoreError
 
     if ns.limit < 1:
         abort(f"--limit must be a positive number of runs, got {ns.limit}", 4)
-    store = open_for_reading(ns)
-    try:
-        runs = store.runs(limit=ns.limit)
-    except StoreError as exc:
-        abort(str(exc), 1)
-    finally:
-        store.close()
+    runs = read_store(ns, lambda store: store.runs(limit=ns.limit))
     if not runs:
         out().print(f"no runs recorded in {db_path(ns.db)}", markup=False)
         return 0

@@ -89,17 +89,26 @@ def resolve_run(store: Store, ref: str | None, ns: argparse.Namespace) -> RunInf
 T = TypeVar("T")
 
 
-def read_run(ns: argparse.Namespace, fetch: Callable[[Store, RunInfo], T]) -> tuple[RunInfo, T]:
-    """Open the store, resolve ``ns.run`` (default: latest), fetch from it, close it.
+def read_store(ns: argparse.Namespace, fetch: Callable[[Store], T]) -> T:
+    """Open the store named by ``--db``, read from it with ``fetch``, close it.
     A store failure aborts with one line and exit code 1."""
     from testfleet.console import abort
     from testfleet.errors import StoreError
 
     store = open_for_reading(ns)
     try:
-        info = resolve_run(store, ns.run, ns)
-        return info, fetch(store, info)
+        return fetch(store)
     except StoreError as exc:
         abort(str(exc), 1)
     finally:
         store.close()
+
+
+def read_run(ns: argparse.Namespace, fetch: Callable[[Store, RunInfo], T]) -> tuple[RunInfo, T]:
+    """Resolve ``ns.run`` (default: latest) and fetch from it (see :func:`read_store`)."""
+
+    def both(store: Store) -> tuple[RunInfo, T]:
+        info = resolve_run(store, ns.run, ns)
+        return info, fetch(store, info)
+
+    return read_store(ns, both)
