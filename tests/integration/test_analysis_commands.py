@@ -60,3 +60,26 @@ def test_flaky_json_and_window(db: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_flaky_bad_window_is_a_usage_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db), "--runs", "1"]) == 4
     assert capsys.readouterr().err == "testfleet: error: --runs 1: flakiness needs at least 2 runs\n"
+
+
+def test_show_groups_failures_that_look_like_one_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "results.duckdb"
+    store = open_store(path, rootdir=tmp_path)
+    store.start_run(RunInfo(run_id="bbbb00000001", start=1_700_000_000.0, collected=5))
+    store.add_results([
+        Result("bbbb00000001", f"t.py::test_conn[{i}]", "failed",
+               message=f"ConnectionRefusedError: [Errno 111] connect to 127.0.0.1:{40000 + i} refused")
+        for i in range(4)
+    ] + [Result("bbbb00000001", "t.py::test_other", "failed", message="KeyError: 'x'")])
+    store.finish_run("bbbb00000001", "finished", 1_700_000_010.0, 1, {"failed": 5})
+    store.close()
+    assert main(["show", "--db", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    start = out.index("failure clusters (1): failures that look like one problem")
+    assert out[start + 1:start + 6] == [
+        "  4x ConnectionRefusedError: [Errno #] connect to #.#.#.#:# refused (failed)",
+        "      t.py::test_conn[0]",
+        "      t.py::test_conn[1]",
+        "      t.py::test_conn[2]",
+        "      ... 1 more",
+    ]

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from testfleet.model import RunInfo, TestResult
 
 SLOWEST = 10
+CLUSTER_MEMBERS = 3
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +37,7 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
 
     from rich.table import Table
 
+    from testfleet.analysis.clusters import cluster_failures
     from testfleet.cli import render
     from testfleet.console import out
     from testfleet.model import FAILURE_OUTCOMES
@@ -72,6 +74,16 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
             if verbose and r.failure_text:
                 for text_line in r.failure_text.splitlines():
                     line(f"      {text_line}")
+    clusters = cluster_failures(final)
+    if clusters:
+        line()
+        line(f"failure clusters ({len(clusters)}): failures that look like one problem")
+        for c in clusters:
+            line(f"  {len(c.nodeids)}x {c.signature} ({', '.join(c.outcomes)})")
+            for nodeid in c.nodeids[:CLUSTER_MEMBERS]:
+                line(f"      {nodeid}")
+            if len(c.nodeids) > CLUSTER_MEMBERS:
+                line(f"      ... {len(c.nodeids) - CLUSTER_MEMBERS} more")
     flaky = sorted((r for r in final if r.flaky), key=lambda r: r.nodeid)
     if flaky:
         line()
