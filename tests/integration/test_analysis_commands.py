@@ -1,14 +1,16 @@
-"""``testfleet flaky`` against a real results file written through the store."""
+"""``testfleet flaky``, ``show``'s clusters and ``report`` against real results files written
+through the store."""
 
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from testfleet.cli.main import main
-from testfleet.model import RunInfo
+from testfleet.model import RunInfo, WorkerInfo
 from testfleet.model import TestResult as Result
 from testfleet.store import open_store
 
@@ -83,3 +85,58 @@ def test_show_groups_failures_that_look_like_one_problem(tmp_path: Path, capsys:
         "      t.py::test_conn[2]",
         "      ... 1 more",
     ]
+
+
+class _Page(HTMLParser):
+    """Tags seen and the text of the page, as a browser would read them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_report_writes_one_page_with_everything_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "results.duckdb"
+    store = open_store(path, rootdir=tmp_path)
+    run_id = "cccc00000001"
+    store.start_run(RunInfo(run_id=run_id, start=1_700_000_000.0, collected=4, workers=2, git_commit="abc123"))
+    store.add_workers([WorkerInfo(run_id, "w0", "box", 11, {"cpu_count": 2, "tags": ["gpu_sim"]})])
+    store.add_results([
+        Result(run_id, "t.py::test_ok", "passed", worker="w0", call_duration=1.25),
+        Result(run_id, "t.py::test_xss[<script>alert(1)</script>]", "failed", worker="w0",
+               message="AssertionError: <b>bold</b> & co", failure_text="E   assert '<i>' == '</i>'",
+               stdout="printed <script>evil()</script>"),
+        Result(run_id, "t.py::test_dead", "crashed", message="Crashed: worker w0 (pid 11) killed by signal 9"),
+        Result(run_id, "t.py::test_flip", "failed", attempt=1, final=False),
+        Result(run_id, "t.py::test_flip", "passed", attempt=2, flaky=True),
+    ])
+    store.finish_run(run_id, "finished", 1_700_000_042.0, 1, {"passed": 2, "failed": 1, "crashed": 1})
+    store.close()
+    target = tmp_path / "out" / "report.html"
+    target.parent.mkdir()
+    assert main(["report", "--db", str(path), "-o", str(target)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {target} (run {run_id}, 4 tests)"
+    page = _Page()
+    page.feed(target.read_text(encoding="utf-8"))
+    text = "".join(page.text)
+    assert "script" not in page.tags  # the test's <script> is text, not markup
+    assert "t.py::test_xss[<script>alert(1)</script>]" in text
+    assert "AssertionError: <b>bold</b> & co" in text and "E   assert '<i>' == '</i>'" in text
+    assert "printed <script>evil()</script>" in text
+    assert "Failures (2)" in text and "Flaky (1)" in text and "Workers (1)" in text and "All tests (4)" in text
+    assert "cpu_count=2, tags=['gpu_sim']" in text
+    assert "finished, exit code 1" in text and "42.00s" in text
+
+
+def test_report_to_an_unwritable_place_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                               db: Path) -> None:
+    assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "such" / "dir" / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("testfleet: error: cannot write the report to ") and err.count("\n") == 1

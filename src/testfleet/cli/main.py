@@ -23,6 +23,7 @@ COMMANDS = {
     "workers": "testfleet.cli.workers",
     "compare": "testfleet.cli.compare",
     "flaky": "testfleet.cli.flaky",
+    "report": "testfleet.cli.report",
     "audit": "testfleet.cli.audit",
 }
 
