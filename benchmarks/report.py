@@ -552,7 +552,12 @@ def _ratios(variants: Mapping[str, Any], pytest_med: float | None) -> list[str]:
         parts = []
         if pytest_med:
             parts.append(f"{x['median_wall'] / pytest_med:.2f} x pytest")
-        parts += [f"{x['median_wall'] / med:.2f} x {k}" for k, med in xdists.items() if med]
+        for k, med in xdists.items():
+            if med:
+                # Tools alternate inside each round: the paired per-round ratios show the noise.
+                paired = [a / b for a, b in zip(x["walls"], variants[k]["walls"], strict=False) if b]
+                rounds = f" (per round: {', '.join(f'{r:.2f}' for r in paired)})" if len(paired) > 1 else ""
+                parts.append(f"{x['median_wall'] / med:.2f} x {k}{rounds}")
         if parts:
             out.append(f"{key}: " + ", ".join(parts))
     if pytest_med:
