@@ -102,8 +102,7 @@ class Controller:
         self.workers: dict[str, Worker] = {}
         self.slots: dict[int, str] = {}
         self.items: list[dict[str, Any]] = []
-        self.locations: dict[int, tuple[str, int | None, str]] = {}  # from the workers' start messages
-        self.state.locations = self.locations  # the summary's CI annotations point at the tests
+        self.locations = state.locations  # from the workers' start messages; the summary reads them too
         self.scheduler: Scheduler | None = None
         self.stop_requested = False
         self.kill_requested = False
@@ -147,7 +146,7 @@ class Controller:
                 if not self.executor.plan(self.state.specs()):
                     self._retire_early_workers()  # the tests need other resources than they have
                 self.state.caps_provider = self.executor.slot_caps
-            self.scheduler = self.state.make_scheduler(self.items, collected.get("deselected", 0))
+            self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
             self.state.phase("scheduled")
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)
@@ -212,8 +211,7 @@ class Controller:
                                          one_line(rep) or rep.outcome)
         if msg["deselected"]:
             # Plugins read what they are given (hypothesis looks into each one's __dict__).
-            ids = msg.get("deselected_ids") or [""] * msg["deselected"]
-            config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in ids])
+            config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in msg["deselected"]])
         self.items = msg["items"]
         self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"])
         session.testscollected = len(self.items)
@@ -325,12 +323,11 @@ class Controller:
             if send:
                 w.chan.send({"t": "run", "items": send})
                 w.flushed = False
-            if not self._work_remains():
+            if self._stopping():
+                self._halt(w)
+            elif not self._work_remains():
                 w.stopping = True
-                if self._stopping():
-                    self._halt(w)
-                else:
-                    w.chan.send({"t": "stop"})
+                w.chan.send({"t": "stop"})
             elif starved and len(w.outstanding) == 1 and w.running is None and not w.flushed:
                 # Work remains, but none this worker may take now: run what it holds.
                 w.flushed = True
@@ -492,8 +489,11 @@ class Controller:
         if w.chan is not None:
             # What the worker wrote before it exited (its last results, its bye) may still be
             # unread when the exit status arrives on another channel: read it first.
-            w.chan.drain()
-            for msg in w.chan.messages():
+            try:
+                last = w.chan.poll()
+            except ChannelClosed:  # nothing more: the peer is gone
+                last = w.chan.messages()
+            for msg in last:
                 self._on_worker_msg(w, msg)
         w.dead = True
         if w.chan is not None:

@@ -6,7 +6,7 @@ Every message is a JSON object with a ``t`` (type) key, framed on a stream socke
 
 Types (``PROTOCOL_VERSION`` is sent in ``hello`` and checked by the controller):
 
-collector -> controller  ``collected`` (items, errors, deselected, deselected_ids, hash, seconds), ``forked``
+collector -> controller  ``collected`` (items, errors, deselected: node ids, hash, seconds), ``forked``
                          (worker, pid, seconds), ``exited`` (worker, pid, status), ``failed``
                          (exitcode, message)
 controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``
@@ -115,18 +115,6 @@ class Channel:
         self._buf += data
         self._parse()
         return True
-
-    def drain(self) -> None:
-        """Read everything already in the socket without blocking (the peer may be gone)."""
-        try:
-            while True:
-                data = self.sock.recv(1 << 20, socket.MSG_DONTWAIT)
-                if not data:
-                    break
-                self._buf += data
-        except (BlockingIOError, InterruptedError, OSError):
-            pass
-        self._parse()
 
     def messages(self) -> list[Message]:
         out = list(self._ready)

@@ -32,6 +32,7 @@ class Outcome(str, enum.Enum):
 FAILURE_OUTCOMES = frozenset(
     {Outcome.FAILED, Outcome.ERROR, Outcome.CRASHED, Outcome.TIMEOUT, Outcome.UNSCHEDULABLE}
 )
+FAILURE_VALUES = frozenset(o.value for o in FAILURE_OUTCOMES)  # as stored: plain strings
 # Order used in summaries.
 OUTCOME_ORDER = [o.value for o in Outcome]
 

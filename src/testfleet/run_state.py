@@ -57,7 +57,7 @@ class RunState:
         self.collection: list[dict[str, str]] = []
         self.collect_seconds = 0.0
         self.final: dict[int, TestResult] = {}
-        self.locations: dict[int, tuple[str, int | None, str]] = {}  # the controller's, once it runs
+        self.locations: dict[int, tuple[str, int | None, str]] = {}  # test index -> where it is (controller)
         self.attempts: dict[int, list[TestResult]] = {}
         self.progress = make_progress(config)
         self.tags = list(settings.tags)

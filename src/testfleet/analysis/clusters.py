@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from testfleet.model import FAILURE_OUTCOMES, TestResult
+from testfleet.model import FAILURE_VALUES, TestResult
 
-FAILING = frozenset(o.value for o in FAILURE_OUTCOMES)
 _RULES = [
     (re.compile(r"0x[0-9a-fA-F]+"), "<addr>"),
     (re.compile(r"\b[0-9a-f]{8,}\b"), "<id>"),  # hashes, run ids, uuids' parts
@@ -47,7 +46,7 @@ def cluster_failures(results: Iterable[TestResult], min_size: int = 2) -> list[C
     """Clusters of at least ``min_size`` final failing results, biggest first."""
     groups: dict[str, list[TestResult]] = {}
     for r in results:
-        if r.final and r.outcome in FAILING:
+        if r.final and r.outcome in FAILURE_VALUES:
             groups.setdefault(signature(r.outcome, r.message), []).append(r)
     out = [Cluster(sig, tuple(sorted(r.nodeid for r in members)), tuple(sorted({r.outcome for r in members})),
                    members[0].message or members[0].outcome)

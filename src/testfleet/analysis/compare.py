@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from testfleet.model import FAILURE_OUTCOMES, TestResult
+from testfleet.model import FAILURE_VALUES as FAILING
+from testfleet.model import TestResult
+from testfleet.store.memory import outcome_counts
 
-FAILING = frozenset(o.value for o in FAILURE_OUTCOMES)
 RAN_CLEAN = frozenset({"passed", "xfailed"})  # not failing, and the test actually ran
 DEFAULT_MIN_RATIO = 1.5
 DEFAULT_MIN_SECONDS = 0.1
@@ -82,13 +83,6 @@ def final_results(results: Iterable[TestResult]) -> dict[str, TestResult]:
     return out
 
 
-def _counts(results: dict[str, TestResult]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results.values():
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    return counts
-
-
 def compare(base: Iterable[TestResult], head: Iterable[TestResult], *,
             min_ratio: float = DEFAULT_MIN_RATIO, min_seconds: float = DEFAULT_MIN_SECONDS) -> Comparison:
     """What changed from ``base`` to ``head`` (both one run's stored results)."""
@@ -97,7 +91,7 @@ def compare(base: Iterable[TestResult], head: Iterable[TestResult], *,
     if min_seconds < 0:
         raise ValueError(f"min_seconds must not be negative, not {min_seconds}")
     b, h = final_results(base), final_results(head)
-    cmp = Comparison(base_counts=_counts(b), head_counts=_counts(h),
+    cmp = Comparison(base_counts=outcome_counts(b.values()), head_counts=outcome_counts(h.values()),
                      base_seconds=sum(r.duration for r in b.values()),
                      head_seconds=sum(r.duration for r in h.values()))
     for nodeid in sorted(h.keys() | b.keys()):

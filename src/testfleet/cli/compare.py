@@ -15,6 +15,7 @@ from testfleet.cli.storeopts import add_db_option
 if TYPE_CHECKING:
     from testfleet.analysis.compare import Change, Comparison
     from testfleet.model import RunInfo
+    from testfleet.store import Store
 
 FAIL_ON = ("new-failures", "still-failing", "removed", "slower")
 LISTED = 20  # rows per section in the text output (all of them with -v)
@@ -44,7 +45,6 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.analysis.compare import compare
     from testfleet.cli.storeopts import read_store, resolve_run
     from testfleet.console import abort
-    from testfleet.store import Store
 
     gates = [g.strip() for g in ns.fail_on.split(",") if g.strip()]
     unknown = [g for g in gates if g not in FAIL_ON]

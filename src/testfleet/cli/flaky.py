@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from testfleet.cli.storeopts import add_db_option
+
+if TYPE_CHECKING:
+    from testfleet.model import RunInfo, TestResult
+    from testfleet.store import Store
 
 DEFAULT_RUNS = 20
 LISTED = 30
@@ -27,8 +31,6 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.analysis.flaky import find_flaky
     from testfleet.cli.storeopts import read_store
     from testfleet.console import abort, out
-    from testfleet.model import RunInfo, TestResult
-    from testfleet.store import Store
 
     if ns.runs < 2:
         abort(f"--runs {ns.runs}: flakiness needs at least 2 runs", 4)

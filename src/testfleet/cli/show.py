@@ -40,7 +40,7 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
     from testfleet.analysis.clusters import cluster_failures
     from testfleet.cli import render
     from testfleet.console import out
-    from testfleet.model import FAILURE_OUTCOMES
+    from testfleet.model import FAILURE_VALUES
     from testfleet.store.memory import outcome_counts
 
     console = out()
@@ -63,8 +63,7 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
     counts = info.counts or outcome_counts(results)
     line(f"outcomes: {render.counts(counts)} ({info.collected} collected)")
 
-    failure_values = {o.value for o in FAILURE_OUTCOMES}
-    failures = [r for r in final if r.outcome in failure_values]
+    failures = [r for r in final if r.outcome in FAILURE_VALUES]
     if failures:
         line()
         line(f"failures ({len(failures)}):")

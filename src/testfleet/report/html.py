@@ -6,12 +6,13 @@ escaped: a test can print anything, ``<script>`` included, and the page only sho
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from html import escape
 
 from testfleet.analysis.clusters import cluster_failures
-from testfleet.model import FAILURE_OUTCOMES, OUTCOME_ORDER, RunInfo, TestResult, WorkerInfo
+from testfleet.cli.render import timestamp
+from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, RunInfo, TestResult, WorkerInfo
+from testfleet.store.memory import outcome_counts
 
 SLOWEST = 20
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#ad1457", "crashed": "#6a1b9a",
@@ -35,10 +36,6 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}s" if value < 60 else f"{int(value // 60)}m{value % 60:04.1f}s"
 
 
-def _when(epoch: float | None) -> str:
-    return "-" if epoch is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
@@ -46,21 +43,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequen
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _counts(results: Sequence[TestResult]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in results:
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    return counts
-
-
 def render(run: RunInfo, results: Sequence[TestResult], workers: Sequence[WorkerInfo]) -> str:
     final = [r for r in results if r.final]
-    counts = _counts(final)
+    counts = outcome_counts(final)
     total = sum(counts.values()) or 1
     order = [o for o in OUTCOME_ORDER if counts.get(o)] + sorted(set(counts) - set(OUTCOME_ORDER))
     took = (run.end - run.start) if run.end is not None else None
     meta = [("status", escape(run.status) + ("" if run.exit_code is None else f", exit code {run.exit_code}")),
-            ("started", _when(run.start)), ("took", _seconds(took)),
+            ("started", timestamp(run.start)), ("took", _seconds(took)),
             ("host", escape(f"{run.host or '?'} (pid {run.pid or '?'})")),
             ("workers", escape(f"{run.workers} ({run.backend})")),
             ("collected", str(run.collected))]
@@ -78,8 +68,7 @@ def render(run: RunInfo, results: Sequence[TestResult], workers: Sequence[Worker
                  f'background:{COLORS.get(o, "#607d8b")}"></span>' for o in order) + "</div>",
              _table(["outcome", "tests"], [[_badge(o), str(counts[o])] for o in order], numeric=[1])]
 
-    failing = {o.value for o in FAILURE_OUTCOMES}
-    failures = sorted((r for r in final if r.outcome in failing), key=lambda r: r.nodeid)
+    failures = sorted((r for r in final if r.outcome in FAILURE_VALUES), key=lambda r: r.nodeid)
     if failures:
         parts.append(f"<h2>Failures ({len(failures)})</h2>")
         for r in failures:

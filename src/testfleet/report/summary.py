@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from testfleet.model import OUTCOME_ORDER, Outcome
+from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, Outcome
 
 SHOWN_IN_FULL = (Outcome.CRASHED.value, Outcome.TIMEOUT.value, Outcome.UNSCHEDULABLE.value)
 MAX_LISTED = 50
@@ -71,7 +71,7 @@ def _annotate(tr: Any, state: Any) -> None:
         return
     failures = []
     for idx, res in state.final.items():
-        if not Outcome(res.outcome).is_failure:
+        if res.outcome not in FAILURE_VALUES:
             continue
         loc = state.locations.get(idx)
         path = loc[0] if loc else ci.path_of(res.nodeid)

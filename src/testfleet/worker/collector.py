@@ -87,8 +87,7 @@ class CollectorPlugin:
         self.chan.send({
             "t": "collected", "role": "collector", "token": self.spec.get("token", ""),
             "items": [item_info.describe(it) for it in session.items],
-            "errors": self.errors, "deselected": len(self.deselected),
-            "deselected_ids": self.deselected, "hash": digest,
+            "errors": self.errors, "deselected": self.deselected, "hash": digest,
             "seconds": seconds, "pid": os.getpid(),
         })
         capture.stop_global_capture(session.config)
