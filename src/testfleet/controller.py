@@ -17,6 +17,7 @@ import signal
 import socket
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from testfleet.rebuild import fallback_location, from_dict, rebuild
 from testfleet.run_state import RunState
 from testfleet.scheduler.protocol import Scheduler, WorkerSpec
 from testfleet.worker.capture import read_tail
+from testfleet.worker.items import expand
 
 # A worker that dies this many times in a row before finishing any test opens the breaker.
 EARLY_DEATH_LIMIT = 5
@@ -39,6 +41,10 @@ EARLY_DEATH_LIMIT = 5
 # between two tiny tests; the end of the run stays balanced to within that much work.
 PREFETCH_SECONDS = 0.05
 MAX_DEPTH = 64
+# The loop sleeps up to NAP_MAX before reading results while every worker's queue holds at
+# least twice that much work (see Controller._nap); never less than NAP_MIN.
+NAP_MAX = 0.005
+NAP_MIN = 0.001
 EXIT_GRACE = 3.0
 # The controller keeps every report (pytest's terminal reporter holds them for the summary),
 # so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
@@ -91,6 +97,24 @@ class Worker:
     flushed: bool = False
     halted: bool = False  # told to drop what it holds (the run is stopping)
     avg_duration: float | None = None  # moving average of this worker's recent tests
+
+
+def nap_seconds(workers: Iterable[Worker]) -> float:
+    """How long the loop may sleep before it reads messages: half the queued work of the
+    worker with the least (by its recent test durations), at most NAP_MAX, and not at all
+    while a worker is starting, stopping, new, or holds less than 2 * NAP_MIN. Reading
+    results in batches a few milliseconds late saves a wake-up per test: with tests of a
+    fraction of a millisecond, the controller and the workers otherwise take the CPU from
+    each other after every test."""
+    slack: float | None = None
+    for w in workers:
+        if w.dead:
+            continue
+        if w.chan is None or w.stopping or w.avg_duration is None:
+            return 0.0
+        queued = (len(w.outstanding) - 1) * w.avg_duration
+        slack = queued if slack is None else min(slack, queued)
+    return 0.0 if slack is None or slack < 2 * NAP_MIN else min(NAP_MAX, slack / 2)
 
 
 class Controller:
@@ -146,7 +170,14 @@ class Controller:
                 if not self.executor.plan(self.state.specs()):
                     self._retire_early_workers()  # the tests need other resources than they have
                 self.state.caps_provider = self.executor.slot_caps
-            self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+            # Building the scheduler makes a few objects per test, all kept for the run: the
+            # cyclic GC would walk the growing heap several times over for nothing.
+            gc.disable()
+            try:
+                self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+            finally:
+                gc.enable()
+            gc.freeze()
             self.state.phase("scheduled")
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)
@@ -212,7 +243,7 @@ class Controller:
         if msg["deselected"]:
             # Plugins read what they are given (hypothesis looks into each one's __dict__).
             config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in msg["deselected"]])
-        self.items = msg["items"]
+        self.items = expand(msg["items"], msg["extra"])
         self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"])
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
@@ -605,6 +636,9 @@ class Controller:
     def _loop(self) -> None:
         assert self.scheduler is not None
         while True:
+            nap = self._nap()
+            if nap:
+                time.sleep(nap)
             for kind, ref, msg in self._poll(0.05):
                 if kind == "msg":
                     if isinstance(ref, Worker):
@@ -646,6 +680,9 @@ class Controller:
         for idx in range(len(self.items)):
             if not self.state.is_final(idx):
                 self.state.not_run(idx)
+
+    def _nap(self) -> float:
+        return 0.0 if self.stop_requested or self.kill_requested else nap_seconds(self.workers.values())
 
     def _check_stall(self) -> None:
         """Every worker is idle and ready, work remains, and none of it can be handed out:

@@ -6,7 +6,8 @@ Every message is a JSON object with a ``t`` (type) key, framed on a stream socke
 
 Types (``PROTOCOL_VERSION`` is sent in ``hello`` and checked by the controller):
 
-collector -> controller  ``collected`` (items, errors, deselected: node ids, hash, seconds), ``forked``
+collector -> controller  ``collected`` (items: node ids, extra: {index: fields a node id does
+                         not tell}, errors, deselected: node ids, hash, seconds), ``forked``
                          (worker, pid, seconds), ``exited`` (worker, pid, status), ``failed``
                          (exitcode, message)
 controller -> collector  ``fork`` (worker, slot, env), ``kill`` (worker), ``shutdown``
@@ -40,8 +41,13 @@ def _default(obj: object) -> object:
     return repr(obj)
 
 
+# One encoder for every message: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"))
+_DECODE = json.JSONDecoder().decode
+
+
 def encode(msg: Message) -> bytes:
-    data = json.dumps(msg, default=_default, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    data = _ENCODER.encode(msg).encode("utf-8", "surrogatepass")
     return _HEADER.pack(len(data)) + data
 
 
@@ -100,7 +106,7 @@ class Channel:
                 break
             payload = bytes(buf[4 : 4 + n])
             del buf[: 4 + n]
-            self._ready.append(json.loads(payload.decode("utf-8", "surrogatepass")))
+            self._ready.append(_DECODE(payload.decode("utf-8", "surrogatepass")))
 
     def feed(self) -> bool:
         """Read what is available without blocking; False when the peer has closed."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from testfleet.errors import UsageError
+from testfleet.nodeids import derived
 from testfleet.scheduler.protocol import TestSpec
 
 MARKER_KEYS = ("requires", "tags", "after", "exclusive", "group")
@@ -64,9 +65,11 @@ _UNMARKED = parse_marker("", [])
 
 
 def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
+    """The scheduler's view of a collected item (:func:`testfleet.worker.items.describe_all`:
+    fields its node id tells are not sent)."""
+    nodeid = info["nodeid"]
+    module, parent, name = derived(nodeid)
     marks = info.get("fleet")
-    m = parse_marker(info["nodeid"], marks) if marks else _UNMARKED
-    return TestSpec(index=index, nodeid=info["nodeid"], module=info.get("module", ""),
-                    parent=info.get("parent", ""), name=info.get("name", ""), scope=info.get("scope"),
-                    requires=m["requires"], tags=m["tags"], after=m["after"], exclusive=m["exclusive"],
-                    group=m["group"])
+    m = parse_marker(nodeid, marks) if marks else _UNMARKED
+    return TestSpec(index, nodeid, module, info.get("parent", parent), info.get("name", name), info.get("scope"),
+                    None, m["requires"], m["tags"], m["after"], m["exclusive"], m["group"])

@@ -84,9 +84,10 @@ class CollectorPlugin:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(self.spec["address"])
         self.chan = Channel(sock)
+        nodeid_list, extra = item_info.describe_all(session.items)
         self.chan.send({
             "t": "collected", "role": "collector", "token": self.spec.get("token", ""),
-            "items": [item_info.describe(it) for it in session.items],
+            "items": nodeid_list, "extra": extra,
             "errors": self.errors, "deselected": self.deselected, "hash": digest,
             "seconds": seconds, "pid": os.getpid(),
         })

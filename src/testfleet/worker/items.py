@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from testfleet.nodeids import derived
+
 _WIDE_SCOPES = {"class", "module", "package"}
 
 
@@ -40,24 +42,65 @@ def wide_scope(item: pytest.Item) -> str | None:
     return found
 
 
-def describe(item: pytest.Item) -> dict[str, Any]:
-    """What the controller needs to schedule the item. Its location is not here: computing
-    it for every item would cost the collector (one process, before any test runs) about a
-    fifth of its collection time; each worker sends it when the test starts."""
-    parent = item.parent.nodeid if item.parent is not None else ""
-    fleet: list[dict[str, Any]] = []
-    dependency: list[dict[str, Any]] = []
-    for m in item.iter_markers():
-        if m.name == "fleet":
-            fleet.append({"args": _json_safe(list(m.args)), "kwargs": _json_safe(dict(m.kwargs))})
-        elif m.name == "dependency":
-            dependency.append({"args": _json_safe(list(m.args)), "kwargs": _json_safe(dict(m.kwargs))})
-    return {
-        "nodeid": item.nodeid,
-        "module": item.nodeid.split("::", 1)[0],
-        "parent": parent,
-        "name": getattr(item, "originalname", None) or item.name,
-        "scope": wide_scope(item),
-        "fleet": fleet,
-        "dependency": dependency,
-    }
+def expand(nodeids: list[str], extra: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The controller's side of :func:`describe_all`: one dict per item, its node id and
+    the fields sent for it (the scheduler derives the rest, :func:`derived`)."""
+    items = [{"nodeid": nodeid} for nodeid in nodeids]
+    for index, fields in extra.items():
+        items[int(index)].update(fields)
+    return items
+
+
+class _Marks:
+    """``fleet`` and ``dependency`` marks of items, closest first as ``iter_markers`` yields
+    them, with each parent's share computed once (a suite's items share a few parents)."""
+
+    NAMES = ("fleet", "dependency")
+
+    def __init__(self) -> None:
+        self.by_parent: dict[int, list[Any]] = {}
+
+    def _chain(self, node: Any) -> list[Any]:
+        if node is None:
+            return []
+        found = self.by_parent.get(id(node))
+        if found is None:
+            own = [m for m in node.own_markers if m.name in self.NAMES]
+            found = own + self._chain(node.parent)
+            self.by_parent[id(node)] = found
+        return found
+
+    def of(self, item: pytest.Item) -> list[Any]:
+        own = [m for m in item.own_markers if m.name in self.NAMES]
+        return own + self._chain(item.parent)
+
+
+def describe_all(items: list[pytest.Item]) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """What the controller needs to schedule the items: their node ids, and for the few
+    items that need more (a wide fixture scope, ``fleet``/``dependency`` marks, a parent or
+    name their node id does not tell), those fields by index. Locations are not here:
+    computing them for every item would cost the collector (one process, before any test
+    runs) about a fifth of its collection time; each worker sends them as tests start."""
+    marks = _Marks()
+    nodeids: list[str] = []
+    extra: dict[str, dict[str, Any]] = {}
+    for index, item in enumerate(items):
+        nodeid = item.nodeid
+        nodeids.append(nodeid)
+        _module, parent, name = derived(nodeid)
+        fields: dict[str, Any] = {}
+        real_parent = item.parent.nodeid if item.parent is not None else ""
+        if real_parent != parent:
+            fields["parent"] = real_parent
+        real_name = getattr(item, "originalname", None) or item.name
+        if real_name != name:
+            fields["name"] = real_name
+        scope = wide_scope(item)
+        if scope is not None:
+            fields["scope"] = scope
+        for m in marks.of(item):
+            entry = {"args": _json_safe(list(m.args)), "kwargs": _json_safe(dict(m.kwargs))}
+            fields.setdefault(m.name, []).append(entry)
+        if fields:
+            extra[str(index)] = fields
+    return nodeids, extra

@@ -108,6 +108,13 @@ def test_spec_from_item_copies_item_fields_and_marker() -> None:
     assert (t.after, t.exclusive, t.group, t.estimate) == ((), False, None, None)
 
 
-def test_spec_from_item_minimal_item() -> None:
+def test_spec_from_item_minimal_item_takes_what_its_node_id_tells() -> None:
     t = spec_from_item(0, {"nodeid": "t.py::test_x"})
-    assert (t.module, t.parent, t.name, t.scope, t.slots) == ("", "", "", None, 1)
+    assert (t.module, t.parent, t.name, t.scope, t.slots) == ("t.py", "t.py", "test_x", None, 1)
+    t = spec_from_item(1, {"nodeid": "d/t.py::TestK::test_y[a::b-1]"})
+    assert (t.module, t.parent, t.name) == ("d/t.py", "d/t.py::TestK", "test_y")
+
+
+def test_spec_from_item_sent_fields_win_over_the_node_id() -> None:
+    t = spec_from_item(0, {"nodeid": "t.py::odd::name", "parent": "t.py", "name": "odd::name"})
+    assert (t.module, t.parent, t.name) == ("t.py", "t.py", "odd::name")

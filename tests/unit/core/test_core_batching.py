@@ -1,0 +1,93 @@
+"""The controller reads results in batches: how long its loop may sleep (nap_seconds), and
+plain terminal output flushed at most every FLUSH_INTERVAL while results stream in."""
+
+from __future__ import annotations
+
+from collections import deque
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from testfleet.controller import NAP_MAX, NAP_MIN, Worker, nap_seconds
+from testfleet.report import progress
+from testfleet.report.progress import PlainProgress
+
+
+def worker(queued: int, avg: float | None, **kw: Any) -> Worker:
+    w = Worker(id="w0", slot=0, gen=0, env={}, chan=object(), avg_duration=avg, **kw)  # type: ignore[arg-type]
+    w.outstanding = deque(range(queued + 1))  # the running test and what it holds after it
+    return w
+
+
+def test_nap_is_half_the_smallest_queue_and_capped() -> None:
+    assert nap_seconds([worker(40, 0.0005), worker(8, 0.0005)]) == pytest.approx(8 * 0.0005 / 2)
+    assert nap_seconds([worker(1000, 0.01)]) == NAP_MAX
+
+
+@pytest.mark.parametrize("other", [
+    pytest.param(dict(queued=2, avg=0.0005), id="too-little-queued"),
+    pytest.param(dict(queued=40, avg=None), id="no-test-finished-yet"),
+    pytest.param(dict(queued=40, avg=0.001, stopping=True), id="stopping"),
+    pytest.param(dict(queued=0, avg=0.001), id="idle"),
+])
+def test_no_nap_while_any_worker_could_starve(other: dict[str, Any]) -> None:
+    assert nap_seconds([worker(40, 0.001), worker(other.pop("queued"), other.pop("avg"), **other)]) == 0.0
+
+
+def test_no_nap_for_a_worker_still_starting_and_none_without_workers() -> None:
+    starting = worker(40, 0.001)
+    starting.chan = None
+    assert nap_seconds([worker(40, 0.001), starting]) == 0.0
+    assert nap_seconds([]) == 0.0
+    dead = worker(0, None, dead=True)
+    assert nap_seconds([dead, worker(40, 0.001)]) == pytest.approx(min(NAP_MAX, 40 * 0.001 / 2))
+    assert 2 * NAP_MIN <= NAP_MAX
+
+
+class CountingFile:
+    def __init__(self) -> None:
+        self.text = ""
+        self.flushed = ""
+        self.flushes = 0
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushes += 1
+        self.flushed = self.text
+
+    def isatty(self) -> bool:
+        return False
+
+
+def plain_progress() -> tuple[PlainProgress, Any, CountingFile]:
+    out = CountingFile()
+    tr = SimpleNamespace(_tw=SimpleNamespace(_file=out))
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: tr))
+    return PlainProgress(config), tr, out  # type: ignore[arg-type]
+
+
+def test_plain_output_flushes_are_coalesced_while_results_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    prog, tr, out = plain_progress()
+    prog.begin(1000, 2)
+    assert tr._tw._file is not out  # the reporter writes through the proxy now
+    for _ in range(500):  # pytest's reporter flushes after every test
+        tr._tw._file.write(".")
+        tr._tw._file.flush()
+    assert out.text == "." * 500
+    assert out.flushes == 0
+    now[0] += progress.FLUSH_INTERVAL + 0.001
+    prog.tick()  # the loop passes a flush on once it is due
+    assert (out.flushes, out.flushed) == (1, "." * 500)
+    tr._tw._file.write("x")
+    tr._tw._file.flush()
+    prog.tick()
+    assert out.flushes == 1
+    prog.end()  # the end of the loop flushes what is left and gives the reporter its file back
+    assert (out.flushes, out.flushed) == (2, "." * 500 + "x")
+    assert tr._tw._file is out
