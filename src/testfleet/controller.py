@@ -41,8 +41,8 @@ EARLY_DEATH_LIMIT = 5
 # between two tiny tests; the end of the run stays balanced to within that much work.
 PREFETCH_SECONDS = 0.05
 MAX_DEPTH = 64
-# The loop sleeps up to NAP_MAX before reading results while every worker's queue holds at
-# least twice that much work (see Controller._nap); never less than NAP_MIN.
+# The loop sleeps up to NAP_MAX before reading results, and only while every worker's queue
+# holds at least 2 * NAP_MIN of work (see nap_seconds).
 NAP_MAX = 0.005
 NAP_MIN = 0.001
 EXIT_GRACE = 3.0
@@ -172,11 +172,13 @@ class Controller:
                 self.state.caps_provider = self.executor.slot_caps
             # Building the scheduler makes a few objects per test, all kept for the run: the
             # cyclic GC would walk the growing heap several times over for nothing.
+            gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
                 self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
             finally:
-                gc.enable()
+                if gc_was_enabled:
+                    gc.enable()
             gc.freeze()
             self.state.phase("scheduled")
             for index, outcome, reason in self.state.presettled():

@@ -43,7 +43,6 @@ def _default(obj: object) -> object:
 
 # One encoder for every message: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"))
-_DECODE = json.JSONDecoder().decode
 
 
 def encode(msg: Message) -> bytes:
@@ -106,7 +105,7 @@ class Channel:
                 break
             payload = bytes(buf[4 : 4 + n])
             del buf[: 4 + n]
-            self._ready.append(_DECODE(payload.decode("utf-8", "surrogatepass")))
+            self._ready.append(json.loads(payload.decode("utf-8", "surrogatepass")))
 
     def feed(self) -> bool:
         """Read what is available without blocking; False when the peer has closed."""

@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from testfleet.model import RunInfo, TestResult
+from testfleet.model import FAILURE_VALUES, Outcome, RunInfo, TestResult
 
-FAILING_VERDICTS = frozenset({"failed", "error", "crashed", "timeout"})
+# A test that never ran (unschedulable) gave no verdict.
+FAILING_VERDICTS = FAILURE_VALUES - {Outcome.UNSCHEDULABLE.value}
 VERDICTS = FAILING_VERDICTS | {"passed"}
 
 

@@ -71,5 +71,6 @@ def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
     module, parent, name = derived(nodeid)
     marks = info.get("fleet")
     m = parse_marker(nodeid, marks) if marks else _UNMARKED
-    return TestSpec(index, nodeid, module, info.get("parent", parent), info.get("name", name), info.get("scope"),
-                    None, m["requires"], m["tags"], m["after"], m["exclusive"], m["group"])
+    return TestSpec(index=index, nodeid=nodeid, module=module, parent=info.get("parent", parent),
+                    name=info.get("name", name), scope=info.get("scope"), requires=m["requires"], tags=m["tags"],
+                    after=m["after"], exclusive=m["exclusive"], group=m["group"])

@@ -60,19 +60,21 @@ class _Marks:
     def __init__(self) -> None:
         self.by_parent: dict[int, list[Any]] = {}
 
+    def _own(self, node: Any) -> list[Any]:
+        return [m for m in node.own_markers if m.name in self.NAMES]
+
     def _chain(self, node: Any) -> list[Any]:
         if node is None:
             return []
         found = self.by_parent.get(id(node))
         if found is None:
-            own = [m for m in node.own_markers if m.name in self.NAMES]
-            found = own + self._chain(node.parent)
+            found = self._own(node) + self._chain(node.parent)
             self.by_parent[id(node)] = found
         return found
 
     def of(self, item: pytest.Item) -> list[Any]:
-        own = [m for m in item.own_markers if m.name in self.NAMES]
-        return own + self._chain(item.parent)
+        """The item's marks; unlike its parents', not kept (one lookup per item)."""
+        return self._own(item) + self._chain(item.parent)
 
 
 def describe_all(items: list[pytest.Item]) -> tuple[list[str], dict[str, dict[str, Any]]]:
