@@ -135,6 +135,10 @@ class Controller:
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
         self.early_hellos: list[tuple[Channel, dict[str, Any]]] = []  # workers ready before the collection
         self._settled_since_freeze = 0
+        # Workers whose queues this loop round's messages shortened: topped up once at the end
+        # of the round (_feed_round), with one ``run`` message each, not after every message.
+        self.to_feed: dict[str, Worker] = {}
+        self.feed_idle = False
 
     # ------------------------------------------------------------------ start-up
     def run(self, session: pytest.Session) -> None:
@@ -393,6 +397,17 @@ class Controller:
             if not self.state.is_final(skip_idx):
                 self._settle_controller(skip_idx, Outcome.SKIPPED.value, why, None)
 
+    def _feed_round(self) -> None:
+        """Top up the queues this round's messages shortened, then give work to idle workers
+        if a test finished (its group or its dependants may have freed some)."""
+        if self.to_feed:
+            batch, self.to_feed = self.to_feed, {}
+            for w in batch.values():
+                self._feed(w)
+        if self.feed_idle:
+            self.feed_idle = False
+            self._feed_idle()
+
     def _feed_idle(self) -> None:
         for other in self._live():
             if other.chan is not None and not other.outstanding and not other.stopping:
@@ -403,7 +418,7 @@ class Controller:
         kind = msg["t"]
         if kind == "start":
             self._on_start(w, msg["i"], msg.get("ts"), msg.get("loc"))
-            self._feed(w)
+            self.to_feed[w.id] = w
         elif kind == "done":
             idx = msg["i"]
             if w.outstanding and w.outstanding[0] == idx:
@@ -420,13 +435,13 @@ class Controller:
             nxt = msg.get("next")
             if nxt is not None and not w.dead:  # the worker started its next test right after
                 self._on_start(w, nxt[0], nxt[1], nxt[2])
-            self._feed(w)
-            self._feed_idle()
+            self.to_feed[w.id] = w
+            self.feed_idle = True
         elif kind == "warning":
             self.state.warning(msg)
         elif kind == "bye":
             w.peak_rss_kb = msg.get("peak_rss_kb")
-            self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0))
+            self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0), msg.get("cpu_seconds"))
 
     def _on_start(self, w: Worker, idx: int, ts: float | None, loc: list[Any] | None) -> None:
         w.running, w.started_at, w.started_wall = idx, time.monotonic(), ts or time.time()
@@ -656,6 +671,7 @@ class Controller:
                     self._collector_lost()
             self._check_timeouts()
             self._check_eof()
+            self._feed_round()
             if self.kill_requested:
                 for w in self._live():
                     self.executor.kill(w.id)
@@ -835,6 +851,8 @@ class Controller:
                     pass
         executor.shutdown()
         self.state.executor_timings = dict(getattr(executor, "timings", {}))
-        self.state.controller_peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self.state.controller_peak_rss_kb = usage.ru_maxrss
+        self.state.controller_cpu_seconds = round(usage.ru_utime + usage.ru_stime, 3)
         self.state.progress.end()
         os.environ.pop("TESTFLEET_SPEC", None)

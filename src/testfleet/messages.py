@@ -15,7 +15,8 @@ worker -> controller     ``hello`` (worker, pid, caps, hash, version, token, lau
                          nonce of this start of the worker), ``start`` (i, ts, loc),
                          ``done`` (i, r: the test's reports, kw: its keyword names, next: [i, ts, loc] of
                          the test the worker started right after, standing for its ``start``),
-                         ``warning`` (w), ``bye`` (peak_rss_kb)
+                         ``warning`` (w), ``bye`` (peak_rss_kb, tests,
+                         cpu_seconds)
 controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold, treat the
                          next item as unknown), ``stop`` (run what you hold, then exit),
                          ``halt`` (end the current test, drop what you hold, tear down, exit)

@@ -69,6 +69,7 @@ class RunState:
         self.estimates: dict[int, float] = {}
         self.internal_error: str | None = None
         self.controller_peak_rss_kb: int | None = None
+        self.controller_cpu_seconds: float | None = None  # user + system, up to the end of the run loop
         self.store: Any = None
         self.store_error: str | None = None
         self.warnings: list[dict[str, Any]] = []
@@ -246,9 +247,9 @@ class RunState:
         self._store_call("add_workers", [WorkerInfo(self.run_id, wid, caps.get("host", platform.node()),
                                                     pid, caps, caps.get("node"))])
 
-    def worker_bye(self, wid: str, peak: int | None, tests: int) -> None:
+    def worker_bye(self, wid: str, peak: int | None, tests: int, cpu_seconds: float | None = None) -> None:
         if wid in self.workers:
-            self.workers[wid].update(peak_rss_kb=peak, tests=tests)
+            self.workers[wid].update(peak_rss_kb=peak, tests=tests, cpu_seconds=cpu_seconds)
 
     def worker_gone(self, wid: str, status: str) -> None:
         if wid in self.workers:

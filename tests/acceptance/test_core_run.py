@@ -267,6 +267,10 @@ def test_report_json_has_the_documented_fields(fleet: Any) -> None:
     assert set(t) >= {"nodeid", "outcome", "duration", "worker", "attempts", "message"}
     assert t["worker"] in {"w0", "w1"} and t["attempts"] == 1
     assert all(w["peak_rss_kb"] > 0 for w in rep["workers"])
+    # CPU seconds: each worker's own (a forked worker's count starts at its fork), and the
+    # controller's, which at least imported pytest and ran the loop.
+    assert all(0 < w["cpu_seconds"] < 60 for w in rep["workers"])
+    assert rep["controller_cpu_seconds"] > 0
 
 
 def _wait_for(path: Path, deadline: float) -> None:

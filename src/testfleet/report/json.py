@@ -4,7 +4,8 @@ Schema::
 
     {"run_id", "exit_code", "collected", "counts": {outcome: n},
      "tests": [{"nodeid", "outcome", "duration", "worker", "attempts", "message", "flaky"}],
-     "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit"}], "controller_peak_rss_kb",
+     "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds", "cpu_seconds"}],
+     "controller_peak_rss_kb", "controller_cpu_seconds",
      "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
      "makespan_seconds" (first test start to last test end),
      "phases": {name: seconds since the controller started} (collector_started, collected,
@@ -45,10 +46,12 @@ def build_report(state: Any) -> dict[str, Any]:
         "counts": state.counts(),
         "tests": tests,
         "workers": [
-            {k: w.get(k) for k in ("id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds")}
+            {k: w.get(k) for k in ("id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds",
+                                        "cpu_seconds")}
             for w in state.workers.values()
         ],
         "controller_peak_rss_kb": state.controller_peak_rss_kb,
+        "controller_cpu_seconds": state.controller_cpu_seconds,
         "replacements": state.replacements,
         "collect_seconds": round(state.collect_seconds, 4),
         "makespan_seconds": makespan(state),

@@ -230,8 +230,9 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
         if held:
             _teardown_all(session)
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        chan.send({"t": "bye", "peak_rss_kb": peak, "tests": ran})
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        chan.send({"t": "bye", "peak_rss_kb": usage.ru_maxrss, "tests": ran,
+                   "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3)})
     except ChannelClosed:
         return 70
     finally:

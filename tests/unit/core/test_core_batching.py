@@ -1,5 +1,6 @@
-"""The controller reads results in batches: how long its loop may sleep (nap_seconds), and
-plain terminal output flushed at most every FLUSH_INTERVAL while results stream in."""
+"""The controller reads results in batches: how long its loop may sleep (nap_seconds), queues
+topped up once per loop round, and plain terminal output flushed at most every FLUSH_INTERVAL
+while results stream in."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from testfleet.controller import NAP_MAX, NAP_MIN, Worker, nap_seconds
+from testfleet import controller as controller_mod
+from testfleet.controller import NAP_MAX, NAP_MIN, Controller, Worker, nap_seconds
 from testfleet.report import progress
 from testfleet.report.progress import PlainProgress
 
@@ -91,3 +93,61 @@ def test_plain_output_flushes_are_coalesced_while_results_stream(monkeypatch: py
     prog.end()  # the end of the loop flushes what is left and gives the reporter its file back
     assert (out.flushes, out.flushed) == (2, "." * 500 + "x")
     assert tr._tw._file is out
+
+
+class FakeScheduler:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, int]] = []
+
+    def done(self, wid: str, idx: int) -> None:
+        self.events.append(("done", wid, idx))
+
+    def started(self, wid: str, idx: int) -> None:
+        self.events.append(("started", wid, idx))
+
+
+def bare_controller(monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, list[str], list[int]]:
+    """A controller with only what handling start/done messages touches; reports are not
+    rebuilt or settled through pytest here, and feeding is recorded instead of done."""
+    c = Controller.__new__(Controller)
+    c.to_feed, c.feed_idle = {}, False
+    c.items = [{"nodeid": f"t.py::test_{i}"} for i in range(10)]
+    c.locations, c.early_deaths, c.config = {}, 0, None  # type: ignore[assignment]
+    c.scheduler = FakeScheduler()  # type: ignore[assignment]
+    c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None))  # type: ignore[assignment]
+    fed: list[str] = []
+    settled: list[int] = []
+    monkeypatch.setattr(c, "_feed", lambda w: fed.append(w.id))
+    monkeypatch.setattr(c, "_feed_idle", lambda: fed.append("idle"))
+    monkeypatch.setattr(c, "_settle_reports", lambda idx, w, reports: settled.append(idx))
+    monkeypatch.setattr(controller_mod, "rebuild", lambda *a: [SimpleNamespace(duration=0.002)])
+    return c, fed, settled
+
+
+def test_queues_are_topped_up_once_per_loop_round_not_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    c, fed, settled = bare_controller(monkeypatch)
+    w0, w1 = worker(3, None), worker(2, None)
+    w1.id = "w1"
+    w0.outstanding, w1.outstanding = deque([0, 1, 2, 3]), deque([5, 6, 7])
+    c._on_worker_msg(w0, {"t": "start", "i": 0, "ts": 1.0, "loc": ["t.py", 1, "test_0"]})
+    c._on_worker_msg(w1, {"t": "start", "i": 5, "ts": 1.0, "loc": ["t.py", 5, "test_5"]})
+    for i in range(3):  # a round's worth of results: each names the test started right after
+        c._on_worker_msg(w0, {"t": "done", "i": i, "r": [], "kw": [], "next": [i + 1, 2.0, ["t.py", 1, "x"]]})
+    c._on_worker_msg(w1, {"t": "done", "i": 5, "r": [], "kw": [], "next": [6, 2.0, ["t.py", 1, "x"]]})
+    assert fed == []  # nothing sent while the round's messages are read
+    assert settled == [0, 1, 2, 5]
+    assert (list(w0.outstanding), w0.running, list(w1.outstanding), w1.running) == ([3], 3, [6, 7], 6)
+    assert w0.avg_duration is not None and w0.finished_tests == 3
+    c._feed_round()
+    assert fed == ["w0", "w1", "idle"]  # one top-up per worker, then idle workers, once
+    c._feed_round()
+    assert fed == ["w0", "w1", "idle"]  # a round without messages feeds nobody
+
+
+def test_a_start_message_alone_tops_up_without_waking_idle_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    c, fed, _ = bare_controller(monkeypatch)
+    w0 = worker(1, None)
+    c._on_worker_msg(w0, {"t": "start", "i": 0, "ts": 1.0, "loc": None})
+    c._feed_round()
+    assert fed == ["w0"]
+    assert c.scheduler.events == [("started", "w0", 0)]  # type: ignore[union-attr]

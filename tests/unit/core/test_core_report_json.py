@@ -27,6 +27,7 @@ class FakeState:
     exit_code: int | None = 1
     workers: dict[str, dict[str, Any]] = field(default_factory=dict)
     controller_peak_rss_kb: int | None = 51200
+    controller_cpu_seconds: float | None = 2.5
     replacements: list[dict[str, Any]] = field(default_factory=list)
     lost_workers: list[dict[str, Any]] = field(default_factory=list)
     collect_seconds: float = 0.123456
@@ -59,7 +60,7 @@ def sample_state() -> FakeState:
                1: flaky_final},
         attempts={1: [result("t.py::test_b", "failed", final=False), flaky_final]},
         workers={"w0": {"id": "w0", "pid": 11, "peak_rss_kb": 900, "tests": 1, "exit": "ok", "start_seconds": 0.2,
-                        "secret": "not reported"}},
+                        "cpu_seconds": 1.75, "secret": "not reported"}},
         replacements=[{"worker": "w1", "seconds": 0.4}],
         lost_workers=[{"worker": "w2"}],
     )
@@ -85,8 +86,10 @@ def test_run_level_fields() -> None:
         "exit_code": 1,
         "collected": 3,
         "counts": {"failed": 1, "passed": 1},
-        "workers": [{"id": "w0", "pid": 11, "peak_rss_kb": 900, "tests": 1, "exit": "ok", "start_seconds": 0.2}],
+        "workers": [{"id": "w0", "pid": 11, "peak_rss_kb": 900, "tests": 1, "exit": "ok", "start_seconds": 0.2,
+                     "cpu_seconds": 1.75}],
         "controller_peak_rss_kb": 51200,
+        "controller_cpu_seconds": 2.5,
         "replacements": [{"worker": "w1", "seconds": 0.4}],
         "collect_seconds": 0.1235,
         "makespan_seconds": None,  # the sample attempts carry no start times
@@ -104,7 +107,7 @@ def test_missing_worker_fields_are_null_and_store_can_be_disabled() -> None:
                       store_error="locked")
     report = build_report(state)
     assert report["workers"] == [{"id": "w3", "pid": None, "peak_rss_kb": None, "tests": None, "exit": None,
-                                  "start_seconds": None}]
+                                  "start_seconds": None, "cpu_seconds": None}]
     assert report["store"] == {"error": "locked", "enabled": False}
     assert (report["collected"], report["tests"], report["counts"]) == (0, [], {})
 
