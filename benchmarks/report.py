@@ -439,6 +439,15 @@ def _render_suite(name: str, s: Mapping[str, Any]) -> list[str]:
         f"{c['collected']} tests collected.",
         "",
     ]
+    checks = s.get("machine_checks") or []
+    if checks:
+        out += [
+            "Machine check before each round (`benchmarks/cpucheck.py`: a fixed CPU loop alone, then two "
+            "at once; parallel efficiency 1.00 = two full cores, 0.50 = one shared): "
+            + "; ".join(f"r{i} {_f(c.get('single_seconds'))} s alone, efficiency {_f(c.get('parallel_efficiency'))}"
+                        for i, c in enumerate(checks, 1)) + ".",
+            "",
+        ]
     if a["problems"]:
         out += ["**Problems:**", ""] + [f"- **{p}**" for p in a["problems"]] + [""]
     out += (

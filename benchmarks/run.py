@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cpucheck  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 import suites  # noqa: E402
@@ -394,7 +395,11 @@ def run_suite(name: str, opts: Options) -> dict[str, Any]:
         groups.setdefault(v.group, []).append(v)
     order = list(groups)
     runs: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
     for rnd in range(1, opts.rounds + 1):
+        checks.append(cpucheck.check(opts.python))
+        _say(f"   [round {rnd}/{opts.rounds}] machine check: one CPU loop {checks[-1]['single_seconds']:.2f} s, "
+             f"two at once: parallel efficiency {checks[-1]['parallel_efficiency']}")
         shift = (rnd - 1) % max(1, len(order))
         for group in order[shift:] + order[:shift]:
             for v in groups[group]:
@@ -422,6 +427,7 @@ def run_suite(name: str, opts: Options) -> dict[str, Any]:
         ],
         "nominal_durations": suite.manifest.get("durations"),
         "runs": runs,
+        "machine_checks": checks,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "quick": opts.quick,
         "rounds": opts.rounds,
