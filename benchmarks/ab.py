@@ -23,6 +23,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,14 @@ def run_once(src: Path, suite_dir: Path, workers: int, report: Path) -> dict[str
     data = json.loads(report.read_text())
     return {"wall": wall, "rc": proc.returncode, "counts": data["counts"],
             "controller_cpu": data.get("controller_cpu_seconds"),
-            "workers_cpu": sum(w.get("cpu_seconds") or 0 for w in data.get("workers", []))}
+            "workers_cpu": (sum(w["cpu_seconds"] for w in data["workers"])
+                            if data.get("workers") and all(w.get("cpu_seconds") is not None for w in data["workers"])
+                            else None)}  # revisions before 2026-12-03 do not report CPU
+
+
+def _median(values: Iterable[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{statistics.median(known):.2f} s" if known else "n/a"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,11 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = {json.dumps([r["rc"], r["counts"]], sort_keys=True) for rs in runs.values() for r in rs}
     for rev, rs in runs.items():
         ratio = statistics.median(r["wall"] / b["wall"] for r, b in zip(rs, base, strict=True))
-        ctl = [r["controller_cpu"] for r in rs if r["controller_cpu"] is not None]
         print(f"[{rev}] wall median {statistics.median(r['wall'] for r in rs):.2f} s, "
               f"paired ratio to {args.revs[0]}: {ratio:.3f}; "
-              f"controller CPU median {statistics.median(ctl) if ctl else float('nan'):.2f} s, "
-              f"workers CPU median {statistics.median(r['workers_cpu'] for r in rs):.2f} s")
+              f"controller CPU median {_median(r['controller_cpu'] for r in rs)}, "
+              f"workers CPU median {_median(r['workers_cpu'] for r in rs)}")
     if len(outcomes) != 1:
         print(f"!!! exit codes or outcome counts differ between runs: {sorted(outcomes)}", file=sys.stderr)
         return 1
