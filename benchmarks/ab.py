@@ -6,7 +6,7 @@ Each REV is a git revision, or ``.`` for the working tree. Its ``src/`` is expor
 temporary directory and put first on ``PYTHONPATH``, so every revision runs with the same
 interpreter, pytest and plugins. Each round runs every revision once (the order alternates
 between rounds) on the suite ``run.py`` generated under ``benchmarks/_work/``, with
-``--db none``. The machine's speed drifts by 20% within minutes here, so a revision is judged
+``--db none`` and the environment ``run.py`` gives the tools. The machine's speed drifts by 20% within minutes here, so a revision is judged
 by the median of its per-round ratio to the first revision, not by its median wall time.
 Also reported: the controller's and the workers' CPU seconds (from ``--report-json``).
 """
@@ -14,8 +14,8 @@ Also reported: the controller's and the workers' CPU seconds (from ``--report-js
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -27,7 +27,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import run  # the benchmark's own tool environment
+import suites
+
+ROOT = suites.HERE.parent
 
 
 def export(rev: str, into: Path) -> Path:
@@ -38,16 +41,13 @@ def export(rev: str, into: Path) -> Path:
     else:
         archive = subprocess.run(["git", "archive", "--format=tar", rev, "src"], cwd=ROOT,
                                  capture_output=True, check=True).stdout
-        tar_path = into / "src.tar"
-        tar_path.write_bytes(archive)
-        with tarfile.open(tar_path) as tar:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(into, filter="data")
-        tar_path.unlink()
     return into / "src"
 
 
 def run_once(src: Path, suite_dir: Path, workers: int, report: Path) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")}
+    env = run.tool_env()  # as benchmarks/run.py runs the tools
     env["PYTHONPATH"] = str(src)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", str(workers), "--db", "none",
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--suite", default="trivial", help="a suite run.py generated under benchmarks/_work/")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
-    suite_dir = ROOT / "benchmarks" / "_work" / args.suite
+    suite_dir = suites.WORK / args.suite
     if not suite_dir.is_dir():
         p.error(f"{suite_dir} does not exist: run `python benchmarks/run.py --suite {args.suite} --dry-run` first")
     with tempfile.TemporaryDirectory(prefix="testfleet-ab-") as tmp:
