@@ -73,8 +73,8 @@ class Progress:
 class _CoalescedFlush:
     """A file for pytest's TerminalWriter while results stream in: the reporter flushes after
     every test (a write system call per test: about a tenth of the controller's time on a
-    large suite of short tests when stdout is a pipe); this passes flushes on at most every ``interval`` seconds,
-    and :meth:`flush_due` (called by the loop) sends what is left."""
+    large suite of short tests when stdout is a pipe); this passes flushes on at most every
+    ``interval`` seconds, and :meth:`flush_due` (called by the loop) sends what is left."""
 
     def __init__(self, original: Any, interval: float = FLUSH_INTERVAL) -> None:
         self.original = original
