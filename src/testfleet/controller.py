@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from testfleet import events
 from testfleet.config import Settings
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
@@ -150,6 +151,10 @@ class Controller:
             self.sel.register(listener, selectors.EVENT_READ, ("listen", None))
         old_handler = signal.signal(signal.SIGINT, self._on_sigint)
         old_term = signal.signal(signal.SIGTERM, self._on_sigterm)
+        if self.state.bus.wants(events.RunStarted):
+            self.state.bus.publish(events.RunStarted(
+                self.state.run_id, self.state.started, self.settings.workers, self.settings.backend,
+                tuple(str(a) for a in self.config.invocation_params.args), str(self.config.rootpath)))
         try:
             self.executor.start_collector()
             self.state.phase("collector_started")
@@ -250,7 +255,7 @@ class Controller:
             # Plugins read what they are given (hypothesis looks into each one's __dict__).
             config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in msg["deselected"]])
         self.items = expand(msg["items"], msg["extra"])
-        self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"])
+        self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"], len(msg["deselected"]))
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
@@ -450,6 +455,9 @@ class Controller:
         assert self.scheduler is not None
         self.scheduler.started(w.id, idx)
         self.state.progress.started(w.id, self.items[idx]["nodeid"])
+        if self.state.bus.wants(events.TestStarted):
+            self.state.bus.publish(events.TestStarted(self.items[idx]["nodeid"], w.id, w.started_wall,
+                                                      len(self.state.attempts.get(idx, ())) + 1))
 
     def _location(self, idx: int) -> tuple[str, int | None, str]:
         loc = self.locations.get(idx)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from testfleet import events
 from testfleet.config import Settings
 from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
@@ -77,6 +78,9 @@ class RunState:
         self.resumed_from: str | None = None
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
+        from testfleet.plugin import event_bus
+
+        self.bus = event_bus(config)
         self._open_store()
 
     # ------------------------------------------------------------------ store
@@ -144,10 +148,15 @@ class RunState:
             self._store_failed(exc)
 
     # ------------------------------------------------------------------ collection and scheduling
-    def collected(self, items: list[dict[str, Any]], seconds: float, digest: str) -> None:
+    def collected(self, items: list[dict[str, Any]], seconds: float, digest: str, deselected: int = 0) -> None:
         self.items = items
         self.collect_seconds = seconds
         self.collection_hash = digest
+        if self.bus.wants(events.Collected):
+            self.bus.publish(events.Collected(
+                run_id=self.run_id, total=len(items), deselected=deselected, seconds=seconds,
+                nodeids=tuple(i["nodeid"] for i in items),
+                estimates={n: d for n in (i["nodeid"] for i in items) if (d := self.history.get(n)) is not None}))
 
     def collection_report(self, nodeid: str, outcome: str, message: str) -> None:
         self.collection.append({"nodeid": nodeid, "outcome": outcome, "message": message})
@@ -246,6 +255,9 @@ class RunState:
             self.replacements.append({"worker": wid, "seconds": round(seconds, 4)})
         self._store_call("add_workers", [WorkerInfo(self.run_id, wid, caps.get("host", platform.node()),
                                                     pid, caps, caps.get("node"))])
+        if self.bus.wants(events.WorkerUp):
+            self.bus.publish(events.WorkerUp(wid, pid, caps.get("host", platform.node()), caps.get("node"),
+                                             caps, replacement))
 
     def worker_bye(self, wid: str, peak: int | None, tests: int, cpu_seconds: float | None = None) -> None:
         if wid in self.workers:
@@ -254,6 +266,8 @@ class RunState:
     def worker_gone(self, wid: str, status: str) -> None:
         if wid in self.workers:
             self.workers[wid]["exit"] = status
+        if self.bus.wants(events.WorkerDown):
+            self.bus.publish(events.WorkerDown(wid, status))
 
     def warning(self, msg: dict[str, Any]) -> None:
         self.warnings.append(msg)
@@ -273,6 +287,7 @@ class RunState:
                 result.flaky = True
             self.final[idx] = result
         self._store_call("add_results", [result])
+        self._published(result)
         hook = self.config.hook.pytest_testfleet_result
         if hook.get_hookimpls():  # most runs have no listener; skip the call then
             hook(config=self.config, result=result)
@@ -286,6 +301,14 @@ class RunState:
                             message=reason, attempt=len(self.attempts.get(idx, [])) + 1)
         self.final[idx] = result
         self._store_call("add_results", [result])
+        self._published(result)
+
+    def _published(self, result: TestResult) -> None:
+        if self.bus.wants(events.TestFinished):
+            self.bus.publish(events.TestFinished(
+                nodeid=result.nodeid, outcome=result.outcome, worker_id=result.worker, duration=result.duration,
+                attempt=result.attempt, final=result.final, flaky=result.flaky, message=result.message,
+                failure_text=result.failure_text))
 
     def counts(self) -> dict[str, int]:
         c = Counter(r.outcome for r in self.final.values())
@@ -299,6 +322,9 @@ class RunState:
         self.exit_code = exitstatus
         interrupted = exitstatus == 2 or self.count(Outcome.NOT_RUN) > 0
         status = "interrupted" if interrupted else "finished"
+        if self.bus.wants(events.RunFinished):
+            self.bus.publish(events.RunFinished(self.run_id, time.time(), exitstatus, status, self.counts(),
+                                                self.wall_seconds()))
         if self.store is not None:
             try:
                 self.store.finish_run(self.run_id, status, time.time(), exitstatus, self.counts())
