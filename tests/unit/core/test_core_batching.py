@@ -12,6 +12,7 @@ import pytest
 
 from testfleet import controller as controller_mod
 from testfleet.controller import NAP_MAX, NAP_MIN, Controller, Worker, nap_seconds
+from testfleet.events import EventBus
 from testfleet.report import progress
 from testfleet.report.progress import PlainProgress
 
@@ -114,7 +115,7 @@ def bare_controller(monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, list[s
     c.items = [{"nodeid": f"t.py::test_{i}"} for i in range(10)]
     c.locations, c.early_deaths, c.config = {}, 0, None  # type: ignore[assignment]
     c.scheduler = FakeScheduler()  # type: ignore[assignment]
-    c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None))  # type: ignore[assignment]
+    c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None), bus=EventBus())  # type: ignore[assignment]
     fed: list[str] = []
     settled: list[int] = []
     monkeypatch.setattr(c, "_feed", lambda w: fed.append(w.id))
