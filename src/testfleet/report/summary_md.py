@@ -107,8 +107,9 @@ def build_sections(inp: SummaryInput, text_limit: int) -> tuple[str, list[Sectio
             return old.outcome if old else None
         return inp.previous_outcomes.get(nodeid)
 
-    new = [r for r in failing if before(r.nodeid) not in FAILURE_VALUES]
-    old = [r for r in failing if before(r.nodeid) in FAILURE_VALUES]
+    history = base_final is not None or bool(inp.previous_outcomes)
+    new = [r for r in failing if before(r.nodeid) not in FAILURE_VALUES] if history else []
+    old = [r for r in failing if before(r.nodeid) in FAILURE_VALUES] if history else failing
     bad = bool(failing)
     total = len(final)
     parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts.get(o)]
@@ -131,9 +132,9 @@ def build_sections(inp: SummaryInput, text_limit: int) -> tuple[str, list[Sectio
                                                                for r in new],
                                 intro=f"Failing in this run, {label}.", what="failures"))
     if old:
-        sections.append(Section(f"Still failing ({len(old)})",
+        sections.append(Section(f"Still failing ({len(old)})" if history else f"Failures ({len(old)})",
                                 [_failure_item(r, text_limit, None) for r in old],
-                                intro="Failing here and before.", what="failures"))
+                                intro="Failing here and before." if history else "", what="failures"))
     if flaky:
         rows = []
         for r in flaky:
