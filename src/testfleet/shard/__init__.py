@@ -59,27 +59,26 @@ def parse_shard(value: str) -> Shard:
 # ---------------------------------------------------------------------------- estimates
 def estimate(nodeids: Sequence[str], history: Mapping[str, float]) -> list[float]:
     """Seconds per test: its history, else siblings, parent, module, the median of all."""
-    known = [history.get(n) for n in nodeids]
-    values = [d for d in known if d is not None]
-    if not values:
+    if not history:
         return [1.0] * len(nodeids)
     groups: dict[tuple[str, str], list[float]] = defaultdict(list)
-    keys = []
-    for nodeid, d in zip(nodeids, known, strict=True):
-        module, parent, name = derived(nodeid)
-        k = (("sibling", f"{parent}::{name}"), ("parent", parent), ("module", module))
-        keys.append(k)
-        if d is not None:
-            for key in k:
-                groups[key].append(d)
+    for nodeid, d in history.items():
+        for key in _keys(nodeid):
+            groups[key].append(d)
     medians = {key: statistics.median(v) for key, v in groups.items()}
-    fallback = statistics.median(values)
+    fallback = statistics.median(history.values())
     out = []
-    for d, k in zip(known, keys, strict=True):
+    for nodeid in nodeids:
+        d = history.get(nodeid)
         if d is None:
-            d = next((medians[key] for key in k if key in medians), fallback)
+            d = next((medians[key] for key in _keys(nodeid) if key in medians), fallback)
         out.append(max(float(d), 0.0))
     return out
+
+
+def _keys(nodeid: str) -> tuple[tuple[str, str], ...]:
+    module, parent, name = derived(nodeid)
+    return ("sibling", f"{parent}::{name}"), ("parent", parent), ("module", module)
 
 
 # ---------------------------------------------------------------------------- planning
