@@ -170,9 +170,14 @@ def _comparison(inp: SummaryInput) -> Section:
     return Section("Compared with the base run", [(a, b) for a, b in items], intro=intro, what="changes")
 
 
+def size_label(limit: int) -> str:
+    return f"{limit / 1048576:.0f} MiB" if limit >= 1000 * 1024 else f"{limit / 1000:.0f} KB"
+
+
 def render(inp: SummaryInput, limit: int = STEP_SUMMARY_LIMIT) -> str:
     """The summary as Markdown, at most ``limit`` bytes (UTF-8)."""
     text_limit = max(limit // 16, 200)
+    label = size_label(limit)
     header, sections = build_sections(inp, text_limit)
     footer = f"\n{inp.footer}\n" if inp.footer else ""
     out = [header]
@@ -183,7 +188,7 @@ def render(inp: SummaryInput, limit: int = STEP_SUMMARY_LIMIT) -> str:
         if sec.intro and not sec.intro.endswith("|"):
             head += "\n"  # a list after a paragraph
         if used + len(head.encode()) + reserve > limit:
-            note = f"\n_{sec.title}: left out, the summary is limited to {limit // 1024} KiB._\n"
+            note = f"\n_{sec.title}: left out, the summary is limited to {label}._\n"
             if used + len(note.encode()) <= limit:
                 out.append(note)
                 used += len(note.encode())
@@ -208,7 +213,7 @@ def render(inp: SummaryInput, limit: int = STEP_SUMMARY_LIMIT) -> str:
         if cut_details:
             notes.append(f"the details of {cut_details} left out")
         if notes:
-            note = (f"\n_… {'; '.join(notes)}: the summary is limited to {limit // 1024} KiB "
+            note = (f"\n_… {'; '.join(notes)}: the summary is limited to {label} "
                     f"(`testfleet show {inp.run_id}` has everything)._\n")
             out.append(note)
             used += len(note.encode())
