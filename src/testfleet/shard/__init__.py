@@ -69,9 +69,8 @@ def estimate(nodeids: Sequence[str], history: Mapping[str, float]) -> list[float
     fallback = statistics.median(history.values())
     out = []
     for nodeid in nodeids:
-        d = history.get(nodeid)
-        if d is None:
-            d = next((medians[key] for key in _keys(nodeid) if key in medians), fallback)
+        known = history.get(nodeid)
+        d = known if known is not None else next((medians[k] for k in _keys(nodeid) if k in medians), fallback)
         out.append(max(float(d), 0.0))
     return out
 
