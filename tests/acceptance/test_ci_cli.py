@@ -183,3 +183,29 @@ def test_bad_shard_and_durations_file_are_usage_errors(fleet: Any) -> None:
         missing.out + missing.err)
     empty = cli(fleet, "durations", "export", "d.json", "--db", "none")
     assert empty.returncode == 4 and empty.stderr.startswith("testfleet: error: --db none keeps no results")
+
+
+def test_summary_compares_with_the_last_complete_run_on_the_base_branch(fleet: Any) -> None:
+    import subprocess
+
+    fleet.write("test_b.py", "def test_a():\n    pass\n\ndef test_b():\n    pass\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    for cmd in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "suite"]):
+        subprocess.run([*git, *cmd], cwd=fleet.root, check=True, capture_output=True)
+    base = fleet.run("-w", "2", "--db", "results.duckdb")
+    assert base.code == 0 and base.report is not None
+    # A later shard run on main is partial: never the base of a comparison.
+    shard = fleet.run("-w", "1", "--db", "results.duckdb", "--shard", "1/2")
+    assert shard.code == 0
+    fleet.write("test_b.py", "def test_a():\n    assert 0, 'broken now'\n\ndef test_b():\n    pass\n")
+    summary = fleet.root / "summary.md"
+    head = fleet.run("-w", "2", "--db", "results.duckdb",
+                     env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_BASE_REF": "main"})
+    assert head.code == 1
+    text = summary.read_text()
+    assert "### New failures (1)" in text and "`test_b.py::test_a` (was passed)" in text
+    assert f"Base run `{base.report['run_id']}` on main" in text and "1 newly failing" in text
+    comment = cli(fleet, "summary", "--db", "results.duckdb", "--base-branch", "main")
+    assert f"Base run `{base.report['run_id']}` on main" in comment.stdout
+    explicit = cli(fleet, "summary", "--db", "results.duckdb", "--base", "nope")
+    assert explicit.returncode == 4 and "no run 'nope'" in explicit.stderr
