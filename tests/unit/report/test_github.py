@@ -54,6 +54,6 @@ def test_appending_keeps_the_whole_file_under_the_limit(tmp_path: Path) -> None:
     results = [TestResult("r", f"t.py::test_{i}", "failed", message="m", failure_text="x" * 5000)
                for i in range(400)]
     written = github.append_step_summary(path, SummaryInput("r", results), limit=200_000)
-    assert 0 < written and path.stat().st_size <= 200_000
+    assert written > 0 and path.stat().st_size <= 200_000
     assert path.read_text().startswith("earlier step\n")
     assert github.append_step_summary(path, SummaryInput("r", results), limit=200_000) == 0  # no room left
