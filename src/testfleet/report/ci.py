@@ -82,8 +82,8 @@ def annotation_lines(kind: str, failures: Iterable[Failure]) -> list[str]:
     items = sorted(failures, key=lambda f: (not f.new, OUTCOME_RANK.get(f.outcome, 9), f.nodeid))
     lines = [annotation(kind, f) for f in items[:MAX_ANNOTATIONS]]
     if len(items) > MAX_ANNOTATIONS:
-        lines.append(f"testfleet: {len(items) - MAX_ANNOTATIONS} more failures not annotated (the CI shows "
-                     f"{MAX_ANNOTATIONS}; the summary above, the job summary and `testfleet show` list them all)")
+        lines.append(f"testfleet: {len(items) - MAX_ANNOTATIONS} more failures not annotated (at most "
+                     f"{MAX_ANNOTATIONS} are; the summary above, the job summary and `testfleet show` list them all)")
     return lines
 
 
