@@ -45,7 +45,6 @@ class Section:
     title: str
     items: list[tuple[str, str]]  # (full text, short text) per entry
     intro: str = ""
-    outro: str = ""  # after the items (a table's end, ...)
     what: str = "entries"
 
 

@@ -29,7 +29,7 @@ def group_key(item: pytest.Item) -> str | None:
     return None
 
 
-def load_history(config: pytest.Config, settings: Settings) -> dict[str, float]:
+def load_history(config: pytest.Config, settings: Settings, nodeids: list[str] | None = None) -> dict[str, float]:
     """Durations to split by: ``--durations-file``, else the results store (read-only), else none."""
     base = Path(config.invocation_params.dir)
     if settings.durations_file:
@@ -46,7 +46,7 @@ def load_history(config: pytest.Config, settings: Settings) -> dict[str, float]:
     except Exception:  # noqa: BLE001 - no history: every test is estimated
         return {}
     try:
-        return history_durations(store)
+        return history_durations(store, wanted=nodeids)
     finally:
         store.close()
 
@@ -65,4 +65,6 @@ def deselect_other_shards(config: pytest.Config, items: list[pytest.Item], shard
 def apply(config: pytest.Config, items: list[pytest.Item], settings: Settings) -> None:
     if not settings.shard:
         return
-    deselect_other_shards(config, items, parse_shard(settings.shard), load_history(config, settings))
+    shard = parse_shard(settings.shard)
+    history = load_history(config, settings, [item.nodeid for item in items])
+    deselect_other_shards(config, items, shard, history)

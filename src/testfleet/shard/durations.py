@@ -10,7 +10,7 @@ import json
 import os
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from testfleet.errors import UsageError
 FILE_FORMAT = "testfleet-durations"
 FILE_VERSION = 1
 HISTORY_PER_TEST = 5  # timed attempts per test, newest first, whose median is its duration
-HISTORY_RUNS = 30  # stored runs looked at, newest first
+HISTORY_RUNS = 20  # stored runs looked at, newest first
 TIMED = frozenset({"passed", "failed"})
 
 
@@ -52,10 +52,12 @@ def read_durations(path: str | os.PathLike[str]) -> dict[str, float]:
     return {str(k): float(v) for k, v in data.items()}
 
 
-def history_durations(store: Any, per_test: int = HISTORY_PER_TEST, runs: int = HISTORY_RUNS) -> dict[str, float]:
+def history_durations(store: Any, per_test: int = HISTORY_PER_TEST, runs: int = HISTORY_RUNS,
+                      wanted: Collection[str] | None = None) -> dict[str, float]:
     """Median of each test's last ``per_test`` timed attempts (passed or failed) in the
     newest ``runs`` runs that are over (a running run, this one included, is left out, so
-    every process of a run reads the same durations)."""
+    every process of a run reads the same durations). With ``wanted``, older runs are not
+    read once each wanted test has ``per_test`` samples."""
     samples: dict[str, list[float]] = defaultdict(list)
     for run in store.runs(limit=runs):
         if run.status == "running":
@@ -63,4 +65,6 @@ def history_durations(store: Any, per_test: int = HISTORY_PER_TEST, runs: int = 
         for r in store.results(run.run_id):
             if r.outcome in TIMED and len(samples[r.nodeid]) < per_test:
                 samples[r.nodeid].append(r.duration)
+        if wanted is not None and all(len(samples.get(n, ())) >= per_test for n in wanted):
+            break
     return {k: statistics.median(v) for k, v in samples.items() if v}
