@@ -58,3 +58,14 @@ def test_history_is_the_median_of_finished_runs_only() -> None:
             store.finish_run(run, status, float(k) + 0.5, 0, {})
     # The running run (this one, for a shard's collector) is left out; skipped tests have no time.
     assert history_durations(store) == {"t.py::a": 2.0}
+
+
+def test_older_runs_are_not_read_once_every_wanted_test_has_its_samples() -> None:
+    store = MemoryStore()
+    for k, seconds in enumerate([9.0, 1.0, 2.0]):  # r2 is the newest
+        store.start_run(RunInfo(run_id=f"r{k}", start=float(k)))
+        store.add_results([_result(f"r{k}", "t.py::a", "passed", seconds, float(k)),
+                           _result(f"r{k}", "t.py::b", "passed", seconds, float(k))])
+        store.finish_run(f"r{k}", "finished", float(k) + 0.5, 0, {})
+    assert history_durations(store, per_test=2, wanted=["t.py::a"]) == {"t.py::a": 1.5, "t.py::b": 1.5}
+    assert history_durations(store, per_test=3) == {"t.py::a": 2.0, "t.py::b": 2.0}
