@@ -41,12 +41,13 @@ def write_suite(root: Path, n: int, total: float, seed: int) -> dict[str, float]
     durations: dict[str, float] = {}
     per_module = (n + 19) // 20
     for m in range(20):
-        chunk = secs[m * per_module:(m + 1) * per_module]
+        chunk = secs[m * per_module : (m + 1) * per_module]
         if not chunk:
             continue
         (root / f"test_m{m:02d}.py").write_text(
             f"import time, pytest\nS = {chunk!r}\n\n@pytest.mark.parametrize('i', range(len(S)))\n"
-            "def test_t(i):\n    time.sleep(S[i])\n")
+            "def test_t(i):\n    time.sleep(S[i])\n"
+        )
         for i, s in enumerate(chunk):
             durations[f"test_m{m:02d}.py::test_t[{i}]"] = s
     (root / "pytest.ini").write_text("[pytest]\n")
@@ -63,11 +64,38 @@ def env() -> dict[str, str]:
 def argv(tool: str, i: int, k: int, opts: argparse.Namespace, collect: bool, xml: Path | None) -> list[str]:
     if tool.startswith("pytest-split"):
         algo = tool.split(":", 1)[1]
-        cmd = [opts.split_python, "-m", "pytest", "-p", "no:cacheprovider", "--splits", str(k), "--group", str(i),
-               "--durations-path", ".test_durations", "--splitting-algorithm", algo]
+        cmd = [
+            opts.split_python,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--splits",
+            str(k),
+            "--group",
+            str(i),
+            "--durations-path",
+            ".test_durations",
+            "--splitting-algorithm",
+            algo,
+        ]
     else:
-        cmd = [sys.executable, "-m", "testfleet", "run", "-w", "1", "--db", "none", "--shard", f"{i}/{k}",
-               "--durations-file", ".test_durations", "-p", "no:cacheprovider"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "testfleet",
+            "run",
+            "-w",
+            "1",
+            "--db",
+            "none",
+            "--shard",
+            f"{i}/{k}",
+            "--durations-file",
+            ".test_durations",
+            "-p",
+            "no:cacheprovider",
+        ]
     cmd += ["--co", "-q"] if collect else ["-q"]
     if xml is not None:
         cmd += ["--junitxml", str(xml)]
@@ -82,26 +110,42 @@ def measure(tool: str, root: Path, durations: dict[str, float], opts: argparse.N
     k = opts.shards
     shards = []
     for i in range(1, k + 1):
-        proc = subprocess.run(argv(tool, i, k, opts, True, None), cwd=root, capture_output=True, text=True,
-                              env=env(), timeout=300)
+        proc = subprocess.run(
+            argv(tool, i, k, opts, True, None),
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=env(),
+            timeout=300,
+        )
         ids = selected(proc.stdout)
         shards.append(ids)
     planned = [sum(durations[n] for n in ids) for ids in shards]
     flat = [n for ids in shards for n in ids]
     result: dict[str, Any] = {
-        "tool": tool, "tests_per_shard": [len(s) for s in shards], "planned_seconds": planned,
-        "planned_ratio": max(planned) / (sum(planned) / k), "disjoint": len(flat) == len(set(flat)),
-        "complete": set(flat) == set(durations)}
+        "tool": tool,
+        "tests_per_shard": [len(s) for s in shards],
+        "planned_seconds": planned,
+        "planned_ratio": max(planned) / (sum(planned) / k),
+        "disjoint": len(flat) == len(set(flat)),
+        "complete": set(flat) == set(durations),
+    }
     if opts.run:
         sums, walls = [], []
         for i in range(1, k + 1):
             xml = root / f"junit-{i}.xml"
             t0 = time.perf_counter()
-            subprocess.run(argv(tool, i, k, opts, False, xml), cwd=root, capture_output=True, env=env(), timeout=600)
+            subprocess.run(
+                argv(tool, i, k, opts, False, xml), cwd=root, capture_output=True, env=env(), timeout=600
+            )
             walls.append(time.perf_counter() - t0)
             sums.append(sum(float(c.get("time", "0")) for c in ET.parse(xml).getroot().iter("testcase")))
-        result.update(measured_seconds=sums, measured_ratio=max(sums) / (sum(sums) / k), wall_seconds=walls,
-                      longest_wall=max(walls))
+        result.update(
+            measured_seconds=sums,
+            measured_ratio=max(sums) / (sum(sums) / k),
+            wall_seconds=walls,
+            longest_wall=max(walls),
+        )
     return result
 
 
@@ -118,15 +162,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="shard-bench-") as tmp:
         root = Path(tmp)
         durations = write_suite(root, opts.tests, opts.seconds, opts.seed)
-        results = [measure(tool, root, durations, opts) for tool in
-                   ("testfleet", "pytest-split:duration_based_chunks", "pytest-split:least_duration")]
-    print(f"suite: {opts.tests} tests, {opts.seconds:.1f} s in all, longest test {max(durations.values()):.3f} s, "
-          f"{opts.shards} shards (mean {opts.seconds / opts.shards:.2f} s), load {os.getloadavg()[0]:.2f}")
+        results = [
+            measure(tool, root, durations, opts)
+            for tool in ("testfleet", "pytest-split:duration_based_chunks", "pytest-split:least_duration")
+        ]
+    print(
+        f"suite: {opts.tests} tests, {opts.seconds:.1f} s in all, longest test {max(durations.values()):.3f} s, "
+        f"{opts.shards} shards (mean {opts.seconds / opts.shards:.2f} s), load {os.getloadavg()[0]:.2f}"
+    )
     for r in results:
-        line = (f"{r['tool']:38s} planned max/mean {r['planned_ratio']:.3f}  tests {r['tests_per_shard']}  "
-                f"disjoint {r['disjoint']} complete {r['complete']}")
+        line = (
+            f"{r['tool']:38s} planned max/mean {r['planned_ratio']:.3f}  tests {r['tests_per_shard']}  "
+            f"disjoint {r['disjoint']} complete {r['complete']}"
+        )
         if "measured_ratio" in r:
-            line += f"  measured max/mean {r['measured_ratio']:.3f}  longest shard wall {r['longest_wall']:.2f} s"
+            line += (
+                f"  measured max/mean {r['measured_ratio']:.3f}  longest shard wall {r['longest_wall']:.2f} s"
+            )
         print(line)
     if opts.json:
         Path(opts.json).write_text(json.dumps(results, indent=1))

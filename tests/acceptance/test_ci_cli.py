@@ -36,8 +36,14 @@ def cli(fleet: Any, *args: str, env: dict[str, str] | None = None) -> Any:
     import os
     import subprocess
 
-    return subprocess.run([sys.executable, "-m", "testfleet", *args], cwd=fleet.root, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "testfleet", *args],
+        cwd=fleet.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def junit_cases(path: Path) -> dict[str, ET.Element]:
@@ -51,7 +57,11 @@ def test_retried_tests_in_junit_and_the_github_job_summary(fleet: Any) -> None:
     fleet.write("tests/test_ci.py", FLAKY_SUITE)
     summary = fleet.root / "step_summary.md"
     summary.write_text("# Earlier step output\n")
-    env = {"FLAKY_MARK": str(fleet.root / "mark"), "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    env = {
+        "FLAKY_MARK": str(fleet.root / "mark"),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
     run = fleet.run("-w", "2", "--retries", "2", "--db", "results.duckdb", "--junitxml", "junit.xml", env=env)
     assert run.code == 1, run.out + run.err
     assert run.outcome("test_flaky")["flaky"] is True
@@ -85,11 +95,21 @@ def test_retried_tests_in_junit_and_the_github_job_summary(fleet: Any) -> None:
 
 
 def test_job_summary_is_cut_to_one_mib_with_a_note(fleet: Any) -> None:
-    fleet.write("test_big.py", "import pytest\n\n@pytest.mark.parametrize('i', range(60))\n"
-                               "def test_big(i):\n    assert False, 'x' * 30000\n\ndef test_fine():\n    pass\n")
+    fleet.write(
+        "test_big.py",
+        "import pytest\n\n@pytest.mark.parametrize('i', range(60))\n"
+        "def test_big(i):\n    assert False, 'x' * 30000\n\ndef test_fine():\n    pass\n",
+    )
     summary = fleet.root / "summary.md"
-    run = fleet.run("-w", "2", "--db", "results.duckdb", "--tb", "short",
-                    env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"})
+    run = fleet.run(
+        "-w",
+        "2",
+        "--db",
+        "results.duckdb",
+        "--tb",
+        "short",
+        env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"},
+    )
     assert run.code == 1
     text = summary.read_text()
     assert 900 * 1024 < len(text.encode()) <= 1024 * 1024
@@ -100,14 +120,26 @@ def test_job_summary_is_cut_to_one_mib_with_a_note(fleet: Any) -> None:
     assert "testfleet: 50 more failures not annotated" in run.out
     comment = cli(fleet, "summary", "--db", "results.duckdb")
     assert comment.returncode == 0
-    assert len(comment.stdout.encode()) <= 64 * 1000 + 1 and "the summary is limited to 64 KB" in comment.stdout
+    assert (
+        len(comment.stdout.encode()) <= 64 * 1000 + 1 and "the summary is limited to 64 KB" in comment.stdout
+    )
 
 
 def test_gitlab_sections_and_split_junit(fleet: Any) -> None:
-    fleet.write("test_many.py", "import pytest\n\n@pytest.mark.parametrize('i', range(40))\n"
-                                "def test_many(i):\n    assert i % 10, 'tenth'\n")
-    run = fleet.run("-w", "2", "--db", "none", "--junitxml", "report.xml",
-                    env={"GITLAB_CI": "true", "TESTFLEET_JUNIT_MAX_OBJECTS": "30"})
+    fleet.write(
+        "test_many.py",
+        "import pytest\n\n@pytest.mark.parametrize('i', range(40))\n"
+        "def test_many(i):\n    assert i % 10, 'tenth'\n",
+    )
+    run = fleet.run(
+        "-w",
+        "2",
+        "--db",
+        "none",
+        "--junitxml",
+        "report.xml",
+        env={"GITLAB_CI": "true", "TESTFLEET_JUNIT_MAX_OBJECTS": "30"},
+    )
     assert run.code == 1
     starts = [ln.split(":")[2].split("[")[0] for ln in run.out.splitlines() if "section_start:" in ln]
     ends = [ln.split(":")[2].split("\r")[0] for ln in run.out.splitlines() if "section_end:" in ln]
@@ -128,12 +160,18 @@ SECONDS = [0.4] * 2 + [0.2] * 4 + [0.1] * 8 + [0.05] * 16 + [0.02] * 20
 
 
 def write_skewed(fleet: Any) -> None:
-    fleet.write("test_skew.py", f"import time, pytest\nS = {SECONDS!r}\n\n"
-                                "@pytest.mark.parametrize('i', range(len(S)))\n"
-                                "def test_t(i):\n    time.sleep(S[i])\n")
-    fleet.write("test_scoped.py", "import time, pytest\n\n@pytest.fixture(scope='module')\ndef res():\n"
-                                  "    return object()\n\n@pytest.mark.parametrize('i', range(4))\n"
-                                  "def test_s(res, i):\n    time.sleep(0.05)\n")
+    fleet.write(
+        "test_skew.py",
+        f"import time, pytest\nS = {SECONDS!r}\n\n"
+        "@pytest.mark.parametrize('i', range(len(S)))\n"
+        "def test_t(i):\n    time.sleep(S[i])\n",
+    )
+    fleet.write(
+        "test_scoped.py",
+        "import time, pytest\n\n@pytest.fixture(scope='module')\ndef res():\n"
+        "    return object()\n\n@pytest.mark.parametrize('i', range(4))\n"
+        "def test_s(res, i):\n    time.sleep(0.05)\n",
+    )
 
 
 def test_four_shards_are_disjoint_complete_and_balanced(fleet: Any) -> None:
@@ -148,8 +186,10 @@ def test_four_shards_are_disjoint_complete_and_balanced(fleet: Any) -> None:
 
     def shard(i: int) -> Any:
         # Each "CI job" has its own (empty) store: only the durations file is shared.
-        return run_testfleet(["-w", "1", "--shard", f"{i}/4", "--durations-file", "durations.json",
-                              "--db", f"job{i}.duckdb"], fleet.root)
+        return run_testfleet(
+            ["-w", "1", "--shard", f"{i}/4", "--durations-file", "durations.json", "--db", f"job{i}.duckdb"],
+            fleet.root,
+        )
 
     with ThreadPoolExecutor(4) as pool:
         runs = list(pool.map(shard, range(1, 5)))
@@ -179,8 +219,11 @@ def test_bad_shard_and_durations_file_are_usage_errors(fleet: Any) -> None:
     assert bad.code == 4 and "--shard: '5/4' is not I/K with 1 <= I <= K" in bad.out + bad.err
     assert "Traceback" not in bad.out + bad.err
     missing = fleet.run("--shard", "1/2", "--durations-file", "nope.json", "--db", "none", report=False)
-    assert missing.code == 4 and "--durations-file:" in missing.out + missing.err and "does not exist" in (
-        missing.out + missing.err)
+    assert (
+        missing.code == 4
+        and "--durations-file:" in missing.out + missing.err
+        and "does not exist" in (missing.out + missing.err)
+    )
     empty = cli(fleet, "durations", "export", "d.json", "--db", "none")
     assert empty.returncode == 4 and empty.stderr.startswith("testfleet: error: --db none keeps no results")
 
@@ -199,8 +242,13 @@ def test_summary_compares_with_the_last_complete_run_on_the_base_branch(fleet: A
     assert shard.code == 0
     fleet.write("test_b.py", "def test_a():\n    assert 0, 'broken now'\n\ndef test_b():\n    pass\n")
     summary = fleet.root / "summary.md"
-    head = fleet.run("-w", "2", "--db", "results.duckdb",
-                     env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_BASE_REF": "main"})
+    head = fleet.run(
+        "-w",
+        "2",
+        "--db",
+        "results.duckdb",
+        env={"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_BASE_REF": "main"},
+    )
     assert head.code == 1
     text = summary.read_text()
     assert "### New failures (1)" in text and "`test_b.py::test_a` (was passed)" in text

@@ -48,6 +48,9 @@ def run_export(ns: argparse.Namespace) -> int:
         write_durations(target, durations)
     except OSError as exc:
         abort(f"durations export: cannot write {ns.file}: {exc.strerror or exc}", 1)
-    out().print(f"testfleet: wrote the durations of {len(durations)} tests to {ns.file}", markup=False,
-                highlight=False)
+    out().print(
+        f"testfleet: wrote the durations of {len(durations)} tests to {ns.file}",
+        markup=False,
+        highlight=False,
+    )
     return 0

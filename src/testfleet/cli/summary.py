@@ -23,17 +23,32 @@ FORMATS = ("md",)
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("summary", help="a run as Markdown, for a pull-request comment")
-    parser.add_argument("run", nargs="?", metavar="RUN",
-                        help="run id or a unique prefix of one (default: the latest run)")
-    parser.add_argument("--format", default="md", metavar="md",
-                        help="output format: md (Markdown, under 64 KB; the default)")
-    parser.add_argument("--base", metavar="RUN", default=None,
-                        help="compare with this run (default: the newest complete run on --base-branch)")
-    parser.add_argument("--base-branch", metavar="BRANCH", default=None,
-                        help="branch whose newest complete run is the base (default: $GITHUB_BASE_REF, "
-                             "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME or $SYSTEM_PULLREQUEST_TARGETBRANCH)")
-    parser.add_argument("--max-bytes", metavar="N", type=int, default=None,
-                        help="size limit of the text (default 64000, under GitHub's comment limit)")
+    parser.add_argument(
+        "run", nargs="?", metavar="RUN", help="run id or a unique prefix of one (default: the latest run)"
+    )
+    parser.add_argument(
+        "--format", default="md", metavar="md", help="output format: md (Markdown, under 64 KB; the default)"
+    )
+    parser.add_argument(
+        "--base",
+        metavar="RUN",
+        default=None,
+        help="compare with this run (default: the newest complete run on --base-branch)",
+    )
+    parser.add_argument(
+        "--base-branch",
+        metavar="BRANCH",
+        default=None,
+        help="branch whose newest complete run is the base (default: $GITHUB_BASE_REF, "
+        "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME or $SYSTEM_PULLREQUEST_TARGETBRANCH)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        metavar="N",
+        type=int,
+        default=None,
+        help="size limit of the text (default 64000, under GitHub's comment limit)",
+    )
     add_db_option(parser)
     parser.set_defaults(func=run)
 

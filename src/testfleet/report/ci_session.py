@@ -26,8 +26,11 @@ from testfleet.report import github, gitlab
 
 def wanted(config: pytest.Config, settings: Any, env: Mapping[str, str]) -> bool:
     junit = bool(getattr(config.option, "xmlpath", None))
-    return ((junit and (settings.retries > 0 or gitlab.active(env, settings.ci)))
-            or github.step_summary_path(env, settings.ci) is not None or gitlab.active(env, settings.ci))
+    return (
+        (junit and (settings.retries > 0 or gitlab.active(env, settings.ci)))
+        or github.step_summary_path(env, settings.ci) is not None
+        or gitlab.active(env, settings.ci)
+    )
 
 
 class CISession:
@@ -65,7 +68,9 @@ class CISession:
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - CI extras never cost the run
-                self.notes.append(f"testfleet: {step.__name__.strip('_').replace('_', ' ')} not written: {exc}")
+                self.notes.append(
+                    f"testfleet: {step.__name__.strip('_').replace('_', ' ')} not written: {exc}"
+                )
         for note in self.notes:
             self._write_line(note)
 
@@ -79,16 +84,21 @@ class CISession:
         path = getattr(self.config.option, "xmlpath", None)
         if not path or not os.path.isfile(path):
             return
-        missed = junit.add_retries(path, junit.retried(self.state.attempts),
-                                   prefix=getattr(self.config.option, "junitprefix", None))
+        missed = junit.add_retries(
+            path, junit.retried(self.state.attempts), prefix=getattr(self.config.option, "junitprefix", None)
+        )
         if missed:
-            self.notes.append(f"testfleet: no single testcase in {path} for {len(missed)} retried tests "
-                              f"(e.g. {missed[0]}); their earlier attempts are not in it")
+            self.notes.append(
+                f"testfleet: no single testcase in {path} for {len(missed)} retried tests "
+                f"(e.g. {missed[0]}); their earlier attempts are not in it"
+            )
         if gitlab.active(self.env, self.state.settings.ci):
             parts = gitlab.split(path, **gitlab.limits_from(self.env))
             if len(parts) > 1:
-                self.notes.append(f"testfleet: {path} split into {len(parts)} files for GitLab's limits: "
-                                  + ", ".join(str(p) for p in parts))
+                self.notes.append(
+                    f"testfleet: {path} split into {len(parts)} files for GitLab's limits: "
+                    + ", ".join(str(p) for p in parts)
+                )
 
     def _step_summary(self) -> None:
         path = github.step_summary_path(self.env, self.state.settings.ci)

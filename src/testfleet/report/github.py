@@ -19,7 +19,11 @@ from typing import Any
 from testfleet.model import RunInfo, TestResult
 from testfleet.report.summary_md import STEP_SUMMARY_LIMIT, SummaryInput, render
 
-BASE_BRANCH_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "SYSTEM_PULLREQUEST_TARGETBRANCH")
+BASE_BRANCH_VARS = (
+    "GITHUB_BASE_REF",
+    "CI_MERGE_REQUEST_TARGET_BRANCH_NAME",
+    "SYSTEM_PULLREQUEST_TARGETBRANCH",
+)
 SHARD_FLAGS = ("--fleet-shard", "--shard")
 RUNS_SEARCHED = 200
 
@@ -58,7 +62,12 @@ def find_base_run(store: Any, branch: str, exclude: str | None = None) -> RunInf
     """The newest finished, complete run on ``branch``."""
     run: RunInfo
     for run in store.runs(limit=RUNS_SEARCHED):
-        if run.run_id != exclude and run.git_branch == branch and run.status == "finished" and not is_partial(run):
+        if (
+            run.run_id != exclude
+            and run.git_branch == branch
+            and run.status == "finished"
+            and not is_partial(run)
+        ):
             return run
     return None
 
@@ -68,10 +77,14 @@ def input_from_store(store: Any, run: RunInfo, base: RunInfo | None) -> SummaryI
     seconds = (run.end - run.start) if run.end is not None else None
     shard = shard_of(run)
     return SummaryInput(
-        run_id=run.run_id, results=store.results(run.run_id), seconds=seconds,
+        run_id=run.run_id,
+        results=store.results(run.run_id),
+        seconds=seconds,
         partial=f"shard {shard}" if shard else None,
-        base_run=base.run_id if base else None, base_label=base.git_branch if base else None,
-        base_results=store.results(base.run_id) if base else None)
+        base_run=base.run_id if base else None,
+        base_label=base.git_branch if base else None,
+        base_results=store.results(base.run_id) if base else None,
+    )
 
 
 def run_results(state: Any) -> list[TestResult]:
@@ -83,9 +96,13 @@ def run_results(state: Any) -> list[TestResult]:
 
 def input_from_state(state: Any, env: Mapping[str, str]) -> SummaryInput:
     shard = getattr(state.settings, "shard", None)
-    inp = SummaryInput(run_id=state.run_id, results=run_results(state), seconds=state.wall_seconds(),
-                       partial=f"shard {shard}" if shard else None,
-                       previous_outcomes=dict(state.last_outcomes))
+    inp = SummaryInput(
+        run_id=state.run_id,
+        results=run_results(state),
+        seconds=state.wall_seconds(),
+        partial=f"shard {shard}" if shard else None,
+        previous_outcomes=dict(state.last_outcomes),
+    )
     branch = base_branch(env)
     path = getattr(state.store, "path", None)
     if branch and path is not None and Path(path).is_file():
@@ -111,7 +128,9 @@ def _add_base(inp: SummaryInput, path: Path, branch: str) -> None:
         store.close()
 
 
-def append_step_summary(path: str | os.PathLike[str], inp: SummaryInput, limit: int = STEP_SUMMARY_LIMIT) -> int:
+def append_step_summary(
+    path: str | os.PathLike[str], inp: SummaryInput, limit: int = STEP_SUMMARY_LIMIT
+) -> int:
     """Append the summary to the step summary file, within what is left of ``limit``; the bytes written."""
     target = Path(path)
     existing = target.stat().st_size if target.exists() else 0
@@ -123,4 +142,3 @@ def append_step_summary(path: str | os.PathLike[str], inp: SummaryInput, limit: 
     with open(target, "ab") as out:
         out.write(data)
     return len(data)
-

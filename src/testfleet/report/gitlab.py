@@ -27,8 +27,11 @@ MAX_BYTES = 30 * 1000 * 1000
 MAX_OBJECTS = 250_000
 # Bytes kept free in each part for the XML declaration and the suite elements around the cases.
 OVERHEAD = 4096
-PHASES = {"collect": "testfleet: collecting", "tests": "testfleet: running tests",
-          "summary": "testfleet: summary"}
+PHASES = {
+    "collect": "testfleet: collecting",
+    "tests": "testfleet: running tests",
+    "summary": "testfleet: summary",
+}
 
 
 def active(env: Mapping[str, str], ci_choice: str = "auto") -> bool:
@@ -73,7 +76,9 @@ def _size(el: ET.Element) -> int:
     return len(ET.tostring(el, encoding="utf-8"))
 
 
-def needs_split(path: str | os.PathLike[str], max_bytes: int = MAX_BYTES, max_objects: int = MAX_OBJECTS) -> bool:
+def needs_split(
+    path: str | os.PathLike[str], max_bytes: int = MAX_BYTES, max_objects: int = MAX_OBJECTS
+) -> bool:
     if os.path.getsize(path) > max_bytes:
         return True
     return sum(1 for _ in ET.iterparse(path, events=("start",))) > max_objects
@@ -88,12 +93,18 @@ def _counts(cases: list[ET.Element]) -> dict[str, str]:
     errors = sum(1 for c in cases if c.find("error") is not None)
     skipped = sum(1 for c in cases if c.find("skipped") is not None)
     time_total = sum(float(c.get("time", "0") or 0) for c in cases)
-    return {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors),
-            "skipped": str(skipped), "time": f"{time_total:.3f}"}
+    return {
+        "tests": str(len(cases)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "skipped": str(skipped),
+        "time": f"{time_total:.3f}",
+    }
 
 
-def _chunks(cases: list[ET.Element], max_bytes: int, max_objects: int, fixed_bytes: int,
-            fixed_objects: int) -> list[list[ET.Element]]:
+def _chunks(
+    cases: list[ET.Element], max_bytes: int, max_objects: int, fixed_bytes: int, fixed_objects: int
+) -> list[list[ET.Element]]:
     chunks: list[list[ET.Element]] = [[]]
     used_bytes, used_objects = fixed_bytes, fixed_objects
     for case in cases:
@@ -107,7 +118,9 @@ def _chunks(cases: list[ET.Element], max_bytes: int, max_objects: int, fixed_byt
     return chunks
 
 
-def split(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, max_objects: int = MAX_OBJECTS) -> list[Path]:
+def split(
+    path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, max_objects: int = MAX_OBJECTS
+) -> list[Path]:
     """Split the JUnit file at ``path`` into parts under the limits; the paths written.
 
     A file already under both limits is left alone (``[path]``). A single testcase over a
@@ -146,7 +159,10 @@ def limits_from(env: Mapping[str, str]) -> dict[str, Any]:
     """``TESTFLEET_JUNIT_MAX_BYTES`` / ``TESTFLEET_JUNIT_MAX_OBJECTS`` override GitLab's limits
     (lower ones, e.g. for a self-managed instance with other settings)."""
     out: dict[str, Any] = {}
-    for key, name in (("max_bytes", "TESTFLEET_JUNIT_MAX_BYTES"), ("max_objects", "TESTFLEET_JUNIT_MAX_OBJECTS")):
+    for key, name in (
+        ("max_bytes", "TESTFLEET_JUNIT_MAX_BYTES"),
+        ("max_objects", "TESTFLEET_JUNIT_MAX_OBJECTS"),
+    ):
         value = env.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             out[key] = int(value)

@@ -116,7 +116,9 @@ def default_names(nodeid: str, prefix: str | None = None) -> tuple[str, str]:
     return ".".join(classnames), names[-1]
 
 
-def add_retries(path: str | os.PathLike[str], tests: Sequence[Retried], *, prefix: str | None = None) -> list[str]:
+def add_retries(
+    path: str | os.PathLike[str], tests: Sequence[Retried], *, prefix: str | None = None
+) -> list[str]:
     """Add the attempts of ``tests`` to the JUnit file at ``path``, in place and atomically.
 
     Returns the node ids whose testcase was not found exactly once (left as they were).

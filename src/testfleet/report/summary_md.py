@@ -23,8 +23,18 @@ from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, TestResult
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit per step summary
 COMMENT_LIMIT = 64 * 1000  # under GitHub's 65,536 characters per comment, in bytes
 SLOWEST = 10
-ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "crashed": "☠️", "timeout": "⏱️",
-         "unschedulable": "🚫", "not_run": "⏹️", "skipped": "⏭️", "xfailed": "✔️", "xpassed": "❗"}
+ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "error": "💥",
+    "crashed": "☠️",
+    "timeout": "⏱️",
+    "unschedulable": "🚫",
+    "not_run": "⏹️",
+    "skipped": "⏭️",
+    "xfailed": "✔️",
+    "xpassed": "❗",
+}
 
 
 @dataclass
@@ -84,7 +94,9 @@ def _failure_item(r: TestResult, text_limit: int, was: str | None) -> tuple[str,
     body = r.failure_text or r.message or ""
     if not body:
         return short, short
-    full = f"{short}\n  <details><summary>details</summary>\n\n{fenced(cut(body, text_limit))}\n\n  </details>"
+    full = (
+        f"{short}\n  <details><summary>details</summary>\n\n{fenced(cut(body, text_limit))}\n\n  </details>"
+    )
     return full, short
 
 
@@ -115,9 +127,14 @@ def build_sections(inp: SummaryInput, text_limit: int) -> tuple[str, list[Sectio
     if flaky:
         parts.append(f"{len(flaky)} flaky")
     title = f"## {'❌' if bad else '✅'} testfleet: {', '.join(parts) or 'no tests'}"
-    lines = [title, "", f"Run `{inp.run_id}`: {total} tests"
-             + (f" in {inp.seconds:.1f} s" if inp.seconds is not None else "")
-             + (f" ({inp.partial}: part of the suite)" if inp.partial else "") + "."]
+    lines = [
+        title,
+        "",
+        f"Run `{inp.run_id}`: {total} tests"
+        + (f" in {inp.seconds:.1f} s" if inp.seconds is not None else "")
+        + (f" ({inp.partial}: part of the suite)" if inp.partial else "")
+        + ".",
+    ]
     lines += ["", "| outcome | tests |", "|---|---:|"]
     lines += [f"| {ICONS.get(o, '')} {o} | {counts[o]} |" for o in OUTCOME_ORDER if counts.get(o)]
     if flaky:
@@ -126,30 +143,57 @@ def build_sections(inp: SummaryInput, text_limit: int) -> tuple[str, list[Sectio
 
     sections: list[Section] = []
     if new:
-        label = "not failing on the base run" if base_final is not None else "not failing the last time they ran"
-        sections.append(Section(f"New failures ({len(new)})", [_failure_item(r, text_limit, before(r.nodeid))
-                                                               for r in new],
-                                intro=f"Failing in this run, {label}.", what="failures"))
+        label = (
+            "not failing on the base run" if base_final is not None else "not failing the last time they ran"
+        )
+        sections.append(
+            Section(
+                f"New failures ({len(new)})",
+                [_failure_item(r, text_limit, before(r.nodeid)) for r in new],
+                intro=f"Failing in this run, {label}.",
+                what="failures",
+            )
+        )
     if old:
-        sections.append(Section(f"Still failing ({len(old)})" if history else f"Failures ({len(old)})",
-                                [_failure_item(r, text_limit, None) for r in old],
-                                intro="Failing here and before." if history else "", what="failures"))
+        sections.append(
+            Section(
+                f"Still failing ({len(old)})" if history else f"Failures ({len(old)})",
+                [_failure_item(r, text_limit, None) for r in old],
+                intro="Failing here and before." if history else "",
+                what="failures",
+            )
+        )
     if flaky:
         rows = []
         for r in flaky:
             tries = attempts.get(r.nodeid, [r])
             first = next((a for a in tries if a.outcome in FAILURE_VALUES), tries[0])
-            row = (f"| {code(r.nodeid)} | {len(tries)} | {first.outcome}: "
-                   f"{cell((first.message or '')[:300])} |")
+            row = (
+                f"| {code(r.nodeid)} | {len(tries)} | {first.outcome}: {cell((first.message or '')[:300])} |"
+            )
             rows.append((row, row))
-        sections.append(Section(f"Flaky tests ({len(flaky)})", rows,
-                                intro="Failed, then passed on a retry.\n\n| test | attempts | first failure |\n"
-                                      "|---|---:|---|", what="flaky tests"))
-    slow = sorted((r for r in final.values() if r.duration > 0), key=lambda r: (-r.duration, r.nodeid))[:SLOWEST]
+        sections.append(
+            Section(
+                f"Flaky tests ({len(flaky)})",
+                rows,
+                intro="Failed, then passed on a retry.\n\n| test | attempts | first failure |\n"
+                "|---|---:|---|",
+                what="flaky tests",
+            )
+        )
+    slow = sorted((r for r in final.values() if r.duration > 0), key=lambda r: (-r.duration, r.nodeid))[
+        :SLOWEST
+    ]
     if slow:
         rows = [(f"| {code(r.nodeid)} | {r.duration:.2f} | {r.outcome} |",) * 2 for r in slow]
-        sections.append(Section("Slowest tests", [(a, b) for a, b in rows],
-                                intro="| test | seconds | outcome |\n|---|---:|---|", what="tests"))
+        sections.append(
+            Section(
+                "Slowest tests",
+                [(a, b) for a, b in rows],
+                intro="| test | seconds | outcome |\n|---|---:|---|",
+                what="tests",
+            )
+        )
     if base_final is not None and inp.base_results is not None:
         sections.append(_comparison(inp))
     return header, sections
@@ -159,13 +203,18 @@ def _comparison(inp: SummaryInput) -> Section:
     assert inp.base_results is not None
     cmp = compare(inp.base_results, inp.results)
     base = f"`{inp.base_run}`" + (f" on {inp.base_label}" if inp.base_label else "")
-    intro = (f"Base run {base}: {cmp.base_seconds:.1f} s of test time, this run {cmp.head_seconds:.1f} s. "
-             f"{len(cmp.new_failures)} newly failing, {len(cmp.fixed)} fixed, {len(cmp.still_failing)} still failing, "
-             f"{len(cmp.added)} new tests" + ("" if inp.partial else f", {len(cmp.removed)} gone")
-             + f", {len(cmp.slower)} slower.")
+    intro = (
+        f"Base run {base}: {cmp.base_seconds:.1f} s of test time, this run {cmp.head_seconds:.1f} s. "
+        f"{len(cmp.new_failures)} newly failing, {len(cmp.fixed)} fixed, {len(cmp.still_failing)} still failing, "
+        f"{len(cmp.added)} new tests"
+        + ("" if inp.partial else f", {len(cmp.removed)} gone")
+        + f", {len(cmp.slower)} slower."
+    )
     items = [(f"- fixed: {code(c.nodeid)} ({c.base_outcome} → {c.head_outcome})",) * 2 for c in cmp.fixed]
-    items += [(f"- slower: {code(c.nodeid)} {c.base_seconds or 0:.2f} s → {c.head_seconds or 0:.2f} s",) * 2
-              for c in cmp.slower]
+    items += [
+        (f"- slower: {code(c.nodeid)} {c.base_seconds or 0:.2f} s → {c.head_seconds or 0:.2f} s",) * 2
+        for c in cmp.slower
+    ]
     return Section("Compared with the base run", [(a, b) for a, b in items], intro=intro, what="changes")
 
 
@@ -212,8 +261,10 @@ def render(inp: SummaryInput, limit: int = STEP_SUMMARY_LIMIT) -> str:
         if cut_details:
             notes.append(f"the details of {cut_details} left out")
         if notes:
-            note = (f"\n_… {'; '.join(notes)}: the summary is limited to {label} "
-                    f"(`testfleet show {inp.run_id}` has everything)._\n")
+            note = (
+                f"\n_… {'; '.join(notes)}: the summary is limited to {label} "
+                f"(`testfleet show {inp.run_id}` has everything)._\n"
+            )
             out.append(note)
             used += len(note.encode())
     out.append(footer)

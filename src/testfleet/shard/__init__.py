@@ -70,7 +70,11 @@ def estimate(nodeids: Sequence[str], history: Mapping[str, float]) -> list[float
     out = []
     for nodeid in nodeids:
         known = history.get(nodeid)
-        d = known if known is not None else next((medians[k] for k in _keys(nodeid) if k in medians), fallback)
+        d = (
+            known
+            if known is not None
+            else next((medians[k] for k in _keys(nodeid) if k in medians), fallback)
+        )
         out.append(max(float(d), 0.0))
     return out
 
@@ -94,7 +98,9 @@ def units_of(group_keys: Sequence[str | None]) -> list[list[int]]:
     return units
 
 
-def lpt(units: Sequence[Sequence[int]], seconds: Sequence[float], count: int) -> tuple[list[int], list[float]]:
+def lpt(
+    units: Sequence[Sequence[int]], seconds: Sequence[float], count: int
+) -> tuple[list[int], list[float]]:
     """Longest-processing-time-first: shard (0-based) per test, and each shard's load."""
     work = [sum(seconds[i] for i in u) for u in units]
     order = sorted(range(len(units)), key=lambda u: (-work[u], units[u][0]))
@@ -124,16 +130,22 @@ def plan(seconds: Sequence[float], count: int, group_keys: Sequence[str | None] 
         grouped, loads = lpt(units, seconds, count)
         if max(loads, default=0.0) <= limit:
             return grouped
-        big = max((u for u in units if len(u) > 1), key=lambda u: (sum(seconds[i] for i in u), -u[0]), default=None)
+        big = max(
+            (u for u in units if len(u) > 1), key=lambda u: (sum(seconds[i] for i in u), -u[0]), default=None
+        )
         if big is None:
             break
         at = units.index(big)
-        units[at:at + 1] = [[i] for i in big]
+        units[at : at + 1] = [[i] for i in big]
     return flat
 
 
-def select(nodeids: Sequence[str], shard: Shard, history: Mapping[str, float],
-           group_keys: Sequence[str | None] | None = None) -> list[bool]:
+def select(
+    nodeids: Sequence[str],
+    shard: Shard,
+    history: Mapping[str, float],
+    group_keys: Sequence[str | None] | None = None,
+) -> list[bool]:
     """For each test, whether it belongs to ``shard``."""
     assignment = plan(estimate(nodeids, history), shard.count, group_keys)
     return [s == shard.index - 1 for s in assignment]

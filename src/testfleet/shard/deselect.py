@@ -29,7 +29,9 @@ def group_key(item: pytest.Item) -> str | None:
     return None
 
 
-def load_history(config: pytest.Config, settings: Settings, nodeids: list[str] | None = None) -> dict[str, float]:
+def load_history(
+    config: pytest.Config, settings: Settings, nodeids: list[str] | None = None
+) -> dict[str, float]:
     """Durations to split by: ``--durations-file``, else the results store (read-only), else none."""
     base = Path(config.invocation_params.dir)
     if settings.durations_file:
@@ -51,8 +53,9 @@ def load_history(config: pytest.Config, settings: Settings, nodeids: list[str] |
         store.close()
 
 
-def deselect_other_shards(config: pytest.Config, items: list[pytest.Item], shard: Shard,
-                          history: dict[str, float]) -> None:
+def deselect_other_shards(
+    config: pytest.Config, items: list[pytest.Item], shard: Shard, history: dict[str, float]
+) -> None:
     keys = [group_key(item) for item in items]
     mine = select([item.nodeid for item in items], shard, history, keys)
     keep = [item for item, m in zip(items, mine, strict=True) if m]

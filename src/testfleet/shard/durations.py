@@ -26,8 +26,11 @@ TIMED = frozenset({"passed", "failed"})
 def write_durations(path: str | os.PathLike[str], durations: Mapping[str, float]) -> None:
     """Write a durations file (JSON, sorted, rounded to the millisecond), atomically."""
     target = Path(path)
-    data = {"format": FILE_FORMAT, "version": FILE_VERSION,
-            "durations": {k: round(float(durations[k]), 3) for k in sorted(durations)}}
+    data = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "durations": {k: round(float(durations[k]), 3) for k in sorted(durations)},
+    }
     tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, target)
@@ -39,21 +42,29 @@ def read_durations(path: str | os.PathLike[str]) -> dict[str, float]:
     try:
         data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"--durations-file: {path} does not exist (write one with "
-                         "`testfleet durations export FILE`)") from None
+        raise UsageError(
+            f"--durations-file: {path} does not exist (write one with `testfleet durations export FILE`)"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"--durations-file: cannot read {path}: {exc}") from None
     if isinstance(data, dict) and data.get("format") == FILE_FORMAT:
         data = data.get("durations")
     if not isinstance(data, dict) or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in data.values()):
-        raise UsageError(f"--durations-file: {path} is not a durations file (expected JSON mapping "
-                         "node ids to seconds, as `testfleet durations export` writes)")
+        isinstance(v, int | float) and not isinstance(v, bool) for v in data.values()
+    ):
+        raise UsageError(
+            f"--durations-file: {path} is not a durations file (expected JSON mapping "
+            "node ids to seconds, as `testfleet durations export` writes)"
+        )
     return {str(k): float(v) for k, v in data.items()}
 
 
-def history_durations(store: Any, per_test: int = HISTORY_PER_TEST, runs: int = HISTORY_RUNS,
-                      wanted: Collection[str] | None = None) -> dict[str, float]:
+def history_durations(
+    store: Any,
+    per_test: int = HISTORY_PER_TEST,
+    runs: int = HISTORY_RUNS,
+    wanted: Collection[str] | None = None,
+) -> dict[str, float]:
     """Median of each test's last ``per_test`` timed attempts (passed or failed) in the
     newest ``runs`` runs that are over (a running run, this one included, is left out, so
     every process of a run reads the same durations). With ``wanted``, older runs are not

@@ -10,8 +10,14 @@ from testfleet.report.summary_md import SummaryInput
 from testfleet.store import MemoryStore
 
 
-def run(run_id: str, start: float, branch: str | None, status: str = "finished", args: list[str] | None = None,
-        store: MemoryStore | None = None) -> RunInfo:
+def run(
+    run_id: str,
+    start: float,
+    branch: str | None,
+    status: str = "finished",
+    args: list[str] | None = None,
+    store: MemoryStore | None = None,
+) -> RunInfo:
     info = RunInfo(run_id=run_id, start=start, git_branch=branch, args=args or [])
     if store is not None:
         store.start_run(info)
@@ -51,8 +57,9 @@ def test_base_branch_from_the_ci_environment() -> None:
 def test_appending_keeps_the_whole_file_under_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "summary.md"
     path.write_text("earlier step\n" * 5000)  # 65,000 bytes already there
-    results = [TestResult("r", f"t.py::test_{i}", "failed", message="m", failure_text="x" * 5000)
-               for i in range(400)]
+    results = [
+        TestResult("r", f"t.py::test_{i}", "failed", message="m", failure_text="x" * 5000) for i in range(400)
+    ]
     written = github.append_step_summary(path, SummaryInput("r", results), limit=200_000)
     assert written > 0 and path.stat().st_size <= 200_000
     assert path.read_text().startswith("earlier step\n")

@@ -12,24 +12,37 @@ def write_suite(path: Path, n: int) -> None:
     cases = "".join(
         f'<testcase classname="t" name="test_{i}" time="0.5">'
         + ('<failure message="m">text</failure>' if i % 7 == 0 else "")
-        + ('<skipped message="s"/>' if i % 11 == 0 else "") + "</testcase>"
-        for i in range(n))
-    path.write_text('<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
-                    f'<testsuite name="pytest" errors="0" failures="x" skipped="x" tests="{n}" time="9">'
-                    f'<properties><property name="p" value="1"/></properties>{cases}</testsuite></testsuites>')
+        + ('<skipped message="s"/>' if i % 11 == 0 else "")
+        + "</testcase>"
+        for i in range(n)
+    )
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
+        f'<testsuite name="pytest" errors="0" failures="x" skipped="x" tests="{n}" time="9">'
+        f'<properties><property name="p" value="1"/></properties>{cases}</testsuite></testsuites>'
+    )
 
 
 def test_section_lines() -> None:
     assert gitlab.section_start("tests", "testfleet: running tests", collapsed=True, now=1700000000) == (
-        "\x1b[0Ksection_start:1700000000:testfleet_tests[collapsed=true]\r\x1b[0Ktestfleet: running tests")
-    assert gitlab.section_end("tests", now=1700000001) == "\x1b[0Ksection_end:1700000001:testfleet_tests\r\x1b[0K"
+        "\x1b[0Ksection_start:1700000000:testfleet_tests[collapsed=true]\r\x1b[0Ktestfleet: running tests"
+    )
+    assert (
+        gitlab.section_end("tests", now=1700000001)
+        == "\x1b[0Ksection_end:1700000001:testfleet_tests\r\x1b[0K"
+    )
     lines: list[str] = []
     s = gitlab.Sections(lines.append)
     s.enter("collect")
     s.enter("tests")
     s.close()
     s.close()
-    assert [ln.split(":")[0][4:] for ln in lines] == ["section_start", "section_end", "section_start", "section_end"]
+    assert [ln.split(":")[0][4:] for ln in lines] == [
+        "section_start",
+        "section_end",
+        "section_start",
+        "section_end",
+    ]
     assert gitlab.active({"GITLAB_CI": "true"}) and not gitlab.active({"GITLAB_CI": "true"}, "none")
     assert not gitlab.active({})
 
@@ -74,4 +87,5 @@ def test_a_file_under_the_limits_is_left_alone(tmp_path: Path) -> None:
     assert gitlab.split(path) == [path]
     assert path.read_bytes() == before
     assert gitlab.limits_from({"TESTFLEET_JUNIT_MAX_OBJECTS": "50", "TESTFLEET_JUNIT_MAX_BYTES": "x"}) == {
-        "max_objects": 50}
+        "max_objects": 50
+    }

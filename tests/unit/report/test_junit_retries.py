@@ -14,9 +14,10 @@ PYTEST_XML = (
     '<testcase classname="tests.test_a" name="test_flaky[x-1]" file="tests/test_a.py" line="3" time="0.1">'
     '<properties><property name="k" value="v"/></properties><system-out>final out</system-out></testcase>'
     '<testcase classname="tests.test_a.TestC" name="test_broken" time="0.1"><failure message="boom">tb'
-    '</failure></testcase>'
+    "</failure></testcase>"
     '<testcase classname="tests.test_a" name="test_ok" time="0.1"/>'
-    "</testsuite></testsuites>")
+    "</testsuite></testsuites>"
+)
 
 
 def attempt(nodeid: str, outcome: str, n: int, message: str | None = None, **kw: str) -> TestResult:
@@ -36,12 +37,23 @@ def test_flaky_and_rerun_elements_go_into_their_testcases(tmp_path: Path) -> Non
     flaky = "tests/test_a.py::test_flaky[x-1]"
     broken = "tests/test_a.py::TestC::test_broken"
     attempts = {
-        0: [attempt(flaky, "failed", 1, "ValueError: first", failure_text="Traceback\nValueError: first",
-                    stdout="out 1", stderr="err 1"),
+        0: [
+            attempt(
+                flaky,
+                "failed",
+                1,
+                "ValueError: first",
+                failure_text="Traceback\nValueError: first",
+                stdout="out 1",
+                stderr="err 1",
+            ),
             attempt(flaky, "error", 2, "RuntimeError: setup"),
-            attempt(flaky, "passed", 3)],
-        1: [attempt(broken, "crashed", 1, "Crashed: worker w0 killed by signal 9"),
-            attempt(broken, "failed", 2, "AssertionError: boom")],
+            attempt(flaky, "passed", 3),
+        ],
+        1: [
+            attempt(broken, "crashed", 1, "Crashed: worker w0 killed by signal 9"),
+            attempt(broken, "failed", 2, "AssertionError: boom"),
+        ],
         2: [attempt("tests/test_a.py::test_ok", "passed", 1)],
     }
     tests = junit.retried(attempts)
@@ -69,8 +81,14 @@ def test_flaky_and_rerun_elements_go_into_their_testcases(tmp_path: Path) -> Non
 def test_prefix_and_text_xml_cannot_hold(tmp_path: Path) -> None:
     path = tmp_path / "junit.xml"
     path.write_text(PYTEST_XML.replace('classname="tests.test_a"', 'classname="ci.tests.test_a"'))
-    tests = junit.retried([[attempt("tests/test_a.py::test_ok", "failed", 1, "bad \x1b[31mred\x00"),
-                            attempt("tests/test_a.py::test_ok", "passed", 2)]])
+    tests = junit.retried(
+        [
+            [
+                attempt("tests/test_a.py::test_ok", "failed", 1, "bad \x1b[31mred\x00"),
+                attempt("tests/test_a.py::test_ok", "passed", 2),
+            ]
+        ]
+    )
     assert junit.add_retries(path, tests, prefix="ci") == []
     el = cases(path)["test_ok"].find("flakyFailure")
     assert el is not None and el.get("message") == "bad \ufffd[31mred\ufffd"
@@ -79,7 +97,9 @@ def test_prefix_and_text_xml_cannot_hold(tmp_path: Path) -> None:
 def test_a_test_with_no_testcase_is_reported_and_the_file_stays_valid(tmp_path: Path) -> None:
     path = tmp_path / "junit.xml"
     path.write_text(PYTEST_XML)
-    tests = junit.retried([[attempt("other.py::test_gone", "failed", 1), attempt("other.py::test_gone", "passed", 2)]])
+    tests = junit.retried(
+        [[attempt("other.py::test_gone", "failed", 1), attempt("other.py::test_gone", "passed", 2)]]
+    )
     assert junit.add_retries(path, tests) == ["other.py::test_gone"]
     assert len(cases(path)) == 3
 

@@ -6,10 +6,29 @@ from testfleet.model import TestResult
 from testfleet.report.summary_md import COMMENT_LIMIT, STEP_SUMMARY_LIMIT, SummaryInput, render
 
 
-def res(nodeid: str, outcome: str, *, attempt: int = 1, final: bool = True, flaky: bool = False,
-        seconds: float = 0.1, message: str | None = None, text: str | None = None, run: str = "head") -> TestResult:
-    return TestResult(run_id=run, nodeid=nodeid, outcome=outcome, attempt=attempt, final=final, flaky=flaky,
-                      call_duration=seconds, message=message, failure_text=text)
+def res(
+    nodeid: str,
+    outcome: str,
+    *,
+    attempt: int = 1,
+    final: bool = True,
+    flaky: bool = False,
+    seconds: float = 0.1,
+    message: str | None = None,
+    text: str | None = None,
+    run: str = "head",
+) -> TestResult:
+    return TestResult(
+        run_id=run,
+        nodeid=nodeid,
+        outcome=outcome,
+        attempt=attempt,
+        final=final,
+        flaky=flaky,
+        call_duration=seconds,
+        message=message,
+        failure_text=text,
+    )
 
 
 def head_results() -> list[TestResult]:
@@ -24,15 +43,30 @@ def head_results() -> list[TestResult]:
 
 
 def test_names_failures_new_first_flaky_slowest_and_the_base_comparison() -> None:
-    base = [res("t.py::test_new_break", "passed", run="b"), res("t.py::test_old_break", "failed", run="b"),
-            res("t.py::test_fixed", "failed", run="b"), res("t.py::test_slow", "passed", seconds=1.0, run="b")]
-    text = render(SummaryInput("head", head_results(), seconds=12.0, base_run="b", base_label="main",
-                               base_results=base))
+    base = [
+        res("t.py::test_new_break", "passed", run="b"),
+        res("t.py::test_old_break", "failed", run="b"),
+        res("t.py::test_fixed", "failed", run="b"),
+        res("t.py::test_slow", "passed", seconds=1.0, run="b"),
+    ]
+    text = render(
+        SummaryInput("head", head_results(), seconds=12.0, base_run="b", base_label="main", base_results=base)
+    )
     assert text.startswith("## ❌ testfleet: 3 passed, 2 failed, 1 flaky")
-    order = [text.index(s) for s in ("### New failures (1)", "`t.py::test_new_break` (was passed)",
-                                     "### Still failing (1)", "`t.py::test_old_break`", "### Flaky tests (1)",
-                                     "| `t.py::test_flaky` | 2 | failed: ValueError: once |", "### Slowest tests",
-                                     "| `t.py::test_slow` | 9.50 | passed |", "### Compared with the base run")]
+    order = [
+        text.index(s)
+        for s in (
+            "### New failures (1)",
+            "`t.py::test_new_break` (was passed)",
+            "### Still failing (1)",
+            "`t.py::test_old_break`",
+            "### Flaky tests (1)",
+            "| `t.py::test_flaky` | 2 | failed: ValueError: once |",
+            "### Slowest tests",
+            "| `t.py::test_slow` | 9.50 | passed |",
+            "### Compared with the base run",
+        )
+    ]
     assert order == sorted(order)
     assert "Base run `b` on main" in text and "1 newly failing, 1 fixed, 1 still failing" in text
     assert "- fixed: `t.py::test_fixed` (failed → passed)" in text
@@ -51,8 +85,10 @@ def test_previous_outcomes_decide_what_is_new_without_a_base() -> None:
 
 
 def test_a_huge_run_stays_under_the_limit_with_notes_saying_what_was_left_out() -> None:
-    results = [res(f"t.py::test_{i:04d}", "failed", message=f"AssertionError: {i}", text="x" * 20_000)
-               for i in range(200)]
+    results = [
+        res(f"t.py::test_{i:04d}", "failed", message=f"AssertionError: {i}", text="x" * 20_000)
+        for i in range(200)
+    ]
     results += [res(f"t.py::test_flaky_{i:04d}", "passed", flaky=True) for i in range(3000)]
     for limit in (STEP_SUMMARY_LIMIT, COMMENT_LIMIT):
         text = render(SummaryInput("head", results, previous_outcomes={"t.py::test_0000": "passed"}), limit)
