@@ -56,10 +56,12 @@ class CISession:
         elif isinstance(event, events.Collected):
             self.sections.enter("tests")
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Generator[None, Any, None]:
+        # Outermost: the section starts before pytest's own FAILURES section.
         if self.sections is not None:
             self.sections.enter("summary")
+        yield
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, Any, None]:
