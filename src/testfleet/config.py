@@ -176,6 +176,9 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
 
         s.shard = str(parse_shard(str(v)))
     if (v := pick("durations_file")) is not None:
+        from testfleet.shard.durations import read_durations
+
+        read_durations(str(v))  # a missing or malformed file is a usage error now, not in the collector
         s.durations_file = str(v)
     tags = options.get("tags") or file_cfg.get("tags") or []
     env_tags = os.environ.get("TESTFLEET_TAGS")
