@@ -257,3 +257,37 @@ def test_summary_compares_with_the_last_complete_run_on_the_base_branch(fleet: A
     assert f"Base run `{base.report['run_id']}` on main" in comment.stdout
     explicit = cli(fleet, "summary", "--db", "results.duckdb", "--base", "nope")
     assert explicit.returncode == 4 and "no run 'nope'" in explicit.stderr
+
+
+def test_plain_pytest_takes_the_shard_option_too(fleet: Any) -> None:
+    import os
+    import subprocess
+
+    fleet.write(
+        "test_p.py", "import pytest\n\n@pytest.mark.parametrize('i', range(9))\ndef test_p(i):\n    pass\n"
+    )
+    chosen = []
+    for i in (1, 2):
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "testfleet.plugin",
+                "-p",
+                "no:cacheprovider",
+                "--fleet-shard",
+                f"{i}/2",
+                "--co",
+                "-q",
+            ],
+            cwd=fleet.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        chosen.append({ln for ln in proc.stdout.splitlines() if ln.startswith("test_p.py::")})
+    assert [len(c) for c in chosen] == [5, 4] and not chosen[0] & chosen[1]
