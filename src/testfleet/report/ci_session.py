@@ -21,16 +21,13 @@ from typing import Any
 import pytest
 
 from testfleet import events
-from testfleet.report import github, gitlab
+from testfleet.report import gitlab
 
 
 def wanted(config: pytest.Config, settings: Any, env: Mapping[str, str]) -> bool:
     junit = bool(getattr(config.option, "xmlpath", None))
-    return (
-        (junit and (settings.retries > 0 or gitlab.active(env, settings.ci)))
-        or github.step_summary_path(env, settings.ci) is not None
-        or gitlab.active(env, settings.ci)
-    )
+    step_summary = settings.ci not in ("none", "azure") and bool(env.get("GITHUB_STEP_SUMMARY"))
+    return (junit and settings.retries > 0) or step_summary or gitlab.active(env, settings.ci)
 
 
 class CISession:
@@ -103,6 +100,8 @@ class CISession:
                 )
 
     def _step_summary(self) -> None:
+        from testfleet.report import github
+
         path = github.step_summary_path(self.env, self.state.settings.ci)
         if path is None or not self.state.items:
             return
