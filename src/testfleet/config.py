@@ -45,6 +45,8 @@ class Settings:
     worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
     gc_freeze: bool = True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
     ci: str = "auto"  # failure annotations: auto (from the environment), github, azure, none
+    shard: str | None = None  # "I/K": run shard I of K (testfleet.shard)
+    durations_file: str | None = None  # durations to shard by, instead of the store's history
 
 
 def parse_workers(value: str | int) -> int:
@@ -169,6 +171,15 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     if (v := pick("order")) is not None:
         s.order, s.seed = parse_order(str(v))
     s.deadline = parse_duration("--deadline", pick("deadline"))
+    if (v := pick("shard")) is not None:
+        from testfleet.shard import parse_shard
+
+        s.shard = str(parse_shard(str(v)))
+    if (v := pick("durations_file")) is not None:
+        from testfleet.shard.durations import read_durations
+
+        read_durations(str(v))  # a missing or malformed file is a usage error now, not in the collector
+        s.durations_file = str(v)
     tags = options.get("tags") or file_cfg.get("tags") or []
     env_tags = os.environ.get("TESTFLEET_TAGS")
     if not options.get("tags") and env_tags:

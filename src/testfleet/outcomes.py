@@ -72,12 +72,14 @@ def message_of(reports: Sequence[pytest.TestReport], outcome: Outcome) -> str | 
 
 
 def captured(reports: Sequence[pytest.TestReport], stream: str) -> str:
-    parts = []
+    # A report carries the sections of the phases before it too ("Captured stdout call" is in
+    # the call and the teardown report): each title counts once.
+    parts: dict[str, str] = {}
     for rep in reports:
         for title, body in rep.sections:
             if title.startswith("Captured") and title.split()[1] == stream:
-                parts.append(body)
-    return "".join(parts)
+                parts.setdefault(title, body)
+    return "".join(parts.values())
 
 
 def synthetic_reports(nodeid: str, location: tuple[str, int | None, str], outcome: str, longrepr: str,

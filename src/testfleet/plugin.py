@@ -75,6 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--fleet-ci", dest="fleet_ci", default=None, metavar="auto|github|azure|none",
                 help="annotate failures for a CI system (default auto: GitHub Actions or Azure Pipelines "
                      "when their environment says so)")
+    g.addoption("--fleet-shard", dest="fleet_shard", default=None, metavar="I/K",
+                help="run shard I of K, split by stored durations (CI jobs that each run one shard)")
+    g.addoption("--fleet-durations-file", dest="fleet_durations_file", default=None, metavar="FILE",
+                help="durations to split --fleet-shard by (from `testfleet durations export FILE`)")
 
 
 def _options(config: pytest.Config) -> dict[str, Any]:
@@ -85,7 +89,8 @@ def _options(config: pytest.Config) -> dict[str, Any]:
         "ray_address": o.fleet_ray_address, "ray_exclude": o.fleet_ray_exclude,
         "ray_no_ship": o.fleet_ray_no_ship, "order": o.fleet_order, "deadline": o.fleet_deadline,
         "tags": o.fleet_tags, "allow_unschedulable": o.fleet_allow_unschedulable or None,
-        "resume": o.fleet_resume, "ci": o.fleet_ci,
+        "resume": o.fleet_resume, "ci": o.fleet_ci, "shard": o.fleet_shard,
+        "durations_file": o.fleet_durations_file,
     }
 
 
@@ -119,10 +124,29 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(FleetPlugin(config, state), "testfleet-controller")
+    from testfleet.report import ci_session
+
+    if ci_session.wanted(config, settings, os.environ):
+        config.pluginmanager.register(ci_session.CISession(config, state), "testfleet-ci")
     # The controller freezes its heap as the run goes (controller.FREEZE_EVERY). Cleanups run
     # last-in first-out: registered now, before pytest's own plugins register theirs, the
     # unfreeze runs after pytest's end-of-session GC passes, which so skip the frozen heap.
     config.add_cleanup(gc.unfreeze)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--fleet-shard I/K``: keep this shard's items (only where the suite is collected: the
+    collector, a worker that collects for itself, or a plain pytest run)."""
+    if config.option.fleet_shard is None and not os.environ.get("TESTFLEET_SHARD"):
+        return
+    from testfleet import config as settings_mod
+    from testfleet.shard import deselect
+
+    try:
+        deselect.apply(config, items, settings_mod.build(_options(config), config.rootpath))
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 class FleetPlugin:

@@ -409,11 +409,12 @@ def test_failures_are_annotated_for_github_actions(fleet: Any) -> None:
     assert "exited with code 3" in (crashed[0].find("failure").text or "")  # type: ignore[union-attr]
     lines = [ln for ln in run.out.splitlines() if ln.startswith("::error ")]
     assert len(lines) == 2, run.out
-    assert lines[0] == ("::error file=tests/test_ci.py,line=6,title=failed%3A tests/test_ci.py%3A%3Atest_bad"
+    # Most important first: both are new (no history), and a crash ranks before an assertion.
+    assert lines[1] == ("::error file=tests/test_ci.py,line=6,title=failed%3A tests/test_ci.py%3A%3Atest_bad"
                         "::AssertionError: numbers differ")
-    assert lines[1].startswith("::error file=tests/test_ci.py,line=9,title=crashed%3A "
+    assert lines[0].startswith("::error file=tests/test_ci.py,line=9,title=crashed%3A "
                                "tests/test_ci.py%3A%3Atest_dies::Crashed: worker w")
-    assert lines[1].endswith("exited with code 3 while running this test.")
+    assert lines[0].endswith("exited with code 3 while running this test.")
     quiet = fleet.run("-w", "2", "--db", "none", "--ci", "none", env={"GITHUB_ACTIONS": "true"})
     assert not any(ln.startswith("::error") for ln in quiet.out.splitlines())
     bad = fleet.run("-w", "2", "--ci", "jenkins")

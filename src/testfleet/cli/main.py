@@ -25,6 +25,8 @@ COMMANDS = {
     "flaky": "testfleet.cli.flaky",
     "report": "testfleet.cli.report",
     "audit": "testfleet.cli.audit",
+    "summary": "testfleet.cli.summary",
+    "durations": "testfleet.cli.durations",
 }
 
 

@@ -32,6 +32,8 @@ OPTIONS: dict[str, tuple[str, bool | None]] = {
     "--allow-unschedulable": ("--fleet-allow-unschedulable", False),
     "--resume": ("--fleet-resume", None),  # value optional: a run id, else the last run
     "--ci": ("--fleet-ci", True),
+    "--shard": ("--fleet-shard", True),
+    "--durations-file": ("--fleet-durations-file", True),
 }
 
 HELP = """usage: testfleet run [options] [pytest args...]
@@ -56,6 +58,8 @@ options:
   --ray-no-ship            Ray nodes share this filesystem; ship nothing
   --ci auto|github|azure|none
                            failure annotations for the CI log (default auto: from the environment)
+  --shard I/K              run shard I of K, split by stored durations (one CI job per shard)
+  --durations-file FILE    durations to shard by (`testfleet durations export FILE`)
 """
 
 

@@ -6,7 +6,9 @@ read JUnit XML instead (pytest's ``--junitxml``, which testfleet keeps working).
 
 ``--ci auto`` (the default) picks the system from its environment: ``GITHUB_ACTIONS=true`` or
 ``TF_BUILD=True``. One line per failing test (failed, error, crashed, timeout, unschedulable), at
-most ``MAX_ANNOTATIONS`` of them, then one line saying how many were left out.
+most ``MAX_ANNOTATIONS`` of them (GitHub shows 10 error annotations per step), the most
+important first: new failures (the test did not fail the last time it ran) before old ones,
+then crashed, timeout, failed, error, unschedulable; then one line saying how many were left out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 CI_CHOICES = ("auto", "github", "azure", "none")
-MAX_ANNOTATIONS = 50
+MAX_ANNOTATIONS = 10  # what GitHub Actions shows per step
+# Most important first: a crash or a hang says more than an assertion.
+OUTCOME_RANK = {"crashed": 0, "timeout": 1, "failed": 2, "error": 3, "unschedulable": 4}
 MAX_MESSAGE = 4000
 
 
@@ -26,6 +30,7 @@ class Failure:
     message: str
     path: str | None = None  # relative to the rootdir (the checkout's root, usually)
     line: int | None = None  # 1-based
+    new: bool = False  # did not fail the last time it ran
 
 
 def detect(choice: str, env: Mapping[str, str]) -> str | None:
@@ -74,11 +79,11 @@ def annotation(kind: str, f: Failure) -> str:
 
 
 def annotation_lines(kind: str, failures: Iterable[Failure]) -> list[str]:
-    items = sorted(failures, key=lambda f: f.nodeid)
+    items = sorted(failures, key=lambda f: (not f.new, OUTCOME_RANK.get(f.outcome, 9), f.nodeid))
     lines = [annotation(kind, f) for f in items[:MAX_ANNOTATIONS]]
     if len(items) > MAX_ANNOTATIONS:
-        lines.append(f"testfleet: {len(items) - MAX_ANNOTATIONS} more failures not annotated "
-                     "(see the summary above, --report-json or testfleet show)")
+        lines.append(f"testfleet: {len(items) - MAX_ANNOTATIONS} more failures not annotated (at most "
+                     f"{MAX_ANNOTATIONS} are; the summary above, the job summary and `testfleet show` list them all)")
     return lines
 
 

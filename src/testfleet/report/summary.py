@@ -76,7 +76,8 @@ def _annotate(tr: Any, state: Any) -> None:
         loc = state.locations.get(idx)
         path = loc[0] if loc else ci.path_of(res.nodeid)
         line = loc[1] + 1 if loc and loc[1] is not None else None
-        failures.append(ci.Failure(res.nodeid, res.outcome, res.message or res.outcome, path, line))
+        new = state.last_outcomes.get(res.nodeid) not in FAILURE_VALUES
+        failures.append(ci.Failure(res.nodeid, res.outcome, res.message or res.outcome, path, line, new))
     for text in ci.annotation_lines(kind, failures):
         tr.write_line(text)
 

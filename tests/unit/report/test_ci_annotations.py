@@ -51,3 +51,17 @@ def test_annotations_are_capped_with_a_count_of_the_rest() -> None:
 def test_path_of() -> None:
     assert ci.path_of("tests/test_a.py::TestX::test_y[1]") == "tests/test_a.py"
     assert ci.path_of("networkx.algorithms::doctest") is None
+
+
+def test_github_gets_ten_annotations_most_important_first() -> None:
+    old = [ci.Failure(f"t.py::test_old_{i:02d}", "failed", "x", "t.py", i + 1) for i in range(12)]
+    fresh = [ci.Failure("t.py::test_new_fail", "failed", "x", "t.py", 50, new=True),
+             ci.Failure("t.py::test_new_crash", "crashed", "x", "t.py", 60, new=True)]
+    hang = ci.Failure("t.py::test_old_hang", "timeout", "x", "t.py", 70)
+    lines = ci.annotation_lines("github", [*old, hang, *fresh])
+    assert ci.MAX_ANNOTATIONS == 10
+    assert len(lines) == 11
+    titles = [line.split("title=")[1].split("::")[0] for line in lines[:10]]
+    assert titles[:3] == ["crashed%3A t.py%3A%3Atest_new_crash", "failed%3A t.py%3A%3Atest_new_fail",
+                          "timeout%3A t.py%3A%3Atest_old_hang"]
+    assert lines[-1].startswith("testfleet: 5 more failures not annotated")
