@@ -75,6 +75,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--fleet-ci", dest="fleet_ci", default=None, metavar="auto|github|azure|none",
                 help="annotate failures for a CI system (default auto: GitHub Actions or Azure Pipelines "
                      "when their environment says so)")
+    g.addoption("--fleet-dashboard", dest="fleet_dashboard", nargs="?", const="0", default=None,
+                metavar="[HOST:]PORT", help="serve a live dashboard of the run (default 127.0.0.1, a free port; "
+                                             "another host needs a token)")
+    g.addoption("--fleet-dashboard-token", dest="fleet_dashboard_token", default=None, metavar="TOKEN",
+                help="token the dashboard asks for (default: generated when binding a non-loopback address)")
 
 
 def _options(config: pytest.Config) -> dict[str, Any]:
@@ -86,6 +91,7 @@ def _options(config: pytest.Config) -> dict[str, Any]:
         "ray_no_ship": o.fleet_ray_no_ship, "order": o.fleet_order, "deadline": o.fleet_deadline,
         "tags": o.fleet_tags, "allow_unschedulable": o.fleet_allow_unschedulable or None,
         "resume": o.fleet_resume, "ci": o.fleet_ci,
+        "dashboard": o.fleet_dashboard, "dashboard_token": o.fleet_dashboard_token,
     }
 
 
@@ -119,6 +125,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(FleetPlugin(config, state), "testfleet-controller")
+    if settings.dashboard is not None:
+        from testfleet.dashboard.server import LiveDashboard
+
+        try:
+            dashboard = LiveDashboard(config, settings)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(dashboard, "testfleet-dashboard")
     # The controller freezes its heap as the run goes (controller.FREEZE_EVERY). Cleanups run
     # last-in first-out: registered now, before pytest's own plugins register theirs, the
     # unfreeze runs after pytest's end-of-session GC passes, which so skip the frozen heap.

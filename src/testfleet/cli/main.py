@@ -25,6 +25,7 @@ COMMANDS = {
     "flaky": "testfleet.cli.flaky",
     "report": "testfleet.cli.report",
     "audit": "testfleet.cli.audit",
+    "dashboard": "testfleet.cli.dashboard",
 }
 
 
