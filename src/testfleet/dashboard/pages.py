@@ -44,7 +44,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequen
 def layout(title: str, body: str, *, static: str = "/static") -> str:
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
             f'<link rel="stylesheet" href="{static}/style.css"><link rel="icon" href="{static}/favicon.svg">'
-            "</head><body>'
+            "</head><body>"
             '<nav><a href="/">Overview</a><a href="/grid">Tests x runs</a></nav>'
             f"{body}</body></html>\n")
 

@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 from testfleet.config import Settings
-from testfleet.dashboard.app import Guard, ServerThread, bind, check_installed, is_loopback, resolve_token, url
+from testfleet.dashboard.app import (
+    Guard,
+    ServerThread,
+    bind,
+    check_installed,
+    is_loopback,
+    resolve_token,
+    url,
+)
 from testfleet.dashboard.live import Hub, live_app
 from testfleet.dashboard.state import LiveState
 
