@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,7 +105,7 @@ def browser_page(init_script: str | None = None) -> Iterator[tuple[Any, list[str
 
 
 class Process:
-    """A ``testfleet`` command in the background whose output is read line by line for a URL."""
+    """A ``testfleet`` command in the background; a thread collects its output lines."""
 
     def __init__(self, args: list[str], cwd: Path) -> None:
         self.proc = subprocess.Popen(
@@ -112,25 +113,32 @@ class Process:
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
         self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
 
     def url(self, timeout: float = 30.0) -> str:
-        assert self.proc.stdout is not None
-        stdout = self.proc.stdout
+        """The URL the command printed (its dashboard or history line)."""
 
         def found() -> str | None:
-            line = stdout.readline()
-            self.lines.append(line)
-            if not line and self.proc.poll() is not None:
+            for line in list(self.lines):
+                m = URL_LINE.search(line) if "dashboard" in line or "history" in line else None
+                if m:
+                    return m.group(1)
+            if self.proc.poll() is not None and not self._reader.is_alive():
                 raise RuntimeError("exited before printing a URL:\n" + "".join(self.lines))
-            m = URL_LINE.search(line) if "dashboard" in line or "history" in line else None
-            return m.group(1) if m else None
+            return None
 
-        return eventually(found, timeout=timeout, interval=0, message="the dashboard's URL",
-                          retry_on=(AssertionError,))
+        return eventually(found, timeout=timeout, interval=0.02, message="the dashboard's URL")
 
     def finish(self, timeout: float = 60.0) -> tuple[int, str]:
-        out, _ = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, "".join(self.lines) + (out or "")
+        code = self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return code, "".join(self.lines)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -140,5 +148,6 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._reader.join(10)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
