@@ -29,7 +29,7 @@ def build_store(path: Path, runs: int, tests: int) -> None:
     """A results store with ``runs`` runs of ``tests`` tests each, one run an hour, built in SQL.
 
     Test ``t`` in run ``r``: skipped when t % 50 == 1; flaky across runs (fails in every third
-    run) when t % 97 == 0; fails in runs 20 and later when t % 499 == 2 (a regression); passed
+    run) when t % 97 == 0; fails in runs 21 and later when t % 499 == 2 (a regression, on a new commit); passed
     on a retry (flaky, two stored attempts) when t % 211 == 3 and r is even; else passed.
     """
     db = Database(path)
@@ -45,13 +45,13 @@ def build_store(path: Path, runs: int, tests: int) -> None:
             INSERT INTO results SELECT run_id, nodeid,
                 CASE WHEN t % 50 = 1 THEN 'skipped'
                      WHEN t % 97 = 0 AND r % 3 = 0 THEN 'failed'
-                     WHEN t % 499 = 2 AND r >= 20 THEN 'failed'
+                     WHEN t % 499 = 2 AND r >= 21 THEN 'failed'
                      ELSE 'passed' END,
                 CASE WHEN retried THEN 2 ELSE 1 END, 'w' || (t % 2), ? + r * 3600.0 + t * 0.001,
                 0.001, 0.005 + (t % 10) * 0.002, 0.001,
-                CASE WHEN (t % 97 = 0 AND r % 3 = 0) OR (t % 499 = 2 AND r >= 20)
+                CASE WHEN (t % 97 = 0 AND r % 3 = 0) OR (t % 499 = 2 AND r >= 21)
                      THEN 'AssertionError: assert ' || t || ' == ' || (t + 1) END,
-                CASE WHEN (t % 97 = 0 AND r % 3 = 0) OR (t % 499 = 2 AND r >= 20)
+                CASE WHEN (t % 97 = 0 AND r % 3 = 0) OR (t % 499 = 2 AND r >= 21)
                      THEN 'def test():\n>       assert value == expected\nE       AssertionError' END,
                 NULL, NULL, retried, true
             FROM (SELECT r, t, printf('20261101-%06d-%04x', r, r) AS run_id,
