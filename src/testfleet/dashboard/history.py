@@ -134,8 +134,9 @@ def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "
         return Grid([], [], [], 0)
     ids = [r.run_id for r in recent]
     picked = conn.execute("""
-        WITH f AS (SELECT nodeid, outcome FROM results
-                   WHERE final AND list_contains(?::VARCHAR[], run_id) AND contains(nodeid, ?))
+        WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
+        f AS (SELECT x.nodeid, x.outcome FROM results x JOIN w USING (run_id)
+              WHERE x.final AND contains(x.nodeid, ?))
         SELECT nodeid, count(*) FILTER (WHERE list_contains(?::VARCHAR[], outcome)) AS bad,
                count(DISTINCT outcome) AS kinds, count(*) OVER () AS total
         FROM f GROUP BY nodeid ORDER BY bad DESC, kinds DESC, nodeid LIMIT ?""",
@@ -147,8 +148,10 @@ def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "
     cells: list[list[tuple[str, bool] | None]] = [[None] * len(ids) for _ in nodeids]
     if nodeids:
         for nodeid, run_id, outcome, flaky in conn.execute("""
-                SELECT nodeid, run_id, outcome, flaky FROM results
-                WHERE final AND list_contains(?::VARCHAR[], run_id) AND list_contains(?::VARCHAR[], nodeid)""",
+                WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
+                n AS (SELECT unnest(?::VARCHAR[]) AS nodeid)
+                SELECT x.nodeid, x.run_id, x.outcome, x.flaky FROM results x
+                JOIN w USING (run_id) JOIN n USING (nodeid) WHERE x.final""",
                                                           [ids, nodeids]).fetchall():
             cells[index[nodeid]][column[run_id]] = (outcome, bool(flaky))
     return Grid(recent, nodeids, cells, total)
@@ -157,22 +160,23 @@ def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "
 def verdict_history(conn: Any, last: int = TREND_RUNS, limit: int = 2000
                     ) -> tuple[list[RunInfo], dict[str, list[TestResult]]]:
     """The final results that can make a test flaky in the last ``last`` runs — those of tests
-    that were retried into a pass or had both a pass and a failure there — for at most ``limit``
-    tests (the most failing first), with their runs: what
+    that were retried into a pass or failed there — for at most ``limit`` tests (the most
+    failing first), with their runs: what
     :func:`testfleet.analysis.flaky.find_flaky` needs, without reading every result."""
     recent = runs(conn, last)
     ids = [r.run_id for r in recent]
     if not ids:
         return [], {}
+    # Only a test with a retried pass or a failing verdict can be flaky: find those first (few
+    # rows pass the filter), then read their verdicts.
     rows = conn.execute("""
-        WITH f AS (SELECT run_id, nodeid, outcome, flaky, message FROM results
-                   WHERE final AND list_contains(?::VARCHAR[], run_id)),
-        c AS (SELECT nodeid FROM f GROUP BY nodeid
-              HAVING bool_or(flaky) OR (bool_or(outcome = 'passed')
-                                        AND bool_or(list_contains(?::VARCHAR[], outcome)))
-              ORDER BY count(*) FILTER (WHERE list_contains(?::VARCHAR[], outcome)) DESC, nodeid LIMIT ?)
+        WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
+        f AS (SELECT x.run_id, x.nodeid, x.outcome, x.flaky, x.message FROM results x JOIN w USING (run_id)
+              WHERE x.final),
+        c AS (SELECT nodeid FROM f WHERE flaky OR list_contains(?::VARCHAR[], outcome)
+              GROUP BY nodeid ORDER BY count(*) DESC, nodeid LIMIT ?)
         SELECT run_id, nodeid, outcome, flaky, message FROM f SEMI JOIN c USING (nodeid)""",
-                        [ids, FAILING, FAILING, limit]).fetchall()
+                        [ids, FAILING, limit]).fetchall()
     results: dict[str, list[TestResult]] = {}
     for run_id, nodeid, outcome, flaky, message in rows:
         results.setdefault(run_id, []).append(TestResult(run_id=run_id, nodeid=nodeid, outcome=outcome,
