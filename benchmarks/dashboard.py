@@ -109,7 +109,10 @@ def history(rounds: int) -> dict[str, Any]:
 
 
 def _run_trivial(suite: Path, dashboard: bool) -> dict[str, Any]:
-    args = [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none", "-q", "-p", "no:cacheprovider"]
+    report = WORK / f"report-{os.getpid()}.json"
+    report.unlink(missing_ok=True)
+    args = [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none", "-q", "-p", "no:cacheprovider",
+            "--report-json", str(report)]
     if dashboard:
         args += ["--dashboard"]
     t0 = time.perf_counter()
@@ -138,11 +141,14 @@ def _run_trivial(suite: Path, dashboard: bool) -> dict[str, Any]:
         client.join(10)
     text = "".join(lines) + rest
     summary = [ln for ln in text.splitlines() if " passed" in ln]
+    data = json.loads(report.read_text())
     return {"wall": wall, "code": proc.returncode, "summary": summary[-1] if summary else text[-300:],
-            "messages": messages[0]}
+            "messages": messages[0], "run_seconds": data["wall_seconds"],
+            "controller_cpu": data["controller_cpu_seconds"]}
 
 
 def overhead(rounds: int) -> dict[str, Any]:
+    WORK.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, str(HERE / "suites.py"), "trivial"], check=True, env=_env(),
                    stdout=subprocess.DEVNULL)
     suite = HERE / "_work" / "trivial"
@@ -150,15 +156,19 @@ def overhead(rounds: int) -> dict[str, Any]:
     for i in range(rounds):
         order = [False, True] if i % 2 == 0 else [True, False]
         got = {flag: _run_trivial(suite, flag) for flag in order}
-        for flag, r in got.items():
+        for r in got.values():
             assert r["code"] == 0, r
         pairs.append({"plain": got[False], "dashboard": got[True]})
-        print(f"round {i + 1}: plain {got[False]['wall']:.2f} s, --dashboard {got[True]['wall']:.2f} s "
-              f"({got[True]['messages']} WebSocket messages)", flush=True)
-    ratios = [p["dashboard"]["wall"] / p["plain"]["wall"] for p in pairs]
-    return {"rounds": rounds, "pairs": pairs, "median_ratio": statistics.median(ratios), "ratios": ratios,
-            "plain_median": statistics.median(p["plain"]["wall"] for p in pairs),
-            "dashboard_median": statistics.median(p["dashboard"]["wall"] for p in pairs)}
+        print(f"round {i + 1}: plain {got[False]['wall']:.2f} s (controller CPU {got[False]['controller_cpu']:.2f} s), "
+              f"--dashboard {got[True]['wall']:.2f} s (controller CPU {got[True]['controller_cpu']:.2f} s, "
+              f"{got[True]['messages']} WebSocket messages)", flush=True)
+    out: dict[str, Any] = {"rounds": rounds, "pairs": pairs}
+    for key in ("wall", "run_seconds", "controller_cpu"):
+        ratios = [p["dashboard"][key] / p["plain"][key] for p in pairs]
+        out[key] = {"plain_median": statistics.median(p["plain"][key] for p in pairs),
+                    "dashboard_median": statistics.median(p["dashboard"][key] for p in pairs),
+                    "median_ratio": statistics.median(ratios), "ratios": ratios}
+    return out
 
 
 def main() -> None:

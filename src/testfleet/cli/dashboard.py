@@ -59,7 +59,7 @@ def run(ns: argparse.Namespace) -> int:
         abort(str(exc), 1)
     except UsageError as exc:
         abort(str(exc).replace("--dashboard", "--host/--port"), 4)
-    server = ServerThread(Guard(history_app(reader), token, is_loopback(ns.host)), sock)
+    server = ServerThread(lambda: Guard(history_app(reader), token, is_loopback(ns.host)), sock)
     out().print(f"testfleet: history of {path} at {url(ns.host, sock.getsockname()[1], token)} (Ctrl-C stops)",
                 markup=False, highlight=False)
     out().file.flush()

@@ -149,38 +149,50 @@ def bind(host: str, port: int) -> socket.socket:
 
 def check_installed(option: str) -> None:
     """A usage error naming the extra when Starlette or uvicorn is missing."""
-    missing = []
-    for name in ("starlette", "uvicorn"):
-        try:
-            __import__(name)
-        except ImportError:
-            missing.append(name)
+    from importlib.util import find_spec
+
+    missing = [name for name in ("starlette", "uvicorn") if find_spec(name) is None]
     if missing:
         raise UsageError(f"{option} needs {' and '.join(missing)}: pip install 'testfleet[dashboard]'")
 
 
 class ServerThread:
-    """uvicorn serving ``app`` on an already bound socket, in a daemon thread."""
+    """uvicorn serving the application ``make_app()`` on an already bound socket, in a daemon
+    thread. Starlette and uvicorn are imported and the application built in that thread, so
+    the caller (the controller, before its run) does not wait for them."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
-        import uvicorn
-        from uvicorn.config import WS_PROTOCOLS
-
+    def __init__(self, make_app: Callable[[], ASGIApp], sock: socket.socket) -> None:
         self.sock = sock
-        # The sans-I/O protocol (uvicorn >= 0.35) avoids websockets' deprecated legacy API.
-        ws = "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                                timeout_graceful_shutdown=1, ws=ws)
-        self.server = uvicorn.Server(config)
+        self._make_app = make_app
+        self.server: Any = None
+        self._stop = threading.Event()
+        self.error: str | None = None
         self.thread = threading.Thread(target=self._serve, name="testfleet-dashboard", daemon=True)
 
     def _serve(self) -> None:
-        self.server.run(sockets=[self.sock])
+        try:
+            import uvicorn
+            from uvicorn.config import WS_PROTOCOLS
+
+            # The sans-I/O protocol (uvicorn >= 0.35) avoids websockets' deprecated legacy API.
+            ws = "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
+            config = uvicorn.Config(self._make_app(), log_level="warning", lifespan="on", access_log=False,
+                                    timeout_graceful_shutdown=1, ws=ws)
+            self.server = uvicorn.Server(config)
+            if self._stop.is_set():
+                return
+            self.server.run(sockets=[self.sock])
+        except Exception as exc:  # noqa: BLE001 - the dashboard never breaks the run
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self, timeout: float = 3.0) -> None:
-        self.server.should_exit = True
+        self._stop.set()
+        if self.server is not None:
+            self.server.should_exit = True
         self.thread.join(timeout)
+        if self.server is not None:
+            self.server.should_exit = True  # it was built while we waited
         self.sock.close()

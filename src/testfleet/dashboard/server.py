@@ -46,7 +46,8 @@ class LiveDashboard:
         self.state = LiveState()
         self.hub = Hub(self.state)
         self._unsubscribe = self.state.subscribe(event_bus(config))
-        self.server = ServerThread(Guard(live_app(self.state, self.hub), self.token, is_loopback(host)), sock)
+        token, loopback = self.token, is_loopback(host)
+        self.server = ServerThread(lambda: Guard(live_app(self.state, self.hub), token, loopback), sock)
         self.server.start()
         self.url = url(host, sock.getsockname()[1], self.token)
         self._closed = False
@@ -58,6 +59,10 @@ class LiveDashboard:
         if tr is not None:
             tr.write_line(line)
             tr.flush()
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.server.error:
+            terminalreporter.write_line(f"testfleet: the live dashboard failed: {self.server.error}")
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.close()
