@@ -106,7 +106,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[int], ends: tu
     for i, v in enumerate(values):
         x = PAD_LEFT + span * (i + 0.5) / max(n, 1) - width / 2
         top = y(float(v))
-        body.append(f'<rect class="bar" x="{x:.1f}" y="{top:.1f}" width="{width:.1f}" '
+        body.append(f'<rect class="chart-bar" x="{x:.1f}" y="{top:.1f}" width="{width:.1f}" '
                     f'height="{HEIGHT - PAD_BOTTOM - top:.1f}" fill="{BAR}">'
                     f"<title>{escape(labels[i])}: {v}</title></rect>")
     return _frame(title, "".join(body), "0", str(int(hi)), *ends)
