@@ -10,6 +10,8 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +116,17 @@ def test_without_websocket_the_page_polls_and_says_so(suite: Path) -> None:
     assert seen["code"] == 1, seen["out"]
 
 
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    """Status, headers and body of GET ``url`` (an error status is returned, not raised)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode()
+
+
 def test_another_address_needs_the_token_on_http_and_websocket(suite: Path) -> None:
-    import httpx
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
 
@@ -126,16 +137,18 @@ def test_another_address_needs_the_token_on_http_and_websocket(suite: Path) -> N
         port = int(address.split(":")[2].split("/")[0])
         token = address.split("?token=")[1]
         base = f"http://127.0.0.1:{port}"
-        refused = httpx.get(f"{base}/api/state")
-        assert refused.status_code == 403 and "needs its token" in refused.text
-        assert httpx.get(f"{base}/api/state?token=wrong").status_code == 403
-        page = httpx.get(f"{base}/?token={token}")
-        assert page.status_code == 200
-        csp = page.headers["content-security-policy"]
+        status, _, body = get(f"{base}/api/state")
+        assert status == 403 and "needs its token" in body
+        assert get(f"{base}/api/state?token=wrong")[0] == 403
+        status, headers, _ = get(f"{base}/?token={token}")
+        assert status == 200
+        headers = {k.lower(): v for k, v in headers.items()}
+        csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
-        cookie = page.headers["set-cookie"].split(";")[0]
-        state = httpx.get(f"{base}/api/state", headers={"cookie": cookie}).json()
-        assert state["total"] == 10 and state["planned_workers"] == 2
+        cookie = headers["set-cookie"].split(";")[0]
+        status, _, body = get(f"{base}/api/state", {"cookie": cookie})
+        state = json.loads(body)
+        assert status == 200 and state["total"] == 10 and state["planned_workers"] == 2
         with pytest.raises(InvalidStatus):
             connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10).close()
         with connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"cookie": cookie}, open_timeout=10) as ws:
