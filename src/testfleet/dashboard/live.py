@@ -29,6 +29,7 @@ HEARTBEAT = 1.0  # send at least this often, so elapsed times move on the page
 QUEUE_SIZE = 8
 CLOSE_BEHIND = 4000  # close code: fell behind, reconnect for a snapshot
 POLLER_FORGOTTEN = 3.0  # a polling page not seen for this long no longer counts
+MAX_POLLERS = 256
 
 
 class Client:
@@ -98,9 +99,12 @@ class Hub:
                 self.offer(client)
 
     def polled(self, client_id: str, message: dict[str, Any]) -> None:
+        now = time.monotonic()
         with self._lock:
             saw = self.pollers.get(client_id, (0.0, False))[1] or message["end"] is not None
-            self.pollers[client_id] = (time.monotonic(), saw)
+            self.pollers[client_id] = (now, saw)
+            if len(self.pollers) > MAX_POLLERS:  # forget pages that stopped polling
+                self.pollers = {k: v for k, v in self.pollers.items() if now - v[0] < POLLER_FORGOTTEN}
 
     def settled(self) -> bool:
         """True when every page still connected (or polling) has been sent the run's end."""
