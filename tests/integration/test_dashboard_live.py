@@ -53,7 +53,7 @@ def start_run(root: Path, *extra: str) -> Process:
     return Process(["run", "-w", "2", "--db", "none", "--order", "collection", "--dashboard", *extra], root)
 
 
-def watch_run(root: Path, init_script: str | None = None) -> dict[str, Any]:
+def watch_run(root: Path, init_script: str | None = None, refuse_websocket: bool = False) -> dict[str, Any]:
     """Open the live page of a run, check it mid-run and at the end; what was seen."""
     from playwright.sync_api import expect
 
@@ -61,6 +61,8 @@ def watch_run(root: Path, init_script: str | None = None) -> dict[str, Any]:
     try:
         address = run.url()
         with browser_page(init_script) as (page, dialogs):
+            if refuse_websocket:  # every WebSocket to /ws is closed at once, as a broken proxy would
+                page.route_web_socket("**/ws", lambda ws: ws.close(code=1011))
             page.goto(address)
             counts = page.locator("#counts")
             expect(counts).to_contain_text("5 passed", timeout=TIMEOUT_MS)
@@ -124,6 +126,15 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
             return response.status, dict(response.headers), response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read().decode()
+
+
+@pytest.mark.browser
+def test_when_the_websocket_keeps_failing_the_page_polls_and_says_so(suite: Path) -> None:
+    need_browser()
+    seen = watch_run(suite, refuse_websocket=True)
+    assert seen["mid"]["conn"] == "polling /api/state every 1 s (WebSocket failed)", seen["mid"]
+    assert seen["mid"]["progress"] == "6 / 10 tests"
+    assert "exit code 1" in seen["end"] and seen["code"] == 1, seen["out"]
 
 
 def test_another_address_needs_the_token_on_http_and_websocket(suite: Path) -> None:

@@ -158,19 +158,22 @@
 
   function connect() {
     if (typeof window.WebSocket !== "function") { poll("this browser has no WebSocket"); return; }
-    var opened = false;
+    var got = false;  // a socket that closes before its first message counts as failed
     var ws;
     try {
       ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
     } catch (e) {
       poll("WebSocket failed"); return;
     }
-    ws.onopen = function () { opened = true; wsFailures = 0; setConn("live", "live (WebSocket)"); };
-    ws.onmessage = function (ev) { accept(JSON.parse(ev.data)); };
+    ws.onopen = function () { setConn("wait", "connected; waiting for data…"); };
+    ws.onmessage = function (ev) {
+      if (!got) { got = true; wsFailures = 0; setConn("live", "live (WebSocket)"); }
+      accept(JSON.parse(ev.data));
+    };
     ws.onclose = function (ev) {
       if (ended) { setConn("done", "run finished; server stopped"); return; }
       if (ev.code === 4000) { since = 0; setConn("wait", "catching up…"); connect(); return; }
-      if (!opened) { wsFailures += 1; }
+      if (!got) { wsFailures += 1; }
       if (wsFailures >= WS_FAILURES_BEFORE_POLLING) { poll("WebSocket failed"); return; }
       setConn("lost", "connection lost; reconnecting…");
       setTimeout(connect, 500);
