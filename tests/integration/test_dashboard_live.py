@@ -7,6 +7,8 @@ The suite's last tests wait for a gate file, so the page is seen in the middle o
 from __future__ import annotations
 
 import json
+import os
+import re
 import socket
 import subprocess
 import sys
@@ -183,3 +185,20 @@ def test_a_port_in_use_is_a_usage_error(suite: Path) -> None:
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert f"--dashboard: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize("how", ["pytest --fleet-dashboard", "pyproject dashboard = 0"])
+def test_the_pytest_flag_and_the_pyproject_key_start_it_too(tmp_path: Path, how: str) -> None:
+    (tmp_path / "test_small.py").write_text("def test_one():\n    pass\n")
+    if how.startswith("pytest"):
+        (tmp_path / "pytest.ini").write_text("[pytest]\n")
+        args = ["-m", "pytest", "-p", "testfleet.plugin", "--fleet", "1", "--fleet-db", "none",
+                "test_small.py", "--fleet-dashboard"]
+    else:
+        (tmp_path / "pyproject.toml").write_text("[tool.testfleet]\ndashboard = 0\n")
+        args = ["-m", "testfleet", "run", "-w", "1", "--db", "none"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TESTFLEET_DASHBOARD")}
+    proc = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert re.search(r"^testfleet: live dashboard at http://127\.0\.0\.1:\d+/$", proc.stdout, re.M), proc.stdout

@@ -156,6 +156,17 @@ def check_installed(option: str) -> None:
         raise UsageError(f"{option} needs {' and '.join(missing)}: pip install 'testfleet[dashboard]'")
 
 
+def websocket_protocol(known: Any) -> str:
+    """uvicorn's WebSocket implementation to use: websockets' sans-I/O one (uvicorn >= 0.35; it
+    avoids websockets' deprecated legacy API), else what uvicorn finds, else none at all (the
+    page then polls)."""
+    from importlib.util import find_spec
+
+    if find_spec("websockets") is not None:
+        return "websockets-sansio" if "websockets-sansio" in known else "auto"
+    return "wsproto" if find_spec("wsproto") is not None else "none"
+
+
 class ServerThread:
     """uvicorn serving the application ``make_app()`` on an already bound socket, in a daemon
     thread. Starlette and uvicorn are imported and the application built in that thread, so
@@ -174,15 +185,13 @@ class ServerThread:
             import uvicorn
             from uvicorn.config import WS_PROTOCOLS
 
-            # The sans-I/O protocol (uvicorn >= 0.35) avoids websockets' deprecated legacy API.
-            ws = "websockets-sansio" if "websockets-sansio" in WS_PROTOCOLS else "auto"
             config = uvicorn.Config(self._make_app(), log_level="warning", lifespan="on", access_log=False,
-                                    timeout_graceful_shutdown=1, ws=ws)
+                                    timeout_graceful_shutdown=1, ws=websocket_protocol(WS_PROTOCOLS))
             self.server = uvicorn.Server(config)
             if self._stop.is_set():
                 return
             self.server.run(sockets=[self.sock])
-        except Exception as exc:  # noqa: BLE001 - the dashboard never breaks the run
+        except BaseException as exc:  # noqa: BLE001 - uvicorn exits on start-up errors; never the run
             self.error = f"{type(exc).__name__}: {exc}"
 
     def start(self) -> None:
