@@ -78,7 +78,9 @@
     m.nodes.forEach(function (n) {
       var group = el("div", "node");
       if (grouped) {
-        var h = el("h3", null, "node " + n.node + " ");
+        var name = n.node.length > 16 ? n.node.slice(0, 12) + "…" : n.node;
+        var h = el("h3", null, "node " + name + " ");
+        h.title = n.node;
         h.appendChild(el("span", "health h-" + n.health, n.health + " (" + n.up + "/" + n.workers.length + " up)"));
         group.appendChild(h);
       }
