@@ -34,8 +34,11 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
 
 
 def _url_of(proc: subprocess.Popen[str], lines: list[str], timeout: float = 60.0) -> str:
@@ -67,13 +70,28 @@ def history(rounds: int) -> dict[str, Any]:
     with duckdb.connect(str(db), read_only=True) as conn:
         rows = conn.execute("SELECT count(*) FROM results").fetchone()[0]  # type: ignore[index]
         latest = conn.execute("SELECT id FROM runs ORDER BY start DESC LIMIT 1").fetchone()[0]  # type: ignore[index]
-    pages = {"overview": "/", "grid": "/grid", "run": f"/runs/{latest}",
-             "run filtered": f"/runs/{latest}?q=case_0001&outcome=failed"}
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "dashboard", "--db", str(db), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    pages = {
+        "overview": "/",
+        "grid": "/grid",
+        "run": f"/runs/{latest}",
+        "run filtered": f"/runs/{latest}?q=case_0001&outcome=failed",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "dashboard", "--db", str(db), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+    )
     lines: list[str] = []
-    out: dict[str, Any] = {"rows": rows, "runs": runs, "tests_per_run": tests, "rounds": rounds, "http": {},
-                           "browser": {}}
+    out: dict[str, Any] = {
+        "rows": rows,
+        "runs": runs,
+        "tests_per_run": tests,
+        "rounds": rounds,
+        "http": {},
+        "browser": {},
+    }
     try:
         base = _url_of(proc, lines).rstrip("/")
         with httpx.Client(timeout=60) as client:
@@ -84,8 +102,12 @@ def history(rounds: int) -> dict[str, Any]:
                     r = client.get(base + path)
                     times.append(time.perf_counter() - t0)
                     assert r.status_code == 200, (path, r.status_code, r.text[:200])
-                out["http"][name] = {"first": times[0], "median": statistics.median(times[1:]),
-                                     "max": max(times[1:]), "bytes": len(r.content)}
+                out["http"][name] = {
+                    "first": times[0],
+                    "median": statistics.median(times[1:]),
+                    "max": max(times[1:]),
+                    "bytes": len(r.content),
+                }
         try:
             from playwright.sync_api import sync_playwright
         except ImportError:
@@ -111,12 +133,27 @@ def history(rounds: int) -> dict[str, Any]:
 def _run_trivial(suite: Path, dashboard: bool) -> dict[str, Any]:
     report = WORK / f"report-{os.getpid()}.json"
     report.unlink(missing_ok=True)
-    args = [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none", "-q", "-p", "no:cacheprovider",
-            "--report-json", str(report)]
+    args = [
+        sys.executable,
+        "-m",
+        "testfleet",
+        "run",
+        "-w",
+        "2",
+        "--db",
+        "none",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--report-json",
+        str(report),
+    ]
     if dashboard:
         args += ["--dashboard"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=suite, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
+    proc = subprocess.Popen(
+        args, cwd=suite, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+    )
     messages = [0]
     lines: list[str] = []
     client: threading.Thread | None = None
@@ -142,15 +179,24 @@ def _run_trivial(suite: Path, dashboard: bool) -> dict[str, Any]:
     text = "".join(lines) + rest
     summary = [ln for ln in text.splitlines() if " passed" in ln]
     data = json.loads(report.read_text())
-    return {"wall": wall, "code": proc.returncode, "summary": summary[-1] if summary else text[-300:],
-            "messages": messages[0], "run_seconds": data["wall_seconds"],
-            "controller_cpu": data["controller_cpu_seconds"]}
+    return {
+        "wall": wall,
+        "code": proc.returncode,
+        "summary": summary[-1] if summary else text[-300:],
+        "messages": messages[0],
+        "run_seconds": data["wall_seconds"],
+        "controller_cpu": data["controller_cpu_seconds"],
+    }
 
 
 def overhead(rounds: int) -> dict[str, Any]:
     WORK.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, str(HERE / "suites.py"), "trivial"], check=True, env=_env(),
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(HERE / "suites.py"), "trivial"],
+        check=True,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+    )
     suite = HERE / "_work" / "trivial"
     pairs = []
     for i in range(rounds):
@@ -159,20 +205,28 @@ def overhead(rounds: int) -> dict[str, Any]:
         for r in got.values():
             assert r["code"] == 0, r
         pairs.append({"plain": got[False], "dashboard": got[True]})
-        print(f"round {i + 1}: plain {got[False]['wall']:.2f} s (controller CPU {got[False]['controller_cpu']:.2f} s), "
-              f"--dashboard {got[True]['wall']:.2f} s (controller CPU {got[True]['controller_cpu']:.2f} s, "
-              f"{got[True]['messages']} WebSocket messages)", flush=True)
+        print(
+            f"round {i + 1}: plain {got[False]['wall']:.2f} s (controller CPU {got[False]['controller_cpu']:.2f} s), "
+            f"--dashboard {got[True]['wall']:.2f} s (controller CPU {got[True]['controller_cpu']:.2f} s, "
+            f"{got[True]['messages']} WebSocket messages)",
+            flush=True,
+        )
     out: dict[str, Any] = {"rounds": rounds, "pairs": pairs}
     for key in ("wall", "run_seconds", "controller_cpu"):
         ratios = [p["dashboard"][key] / p["plain"][key] for p in pairs]
-        out[key] = {"plain_median": statistics.median(p["plain"][key] for p in pairs),
-                    "dashboard_median": statistics.median(p["dashboard"][key] for p in pairs),
-                    "median_ratio": statistics.median(ratios), "ratios": ratios}
+        out[key] = {
+            "plain_median": statistics.median(p["plain"][key] for p in pairs),
+            "dashboard_median": statistics.median(p["dashboard"][key] for p in pairs),
+            "median_ratio": statistics.median(ratios),
+            "ratios": ratios,
+        }
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["history", "overhead"])
     parser.add_argument("--rounds", type=int, default=5)
     ns = parser.parse_args()

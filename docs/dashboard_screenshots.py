@@ -18,7 +18,7 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent / "tests" / "integration"))
 from dashboard_helpers import Process, build_store  # noqa: E402
 
-SUITE = '''
+SUITE = """
 import os, time, pytest
 GATE = os.path.join(os.path.dirname(__file__), "gate")
 
@@ -32,7 +32,7 @@ def test_replication_converges(region):
     deadline = time.monotonic() + 60
     while not os.path.exists(GATE) and time.monotonic() < deadline:
         time.sleep(0.01)
-'''
+"""
 
 
 def main() -> None:

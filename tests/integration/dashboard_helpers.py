@@ -35,13 +35,17 @@ def build_store(path: Path, runs: int, tests: int) -> None:
     db = Database(path)
     with db.session(write=True) as conn:
         migrate(conn)
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO runs SELECT printf('20261101-%06d-%04x', r, r), ? + r * 3600.0,
                 ? + r * 3600.0 + 60 + (r % 7) * 5, '["-w", "2"]', '/project',
                 printf('%040x', r // 3), 'main', 'ci-host', 1000 + r, 'finished', 0, ?, 2,
                 'local', NULL, '{}'
-            FROM range(?) AS t(r)""", [BASE_TIME, BASE_TIME, tests, runs])
-        conn.execute("""
+            FROM range(?) AS t(r)""",
+            [BASE_TIME, BASE_TIME, tests, runs],
+        )
+        conn.execute(
+            """
             INSERT INTO results SELECT run_id, nodeid,
                 CASE WHEN t % 50 = 1 THEN 'skipped'
                      WHEN t % 97 = 0 AND r % 3 = 0 THEN 'failed'
@@ -57,7 +61,9 @@ def build_store(path: Path, runs: int, tests: int) -> None:
             FROM (SELECT r, t, printf('20261101-%06d-%04x', r, r) AS run_id,
                          printf('tests/test_mod%03d.py::test_case_%06d', t // 500, t) AS nodeid,
                          (t % 211 = 3 AND r % 2 = 0) AS retried
-                  FROM range(?) AS a(r), range(?) AS b(t))""", [BASE_TIME, runs, tests])
+                  FROM range(?) AS a(r), range(?) AS b(t))""",
+            [BASE_TIME, runs, tests],
+        )
         conn.execute("""
             INSERT INTO results SELECT run_id, nodeid, 'failed', 1, worker, start, setup_duration,
                 call_duration, teardown_duration, 'AssertionError: first attempt', NULL, NULL, NULL,
@@ -109,9 +115,14 @@ class Process:
 
     def __init__(self, args: list[str], cwd: Path) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "testfleet", *args], cwd=cwd, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+            [sys.executable, "-m", "testfleet", *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

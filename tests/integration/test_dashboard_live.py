@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from dashboard_helpers import Process, browser_page, need_browser
 
-SUITE = '''
+SUITE = """
 import os, time, pytest
 GATE = os.path.join(os.path.dirname(__file__), "gate")
 
@@ -39,7 +39,7 @@ def test_gated(n):
     while not os.path.exists(GATE) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert os.path.exists(GATE), "the test never opened the gate"
-'''
+"""
 HOSTILE = "test_live.py::test_hostile[<img src=x onerror=alert(1)>]"
 TIMEOUT_MS = 30_000
 
@@ -71,18 +71,24 @@ def watch_run(root: Path, init_script: str | None = None, refuse_websocket: bool
             expect(counts).to_contain_text("1 failed", timeout=TIMEOUT_MS)
             busy = page.locator("code.lane-test", has_text="test_live.py::test_gated[")
             expect(busy.first).to_be_visible(timeout=TIMEOUT_MS)
-            mid = {"counts": counts.text_content(), "conn": page.locator("#conn").text_content(),
-                   "progress": page.locator("#progress").text_content()}
+            mid = {
+                "counts": counts.text_content(),
+                "conn": page.locator("#conn").text_content(),
+                "progress": page.locator("#progress").text_content(),
+            }
             (root / "gate").write_text("open")
             expect(counts).to_contain_text("9 passed", timeout=TIMEOUT_MS)
             expect(page.locator("#end")).to_contain_text("exit code 1", timeout=TIMEOUT_MS)
             failure = page.locator("details.failure").first
-            seen = {"mid": mid, "end": page.locator("#end").text_content(),
-                    "failure_id": failure.locator("code.nodeid").text_content(),
-                    "failure_summary": failure.locator("summary").text_content(),
-                    "failure_text": failure.locator("pre").text_content(),
-                    "images": page.locator("#failures img").count(),
-                    "scripts": page.locator("body script").count()}
+            seen = {
+                "mid": mid,
+                "end": page.locator("#end").text_content(),
+                "failure_id": failure.locator("code.nodeid").text_content(),
+                "failure_summary": failure.locator("summary").text_content(),
+                "failure_text": failure.locator("pre").text_content(),
+                "images": page.locator("#failures img").count(),
+                "scripts": page.locator("body script").count(),
+            }
             seen["dialogs"] = list(dialogs)
         code, out = run.finish()
         seen["code"], seen["out"] = code, out
@@ -164,7 +170,9 @@ def test_another_address_needs_the_token_on_http_and_websocket(suite: Path) -> N
         assert status == 200 and state["total"] == 10 and state["planned_workers"] == 2
         with pytest.raises(InvalidStatus):
             connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10).close()
-        with connect(f"ws://127.0.0.1:{port}/ws", additional_headers={"cookie": cookie}, open_timeout=10) as ws:
+        with connect(
+            f"ws://127.0.0.1:{port}/ws", additional_headers={"cookie": cookie}, open_timeout=10
+        ) as ws:
             first = json.loads(ws.recv(timeout=10))
         assert first["snapshot"] is True and first["total"] == 10
         (suite / "gate").write_text("open")
@@ -180,8 +188,13 @@ def test_a_port_in_use_is_a_usage_error(suite: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "--db", "none", "--dashboard", str(port)],
-                              cwd=suite, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "testfleet", "run", "--db", "none", "--dashboard", str(port)],
+            cwd=suite,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert f"--dashboard: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -192,13 +205,31 @@ def test_the_pytest_flag_and_the_pyproject_key_start_it_too(tmp_path: Path, how:
     (tmp_path / "test_small.py").write_text("def test_one():\n    pass\n")
     if how.startswith("pytest"):
         (tmp_path / "pytest.ini").write_text("[pytest]\n")
-        args = ["-m", "pytest", "-p", "testfleet.plugin", "--fleet", "1", "--fleet-db", "none",
-                "test_small.py", "--fleet-dashboard"]
+        args = [
+            "-m",
+            "pytest",
+            "-p",
+            "testfleet.plugin",
+            "--fleet",
+            "1",
+            "--fleet-db",
+            "none",
+            "test_small.py",
+            "--fleet-dashboard",
+        ]
     else:
         (tmp_path / "pyproject.toml").write_text("[tool.testfleet]\ndashboard = 0\n")
         args = ["-m", "testfleet", "run", "-w", "1", "--db", "none"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TESTFLEET_DASHBOARD")}
-    proc = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r"^testfleet: live dashboard at http://127\.0\.0\.1:\d+/$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^testfleet: live dashboard at http://127\.0\.0\.1:\d+/$", proc.stdout, re.M), (
+        proc.stdout
+    )

@@ -13,12 +13,22 @@ DEFAULT_PORT = 8340
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("dashboard", help="serve the history of the results store as web pages")
     add_db_option(parser)
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; any other needs a token)")
-    parser.add_argument("--port", default=str(DEFAULT_PORT), metavar="N",
-                        help=f"port to listen on (default {DEFAULT_PORT}; 0: a free port)")
-    parser.add_argument("--token", default=None,
-                        help="token the pages ask for (default: generated when --host is not loopback)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; any other needs a token)",
+    )
+    parser.add_argument(
+        "--port",
+        default=str(DEFAULT_PORT),
+        metavar="N",
+        help=f"port to listen on (default {DEFAULT_PORT}; 0: a free port)",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="token the pages ask for (default: generated when --host is not loopback)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,8 +53,11 @@ def run(ns: argparse.Namespace) -> int:
         abort("--db none keeps no results, so there is nothing to show; pass the path of a results file", 4)
     path = db_path(ns.db)
     if not path.is_file():
-        abort(f"no results store at {path} (no run has stored results there yet; "
-              f"{'pass --db PATH' if ns.db is None else 'check the --db path'})", 4)
+        abort(
+            f"no results store at {path} (no run has stored results there yet; "
+            f"{'pass --db PATH' if ns.db is None else 'check the --db path'})",
+            4,
+        )
     from testfleet.dashboard.app import Guard, ServerThread, bind, is_loopback, resolve_token, url
     from testfleet.dashboard.history import HistoryReader
     from testfleet.dashboard.history_app import history_app
@@ -60,8 +73,11 @@ def run(ns: argparse.Namespace) -> int:
     except UsageError as exc:
         abort(str(exc).replace("--dashboard", "--host/--port"), 4)
     server = ServerThread(lambda: Guard(history_app(reader), token, is_loopback(ns.host)), sock)
-    out().print(f"testfleet: history of {path} at {url(ns.host, sock.getsockname()[1], token)} (Ctrl-C stops)",
-                markup=False, highlight=False)
+    out().print(
+        f"testfleet: history of {path} at {url(ns.host, sock.getsockname()[1], token)} (Ctrl-C stops)",
+        markup=False,
+        highlight=False,
+    )
     out().file.flush()
     server.start()
     stopping = []

@@ -32,11 +32,17 @@ from testfleet.errors import UsageError
 STATIC = Path(__file__).with_name("static")
 COOKIE = "testfleet_dashboard"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-           (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
-           (b"cache-control", b"no-store")]
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cache-control", b"no-store"),
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -89,8 +95,9 @@ class Guard:
             if message["type"] == "http.response.start":
                 extra = list(HEADERS)
                 if set_cookie:
-                    extra.append((b"set-cookie", f"{COOKIE}={self.token}; Path=/; HttpOnly; "
-                                                 "SameSite=Strict".encode()))
+                    extra.append(
+                        (b"set-cookie", f"{COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict".encode())
+                    )
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -104,16 +111,25 @@ class Guard:
             except Exception:  # noqa: BLE001 - a malformed cookie header is no token
                 pass
             bearer = headers.get("authorization", "")
-            candidates = [from_query, cookie[COOKIE].value if COOKIE in cookie else None,
-                          bearer[7:] if bearer.lower().startswith("bearer ") else None]
-            if not any(c is not None and secrets.compare_digest(c.encode(), self.token.encode())
-                       for c in candidates):
-                return "this dashboard needs its token: open the URL testfleet printed (it ends in ?token=...)"
+            candidates = [
+                from_query,
+                cookie[COOKIE].value if COOKIE in cookie else None,
+                bearer[7:] if bearer.lower().startswith("bearer ") else None,
+            ]
+            if not any(
+                c is not None and secrets.compare_digest(c.encode(), self.token.encode()) for c in candidates
+            ):
+                return (
+                    "this dashboard needs its token: open the URL testfleet printed (it ends in ?token=...)"
+                )
             return None
         if self.loopback:
             host = headers.get("host", "")
-            name = host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") or "]:" in host \
+            name = (
+                host.rsplit(":", 1)[0].strip("[]")
+                if not host.startswith("[") or "]:" in host
                 else host.strip("[]")
+            )
             if host and not is_loopback(name):
                 return f"Host {host!r} is not this machine; open the dashboard at 127.0.0.1"
             origin = headers.get("origin")
@@ -127,8 +143,13 @@ class Guard:
             await send({"type": "websocket.close", "code": 4403, "reason": why[:120]})
             return
         body = f"testfleet dashboard: {why}\n".encode()
-        await send({"type": "http.response.start", "status": 403,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"), *HEADERS]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *HEADERS],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -185,8 +206,14 @@ class ServerThread:
             import uvicorn
             from uvicorn.config import WS_PROTOCOLS
 
-            config = uvicorn.Config(self._make_app(), log_level="warning", lifespan="on", access_log=False,
-                                    timeout_graceful_shutdown=1, ws=websocket_protocol(WS_PROTOCOLS))
+            config = uvicorn.Config(
+                self._make_app(),
+                log_level="warning",
+                lifespan="on",
+                access_log=False,
+                timeout_graceful_shutdown=1,
+                ws=websocket_protocol(WS_PROTOCOLS),
+            )
             self.server = uvicorn.Server(config)
             if self._stop.is_set():
                 return

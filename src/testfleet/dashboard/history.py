@@ -93,8 +93,10 @@ class HistoryReader:
             except SchemaError as exc:
                 raise StoreError(f"{self.path}: {exc}") from None
             if version < SCHEMA_VERSION:
-                raise StoreError(f"{self.path} has schema version {version}; a run or `testfleet runs` "
-                                 f"with this testfleet upgrades it to {SCHEMA_VERSION} (the dashboard only reads)")
+                raise StoreError(
+                    f"{self.path} has schema version {version}; a run or `testfleet runs` "
+                    f"with this testfleet upgrades it to {SCHEMA_VERSION} (the dashboard only reads)"
+                )
             yield conn
 
     def close(self) -> None:
@@ -113,7 +115,8 @@ def _until(until: float | None) -> float:
 
 def trends(conn: Any, last: int = TREND_RUNS, until: float | None = None) -> list[TrendPoint]:
     """One point per run for the last ``last`` runs up to ``until``, oldest first."""
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         WITH r AS (SELECT id, start, "end" FROM runs WHERE start <= ? ORDER BY start DESC LIMIT ?)
         SELECT r.id, r.start, r."end" - r.start,
                count(x.nodeid) FILTER (WHERE x.final),
@@ -123,9 +126,13 @@ def trends(conn: Any, last: int = TREND_RUNS, until: float | None = None) -> lis
                             + coalesce(x.teardown_duration, 0)), 0),
                count(x.nodeid) FILTER (WHERE x.final AND x.flaky)
         FROM r LEFT JOIN results x ON x.run_id = r.id
-        GROUP BY r.id, r.start, r."end" ORDER BY r.start""", [_until(until), last]).fetchall()
-    return [TrendPoint(run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d),
-                       flaky=k) for i, s, w, t, p, f, d, k in rows]
+        GROUP BY r.id, r.start, r."end" ORDER BY r.start""",
+        [_until(until), last],
+    ).fetchall()
+    return [
+        TrendPoint(run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d), flaky=k)
+        for i, s, w, t, p, f, d, k in rows
+    ]
 
 
 def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "") -> Grid:
@@ -135,32 +142,37 @@ def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "
     if not recent:
         return Grid([], [], [], 0)
     ids = [r.run_id for r in recent]
-    picked = conn.execute(f"""
+    picked = conn.execute(
+        f"""
         WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
         f AS (SELECT x.nodeid, x.outcome FROM results x JOIN w USING (run_id)
               WHERE x.final AND contains(x.nodeid, ?))
         SELECT nodeid, count(*) FILTER (WHERE outcome IN {_FAILING_SQL}) AS bad,
                count(DISTINCT outcome) AS kinds, count(*) OVER () AS total
         FROM f GROUP BY nodeid ORDER BY bad DESC, kinds DESC, nodeid LIMIT ?""",
-                          [ids, match, rows]).fetchall()
+        [ids, match, rows],
+    ).fetchall()
     nodeids = [p[0] for p in picked]
     total = int(picked[0][3]) if picked else 0
     index = {n: i for i, n in enumerate(nodeids)}
     column = {r: j for j, r in enumerate(ids)}
     cells: list[list[tuple[str, bool] | None]] = [[None] * len(ids) for _ in nodeids]
     if nodeids:
-        for nodeid, run_id, outcome, flaky in conn.execute("""
+        for nodeid, run_id, outcome, flaky in conn.execute(
+            """
                 WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
                 n AS (SELECT unnest(?::VARCHAR[]) AS nodeid)
                 SELECT x.nodeid, x.run_id, x.outcome, x.flaky FROM results x
                 JOIN w USING (run_id) JOIN n USING (nodeid) WHERE x.final""",
-                                                          [ids, nodeids]).fetchall():
+            [ids, nodeids],
+        ).fetchall():
             cells[index[nodeid]][column[run_id]] = (outcome, bool(flaky))
     return Grid(recent, nodeids, cells, total)
 
 
-def verdict_history(conn: Any, last: int = TREND_RUNS, limit: int = 2000
-                    ) -> tuple[list[RunInfo], dict[str, list[TestResult]]]:
+def verdict_history(
+    conn: Any, last: int = TREND_RUNS, limit: int = 2000
+) -> tuple[list[RunInfo], dict[str, list[TestResult]]]:
     """The final results that can make a test flaky in the last ``last`` runs — those of tests
     that were retried into a pass or failed there — for at most ``limit`` tests (the most
     failing first), with their runs: what
@@ -171,27 +183,34 @@ def verdict_history(conn: Any, last: int = TREND_RUNS, limit: int = 2000
         return [], {}
     # Only a test with a retried pass or a failing verdict can be flaky: find those first (few
     # rows pass the filter), then read their verdicts.
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
         f AS (SELECT x.run_id, x.nodeid, x.outcome, x.flaky, x.message FROM results x JOIN w USING (run_id)
               WHERE x.final),
         c AS (SELECT nodeid FROM f WHERE flaky OR outcome IN {_FAILING_SQL}
               GROUP BY nodeid ORDER BY count(*) DESC, nodeid LIMIT ?)
         SELECT run_id, nodeid, outcome, flaky, message FROM f SEMI JOIN c USING (nodeid)""",
-                        [ids, limit]).fetchall()
+        [ids, limit],
+    ).fetchall()
     results: dict[str, list[TestResult]] = {}
     for run_id, nodeid, outcome, flaky, message in rows:
-        results.setdefault(run_id, []).append(TestResult(run_id=run_id, nodeid=nodeid, outcome=outcome,
-                                                         flaky=bool(flaky), message=message))
+        results.setdefault(run_id, []).append(
+            TestResult(run_id=run_id, nodeid=nodeid, outcome=outcome, flaky=bool(flaky), message=message)
+        )
     return recent, results
 
 
-def run_page(conn: Any, run_id: str, match: str = "", outcome: str = "", limit: int = PAGE_ROWS) -> RunPage | None:
+def run_page(
+    conn: Any, run_id: str, match: str = "", outcome: str = "", limit: int = PAGE_ROWS
+) -> RunPage | None:
     """Everything ``testfleet show`` has about one run, and its tests filtered by ``match`` (a
     substring of the node id) and ``outcome``."""
     from testfleet.store.ids import match_run_id
 
-    found = match_run_id(run_id, [r[0] for r in conn.execute(queries.RUN_IDS_WITH_PREFIX, [run_id]).fetchall()])
+    found = match_run_id(
+        run_id, [r[0] for r in conn.execute(queries.RUN_IDS_WITH_PREFIX, [run_id]).fetchall()]
+    )
     if found is None:
         return None
     run = queries.run_from_row(conn.execute(queries.RUN_BY_ID, [found]).fetchone())
@@ -210,12 +229,18 @@ def run_page(conn: Any, run_id: str, match: str = "", outcome: str = "", limit: 
     where = "contains(nodeid, ?)" + (" AND outcome = ?" if outcome else "")
     params: list[Any] = [match, outcome] if outcome else [match]
     tests = results(where, params, "nodeid", limit)
-    matching = conn.execute(f"SELECT count(*) FROM results WHERE run_id = ? AND final AND {where}",
-                            [found, *params]).fetchone()[0]
-    attempts = dict(conn.execute("SELECT nodeid, count(*) FROM results WHERE run_id = ? "
-                                 "GROUP BY nodeid HAVING count(*) > 1", [found]).fetchall())
+    matching = conn.execute(
+        f"SELECT count(*) FROM results WHERE run_id = ? AND final AND {where}", [found, *params]
+    ).fetchone()[0]
+    attempts = dict(
+        conn.execute(
+            "SELECT nodeid, count(*) FROM results WHERE run_id = ? GROUP BY nodeid HAVING count(*) > 1",
+            [found],
+        ).fetchall()
+    )
     workers = [queries.worker_from_row(r) for r in conn.execute(queries.WORKERS, [found]).fetchall()]
     if run.status == "running" and not run.counts:
         run.counts = counts
-    return RunPage(run, counts, failures, failure_total, flaky, slowest, workers, tests, int(matching), attempts)
-
+    return RunPage(
+        run, counts, failures, failure_total, flaky, slowest, workers, tests, int(matching), attempts
+    )

@@ -68,7 +68,11 @@ def history_app(reader: history.HistoryReader) -> Any:
             data = history.grid(conn, last, match=match)
         return pages.grid_page(data, match, last)
 
-    return Starlette(routes=[
-        Route("/", guarded(overview)), Route("/runs/{run_id}", guarded(run)), Route("/grid", guarded(grid)),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ])
+    return Starlette(
+        routes=[
+            Route("/", guarded(overview)),
+            Route("/runs/{run_id}", guarded(run)),
+            Route("/grid", guarded(grid)),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )

@@ -175,7 +175,12 @@ def live_app(state: LiveState, hub: Hub) -> Any:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
 
-    return Starlette(routes=[
-        Route("/", page), Route("/api/state", api_state), WebSocketRoute("/ws", socket),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/api/state", api_state),
+            WebSocketRoute("/ws", socket),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        lifespan=lifespan,
+    )

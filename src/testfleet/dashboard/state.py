@@ -43,9 +43,17 @@ class Lane:
     reason: str = ""  # why it went down
 
     def as_dict(self, now: float) -> dict[str, Any]:
-        return {"worker": self.worker_id, "host": self.host, "node": self.node, "pid": self.pid,
-                "up": self.up, "current": self.current, "done": self.done, "reason": self.reason,
-                "elapsed": None if self.since is None else round(max(0.0, now - self.since), 2)}
+        return {
+            "worker": self.worker_id,
+            "host": self.host,
+            "node": self.node,
+            "pid": self.pid,
+            "up": self.up,
+            "current": self.current,
+            "done": self.done,
+            "reason": self.reason,
+            "elapsed": None if self.since is None else round(max(0.0, now - self.since), 2),
+        }
 
 
 class LiveState:
@@ -91,7 +99,12 @@ class LiveState:
             elif isinstance(event, events.WorkerUp):
                 lane = self._lane(event.worker_id)
                 lane.host, lane.node, lane.pid, lane.up, lane.reason = (
-                    event.host, event.node, event.pid, True, "")
+                    event.host,
+                    event.node,
+                    event.pid,
+                    True,
+                    "",
+                )
             elif isinstance(event, events.WorkerDown):
                 lane = self._lane(event.worker_id)
                 lane.up, lane.reason, lane.current, lane.since = False, event.reason, None, None
@@ -101,8 +114,12 @@ class LiveState:
                 self.run_id, self.backend, self.planned_workers = event.run_id, event.backend, event.workers
                 self.started = event.time
             elif isinstance(event, events.RunFinished):
-                self.end = {"status": event.status, "exit_code": event.exit_code,
-                            "counts": dict(event.counts), "wall_seconds": round(event.wall_seconds, 3)}
+                self.end = {
+                    "status": event.status,
+                    "exit_code": event.exit_code,
+                    "counts": dict(event.counts),
+                    "wall_seconds": round(event.wall_seconds, 3),
+                }
                 for lane in self.lanes.values():
                     lane.current = lane.since = None
 
@@ -127,11 +144,20 @@ class LiveState:
         if event.outcome in FAILURE_VALUES:
             self.failure_seq += 1
             text = event.failure_text or event.message or ""
-            self.failures.append({
-                "seq": self.failure_seq, "nodeid": event.nodeid, "outcome": event.outcome,
-                "worker": event.worker_id, "attempt": event.attempt, "final": event.final,
-                "message": event.message or "", "text": text[:MAX_FAILURE_TEXT],
-                "truncated": len(text) > MAX_FAILURE_TEXT, "time": self._clock()})
+            self.failures.append(
+                {
+                    "seq": self.failure_seq,
+                    "nodeid": event.nodeid,
+                    "outcome": event.outcome,
+                    "worker": event.worker_id,
+                    "attempt": event.attempt,
+                    "final": event.final,
+                    "message": event.message or "",
+                    "text": text[:MAX_FAILURE_TEXT],
+                    "truncated": len(text) > MAX_FAILURE_TEXT,
+                    "time": self._clock(),
+                }
+            )
 
     # ------------------------------------------------------------------ reading (server thread)
     def view(self, since: int = 0) -> dict[str, Any]:
@@ -143,15 +169,29 @@ class LiveState:
             oldest = self.failures[0]["seq"] if self.failures else self.failure_seq + 1
             lanes = [lane.as_dict(now) for lane in self.lanes.values()]
             data: dict[str, Any] = {
-                "version": self.version, "now": now, "run_id": self.run_id, "backend": self.backend,
-                "planned_workers": self.planned_workers, "total": self.total, "done": done,
-                "deselected": self.deselected, "flaky": self.flaky, "retried": self.retried,
-                "counts": _ordered(self.counts), "elapsed": None if self.started is None
+                "version": self.version,
+                "now": now,
+                "run_id": self.run_id,
+                "backend": self.backend,
+                "planned_workers": self.planned_workers,
+                "total": self.total,
+                "done": done,
+                "deselected": self.deselected,
+                "flaky": self.flaky,
+                "retried": self.retried,
+                "counts": _ordered(self.counts),
+                "elapsed": None
+                if self.started is None
                 else round((self.end and self.end["wall_seconds"]) or now - self.started, 2),
                 "eta": None if self.end else _eta(done, self.total, self.first_test, now),
-                "lanes": lanes, "nodes": _nodes(lanes), "failures": failures,
-                "failure_seq": self.failure_seq, "missed_failures": max(0, oldest - since - 1),
-                "snapshot": since == 0, "end": dict(self.end) if self.end else None}
+                "lanes": lanes,
+                "nodes": _nodes(lanes),
+                "failures": failures,
+                "failure_seq": self.failure_seq,
+                "missed_failures": max(0, oldest - since - 1),
+                "snapshot": since == 0,
+                "end": dict(self.end) if self.end else None,
+            }
         return data
 
 
@@ -177,6 +217,5 @@ def _nodes(lanes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for name, members in groups.items():
         up = sum(1 for m in members if m["up"])
         health = "healthy" if up == len(members) else "down" if up == 0 else "degraded"
-        out.append({"node": name, "workers": [m["worker"] for m in members], "up": up,
-                    "health": health})
+        out.append({"node": name, "workers": [m["worker"] for m in members], "up": up, "health": health})
     return out

@@ -22,16 +22,18 @@ AXIS = "#9e9e9e"
 
 def _frame(title: str, body: str, lo_label: str, hi_label: str, first: str, last: str) -> str:
     bottom = HEIGHT - PAD_BOTTOM
-    return (f'<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-            f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">'
-            f"<title>{escape(title)}</title>"
-            f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{bottom}" stroke="{AXIS}"/>'
-            f'<line x1="{PAD_LEFT}" y1="{bottom}" x2="{WIDTH - PAD_RIGHT}" y2="{bottom}" stroke="{AXIS}"/>'
-            f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 8}" text-anchor="end" font-size="11">{escape(hi_label)}</text>'
-            f'<text x="{PAD_LEFT - 4}" y="{bottom}" text-anchor="end" font-size="11">{escape(lo_label)}</text>'
-            f'<text x="{PAD_LEFT}" y="{HEIGHT - 8}" font-size="11">{escape(first)}</text>'
-            f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" text-anchor="end" font-size="11">{escape(last)}</text>'
-            f"{body}</svg>")
+    return (
+        f'<svg class="chart-svg" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>"
+        f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{bottom}" stroke="{AXIS}"/>'
+        f'<line x1="{PAD_LEFT}" y1="{bottom}" x2="{WIDTH - PAD_RIGHT}" y2="{bottom}" stroke="{AXIS}"/>'
+        f'<text x="{PAD_LEFT - 4}" y="{PAD_TOP + 8}" text-anchor="end" font-size="11">{escape(hi_label)}</text>'
+        f'<text x="{PAD_LEFT - 4}" y="{bottom}" text-anchor="end" font-size="11">{escape(lo_label)}</text>'
+        f'<text x="{PAD_LEFT}" y="{HEIGHT - 8}" font-size="11">{escape(first)}</text>'
+        f'<text x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 8}" text-anchor="end" font-size="11">{escape(last)}</text>'
+        f"{body}</svg>"
+    )
 
 
 def _x(i: int, n: int) -> float:
@@ -50,10 +52,17 @@ def _scale(lo: float, hi: float) -> Callable[[float], float]:
     return y
 
 
-def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
-               fmt: Callable[[float], str], *, y_range: tuple[float, float] | None = None,
-               band: Sequence[tuple[float, float] | None] | None = None,
-               ends: tuple[str, str] = ("", ""), from_zero: bool = True) -> str:
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    fmt: Callable[[float], str],
+    *,
+    y_range: tuple[float, float] | None = None,
+    band: Sequence[tuple[float, float] | None] | None = None,
+    ends: tuple[str, str] = ("", ""),
+    from_zero: bool = True,
+) -> str:
     """A line over runs (``labels``, oldest first, shown on hover); ``None`` values are gaps.
     ``band`` draws a shaded range per run behind the line (a forecast); ``ends`` label the
     first and last run under the axis; ``y_range`` fixes the axis, else it spans the values
@@ -86,16 +95,22 @@ def line_chart(title: str, labels: Sequence[str], values: Sequence[float | None]
         segment.append(f"{_x(i, n):.1f},{y(v):.1f}")
     for seg in segments:
         if len(seg) > 1:
-            body.append(f'<polyline class="line" points="{" ".join(seg)}" fill="none" stroke="{LINE}" '
-                        'stroke-width="2"/>')
+            body.append(
+                f'<polyline class="line" points="{" ".join(seg)}" fill="none" stroke="{LINE}" '
+                'stroke-width="2"/>'
+            )
     for i, v in enumerate(values):
         if v is not None:
-            body.append(f'<circle class="point" cx="{_x(i, n):.1f}" cy="{y(v):.1f}" r="3" fill="{LINE}">'
-                        f"<title>{escape(labels[i])}: {escape(fmt(v))}</title></circle>")
+            body.append(
+                f'<circle class="point" cx="{_x(i, n):.1f}" cy="{y(v):.1f}" r="3" fill="{LINE}">'
+                f"<title>{escape(labels[i])}: {escape(fmt(v))}</title></circle>"
+            )
     return _frame(title, "".join(body), fmt(lo), fmt(hi), *ends)
 
 
-def bar_chart(title: str, labels: Sequence[str], values: Sequence[int], ends: tuple[str, str] = ("", "")) -> str:
+def bar_chart(
+    title: str, labels: Sequence[str], values: Sequence[int], ends: tuple[str, str] = ("", "")
+) -> str:
     """Bars over runs (counts)."""
     n = len(values)
     hi = float(max(values, default=0) or 1)
@@ -106,9 +121,11 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[int], ends: tu
     for i, v in enumerate(values):
         x = PAD_LEFT + span * (i + 0.5) / max(n, 1) - width / 2
         top = y(float(v))
-        body.append(f'<rect class="chart-bar" x="{x:.1f}" y="{top:.1f}" width="{width:.1f}" '
-                    f'height="{HEIGHT - PAD_BOTTOM - top:.1f}" fill="{BAR}">'
-                    f"<title>{escape(labels[i])}: {v}</title></rect>")
+        body.append(
+            f'<rect class="chart-bar" x="{x:.1f}" y="{top:.1f}" width="{width:.1f}" '
+            f'height="{HEIGHT - PAD_BOTTOM - top:.1f}" fill="{BAR}">'
+            f"<title>{escape(labels[i])}: {v}</title></rect>"
+        )
     return _frame(title, "".join(body), "0", str(int(hi)), *ends)
 
 

@@ -17,11 +17,16 @@ async def ok_app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-def call(guard: Guard, kind: str = "http", query: str = "", headers: dict[str, str] | None = None
-         ) -> list[dict[str, Any]]:
+def call(
+    guard: Guard, kind: str = "http", query: str = "", headers: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
-    scope = {"type": kind, "path": "/", "query_string": query.encode(),
-             "headers": [(k.encode(), v.encode()) for k, v in (headers or {"host": "127.0.0.1:1"}).items()]}
+    scope = {
+        "type": kind,
+        "path": "/",
+        "query_string": query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in (headers or {"host": "127.0.0.1:1"}).items()],
+    }
 
     async def receive() -> dict[str, Any]:
         return {"type": "websocket.connect"} if kind == "websocket" else {"type": "http.request"}
@@ -56,7 +61,11 @@ def test_the_token_in_the_url_sets_a_cookie_that_then_suffices() -> None:
     first = call(guard, query="token=s3cret", headers={"host": "10.0.0.5:8000"})
     assert status(first) == 200
     cookie = headers(first)[b"set-cookie"].decode()
-    assert cookie.startswith("testfleet_dashboard=s3cret;") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert (
+        cookie.startswith("testfleet_dashboard=s3cret;")
+        and "HttpOnly" in cookie
+        and "SameSite=Strict" in cookie
+    )
     again = {"host": "10.0.0.5:8000", "cookie": "testfleet_dashboard=s3cret"}
     assert status(call(guard, headers=again)) == 200
     assert call(guard, "websocket", headers=again)[0]["type"] == "websocket.accept"

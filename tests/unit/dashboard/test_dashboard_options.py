@@ -11,11 +11,20 @@ from testfleet.config import build, parse_dashboard
 from testfleet.errors import UsageError
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("8000", ("127.0.0.1", 8000)), ("0", ("127.0.0.1", 0)), ("auto", ("127.0.0.1", 0)),
-    ("0.0.0.0:9000", ("0.0.0.0", 9000)), ("[::1]:9000", ("::1", 9000)), (True, ("127.0.0.1", 0)),
-    (8001, ("127.0.0.1", 8001)), (False, None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("8000", ("127.0.0.1", 8000)),
+        ("0", ("127.0.0.1", 0)),
+        ("auto", ("127.0.0.1", 0)),
+        ("0.0.0.0:9000", ("0.0.0.0", 9000)),
+        ("[::1]:9000", ("::1", 9000)),
+        (True, ("127.0.0.1", 0)),
+        (8001, ("127.0.0.1", 8001)),
+        (False, None),
+        (None, None),
+    ],
+)
 def test_accepted_values(value: object, expected: object) -> None:
     assert parse_dashboard("--dashboard", value) == expected
 

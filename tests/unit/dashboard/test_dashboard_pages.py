@@ -15,8 +15,16 @@ HOSTILE = "t.py::test[<img src=x onerror=alert(1)>]"
 
 
 def point(i: int, passed: int = 9, failing: int = 1) -> TrendPoint:
-    return TrendPoint(run_id=f"run-{i}", start=1_790_000_000.0 + i, wall=10.0, tests=10, passed=passed,
-                      failing=failing, test_seconds=5.0 + i, flaky=i % 2)
+    return TrendPoint(
+        run_id=f"run-{i}",
+        start=1_790_000_000.0 + i,
+        wall=10.0,
+        tests=10,
+        passed=passed,
+        failing=failing,
+        test_seconds=5.0 + i,
+        flaky=i % 2,
+    )
 
 
 def test_a_line_chart_has_one_point_per_value_and_a_gap_for_none() -> None:
@@ -37,7 +45,7 @@ def test_a_forecast_band_is_drawn_behind_the_line() -> None:
     html = pages.overview([point(0), point(1), point(2)], [], found)
     assert html.count('<polygon class="band"') == 1
     assert "Forecast band" not in html  # no "not available" note when there is one
-    assert "<h2>Regressions</h2><p class=\"muted\">none</p>" in html
+    assert '<h2>Regressions</h2><p class="muted">none</p>' in html
 
 
 def test_missing_analysis_is_said_not_hidden() -> None:
@@ -49,10 +57,23 @@ def test_missing_analysis_is_said_not_hidden() -> None:
 
 
 def test_flaky_and_regression_rows_escape_test_ids_and_messages() -> None:
-    flaky = FlakyTest(nodeid=HOSTILE, verdicts=3, passes=2, failures=1, flips=2, same_commit_flips=0, retried=0,
-                      last_outcome="passed", last_failure="<script>alert(2)</script>")
-    found = Insights(flaky=[flaky], flaky_window=3,
-                     regressions=[Regression(HOSTILE, "new failure", "run-<1>", "<b>evidence</b>")], forecast=None)
+    flaky = FlakyTest(
+        nodeid=HOSTILE,
+        verdicts=3,
+        passes=2,
+        failures=1,
+        flips=2,
+        same_commit_flips=0,
+        retried=0,
+        last_outcome="passed",
+        last_failure="<script>alert(2)</script>",
+    )
+    found = Insights(
+        flaky=[flaky],
+        flaky_window=3,
+        regressions=[Regression(HOSTILE, "new failure", "run-<1>", "<b>evidence</b>")],
+        forecast=None,
+    )
     html = pages.overview([point(0)], [RunInfo(run_id="run-<2>", start=1.0, counts={"passed": 1})], found)
     for raw in ("<img src=x", "<script>", "<b>evidence", "run-<1>", "run-<2>"):
         assert raw not in html
@@ -61,7 +82,9 @@ def test_flaky_and_regression_rows_escape_test_ids_and_messages() -> None:
 
 def test_the_grid_colours_each_cell_and_escapes_names() -> None:
     runs = [RunInfo(run_id=f"r{i}", start=float(i)) for i in range(3)]
-    grid = Grid(runs=runs, nodeids=[HOSTILE], cells=[[("passed", False), None, ("passed", True)]], total_tests=7)
+    grid = Grid(
+        runs=runs, nodeids=[HOSTILE], cells=[[("passed", False), None, ("passed", True)]], total_tests=7
+    )
     html = pages.grid_page(grid, "<x>", 3)
     cells = re.findall(r'<td class="cell ([a-z_-]+)"', html)
     assert cells == ["c-passed", "c-none", "c-flaky"]

@@ -110,7 +110,12 @@ def test_the_end_of_the_run_stops_the_eta_and_clears_the_lanes() -> None:
     state.handle(events.TestStarted("t.py::a", "w0", 1000.0))
     state.handle(events.RunFinished("run-1", 1003.0, 2, "interrupted", {"not_run": 1}, 3.0))
     view = state.view()
-    assert view["end"] == {"status": "interrupted", "exit_code": 2, "counts": {"not_run": 1}, "wall_seconds": 3.0}
+    assert view["end"] == {
+        "status": "interrupted",
+        "exit_code": 2,
+        "counts": {"not_run": 1},
+        "wall_seconds": 3.0,
+    }
     assert view["eta"] is None and all(lane["current"] is None for lane in view["lanes"])
 
 
