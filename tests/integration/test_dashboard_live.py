@@ -76,6 +76,10 @@ def watch_run(root: Path, init_script: str | None = None, refuse_websocket: bool
                 "conn": page.locator("#conn").text_content(),
                 "progress": page.locator("#progress").text_content(),
             }
+            # The running test's elapsed time moves on while it runs.
+            clock = page.locator(".lane:has(code.lane-test) .lane-time").first
+            before = clock.text_content()
+            expect(clock).not_to_have_text(before or "", timeout=TIMEOUT_MS)
             (root / "gate").write_text("open")
             expect(counts).to_contain_text("9 passed", timeout=TIMEOUT_MS)
             expect(page.locator("#end")).to_contain_text("exit code 1", timeout=TIMEOUT_MS)

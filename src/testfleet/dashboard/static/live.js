@@ -54,7 +54,11 @@
     if (m.snapshot) { $("failures").replaceChildren(); }
     m.failures.forEach(addFailure);
     var shown = $("failures").querySelectorAll(".failure").length;
-    if (shown === 0 && !$("no-failures")) { $("failures").appendChild(el("p", "muted", "none so far")); }
+    if (shown === 0 && !$("no-failures")) {
+      var none = el("p", "muted", "none so far");
+      none.id = "no-failures";
+      $("failures").appendChild(none);
+    }
     $("failure-count").textContent = m.failure_seq ? "(" + m.failure_seq + ")" : "";
     if (m.missed_failures > 0 && m.snapshot) {
       $("missed").hidden = false;
@@ -93,7 +97,9 @@
           lane.appendChild(el("span", "lane-test muted", "down: " + l.reason));
         } else if (l.current) {
           lane.appendChild(el("code", "lane-test", l.current));
-          lane.appendChild(el("span", "lane-time", seconds(l.elapsed)));
+          var time = el("span", "lane-time", seconds(l.elapsed));
+          time.setAttribute("data-elapsed", String(l.elapsed));
+          lane.appendChild(time);
         } else {
           lane.appendChild(el("span", "lane-test muted", ended ? "finished" : "idle"));
         }
@@ -131,9 +137,9 @@
   setInterval(function () {
     if (!lastMessage || ended) { return; }
     var dt = (Date.now() - receivedAt) / 1000;
-    document.querySelectorAll(".lane-time").forEach(function (t, i) {
-      var busy = lastMessage.lanes.filter(function (l) { return l.up && l.current; });
-      if (busy[i]) { t.textContent = seconds(busy[i].elapsed + dt); }
+    document.querySelectorAll(".lane-time").forEach(function (t) {
+      var base = parseFloat(t.getAttribute("data-elapsed"));
+      if (!isNaN(base)) { t.textContent = seconds(base + dt); }
     });
   }, 500);
 
