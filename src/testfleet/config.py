@@ -47,6 +47,8 @@ class Settings:
     ci: str = "auto"  # failure annotations: auto (from the environment), github, azure, none
     shard: str | None = None  # "I/K": run shard I of K (testfleet.shard)
     durations_file: str | None = None  # durations to shard by, instead of the store's history
+    dashboard: tuple[str, int] | None = None  # live dashboard (host, port; port 0: a free one)
+    dashboard_token: str | None = None  # required when the dashboard binds another address
 
 
 def parse_workers(value: str | int) -> int:
@@ -120,6 +122,29 @@ def parse_int(option: str, value: Any, minimum: int = 0) -> int:
     return int(text)
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_dashboard(option: str, value: Any) -> tuple[str, int] | None:
+    """``PORT``, ``HOST:PORT``, ``0``/``auto``/true (a free port) or false -> (host, port) or None."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ("127.0.0.1", 0)
+    text = str(value).strip()
+    if text.lower() in ("false", "no", "off"):
+        return None
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host = "127.0.0.1"
+    host = host.strip("[]") or "127.0.0.1"
+    if port.lower() in ("", "auto", "true", "yes", "on"):
+        port = "0"
+    if not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"{option}: {value!r} is not a port ([HOST:]PORT, 0 or auto for a free port)")
+    return host, int(port)
+
+
 def pyproject_settings(rootdir: Path) -> dict[str, Any]:
     path = rootdir / "pyproject.toml"
     if not path.is_file():
@@ -189,6 +214,8 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     if (v := pick("gc_freeze")) is not None:
         s.gc_freeze = parse_flag("gc_freeze", v)
     s.resume = options.get("resume")
+    s.dashboard = parse_dashboard("--dashboard", pick("dashboard"))
+    s.dashboard_token = pick("dashboard_token") or None
     if (v := pick("port_base")) is not None:
         s.port_base = parse_int("--port-base", v, minimum=1024)
     if (v := pick("port_count")) is not None:

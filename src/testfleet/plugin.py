@@ -79,6 +79,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="run shard I of K, split by stored durations (CI jobs that each run one shard)")
     g.addoption("--fleet-durations-file", dest="fleet_durations_file", default=None, metavar="FILE",
                 help="durations to split --fleet-shard by (from `testfleet durations export FILE`)")
+    g.addoption("--fleet-dashboard", dest="fleet_dashboard", nargs="?", const="0", default=None,
+                metavar="[HOST:]PORT", help="serve a live dashboard of the run (default 127.0.0.1, a free port; "
+                                             "another host needs a token)")
+    g.addoption("--fleet-dashboard-token", dest="fleet_dashboard_token", default=None, metavar="TOKEN",
+                help="token the dashboard asks for (default: generated when binding a non-loopback address)")
 
 
 def _options(config: pytest.Config) -> dict[str, Any]:
@@ -91,6 +96,7 @@ def _options(config: pytest.Config) -> dict[str, Any]:
         "tags": o.fleet_tags, "allow_unschedulable": o.fleet_allow_unschedulable or None,
         "resume": o.fleet_resume, "ci": o.fleet_ci, "shard": o.fleet_shard,
         "durations_file": o.fleet_durations_file,
+        "dashboard": o.fleet_dashboard, "dashboard_token": o.fleet_dashboard_token,
     }
 
 
@@ -128,6 +134,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if ci_session.wanted(config, settings, os.environ):
         config.pluginmanager.register(ci_session.CISession(config, state), "testfleet-ci")
+    if settings.dashboard is not None:
+        from testfleet.dashboard.server import LiveDashboard
+
+        try:
+            dashboard = LiveDashboard(config, settings)
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(dashboard, "testfleet-dashboard")
     # The controller freezes its heap as the run goes (controller.FREEZE_EVERY). Cleanups run
     # last-in first-out: registered now, before pytest's own plugins register theirs, the
     # unfreeze runs after pytest's end-of-session GC passes, which so skip the frozen heap.

@@ -27,6 +27,7 @@ COMMANDS = {
     "audit": "testfleet.cli.audit",
     "summary": "testfleet.cli.summary",
     "durations": "testfleet.cli.durations",
+    "dashboard": "testfleet.cli.dashboard",
 }
 
 

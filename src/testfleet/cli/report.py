@@ -28,7 +28,7 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.report.html import render
 
     info, (results, workers) = read_run(ns, lambda store, r: (store.results(r.run_id), store.workers(r.run_id)))
-    page = render(info, results, workers)
+    page = render(info, results, workers, _history(ns, info.start))
     target = Path(ns.output)
     try:
         target.write_text(page, encoding="utf-8")
@@ -37,3 +37,22 @@ def run(ns: argparse.Namespace) -> int:
     out().print(f"wrote {target} (run {info.run_id}, {sum(1 for r in results if r.final)} tests)",
                 markup=False, highlight=False)
     return 0
+
+
+def _history(ns: argparse.Namespace, until: float) -> list[Any]:
+    """The trend points of the store's runs up to ``until`` (none when it cannot be read)."""
+    from testfleet.cli.storeopts import db_path
+    from testfleet.dashboard.history import HistoryReader, trends
+    from testfleet.errors import StoreError
+
+    try:
+        reader = HistoryReader(db_path(ns.db))
+    except StoreError:
+        return []
+    try:
+        with reader.session() as conn:
+            return trends(conn, until=until)
+    except StoreError:
+        return []
+    finally:
+        reader.close()

@@ -7,6 +7,7 @@ unchanged and in order. ``--`` ends testfleet's options.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +35,13 @@ OPTIONS: dict[str, tuple[str, bool | None]] = {
     "--ci": ("--fleet-ci", True),
     "--shard": ("--fleet-shard", True),
     "--durations-file": ("--fleet-durations-file", True),
+    "--dashboard": ("--fleet-dashboard", None),  # value optional: [HOST:]PORT, else a free port
+    "--dashboard-token": ("--fleet-dashboard-token", True),
+}
+# Options whose value is optional: what they mean without one, and which next argument is a value.
+OPTIONAL_VALUES: dict[str, tuple[str, Any]] = {
+    "--resume": ("last", lambda a: not a.startswith("-") and not os.path.exists(a)),
+    "--dashboard": ("0", lambda a: re.fullmatch(r"(\S+:)?\d+|auto", a) is not None),
 }
 
 HELP = """usage: testfleet run [options] [pytest args...]
@@ -60,6 +68,10 @@ options:
                            failure annotations for the CI log (default auto: from the environment)
   --shard I/K              run shard I of K, split by stored durations (one CI job per shard)
   --durations-file FILE    durations to shard by (`testfleet durations export FILE`)
+  --dashboard [[HOST:]PORT]
+                           serve a live page of the run (default 127.0.0.1 and a free port);
+                           binding another address needs a token (--dashboard-token, or generated)
+  --dashboard-token TOKEN  the token the dashboard asks for
 """
 
 
@@ -92,14 +104,15 @@ def translate(argv: Sequence[str]) -> list[str]:
             i += 1
             continue
         if takes is None:  # optional value
+            default, is_value = OPTIONAL_VALUES[name]
             if eq:
                 out += [target, inline]
                 i += 1
-            elif i + 1 < len(args) and not args[i + 1].startswith("-") and not os.path.exists(args[i + 1]):
+            elif i + 1 < len(args) and is_value(args[i + 1]):
                 out += [target, args[i + 1]]
                 i += 2
             else:
-                out += [target, "last"]
+                out += [target, default]
                 i += 1
             continue
         if eq:

@@ -1,5 +1,8 @@
 """A stored run as one self-contained HTML file (inline CSS, no scripts, nothing fetched).
 
+With ``history`` (the store's runs up to this one), the page starts with the trend charts of
+the history dashboard (pass rate, total test time, flaky tests), drawn as inline SVG.
+
 Everything that comes from a test — node ids, messages, failure text, captured output — is
 escaped: a test can print anything, ``<script>`` included, and the page only shows it.
 """
@@ -8,11 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import TYPE_CHECKING
 
 from testfleet.analysis.clusters import cluster_failures
 from testfleet.cli.render import timestamp
 from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, RunInfo, TestResult, WorkerInfo
 from testfleet.store.memory import outcome_counts
+
+if TYPE_CHECKING:
+    from testfleet.dashboard.history import TrendPoint
 
 SLOWEST = 20
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "error": "#ad1457", "crashed": "#6a1b9a",
@@ -25,7 +32,8 @@ vertical-align:top}th{background:#f3f3f3}td.num{text-align:right;font-variant-nu
 .o{color:#fff;border-radius:3px;padding:0 6px;font-size:12px;white-space:nowrap}
 pre{background:#f7f7f7;padding:.6em;overflow:auto;max-height:40em;white-space:pre-wrap}
 details{margin:.4em 0;border-left:3px solid #ddd;padding-left:.6em}summary{cursor:pointer}code{background:#f6f6f6}
-.meta td:first-child{color:#666}"""
+.meta td:first-child{color:#666}.charts{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}
+.chart{border:1px solid #e3e3e3;border-radius:4px;padding:.4em}.chart figcaption{font-weight:600}"""
 
 
 def _badge(outcome: str) -> str:
@@ -43,7 +51,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequen
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render(run: RunInfo, results: Sequence[TestResult], workers: Sequence[WorkerInfo]) -> str:
+def render(run: RunInfo, results: Sequence[TestResult], workers: Sequence[WorkerInfo],
+           history: Sequence[TrendPoint] = ()) -> str:
     final = [r for r in results if r.final]
     counts = outcome_counts(final)
     total = sum(counts.values()) or 1
@@ -67,6 +76,10 @@ def render(run: RunInfo, results: Sequence[TestResult], workers: Sequence[Worker
                  f'<span title="{escape(o)}: {counts[o]}" style="width:{100 * counts[o] / total:.3f}%;'
                  f'background:{COLORS.get(o, "#607d8b")}"></span>' for o in order) + "</div>",
              _table(["outcome", "tests"], [[_badge(o), str(counts[o])] for o in order], numeric=[1])]
+    if len(history) > 1:
+        from testfleet.dashboard.pages import trend_charts
+
+        parts.append(f"<h2>History (last {len(history)} runs)</h2>" + trend_charts(history))
 
     failures = sorted((r for r in final if r.outcome in FAILURE_VALUES), key=lambda r: r.nodeid)
     if failures:
