@@ -24,10 +24,6 @@ class Outcome(str, enum.Enum):
     UNSCHEDULABLE = "unschedulable"  # no worker can satisfy its requirements
     NOT_RUN = "not_run"  # interrupted, or past a deadline
 
-    @property
-    def is_failure(self) -> bool:
-        return self in FAILURE_OUTCOMES
-
 
 FAILURE_OUTCOMES = frozenset(
     {Outcome.FAILED, Outcome.ERROR, Outcome.CRASHED, Outcome.TIMEOUT, Outcome.UNSCHEDULABLE}
@@ -41,6 +37,7 @@ class RunStatus(str, enum.Enum):
     RUNNING = "running"
     FINISHED = "finished"
     INTERRUPTED = "interrupted"
+    ERROR = "error"  # ended in a usage error (exit code 4) before or while it started
 
 
 @dataclass

@@ -25,6 +25,13 @@ from testfleet.scheduler.protocol import Scheduler, TestSpec
 RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
 
 
+def typed_args(config: pytest.Config) -> list[str]:
+    """What the user typed: ``testfleet run``'s own arguments, else pytest's (cli edit)."""
+    from testfleet import options
+
+    return list(options.typed_args or config.invocation_params.args)
+
+
 def new_run_id() -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
@@ -97,7 +104,7 @@ class RunState:
             self._prepare_resume()
             commit, branch = git_info(self.config.rootpath)
             self.store.start_run(RunInfo(
-                run_id=self.run_id, start=self.started, args=list(self.config.invocation_params.args),
+                run_id=self.run_id, start=self.started, args=typed_args(self.config),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
                 backend=self.settings.backend, parent_run=self.resumed_from))
@@ -322,6 +329,8 @@ class RunState:
         self.exit_code = exitstatus
         interrupted = exitstatus == 2 or self.count(Outcome.NOT_RUN) > 0
         status = "interrupted" if interrupted else "finished"
+        if exitstatus == 4:  # a usage error: the run never properly ran (cli edit)
+            status = "error"
         if self.bus.wants(events.RunFinished):
             self.bus.publish(events.RunFinished(self.run_id, time.time(), exitstatus, status, self.counts(),
                                                 self.wall_seconds()))

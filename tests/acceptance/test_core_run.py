@@ -232,11 +232,11 @@ def test_no_tests_is_exit_code_5(fleet: Any) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-w", "0"], "--workers: '0' is not a positive whole number or 'auto'"),
-        (["-w", "abc"], "--workers: 'abc' is not a positive whole number or 'auto'"),
+        (["-w", "0"], "-w: '0' is not a positive whole number or 'auto'"),  # the name typed
+        (["--workers", "abc"], "--workers: 'abc' is not a positive whole number or 'auto'"),
         (["--timeout", "soon"], "--timeout: 'soon' is not a number of seconds"),
         (["no_such_dir"], "file or directory not found: no_such_dir"),
-        (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+        (["--no-such-option"], "testfleet: error: unrecognized option --no-such-option"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_4(fleet: Any, args: list[str], message: str) -> None:

@@ -4,6 +4,10 @@ Each command module exposes ``register(subparsers)`` which adds its parser and s
 ``func`` to a callable ``(argparse.Namespace) -> int``. ``testfleet run`` is special: its
 unknown options go to pytest unchanged, so it parses its own arguments.
 Heavy imports happen inside the commands, so ``testfleet --help`` stays fast.
+
+The one error path: commands raise :class:`~testfleet.errors.TestfleetError` (or call
+:func:`testfleet.console.abort`); :func:`main` catches it here, prints
+``testfleet: error: <message>`` on one line and returns the error's exit code.
 """
 
 from __future__ import annotations
@@ -12,8 +16,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from testfleet import __version__
+from testfleet.cli.parser import Parser, unrecognized
+from testfleet.errors import TestfleetError
 
 # command name -> module under testfleet.cli
 COMMANDS = {
@@ -28,14 +35,24 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _unavailable(name: str, modname: str, exc: BaseException) -> Any:
+    """A command whose module cannot be imported stays listed, and says why when called."""
+
+    def func(ns: argparse.Namespace) -> int:
+        raise TestfleetError(f"testfleet {name} is unavailable: importing {modname} failed: "
+                             f"{type(exc).__name__}: {exc}")
+
+    return func
+
+
+def build_parser() -> Parser:
+    parser = Parser(
         prog="testfleet",
         description="Run pytest suites across a fleet of workers and tell the truth about them.",
         allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"testfleet {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, modname in COMMANDS.items():
         if name == "run":
             sub.add_parser("run", help="run a pytest suite on N workers (pytest options pass through)",
@@ -43,29 +60,48 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         try:
             mod = importlib.import_module(modname)
-        except ImportError:  # a command not built yet
+        except ImportError as exc:
+            p = sub.add_parser(name, help=f"(unavailable: {exc})", add_help=False)
+            p.set_defaults(func=_unavailable(name, modname, exc), unavailable=True)
             continue
         mod.register(sub)
     return parser
 
 
+def _subparser(parser: Parser, command: str | None) -> Parser | None:
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        choices = getattr(action, "choices", None) or {}
+        found = choices.get(command) if command else None
+        if isinstance(found, Parser):
+            return found
+    return parser if command is None else None
+
+
+def dispatch(args: list[str], *, standalone: bool = False) -> int:
+    """Parse and run one command; errors propagate as :class:`TestfleetError`."""
+    if args and args[0] == "run":
+        from testfleet.cli import run as run_cmd
+
+        return run_cmd.main(args[1:], standalone=standalone)
+    parser = build_parser()
+    ns, extras = parser.parse_known_args(args)
+    if extras and not getattr(ns, "unavailable", False):
+        raise unrecognized(ns.command or "", extras, _subparser(parser, ns.command))
+    if not getattr(ns, "func", None):
+        parser.print_help()
+        return 4
+    return int(ns.func(ns))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from testfleet.console import Abort
+    from testfleet.console import error_line
 
     try:
-        if args and args[0] == "run":
-            from testfleet.cli import run as run_cmd
-
-            return run_cmd.main(args[1:], standalone=argv is None)
-        parser = build_parser()
-        ns = parser.parse_args(args)
-        if not getattr(ns, "func", None):
-            parser.print_help()
-            return 4
-        return int(ns.func(ns))
-    except Abort as exc:
-        return int(exc.code or 0)
+        return dispatch(args, standalone=argv is None)
+    except TestfleetError as exc:
+        error_line(exc.message)
+        return exc.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -73,6 +73,7 @@ class MemoryStore:
         if run is None:
             raise StoreError(f"cannot finish run {run_id!r}: it was never started")
         run.status, run.end, run.exit_code, run.counts = status, end, exit_code, dict(counts)
+        run.collected = sum(counts.values())  # the final counts add up to the number collected
 
     def add_workers(self, workers: Iterable[WorkerInfo]) -> None:
         self._check_open()
