@@ -157,5 +157,10 @@ class FleetPlugin:
 
             error_line(str(exc))
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        path = getattr(self.state.store, "path", None)
+        if path is not None and not self.state.store_error:
+            from testfleet.store.locate import remember_last_store
+
+            remember_last_store(path)  # read commands run elsewhere find this store
         yield
 
