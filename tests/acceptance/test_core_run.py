@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from testfleet.testing import eventually
+
 MIXED = """
 import pytest
 
@@ -274,11 +276,7 @@ def test_report_json_has_the_documented_fields(fleet: Any) -> None:
 
 
 def _wait_for(path: Path, deadline: float) -> None:
-    end = time.monotonic() + deadline
-    while not path.exists():
-        if time.monotonic() > end:
-            raise AssertionError(f"{path} did not appear within {deadline}s")
-        time.sleep(0.02)
+    eventually(path.exists, timeout=deadline, interval=0.02, message=f"{path} appears")
 
 
 def test_ctrl_c_once_lets_running_tests_finish_and_exits_2(fleet: Any) -> None:
