@@ -4,6 +4,7 @@ prints counts and the `testfleet run --resume` line, the list of tests not run o
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -78,7 +79,7 @@ def test_ctrl_c_prints_counts_and_the_resume_line_not_the_list(fleet: Any) -> No
     assert code == 2
     counts = [ln for ln in out.splitlines() if "testfleet: 12 collected: " in ln]
     assert len(counts) == 1 and " not_run" in counts[0], out
-    header = [ln for ln in out.splitlines() if ln.startswith("=") and "testfleet: 10 tests not run" in ln]
+    header = [ln for ln in out.splitlines() if ln.startswith("=") and re.search(r"testfleet: \d+ tests not run", ln)]
     assert len(header) == 1, out
     assert "NOT RUN test_slow.py" not in out
     assert "(-v lists them)" in out
