@@ -3,10 +3,8 @@ retries, worker bookkeeping, and what the report JSON and the terminal summary s
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import platform
-import secrets
 import subprocess
 import time
 from collections import Counter
@@ -21,6 +19,7 @@ from testfleet.config import Settings
 from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.scheduler.protocol import Scheduler, TestSpec
+from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
 
 RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
 
@@ -30,10 +29,6 @@ def typed_args(config: pytest.Config) -> list[str]:
     from testfleet import options
 
     return list(options.typed_args or config.invocation_params.args)
-
-
-def new_run_id() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def git_info(rootdir: Path) -> tuple[str | None, str | None]:

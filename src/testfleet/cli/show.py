@@ -40,8 +40,7 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
     from testfleet.analysis.clusters import cluster_failures
     from testfleet.cli import render
     from testfleet.console import out
-    from testfleet.model import FAILURE_VALUES
-    from testfleet.store.memory import outcome_counts
+    from testfleet.model import FAILURE_VALUES, outcome_counts
 
     console = out()
 
