@@ -212,12 +212,18 @@ class LiveProgress(Progress):
         if self.live is None:
             return
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if self.proxy is not None:
-            self.proxy.drain()
-            if tr is not None:
-                tr._tw._file = self.proxy.original
+        # Stop the display first, then hand pytest's unfinished line (the last dots) back
+        # as it is, without a newline: pytest ends it with "[100%]" padded to the width.
         self.live.stop()
         self.live = None
+        if self.proxy is not None:
+            proxy, self.proxy = self.proxy, None
+            if tr is not None:
+                tr._tw._file = proxy.original
+            if proxy.buf:
+                proxy.original.write(proxy.buf)
+                proxy.buf = ""
+            proxy.original.flush()
 
 
 def make_progress(config: pytest.Config) -> Progress:

@@ -59,9 +59,15 @@ def write_summary(tr: Any, state: Any) -> None:
     parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts.get(o)]
     total = sum(counts.values())
     skipped_modules = sum(1 for c in getattr(state, "collection", []) if c["outcome"] == "skipped")
-    tr.write_sep("-", f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
-                      + ("" if total == len(state.items) else f" (only {total} accounted for!)")
-                      + (f"; {skipped_modules} more skipped at collection" if skipped_modules else ""))
+    line = (f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
+            + ("" if total == len(state.items) else f" (only {total} accounted for!)")
+            + (f"; {skipped_modules} more skipped at collection" if skipped_modules else ""))
+    width = int(getattr(tr._tw, "fullwidth", 80))
+    if len(line) + 4 <= width:
+        tr.write_sep("-", line)
+    else:  # too long for one line with its separator: items wrap, none is cut
+        for text in wrap_line(line, width):
+            tr.write_line(text)
     if state.resumed_from:
         tr.write_line(f"testfleet: resumed run {state.resumed_from}: {len(state.resume_done)} tests were "
                       f"already settled there and did not run again")
@@ -70,13 +76,34 @@ def write_summary(tr: Any, state: Any) -> None:
     elif state.store_error:
         tr.write_line(f"testfleet: results not stored: {state.store_error}", yellow=True)
     elif state.store is not None or state.store_error is None:
-        tr.write_line(f"testfleet: run {state.run_id} stored in {getattr(state.store, 'path', 'the results store')}")
+        stored = f"testfleet: run {state.run_id} stored in"
+        where = str(getattr(state.store, "path", "the results store"))
+        if len(stored) + 1 + len(where) <= int(getattr(tr._tw, "fullwidth", 80)):
+            tr.write_line(f"{stored} {where}")
+        else:
+            tr.write_line(stored)
+            tr.write_line(f"  {where}")
     if not_run and state.store is not None and not state.store_error:
         tr.write_line(f"testfleet: to run the {len(not_run)} tests left: testfleet run --resume {state.run_id}",
                       bold=True)
     if state.internal_error:
         tr.write_line(state.internal_error, red=True)
     _annotate(tr, state)
+
+
+def wrap_line(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken after ", " or "; " (never inside an
+    item), continuation lines indented by two spaces."""
+    import re
+
+    items = re.split(r"(?<=[,;]) ", text)
+    lines = [items[0]]
+    for item in items[1:]:
+        if len(lines[-1]) + 1 + len(item) <= width:
+            lines[-1] += " " + item
+        else:
+            lines.append("  " + item)
+    return lines
 
 
 def include_in_short_summary(tr: Any) -> None:
