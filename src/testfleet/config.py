@@ -48,6 +48,7 @@ class Settings:
     worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
     gc_freeze: bool = True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
     ci: str = "auto"  # failure annotations: auto (from the environment), github, azure, none
+    progress_interval: float = 10.0  # seconds between "N/M done" lines when stdout is not a terminal
 
 
 def parse_workers(value: str | int, option: str = "--workers") -> int:

@@ -108,6 +108,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("port_base", (), "PORT", "first TCP port of the workers' port ranges (default 40000)",
            parse="int", minimum=1024),
     Option("port_count", (), "N", "TCP ports per worker (default 50)", parse="int", minimum=1),
+    Option("progress_interval", (), "SECONDS", "seconds between 'N/M done' lines when the output is "
+           "not a terminal (default 10)", parse="seconds"),
     Option("gc_freeze", (), "1|0", "collector: freeze the collected objects before forking "
            "(default 1)", parse="flag"),
 )
