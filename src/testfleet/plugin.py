@@ -52,6 +52,35 @@ def _options(config: pytest.Config) -> dict[str, Any]:
     return pytest_values(config.option)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """``--pyargs`` in a fleet run (collector and workers): node ids as the package lays the
+    test out (``flow/tests/test_x.py::test_a``), whatever rootdir the run started from, so the
+    store's history and ``compare`` see the same test. The module's and class's ids follow."""
+    if not item.config.option.pyargs or not os.environ.get("TESTFLEET_ROLE"):
+        return
+    from testfleet.nodeids import package_path
+
+    old = item.nodeid.split("::", 1)[0]
+    new = package_path(str(item.path))
+    if new is None or new == old:
+        return
+    for node in item.listchain():
+        nodeid = node.nodeid
+        if nodeid == old or nodeid.startswith(old + "::"):
+            _set_nodeid(node, new + nodeid[len(old):])
+
+
+def _set_nodeid(node: Any, nodeid: str) -> None:
+    """pytest 9 keeps a structured ``_id``; pytest 8 the string ``_nodeid``."""
+    if hasattr(node, "_id"):
+        from _pytest.nodeid import coerce_node_id  # type: ignore[import-not-found, unused-ignore]
+
+        node._id = coerce_node_id(nodeid)
+    else:
+        node._nodeid = nodeid
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from testfleet.scheduler.constraints import MARKER_HELP
 
