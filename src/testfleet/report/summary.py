@@ -63,7 +63,8 @@ def write_summary(tr: Any, state: Any) -> None:
             + ("" if total == len(state.items) else f" (only {total} accounted for!)")
             + (f"; {skipped_modules} more skipped at collection" if skipped_modules else ""))
     width = int(getattr(tr._tw, "fullwidth", 80))
-    if len(line) + 4 <= width:
+    # Wrapped only on a terminal: a CI log keeps the one line scripts grep.
+    if len(line) + 4 <= width or not getattr(tr, "isatty", False):
         tr.write_sep("-", line)
     else:  # too long for one line with its separator: items wrap, none is cut
         for text in wrap_line(line, width):
@@ -78,7 +79,7 @@ def write_summary(tr: Any, state: Any) -> None:
     elif state.store is not None or state.store_error is None:
         stored = f"testfleet: run {state.run_id} stored in"
         where = str(getattr(state.store, "path", "the results store"))
-        if len(stored) + 1 + len(where) <= int(getattr(tr._tw, "fullwidth", 80)):
+        if len(stored) + 1 + len(where) <= int(getattr(tr._tw, "fullwidth", 80)) or not getattr(tr, "isatty", False):
             tr.write_line(f"{stored} {where}")
         else:
             tr.write_line(stored)
