@@ -17,12 +17,14 @@ DEFAULT_DB = os.path.join(".testfleet", "results.duckdb")
 LAST_STORE_FILE = "last-store"
 
 
-def find_rootdir(start: str | os.PathLike[str] | None = None) -> Path:
+def find_rootdir(start: str | os.PathLike[str] | None = None,
+                 markers: tuple[str, ...] = ROOT_MARKERS) -> Path:
     """The nearest ancestor of ``start`` (default: the current directory) holding one of
-    :data:`ROOT_MARKERS`, else ``start`` itself."""
+    ``markers`` (files or directories), else ``start`` itself. The one root-finding helper:
+    the Ray executor finds what to ship with it (markers plus ``.git``)."""
     here = Path(start if start is not None else os.getcwd()).absolute()
     for directory in (here, *here.parents):
-        if any((directory / marker).is_file() for marker in ROOT_MARKERS):
+        if any((directory / marker).exists() for marker in markers):
             return directory
     return here
 
