@@ -94,3 +94,19 @@ def test_a_checksum_error_says_to_move_the_file_away(tmp_path: Path) -> None:
     message = str(translate(exc, path))
     assert message.startswith(f"{path} is corrupt (Corrupt database file: computed checksum")
     assert message.endswith(f"move it away (e.g. mv {path} {path}.corrupt): the next run starts a new store")
+
+
+def test_the_ray_executor_ships_from_the_same_root_finder(tmp_path: Path) -> None:
+    from testfleet.executor.ray import project_root
+
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "a" / "b").mkdir(parents=True)
+    assert project_root(str(tmp_path / "repo" / "a" / "b")) == str(tmp_path / "repo")
+
+
+def test_report_output_is_checked_before_the_store_is_read(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    db = make_store(tmp_path / "r.duckdb")
+    assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "r.html")]) == 4
+    assert capsys.readouterr().err == (f"testfleet: error: -o: cannot write {tmp_path / 'no' / 'r.html'}: "
+                                       f"directory {tmp_path / 'no'} does not exist\n")
