@@ -16,22 +16,9 @@ from typing import Any
 import pytest
 
 from testfleet.errors import UsageError
-from testfleet.events import EventBus
+from testfleet.stash import EVENTS_KEY, STATE_KEY, event_bus
 
-STATE_KEY = pytest.StashKey["Any"]()
-EVENTS_KEY = pytest.StashKey["EventBus"]()
-
-
-def event_bus(config: pytest.Config) -> EventBus:
-    """The run's event bus (testfleet.events), created on first use.
-
-    The controller publishes on it; the terminal display, the store writer, CI output and the
-    dashboard subscribe (in ``pytest_configure`` or later, before the run loop starts).
-    """
-    bus = config.stash.get(EVENTS_KEY, None)
-    if bus is None:
-        bus = config.stash[EVENTS_KEY] = EventBus()
-    return bus
+__all__ = ["EVENTS_KEY", "STATE_KEY", "event_bus"]  # defined in testfleet.stash
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

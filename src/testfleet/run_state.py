@@ -80,7 +80,7 @@ class RunState:
         self.resumed_from: str | None = None
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
-        from testfleet.plugin import event_bus
+        from testfleet.stash import event_bus  # not the plugin: no import cycle (cli edit)
 
         self.bus = event_bus(config)
         self._open_store()

@@ -52,9 +52,10 @@ class Progress:
         self.weigh(estimates, nodeids)
 
     def _history(self) -> tuple[Mapping[str, float], Sequence[str]]:
-        from testfleet.plugin import STATE_KEY
+        from testfleet.stash import STATE_KEY
 
-        state = self.config.stash.get(STATE_KEY, None)
+        stash = getattr(self.config, "stash", None)
+        state = stash.get(STATE_KEY, None) if stash is not None else None
         if state is None:
             return {}, ()
         return getattr(state, "history", {}) or {}, [i["nodeid"] for i in getattr(state, "items", [])]
@@ -282,9 +283,10 @@ class LiveProgress(Progress):
 
 def plain_interval(config: pytest.Config) -> float:
     """``progress_interval`` of the run's settings (``TESTFLEET_PROGRESS_INTERVAL``)."""
-    from testfleet.plugin import STATE_KEY
+    from testfleet.stash import STATE_KEY
 
-    state = config.stash.get(STATE_KEY, None)
+    stash = getattr(config, "stash", None)
+    state = stash.get(STATE_KEY, None) if stash is not None else None
     value = getattr(getattr(state, "settings", None), "progress_interval", None)
     return float(value) if value else PLAIN_INTERVAL
 
