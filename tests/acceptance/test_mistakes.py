@@ -64,7 +64,8 @@ def assert_usage_error(r: Result, fragment: str, code: int = 4) -> None:
 COMMAND_LINE_MISTAKES = [
     (["rnu"], "'rnu' is not a command; choose from run, runs, "),
     (["rnu"], "(did you mean run?)"),
-    (["show", "--limit", "3"], "testfleet show has no option --limit"),
+    (["show", "--limit", "3"], "testfleet show has no option --limit; its options: --db, --help, --verbose "
+                               "(testfleet runs has it)"),
     (["flaky", "--runs", "abc"], "flaky --runs: 'abc' is not a whole number"),
     (["compare", "--min-ratio", "abc"], "compare --min-ratio: 'abc' is not a number"),
     (["runs", "--limit"], "runs --limit needs a value"),

@@ -68,13 +68,13 @@ def build_parser() -> Parser:
     return parser
 
 
-def _subparser(parser: Parser, command: str | None) -> Parser | None:
+def _subparsers(parser: Parser) -> dict[str, Parser]:
+    found: dict[str, Parser] = {}
     for action in parser._subparsers._group_actions if parser._subparsers else ():
-        choices = getattr(action, "choices", None) or {}
-        found = choices.get(command) if command else None
-        if isinstance(found, Parser):
-            return found
-    return parser if command is None else None
+        for name, sub in (getattr(action, "choices", None) or {}).items():
+            if isinstance(sub, Parser):
+                found[name] = sub
+    return found
 
 
 def dispatch(args: list[str], *, standalone: bool = False) -> int:
@@ -86,7 +86,9 @@ def dispatch(args: list[str], *, standalone: bool = False) -> int:
     parser = build_parser()
     ns, extras = parser.parse_known_args(args)
     if extras and not getattr(ns, "unavailable", False):
-        raise unrecognized(ns.command or "", extras, _subparser(parser, ns.command))
+        commands = _subparsers(parser)
+        own = commands.get(ns.command) if ns.command else parser
+        raise unrecognized(ns.command or "", extras, own, commands)
     if not getattr(ns, "func", None):
         parser.print_help()
         return 4

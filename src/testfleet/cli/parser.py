@@ -69,13 +69,17 @@ class Parser(argparse.ArgumentParser):
         return [s for s in self._option_string_actions if s.startswith("-")]
 
 
-def unrecognized(command: str, extras: Sequence[str], parser: Parser | None) -> UsageError:
-    """The error for arguments a command does not take, with "did you mean" for an option."""
+def unrecognized(command: str, extras: Sequence[str], parser: Parser | None,
+                 others: dict[str, Parser] | None = None) -> UsageError:
+    """The error for arguments a command does not take, with "did you mean" for an option
+    (or the command that has it: ``show --limit`` -> ``testfleet runs`` has --limit)."""
     first = extras[0]
     where = f"testfleet {command}" if command else "testfleet"
     if first.startswith("-") and parser is not None:
         name = first.split("=", 1)[0]
         known = sorted(o for o in parser.long_options() if o.startswith("--"))
-        hint = suggest(name, known) or f"; its options: {', '.join(known)}"
+        owners = [c for c, p in (others or {}).items() if c != command and name in p.long_options()]
+        elsewhere = f" ({' and '.join(f'testfleet {c}' for c in owners)} {'has' if len(owners) == 1 else 'have'} it)"
+        hint = suggest(name, known) or f"; its options: {', '.join(known)}" + (elsewhere if owners else "")
         return UsageError(f"{where} has no option {name}{hint}")
     return UsageError(f"{where}: unexpected argument {first!r}")
