@@ -14,8 +14,7 @@ from testfleet.model import OUTCOME_ORDER
 def timestamp(epoch: float | None, *, seconds: bool = True) -> str:
     if epoch is None:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M",
-                         time.localtime(epoch))
+    return time.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
 def seconds(value: float | None) -> str:
@@ -31,8 +30,11 @@ def seconds(value: float | None) -> str:
 def counts(values: Mapping[str, int]) -> str:
     """``"3 passed, 1 failed"`` in the usual outcome order; ``"-"`` when empty."""
     order = {name: i for i, name in enumerate(OUTCOME_ORDER)}
-    parts = [f"{n} {name}" for name, n in sorted(values.items(), key=lambda kv: (
-        order.get(kv[0], len(order)), kv[0])) if n]
+    parts = [
+        f"{n} {name}"
+        for name, n in sorted(values.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+        if n
+    ]
     return ", ".join(parts) or "-"
 
 

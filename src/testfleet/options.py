@@ -73,45 +73,139 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("workers", ("-w", "--workers"), "N|auto", "number of workers (default: 2)",
-           parse="workers", pytest_flag="--fleet"),
-    Option("timeout", ("--timeout",), "SECONDS", "per-test timeout, enforced by the controller "
-           "(the worker is killed and replaced)", parse="seconds"),
+    Option(
+        "workers",
+        ("-w", "--workers"),
+        "N|auto",
+        "number of workers (default: 2)",
+        parse="workers",
+        pytest_flag="--fleet",
+    ),
+    Option(
+        "timeout",
+        ("--timeout",),
+        "SECONDS",
+        "per-test timeout, enforced by the controller (the worker is killed and replaced)",
+        parse="seconds",
+    ),
     Option("report_json", ("--report-json",), "FILE", "write the run as JSON to FILE", parse="output_file"),
-    Option("db", ("--db",), "PATH|none", "results store (default .testfleet/results.duckdb under the "
-           "rootdir; 'none' keeps no results)"),
-    Option("start", ("--start",), "fork|spawn", "fork workers from one collector (default) or spawn "
-           "each (suites that are not fork-safe)", parse="choice", choices=("fork", "spawn")),
-    Option("retries", ("--retries",), "N", "retry failed, crashed or timed-out tests up to N times",
-           parse="int"),
-    Option("order", ("--order",), "ORDER", "dispatch order: duration (default), collection, "
-           "failed-first, random[:seed]", parse="order"),
-    Option("deadline", ("--deadline",), "DURATION", "e.g. 10m: most valuable tests first, stop "
-           "dispatching when the rest cannot fit", parse="duration"),
-    Option("tags", ("--tag",), "TAG", "advertise a capability tag on every worker (repeatable)",
-           kind="list", pytest_flag="--fleet-tag"),
-    Option("allow_unschedulable", ("--allow-unschedulable",), "", "unschedulable tests do not fail "
-           "the run", kind="flag", parse="flag"),
-    Option("resume", ("--resume",), "RUN_ID", "finish an interrupted run (default: the last one)",
-           kind="optional", env=False, pyproject=False),
-    Option("backend", ("--backend",), "local|ray", "run workers as local processes (default) or "
-           "on a Ray cluster", parse="choice", choices=("local", "ray")),
-    Option("ray_address", ("--ray-address",), "ADDRESS", "Ray cluster to join (default "
-           "$RAY_ADDRESS, else start one)"),
-    Option("ray_exclude", ("--ray-exclude",), "PATTERN", "leave PATTERN out of the code shipped "
-           "to Ray nodes (repeatable)", kind="list"),
-    Option("ray_no_ship", ("--ray-no-ship",), "", "Ray nodes share this filesystem; ship nothing",
-           kind="flag", parse="flag"),
-    Option("ci", ("--ci",), "auto|github|azure|none", "failure annotations for the CI log (default "
-           "auto: GitHub Actions or Azure Pipelines when their environment says so)",
-           parse="choice", choices=("auto", "github", "azure", "none")),
-    Option("port_base", (), "PORT", "first TCP port of the workers' port ranges (default 40000)",
-           parse="int", minimum=1024),
+    Option(
+        "db",
+        ("--db",),
+        "PATH|none",
+        "results store (default .testfleet/results.duckdb under the rootdir; 'none' keeps no results)",
+    ),
+    Option(
+        "start",
+        ("--start",),
+        "fork|spawn",
+        "fork workers from one collector (default) or spawn each (suites that are not fork-safe)",
+        parse="choice",
+        choices=("fork", "spawn"),
+    ),
+    Option(
+        "retries", ("--retries",), "N", "retry failed, crashed or timed-out tests up to N times", parse="int"
+    ),
+    Option(
+        "order",
+        ("--order",),
+        "ORDER",
+        "dispatch order: duration (default), collection, failed-first, random[:seed]",
+        parse="order",
+    ),
+    Option(
+        "deadline",
+        ("--deadline",),
+        "DURATION",
+        "e.g. 10m: most valuable tests first, stop dispatching when the rest cannot fit",
+        parse="duration",
+    ),
+    Option(
+        "tags",
+        ("--tag",),
+        "TAG",
+        "advertise a capability tag on every worker (repeatable)",
+        kind="list",
+        pytest_flag="--fleet-tag",
+    ),
+    Option(
+        "allow_unschedulable",
+        ("--allow-unschedulable",),
+        "",
+        "unschedulable tests do not fail the run",
+        kind="flag",
+        parse="flag",
+    ),
+    Option(
+        "resume",
+        ("--resume",),
+        "RUN_ID",
+        "finish an interrupted run (default: the last one)",
+        kind="optional",
+        env=False,
+        pyproject=False,
+    ),
+    Option(
+        "backend",
+        ("--backend",),
+        "local|ray",
+        "run workers as local processes (default) or on a Ray cluster",
+        parse="choice",
+        choices=("local", "ray"),
+    ),
+    Option(
+        "ray_address",
+        ("--ray-address",),
+        "ADDRESS",
+        "Ray cluster to join (default $RAY_ADDRESS, else start one)",
+    ),
+    Option(
+        "ray_exclude",
+        ("--ray-exclude",),
+        "PATTERN",
+        "leave PATTERN out of the code shipped to Ray nodes (repeatable)",
+        kind="list",
+    ),
+    Option(
+        "ray_no_ship",
+        ("--ray-no-ship",),
+        "",
+        "Ray nodes share this filesystem; ship nothing",
+        kind="flag",
+        parse="flag",
+    ),
+    Option(
+        "ci",
+        ("--ci",),
+        "auto|github|azure|none",
+        "failure annotations for the CI log (default "
+        "auto: GitHub Actions or Azure Pipelines when their environment says so)",
+        parse="choice",
+        choices=("auto", "github", "azure", "none"),
+    ),
+    Option(
+        "port_base",
+        (),
+        "PORT",
+        "first TCP port of the workers' port ranges (default 40000)",
+        parse="int",
+        minimum=1024,
+    ),
     Option("port_count", (), "N", "TCP ports per worker (default 50)", parse="int", minimum=1),
-    Option("progress_interval", (), "SECONDS", "seconds between 'N/M done' lines when the output is "
-           "not a terminal (default 10)", parse="seconds"),
-    Option("gc_freeze", (), "1|0", "collector: freeze the collected objects before forking "
-           "(default 1)", parse="flag"),
+    Option(
+        "progress_interval",
+        (),
+        "SECONDS",
+        "seconds between 'N/M done' lines when the output is not a terminal (default 10)",
+        parse="seconds",
+    ),
+    Option(
+        "gc_freeze",
+        (),
+        "1|0",
+        "collector: freeze the collected objects before forking (default 1)",
+        parse="flag",
+    ),
 )
 
 # pyproject-only keys that are not run options (checked by config.build itself).
@@ -177,11 +271,15 @@ def label(o: Option, source: str) -> str:
 
 
 def run_help() -> str:
-    lines = ["usage: testfleet run [options] [pytest args...]", "",
-             "Run a pytest suite on a fleet of workers. Options testfleet does not know go",
-             "to pytest. Each option can also be set as TESTFLEET_<NAME> (the option's name",
-             "in capitals, - as _) or as a key of [tool.testfleet] in pyproject.toml.",
-             "", "options:"]
+    lines = [
+        "usage: testfleet run [options] [pytest args...]",
+        "",
+        "Run a pytest suite on a fleet of workers. Options testfleet does not know go",
+        "to pytest. Each option can also be set as TESTFLEET_<NAME> (the option's name",
+        "in capitals, - as _) or as a key of [tool.testfleet] in pyproject.toml.",
+        "",
+        "options:",
+    ]
     for o in OPTIONS:
         if not o.run_flags:
             continue

@@ -15,18 +15,32 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def run_in_pty(argv: Sequence[str], cwd: Path, *, columns: int = 80, rows: int = 2000,
-               timeout: float = 120, env: dict[str, str] | None = None) -> tuple[int, list[str]]:
+def run_in_pty(
+    argv: Sequence[str],
+    cwd: Path,
+    *,
+    columns: int = 80,
+    rows: int = 2000,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> tuple[int, list[str]]:
     """(exit code, the screen's lines with trailing blanks removed) of ``argv`` at ``columns``."""
     import pyte
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    full_env = {**os.environ, "COLUMNS": str(columns), "LINES": "50", "TERM": "xterm-256color",
-                "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+    full_env = {
+        **os.environ,
+        "COLUMNS": str(columns),
+        "LINES": "50",
+        "TERM": "xterm-256color",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **(env or {}),
+    }
     full_env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(list(argv), cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=full_env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=full_env, start_new_session=True
+    )
     os.close(slave)
     screen = pyte.Screen(columns, rows)
     stream = pyte.ByteStream(screen)

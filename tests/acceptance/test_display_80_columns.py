@@ -45,7 +45,8 @@ def test_run_output_fits_80_columns(project: Path) -> None:
     assert len(progress) == 1 and len(progress[0]) >= 79 and progress[0].startswith("."), screen
     counts = [ln for ln in lines if ln.startswith(("testfleet: 40 collected:", "--")) and "collected:" in ln]
     assert len(counts) == 1 and counts[0].rstrip("-").rstrip().endswith(
-        "36 passed, 1 failed, 2 skipped, 1 xfailed"), screen
+        "36 passed, 1 failed, 2 skipped, 1 xfailed"
+    ), screen
     stored = [i for i, ln in enumerate(lines) if "stored in" in ln]
     assert len(stored) == 1, screen
     # a path that does not fit goes on its own line instead of wrapping mid-word
@@ -57,14 +58,14 @@ def test_runs_and_workers_tables_wrap_by_cell(project: Path) -> None:
     run_in_pty(cli("run", "-w", "2", "-q", "-k", "not 30"), project)
     code, lines = run_in_pty(cli("runs"), project)
     assert code == 0, "\n".join(lines)
-    table = lines[next(i for i, ln in enumerate(lines) if ln.startswith("run ")):]
+    table = lines[next(i for i, ln in enumerate(lines) if ln.startswith("run ")) :]
     assert table[0].split() == ["run", "started", "took", "status", "tests", "exit", "commit", "outcomes"]
     rows = [ln for ln in table[1:] if ln[:1].isdigit()]
     assert len(rows) == 2, "\n".join(lines)
     for line in table[1:]:
         assert len(line) <= 80
         # outcome items are never split: every line of the column starts with a count
-        tail = line[table[0].index("outcomes"):].strip()
+        tail = line[table[0].index("outcomes") :].strip()
         assert tail == "" or tail.split()[0].isdigit(), "\n".join(lines)
 
 
@@ -77,10 +78,27 @@ def test_workers_table_with_ray_node_ids_wraps_by_cell(tmp_path: Path) -> None:
     db = tmp_path / "r.duckdb"
     store = open_store(db, rootdir=tmp_path)
     store.start_run(RunInfo(run_id="20261204-120000-abcd", start=1_700_000_000.0))
-    caps = {"cpus": 16, "memory_gb": 62.5, "gpus": [0, 1], "platform": "linux", "python": "3.11.7",
-            "tags": ["browser", "gpu"]}
-    store.add_workers([WorkerInfo("20261204-120000-abcd", f"w{i}", "ip-10-0-12-34.eu-west-1.compute.internal",
-                                  4000 + i, caps, node="f" * 56) for i in range(2)])
+    caps = {
+        "cpus": 16,
+        "memory_gb": 62.5,
+        "gpus": [0, 1],
+        "platform": "linux",
+        "python": "3.11.7",
+        "tags": ["browser", "gpu"],
+    }
+    store.add_workers(
+        [
+            WorkerInfo(
+                "20261204-120000-abcd",
+                f"w{i}",
+                "ip-10-0-12-34.eu-west-1.compute.internal",
+                4000 + i,
+                caps,
+                node="f" * 56,
+            )
+            for i in range(2)
+        ]
+    )
     store.finish_run("20261204-120000-abcd", "finished", 1_700_000_010.0, 0, {"passed": 1})
     store.close()
     code, lines = run_in_pty(cli("workers", "--db", str(db)), tmp_path)

@@ -27,13 +27,22 @@ class Result:
         return [ln for ln in self.err.splitlines() if ln.startswith("testfleet: error: ")]
 
 
-def run_cli(root: Path, *args: str, env: dict[str, str] | None = None, module: str = "testfleet",
-              pre: str = "pass") -> Result:
-    code = f"import sys; {pre}; import runpy; sys.argv = ['{module}', *sys.argv[1:]]; " \
-           f"runpy.run_module('{module}', run_name='__main__')"
-    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=root, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
-                          start_new_session=True)
+def run_cli(
+    root: Path, *args: str, env: dict[str, str] | None = None, module: str = "testfleet", pre: str = "pass"
+) -> Result:
+    code = (
+        f"import sys; {pre}; import runpy; sys.argv = ['{module}', *sys.argv[1:]]; "
+        f"runpy.run_module('{module}', run_name='__main__')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+        start_new_session=True,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -48,8 +57,11 @@ def project(tmp_path: Path) -> Path:
 
 def listing(path: Path) -> set[str]:
     # pytest's own cache (written on a usage error by plain pytest too) is not a stray file
-    return {str(p.relative_to(path)) for p in path.rglob("*")
-            if "__pycache__" not in p.parts and ".pytest_cache" not in p.parts}
+    return {
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if "__pycache__" not in p.parts and ".pytest_cache" not in p.parts
+    }
 
 
 def assert_usage_error(r: Result, fragment: str, code: int = 4) -> None:
@@ -64,8 +76,10 @@ def assert_usage_error(r: Result, fragment: str, code: int = 4) -> None:
 COMMAND_LINE_MISTAKES = [
     (["rnu"], "'rnu' is not a command; choose from run, runs, "),
     (["rnu"], "(did you mean run?)"),
-    (["show", "--limit", "3"], "testfleet show has no option --limit; its options: --db, --help, --verbose "
-                               "(testfleet runs has it)"),
+    (
+        ["show", "--limit", "3"],
+        "testfleet show has no option --limit; its options: --db, --help, --verbose (testfleet runs has it)",
+    ),
     (["flaky", "--runs", "abc"], "flaky --runs: 'abc' is not a whole number"),
     (["compare", "--min-ratio", "abc"], "compare --min-ratio: 'abc' is not a number"),
     (["runs", "--limit"], "runs --limit needs a value"),
@@ -83,8 +97,9 @@ COMMAND_LINE_MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "fragment"), COMMAND_LINE_MISTAKES, ids=lambda v: " ".join(v)
-                         if isinstance(v, list) else None)
+@pytest.mark.parametrize(
+    ("argv", "fragment"), COMMAND_LINE_MISTAKES, ids=lambda v: " ".join(v) if isinstance(v, list) else None
+)
 def test_command_line_mistake(project: Path, argv: list[str], fragment: str) -> None:
     before = listing(project)
     r = run_cli(project, *argv, *(["--db", "none"] if argv[0] == "run" else []))
@@ -96,8 +111,11 @@ def test_command_line_mistake(project: Path, argv: list[str], fragment: str) -> 
 def test_report_json_in_a_missing_directory(project: Path, tmp_path: Path) -> None:
     before = listing(tmp_path)
     r = run_cli(project, "run", "--db", "none", "--report-json", str(tmp_path / "missing" / "r.json"))
-    assert_usage_error(r, f"--report-json: cannot write {tmp_path / 'missing' / 'r.json'}: directory "
-                          f"{tmp_path / 'missing'} does not exist")
+    assert_usage_error(
+        r,
+        f"--report-json: cannot write {tmp_path / 'missing' / 'r.json'}: directory "
+        f"{tmp_path / 'missing'} does not exist",
+    )
     assert listing(tmp_path) == before
 
 
@@ -122,12 +140,15 @@ def test_env_var_errors_name_the_variable(project: Path) -> None:
     assert_usage_error(r, "TESTFLEET_WORKERS: '0' is not a positive whole number or 'auto'")
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ("workers = 0", "[tool.testfleet] workers: '0' is not a positive whole number or 'auto'"),
-    ("wokers = 2", "[tool.testfleet]: unknown key 'wokers' (did you mean 'workers'?)"),
-    ("tags = 3", "[tool.testfleet] tags: 3 is not a list of names"),
-    ('timeout = "soon"', "[tool.testfleet] timeout: 'soon' is not a number of seconds"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("workers = 0", "[tool.testfleet] workers: '0' is not a positive whole number or 'auto'"),
+        ("wokers = 2", "[tool.testfleet]: unknown key 'wokers' (did you mean 'workers'?)"),
+        ("tags = 3", "[tool.testfleet] tags: 3 is not a list of names"),
+        ('timeout = "soon"', "[tool.testfleet] timeout: 'soon' is not a number of seconds"),
+    ],
+)
 def test_pyproject_errors_name_the_key(project: Path, body: str, fragment: str) -> None:
     (project / "pyproject.toml").write_text(f"[tool.testfleet]\n{body}\n")
     assert_usage_error(run_cli(project, "run", "--db", "none"), fragment)
@@ -136,7 +157,8 @@ def test_pyproject_errors_name_the_key(project: Path, body: str, fragment: str) 
 def test_tags_as_a_string_is_one_tag(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.testfleet]\ntags = "browser"\n')
     (project / "test_a.py").write_text(
-        "import pytest\n\n@pytest.mark.fleet(tags=['browser'])\ndef test_needs_browser():\n    pass\n")
+        "import pytest\n\n@pytest.mark.fleet(tags=['browser'])\ndef test_needs_browser():\n    pass\n"
+    )
     r = run_cli(project, "run", "--db", "none", "-w", "1")
     assert r.code == 0, r.out + r.err
     assert "1 passed" in r.out and "unschedulable" not in r.out
@@ -150,8 +172,11 @@ def test_audit_path_that_does_not_exist(project: Path) -> None:
 
 def test_audit_run_without_coverage(project: Path) -> None:
     r = run_cli(project, "audit", "--run", ".", pre="sys.modules['coverage'] = None")
-    assert_usage_error(r, "audit --run needs coverage.py, which is not installed; install it with: "
-                          "pip install 'testfleet[audit]'")
+    assert_usage_error(
+        r,
+        "audit --run needs coverage.py, which is not installed; install it with: "
+        "pip install 'testfleet[audit]'",
+    )
 
 
 def test_usage_error_after_start_keeps_pytest_output_and_is_not_stored_finished(project: Path) -> None:

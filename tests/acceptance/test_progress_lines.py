@@ -7,8 +7,11 @@ from typing import Any
 
 
 def test_plain_output_has_periodic_n_of_m_lines(fleet: Any) -> None:
-    fleet.write("test_slow.py", "import time, pytest\n\n@pytest.mark.parametrize('n', range(16))\n"
-                                "def test_slow(n):\n    time.sleep(0.25)\n")
+    fleet.write(
+        "test_slow.py",
+        "import time, pytest\n\n@pytest.mark.parametrize('n', range(16))\n"
+        "def test_slow(n):\n    time.sleep(0.25)\n",
+    )
     run = fleet.run("-w", "2", "--db", "none", env={"TESTFLEET_PROGRESS_INTERVAL": "0.5"})
     assert run.code == 0, run.out + run.err
     lines = [ln for ln in run.out.splitlines() if re.match(r"testfleet: \d+/16 done \(", ln)]

@@ -33,18 +33,37 @@ def test_node_ids_do_not_depend_on_where_the_run_starts(fleet: Any, tmp_path: Pa
     elsewhere.mkdir()
     (elsewhere / "pytest.ini").write_text("[pytest]\n")
     db = tmp_path / "results.duckdb"
-    env = {"PYTHONPATH": os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(src)]), "TESTFLEET_DB": str(db)}
+    env = {
+        "PYTHONPATH": os.pathsep.join([os.environ.get("PYTHONPATH", ""), str(src)]),
+        "TESTFLEET_DB": str(db),
+    }
     first = fleet.run("-w", "2", "--pyargs", "flow.tests", env=env)
     assert first.code == 0, first.out + first.err
-    expected = sorted(["flow/tests/test_x.py::TestFlow::test_p[1]", "flow/tests/test_x.py::TestFlow::test_p[2]",
-                       "flow/tests/test_x.py::test_plain"])
+    expected = sorted(
+        [
+            "flow/tests/test_x.py::TestFlow::test_p[1]",
+            "flow/tests/test_x.py::TestFlow::test_p[2]",
+            "flow/tests/test_x.py::test_plain",
+        ]
+    )
     assert sorted(t["nodeid"] for t in first.report["tests"]) == expected
-    second = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", "2", "--pyargs", "flow.tests"],
-                            cwd=elsewhere, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, **env})
+    second = subprocess.run(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--pyargs", "flow.tests"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
     assert second.returncode == 0, second.stdout + second.stderr
-    compare = subprocess.run([sys.executable, "-m", "testfleet", "compare", "--db", str(db)], cwd=elsewhere,
-                             capture_output=True, text=True, timeout=60, env={**os.environ, **env})
+    compare = subprocess.run(
+        [sys.executable, "-m", "testfleet", "compare", "--db", str(db)],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
     assert compare.returncode == 0, compare.stderr
     assert "no changes: same tests" in compare.stdout, compare.stdout
     assert "added" not in compare.stdout and "removed" not in compare.stdout

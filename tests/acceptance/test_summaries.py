@@ -36,9 +36,12 @@ def test_special_outcomes_are_in_the_short_summary_and_stacks_are_folded(fleet: 
     assert run.code == 1, run.out + run.err
     short = run.out.split("short test summary info", 1)[1].splitlines()[1:]
     words = {line.split()[0]: line.split()[1] for line in short if line and not line.startswith("=")}
-    assert words == {"FAILED": "test_special.py::test_fails", "CRASHED": "test_special.py::test_segfault",
-                     "TIMEOUT": "test_special.py::test_hang",
-                     "UNSCHEDULABLE": "test_special.py::test_needs_quantum"}
+    assert words == {
+        "FAILED": "test_special.py::test_fails",
+        "CRASHED": "test_special.py::test_segfault",
+        "TIMEOUT": "test_special.py::test_hang",
+        "UNSCHEDULABLE": "test_special.py::test_needs_quantum",
+    }
     assert 'test_special.py", line 5 in test_segfault' in run.out  # the test's own frame
     assert 'test_special.py", line 8 in test_hang' in run.out
     assert "frames of pytest, pluggy and testfleet (-vv shows them)" in run.out
@@ -65,8 +68,13 @@ def test_slow(n):
 def _interrupt(fleet: Any, *extra: str) -> tuple[int, str]:
     for old in fleet.root.glob("started-*"):
         old.unlink()
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", *extra], cwd=fleet.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", *extra],
+        cwd=fleet.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     eventually((fleet.root / "started-0").exists, timeout=60, interval=0.02, message="the first test starts")
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
@@ -79,7 +87,9 @@ def test_ctrl_c_prints_counts_and_the_resume_line_not_the_list(fleet: Any) -> No
     assert code == 2
     counts = [ln for ln in out.splitlines() if "testfleet: 12 collected: " in ln]
     assert len(counts) == 1 and " not_run" in counts[0], out
-    header = [ln for ln in out.splitlines() if ln.startswith("=") and re.search(r"testfleet: \d+ tests not run", ln)]
+    header = [
+        ln for ln in out.splitlines() if ln.startswith("=") and re.search(r"testfleet: \d+ tests not run", ln)
+    ]
     assert len(header) == 1, out
     assert "NOT RUN test_slow.py" not in out
     assert "(-v lists them)" in out

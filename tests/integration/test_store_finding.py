@@ -41,13 +41,25 @@ def test_a_run_in_a_subproject_is_found_from_the_repository_root(tmp_path: Path)
     (demo / "pytest.ini").write_text("[pytest]\n")
     (demo / "test_x.py").write_text("def test_x():\n    pass\n")
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    run = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", "1", "-q"], cwd=demo, env=env,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "testfleet", "run", "-w", "1", "-q"],
+        cwd=demo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     stored = demo / ".testfleet" / "results.duckdb"
     assert stored.is_file() and last_store() == stored
-    runs = subprocess.run([sys.executable, "-m", "testfleet", "runs"], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=60)
+    runs = subprocess.run(
+        [sys.executable, "-m", "testfleet", "runs"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert runs.returncode == 0, runs.stderr
     assert runs.stderr == f"testfleet: reading {stored}\n"
     assert " finished " in runs.stdout and "1 passed" in runs.stdout
@@ -65,18 +77,22 @@ def test_walks_up_to_the_nearest_store_before_the_last_run(tmp_path: Path) -> No
     assert find_store(tmp_path / "other")[1] == "last run"
 
 
-def test_without_any_store_the_default_path_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_any_store_the_default_path_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     monkeypatch.chdir(tmp_path)
     assert main(["runs"]) == 4
-    assert capsys.readouterr().err == (f"testfleet: error: no results store at {tmp_path / '.testfleet' / 'results.duckdb'}"
-                                       " (no run has stored results there yet; run `testfleet run` in this project,"
-                                       " or pass --db PATH)\n")
+    assert capsys.readouterr().err == (
+        f"testfleet: error: no results store at {tmp_path / '.testfleet' / 'results.duckdb'}"
+        " (no run has stored results there yet; run `testfleet run` in this project,"
+        " or pass --db PATH)\n"
+    )
 
 
 def test_an_empty_file_is_a_store_with_no_runs_for_reading_as_for_running(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty.duckdb"
     empty.touch()
     assert main(["runs", "--db", str(empty)]) == 0
@@ -90,7 +106,9 @@ def test_an_empty_file_is_a_store_with_no_runs_for_reading_as_for_running(
 
 def test_a_checksum_error_says_to_move_the_file_away(tmp_path: Path) -> None:
     path = tmp_path / "r.duckdb"
-    exc = RuntimeError("IO Error: Corrupt database file: computed checksum 123 does not match stored checksum 456")
+    exc = RuntimeError(
+        "IO Error: Corrupt database file: computed checksum 123 does not match stored checksum 456"
+    )
     message = str(translate(exc, path))
     assert message.startswith(f"{path} is corrupt (Corrupt database file: computed checksum")
     assert message.endswith(f"move it away (e.g. mv {path} {path}.corrupt): the next run starts a new store")
@@ -104,9 +122,12 @@ def test_the_ray_executor_ships_from_the_same_root_finder(tmp_path: Path) -> Non
     assert project_root(str(tmp_path / "repo" / "a" / "b")) == str(tmp_path / "repo")
 
 
-def test_report_output_is_checked_before_the_store_is_read(tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_output_is_checked_before_the_store_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = make_store(tmp_path / "r.duckdb")
     assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "r.html")]) == 4
-    assert capsys.readouterr().err == (f"testfleet: error: -o: cannot write {tmp_path / 'no' / 'r.html'}: "
-                                       f"directory {tmp_path / 'no'} does not exist\n")
+    assert capsys.readouterr().err == (
+        f"testfleet: error: -o: cannot write {tmp_path / 'no' / 'r.html'}: "
+        f"directory {tmp_path / 'no'} does not exist\n"
+    )

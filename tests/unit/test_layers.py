@@ -96,7 +96,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := dfs(nxt)):
                 return found
         stack.pop()
@@ -111,8 +111,11 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 def _edges(deps_of: dict[str, set[str]]) -> dict[str, set[str]]:
     # A package's __init__ importing its own submodules is how packages work, not a cycle.
-    return {m: {d for d in deps if not m.startswith(d + ".")} for m, deps in deps_of.items()
-            if not m.startswith(CYCLE_CHECK_EXCLUDES)}
+    return {
+        m: {d for d in deps if not m.startswith(d + ".")}
+        for m, deps in deps_of.items()
+        if not m.startswith(CYCLE_CHECK_EXCLUDES)
+    }
 
 
 def test_no_import_cycles_at_module_level() -> None:
@@ -128,8 +131,13 @@ def test_no_import_cycles_counting_lazy_imports() -> None:
 def test_nothing_below_cli_imports_cli() -> None:
     _, _, every = graph()  # not even for type annotations
     above_cli = ("testfleet.cli", "testfleet.__main__")  # `python -m testfleet` is the CLI's entry
-    offenders = sorted(f"{m} -> {d}" for m, deps in every.items() if not m.startswith(above_cli)
-                       for d in deps if d == "testfleet.cli" or d.startswith("testfleet.cli."))
+    offenders = sorted(
+        f"{m} -> {d}"
+        for m, deps in every.items()
+        if not m.startswith(above_cli)
+        for d in deps
+        if d == "testfleet.cli" or d.startswith("testfleet.cli.")
+    )
     assert offenders == []
 
 

@@ -17,7 +17,9 @@ from typing import NoReturn
 from testfleet.errors import UsageError
 
 # argparse's own messages (Python 3.11-3.13), rewritten as "<option>: <what is wrong>".
-_INVALID_CHOICE = re.compile(r"^argument (?P<opt>[^:]+): invalid choice: '?(?P<value>.*?)'? \(choose from (?P<choices>.*)\)$")
+_INVALID_CHOICE = re.compile(
+    r"^argument (?P<opt>[^:]+): invalid choice: '?(?P<value>.*?)'? \(choose from (?P<choices>.*)\)$"
+)
 _INVALID_TYPE = re.compile(r"^argument (?P<opt>[^:]+): invalid (?P<type>\w+) value: '(?P<value>.*)'$")
 _EXPECTED = re.compile(r"^argument (?P<opt>[^:]+): expected (?P<what>.+)$")
 _ARGUMENT = re.compile(r"^argument (?P<opt>[^:]+): (?P<rest>.*)$")
@@ -43,8 +45,10 @@ def rewrite(message: str) -> str:
         opt = _option_name(m["opt"])
         what = "command" if opt in ("COMMAND", "command") else opt
         prefix = "" if what == "command" else f"{what}: "
-        return (f"{prefix}{m['value']!r} is not a {'command' if what == 'command' else 'choice'}; "
-                f"choose from {', '.join(choices)}{suggest(m['value'], choices)}")
+        return (
+            f"{prefix}{m['value']!r} is not a {'command' if what == 'command' else 'choice'}; "
+            f"choose from {', '.join(choices)}{suggest(m['value'], choices)}"
+        )
     if m := _INVALID_TYPE.match(message):
         word = TYPE_WORDS.get(m["type"], f"a valid {m['type']}")
         return f"{_option_name(m['opt'])}: {m['value']!r} is not {word}"
@@ -69,8 +73,9 @@ class Parser(argparse.ArgumentParser):
         return [s for s in self._option_string_actions if s.startswith("-")]
 
 
-def unrecognized(command: str, extras: Sequence[str], parser: Parser | None,
-                 others: dict[str, Parser] | None = None) -> UsageError:
+def unrecognized(
+    command: str, extras: Sequence[str], parser: Parser | None, others: dict[str, Parser] | None = None
+) -> UsageError:
     """The error for arguments a command does not take, with "did you mean" for an option
     (or the command that has it: ``show --limit`` -> ``testfleet runs`` has --limit)."""
     first = extras[0]
@@ -79,7 +84,9 @@ def unrecognized(command: str, extras: Sequence[str], parser: Parser | None,
         name = first.split("=", 1)[0]
         known = sorted(o for o in parser.long_options() if o.startswith("--"))
         owners = [c for c, p in (others or {}).items() if c != command and name in p.long_options()]
-        elsewhere = f" ({' and '.join(f'testfleet {c}' for c in owners)} {'has' if len(owners) == 1 else 'have'} it)"
+        elsewhere = (
+            f" ({' and '.join(f'testfleet {c}' for c in owners)} {'has' if len(owners) == 1 else 'have'} it)"
+        )
         hint = suggest(name, known) or f"; its options: {', '.join(known)}" + (elsewhere if owners else "")
         return UsageError(f"{where} has no option {name}{hint}")
     return UsageError(f"{where}: unexpected argument {first!r}")

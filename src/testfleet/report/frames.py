@@ -51,6 +51,8 @@ def fold_stacks(text: str) -> str:
         if keep < len(frames):
             out.append(f"  ... {len(frames) - keep} frames of pytest, pluggy and testfleet (-vv shows them)")
     if hidden_threads:
-        out.append(f"({hidden_threads} thread{'s' if hidden_threads != 1 else ''} of testfleet's worker "
-                   "not shown; -vv shows them)")
+        out.append(
+            f"({hidden_threads} thread{'s' if hidden_threads != 1 else ''} of testfleet's worker "
+            "not shown; -vv shows them)"
+        )
     return "\n".join(out)

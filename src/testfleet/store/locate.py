@@ -17,8 +17,9 @@ DEFAULT_DB = os.path.join(".testfleet", "results.duckdb")
 LAST_STORE_FILE = "last-store"
 
 
-def find_rootdir(start: str | os.PathLike[str] | None = None,
-                 markers: tuple[str, ...] = ROOT_MARKERS) -> Path:
+def find_rootdir(
+    start: str | os.PathLike[str] | None = None, markers: tuple[str, ...] = ROOT_MARKERS
+) -> Path:
     """The nearest ancestor of ``start`` (default: the current directory) holding one of
     ``markers`` (files or directories), else ``start`` itself. The one root-finding helper:
     the Ray executor finds what to ship with it (markers plus ``.git``)."""
