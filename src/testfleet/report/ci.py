@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-CI_CHOICES = ("auto", "github", "azure", "none")
+from testfleet.options import BY_NAME
+
+CI_CHOICES = BY_NAME["ci"].choices  # auto, github, azure, none: the option table's
 MAX_ANNOTATIONS = 50
 MAX_MESSAGE = 4000
 
