@@ -171,6 +171,7 @@ def main(argv: Sequence[str], *, standalone: bool = False) -> int:
     if argv and argv[0] in ("-h", "--help"):
         sys.stdout.write(options.run_help())
         return 0
+    options.spelled.clear()
     args = plugin_args() + translate(argv)
     options.typed_args = ["testfleet", "run", *argv]
     early = prestart(args) if standalone else None
@@ -180,6 +181,8 @@ def main(argv: Sequence[str], *, standalone: bool = False) -> int:
         with usage_errors_as_testfleet():
             code = int(pytest.main(args))
     finally:
+        options.typed_args = None  # a later pytest.main in this process is not this command
+        options.spelled.clear()
         if early is not None:
             early.discard()  # not adopted: the run never started, or needed another collector
     if standalone:
