@@ -15,7 +15,16 @@ from pathlib import Path
 _HEADER = re.compile(r"^(?:Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$")
 _FRAME = re.compile(r'^\s+File "(?P<file>[^"]*)", line \d+ in ')
 _TESTFLEET = str(Path(__file__).resolve().parents[1]) + "/"
-_INTERNAL_PARTS = ("/_pytest/", "/pluggy/", "/threading.py", "<frozen ")
+# testfleet's worker side also runs from a shipped copy (Ray nodes): matched by its path too
+_INTERNAL_PARTS = (
+    "/_pytest/",
+    "/pluggy/",
+    "/threading.py",
+    "<frozen ",
+    "/testfleet/worker/",
+    "/testfleet/executor/",
+    "/testfleet/plugin.py",
+)
 
 
 def is_internal(filename: str) -> bool:

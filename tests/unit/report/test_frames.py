@@ -43,6 +43,7 @@ def test_text_without_a_stack_is_unchanged() -> None:
 
 def test_internal_files() -> None:
     assert is_internal(f"{TF}/controller.py") and is_internal("/x/site-packages/pluggy/_hooks.py")
+    assert is_internal("/tmp/ray/session/runtime/testfleet/worker/loop.py")  # a shipped copy
     assert not is_internal("/home/me/proj/tests/test_x.py") and not is_internal(
         "/x/site-packages/numpy/core.py"
     )
