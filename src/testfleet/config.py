@@ -7,18 +7,21 @@ the value and what is accepted.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from testfleet.errors import UsageError
+from testfleet.options import BY_NAME, OPTIONS, Option, label, pyproject_keys
 
 ORDERS = ("duration", "collection", "failed-first", "random")
-STARTS = ("fork", "spawn")
-BACKENDS = ("local", "ray")
+STARTS = BY_NAME["start"].choices
+BACKENDS = BY_NAME["backend"].choices
 
 
 @dataclass
@@ -49,14 +52,15 @@ class Settings:
     durations_file: str | None = None  # durations to shard by, instead of the store's history
     dashboard: tuple[str, int] | None = None  # live dashboard (host, port; port 0: a free one)
     dashboard_token: str | None = None  # required when the dashboard binds another address
+    progress_interval: float = 10.0  # seconds between "N/M done" lines when stdout is not a terminal
 
 
-def parse_workers(value: str | int) -> int:
+def parse_workers(value: str | int, option: str = "--workers") -> int:
     text = str(value).strip()
     if text == "auto":
         return max(1, os.cpu_count() or 1)
     if not text.isdigit() or int(text) < 1:
-        raise UsageError(f"--workers: {value!r} is not a positive whole number or 'auto'")
+        raise UsageError(f"{option}: {str(value)!r} is not a positive whole number or 'auto'")
     return int(text)
 
 
@@ -89,12 +93,12 @@ def parse_duration(option: str, value: str | None) -> float | None:
     return secs
 
 
-def parse_order(value: str) -> tuple[str, int | None]:
+def parse_order(value: str, option: str = "--order") -> tuple[str, int | None]:
     name, _, seed = value.partition(":")
     if name not in ORDERS or (seed and name != "random"):
-        raise UsageError(f"--order: {value!r} is not one of collection, duration, failed-first, random[:seed]")
+        raise UsageError(f"{option}: {value!r} is not one of collection, duration, failed-first, random[:seed]")
     if seed and not seed.isdigit():
-        raise UsageError(f"--order: seed {seed!r} is not a whole number")
+        raise UsageError(f"{option}: seed {seed!r} is not a whole number")
     return name, int(seed) if seed else None
 
 
@@ -118,7 +122,7 @@ def parse_flag(name: str, value: Any) -> bool:
 def parse_int(option: str, value: Any, minimum: int = 0) -> int:
     text = str(value).strip()
     if not text.lstrip("-").isdigit() or int(text) < minimum:
-        raise UsageError(f"{option}: {value!r} is not a whole number >= {minimum}")
+        raise UsageError(f"{option}: {str(value)!r} is not a whole number >= {minimum}")
     return int(text)
 
 
@@ -145,6 +149,68 @@ def parse_dashboard(option: str, value: Any) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def parse_output_file(option: str, value: Any) -> str | None:
+    """A file testfleet will write: its directory exists and is writable, and it is not a
+    directory itself. Checked before the run starts, so a typo costs no run."""
+    if value is None:
+        return None
+    text = str(value)
+    path = Path(text).expanduser()
+    if not text.strip():
+        raise UsageError(f"{option}: an empty path; give the file to write")
+    if path.is_dir():
+        raise UsageError(f"{option}: {text} is a directory; give a file path, e.g. {path / 'report.json'}")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"{option}: cannot write {text}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option}: cannot write {text}: permission denied")
+    return text
+
+
+def parse_list(option: str, value: Any) -> list[str]:
+    """A list option: a list (pyproject), or a comma-separated string (environment, or a
+    single string in pyproject: ``tags = "browser"`` is one tag)."""
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(t, (str, int)) for t in value):
+        return [str(t) for t in value]
+    raise UsageError(f"{option}: {value!r} is not a list of names (e.g. [\"browser\", \"gpu\"])")
+
+
+# parse kind (options.Option.parse) -> check. Each takes (the name the user typed, value).
+PARSERS: dict[str, Callable[[str, Any, Option], Any]] = {
+    "text": lambda name, v, o: str(v),
+    "workers": lambda name, v, o: parse_workers(v, name),
+    "seconds": lambda name, v, o: parse_seconds(name, v),
+    "duration": lambda name, v, o: parse_duration(name, str(v)),
+    "choice": lambda name, v, o: parse_choice(name, str(v), o.choices),
+    "int": lambda name, v, o: parse_int(name, v, minimum=o.minimum),
+    "flag": lambda name, v, o: parse_flag(name, v),
+    "order": lambda name, v, o: parse_order(str(v), name),
+    "output_file": lambda name, v, o: parse_output_file(name, v),
+    "shard": lambda name, v, o: parse_shard_option(name, v),
+    "durations_file": lambda name, v, o: parse_durations_file(name, v),
+    "dashboard": lambda name, v, o: parse_dashboard(name, v),
+}
+
+
+def parse_shard_option(option: str, value: Any) -> str:
+    from testfleet.shard import parse_shard
+
+    try:
+        return str(parse_shard(str(value)))
+    except UsageError as exc:
+        raise UsageError(str(exc).replace("--shard", option, 1)) from None
+
+
+def parse_durations_file(option: str, value: Any) -> str:
+    from testfleet.shard.durations import read_durations
+
+    read_durations(str(value))  # a missing or malformed file is a usage error now, not in the collector
+    return str(value)
+
+
 def pyproject_settings(rootdir: Path) -> dict[str, Any]:
     path = rootdir / "pyproject.toml"
     if not path.is_file():
@@ -159,70 +225,54 @@ def pyproject_settings(rootdir: Path) -> dict[str, Any]:
     return section
 
 
-def build(options: dict[str, Any], rootdir: Path) -> Settings:
-    """Merge flags (``options``: None means not given), env vars and pyproject into Settings."""
-    file_cfg = pyproject_settings(rootdir)
-    known = set(Settings.__dataclass_fields__) | {"order"}
-    unknown = sorted(set(file_cfg) - known)
-    if unknown:
-        raise UsageError(f"[tool.testfleet]: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-
-    def pick(name: str) -> Any:
-        if options.get(name) is not None:
-            return options[name]
-        env = os.environ.get(f"TESTFLEET_{name.upper()}")
+def _given(o: Option, options: dict[str, Any], file_cfg: dict[str, Any]) -> tuple[Any, str] | None:
+    """The value of ``o`` and where it came from (flag > env > pyproject), or None."""
+    if options.get(o.name) is not None:
+        return options[o.name], "flag"
+    if o.env:
+        env = os.environ.get(o.env_var)
         if env is not None and env != "":
-            return env
-        return file_cfg.get(name)
+            return env, "env"
+    if o.pyproject and file_cfg.get(o.name) is not None:
+        return file_cfg[o.name], "pyproject"
+    return None
+
+
+def build(options: dict[str, Any], rootdir: Path) -> Settings:
+    """Merge flags (``options``: None means not given), env vars and pyproject into Settings.
+
+    Every option comes from the table in ``testfleet.options``; a bad value is a UsageError
+    naming what the user typed (``-w``, ``TESTFLEET_WORKERS`` or ``[tool.testfleet] workers``).
+    """
+    file_cfg = pyproject_settings(rootdir)
+    known = pyproject_keys()
+    unknown = sorted(set(file_cfg) - set(known))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"[tool.testfleet]: unknown key {unknown[0]!r}{hint}; known keys: {', '.join(known)}")
 
     s = Settings()
-    if (v := pick("workers")) is not None:
-        s.workers = parse_workers(v)
-        s.workers_given = True
-    s.timeout = parse_seconds("--timeout", pick("timeout"))
-    s.report_json = pick("report_json")
-    s.db = pick("db")
-    if (v := pick("start")) is not None:
-        s.start = parse_choice("--start", str(v), STARTS)
-    if (v := pick("retries")) is not None:
-        s.retries = parse_int("--retries", v)
-    if (v := pick("backend")) is not None:
-        s.backend = parse_choice("--backend", str(v), BACKENDS)
-    s.ray_address = pick("ray_address")
-    if (v := pick("ci")) is not None:
-        from testfleet.report.ci import CI_CHOICES
-
-        s.ci = parse_choice("--ci", str(v), CI_CHOICES)
-    if (v := pick("order")) is not None:
-        s.order, s.seed = parse_order(str(v))
-    s.deadline = parse_duration("--deadline", pick("deadline"))
-    if (v := pick("shard")) is not None:
-        from testfleet.shard import parse_shard
-
-        s.shard = str(parse_shard(str(v)))
-    if (v := pick("durations_file")) is not None:
-        from testfleet.shard.durations import read_durations
-
-        read_durations(str(v))  # a missing or malformed file is a usage error now, not in the collector
-        s.durations_file = str(v)
-    tags = options.get("tags") or file_cfg.get("tags") or []
-    env_tags = os.environ.get("TESTFLEET_TAGS")
-    if not options.get("tags") and env_tags:
-        tags = [t for t in env_tags.split(",") if t]
-    s.tags = [str(t) for t in tags]
-    s.allow_unschedulable = parse_flag("allow_unschedulable", pick("allow_unschedulable"))
-    if (v := pick("gc_freeze")) is not None:
-        s.gc_freeze = parse_flag("gc_freeze", v)
-    s.resume = options.get("resume")
-    s.dashboard = parse_dashboard("--dashboard", pick("dashboard"))
-    s.dashboard_token = pick("dashboard_token") or None
-    if (v := pick("port_base")) is not None:
-        s.port_base = parse_int("--port-base", v, minimum=1024)
-    if (v := pick("port_count")) is not None:
-        s.port_count = parse_int("--port-count", v, minimum=1)
-    s.ray_exclude = list(options.get("ray_exclude") or file_cfg.get("ray_exclude") or [])
-    if options.get("ray_no_ship"):
-        s.ray_ship = False
+    for o in OPTIONS:
+        found = _given(o, options, file_cfg)
+        if found is None:
+            continue
+        value, source = found
+        name = label(o, source)
+        if o.kind == "list":
+            parsed: Any = parse_list(name, value)
+        elif o.kind == "flag" and source == "flag":
+            parsed = bool(value)
+        else:
+            parsed = PARSERS[o.parse](name, value, o)
+        if o.name == "workers":
+            s.workers_given = True
+        elif o.name == "order":
+            parsed, s.seed = parsed
+        elif o.name == "ray_no_ship":
+            s.ray_ship = not parsed
+            continue
+        setattr(s, o.name, parsed)
     wt = file_cfg.get("worker_tags", {})
     if not isinstance(wt, dict) or not all(isinstance(v, list) for v in wt.values()):
         raise UsageError("[tool.testfleet] worker_tags must map a worker number to a list of tags, "
@@ -230,5 +280,5 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     s.worker_tags = {str(k): [str(t) for t in v] for k, v in wt.items()}
     if s.port_base + s.workers * s.port_count > 65535:
         raise UsageError(
-            f"--port-base {s.port_base} with {s.workers} workers x {s.port_count} ports goes past port 65535")
+            f"port_base {s.port_base} with {s.workers} workers x {s.port_count} ports goes past port 65535")
     return s

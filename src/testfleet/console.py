@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
+from testfleet.errors import EXIT_USAGE, TestfleetError
+
 if TYPE_CHECKING:  # rich is imported when something is printed, not at start-up
     from rich.console import Console
 
@@ -30,12 +32,24 @@ def err() -> Console:
     return _err
 
 
-class Abort(SystemExit):
-    """Raised by :func:`abort`; carries the exit code."""
+class Abort(TestfleetError):
+    """Raised by :func:`abort`: an expected failure with its exit code."""
+
+    @property
+    def code(self) -> int:
+        return self.exit_code
 
 
-def abort(message: str, code: int = 4) -> NoReturn:
-    """Print ``testfleet: error: <message>`` on one line to stderr and exit with ``code``."""
-    sys.stderr.write(f"testfleet: error: {message}\n")
+def abort(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """Stop the command with ``testfleet: error: <message>`` and exit code ``code``.
+
+    Raises :class:`Abort`; :func:`testfleet.cli.main.main` prints it (the one error path).
+    """
+    raise Abort(message, exit_code=code)
+
+
+def error_line(message: str) -> None:
+    """Print ``testfleet: error: <message>`` on one line to stderr."""
+    text = " ".join(str(message).split("\n")).strip()
+    sys.stderr.write(f"testfleet: error: {text}\n")
     sys.stderr.flush()
-    raise Abort(code)

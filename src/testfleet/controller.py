@@ -259,7 +259,7 @@ class Controller:
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
-            tr._numcollected = len(self.items)
+            tr._numcollected = len(self.items) + len(msg["deselected"])  # pytest subtracts the deselected (cli edit)
             if tr.verbosity <= 0:
                 tr.showfspath = False
             tr.report_collect(True)

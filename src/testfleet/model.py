@@ -6,6 +6,7 @@ Nothing here imports pytest, so the store and the analysis run without it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +25,6 @@ class Outcome(str, enum.Enum):
     UNSCHEDULABLE = "unschedulable"  # no worker can satisfy its requirements
     NOT_RUN = "not_run"  # interrupted, or past a deadline
 
-    @property
-    def is_failure(self) -> bool:
-        return self in FAILURE_OUTCOMES
-
 
 FAILURE_OUTCOMES = frozenset(
     {Outcome.FAILED, Outcome.ERROR, Outcome.CRASHED, Outcome.TIMEOUT, Outcome.UNSCHEDULABLE}
@@ -41,6 +38,7 @@ class RunStatus(str, enum.Enum):
     RUNNING = "running"
     FINISHED = "finished"
     INTERRUPTED = "interrupted"
+    ERROR = "error"  # ended in a usage error (exit code 4) before or while it started
 
 
 @dataclass
@@ -104,3 +102,44 @@ class RunInfo:
     backend: str = "local"
     parent_run: str | None = None  # set on a --resume continuation
     counts: dict[str, int] = field(default_factory=dict)
+
+
+def outcome_counts(results: Iterable[TestResult]) -> dict[str, int]:
+    """Number of tests per final outcome (the analysis, the report and the CLI use it)."""
+    counts: dict[str, int] = {}
+    for r in results:
+        if r.final:
+            counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    return counts
+
+
+@dataclass(slots=True)
+class TestSpec:
+    """What the scheduler knows about one collected test. Treated as read-only (not frozen:
+    a frozen dataclass's constructor costs three times as much, for every collected test)."""
+
+    index: int
+    nodeid: str
+    module: str = ""
+    parent: str = ""
+    name: str = ""
+    scope: str | None = None  # widest shared fixture scope: "module", "class" or None
+    estimate: float | None = None  # seconds, from history; None when unknown
+    requires: Mapping[str, float] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    after: tuple[str, ...] = ()
+    exclusive: bool = False
+    group: str | None = None
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.requires.get("cpus", 1)))
+
+
+@dataclass
+class WorkerSpec:
+    """A worker as the scheduler sees it."""
+
+    id: str
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()

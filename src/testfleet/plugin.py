@@ -16,22 +16,9 @@ from typing import Any
 import pytest
 
 from testfleet.errors import UsageError
-from testfleet.events import EventBus
+from testfleet.stash import EVENTS_KEY, STATE_KEY, event_bus
 
-STATE_KEY = pytest.StashKey["Any"]()
-EVENTS_KEY = pytest.StashKey["EventBus"]()
-
-
-def event_bus(config: pytest.Config) -> EventBus:
-    """The run's event bus (testfleet.events), created on first use.
-
-    The controller publishes on it; the terminal display, the store writer, CI output and the
-    dashboard subscribe (in ``pytest_configure`` or later, before the run loop starts).
-    """
-    bus = config.stash.get(EVENTS_KEY, None)
-    if bus is None:
-        bus = config.stash[EVENTS_KEY] = EventBus()
-    return bus
+__all__ = ["EVENTS_KEY", "STATE_KEY", "event_bus"]  # defined in testfleet.stash
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -41,63 +28,44 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("testfleet", "testfleet: run the suite on a fleet of workers")
-    g.addoption("--fleet", dest="fleet", metavar="N", default=None,
-                help="run on N workers (a number or 'auto'); 'testfleet run' sets this")
-    g.addoption("--fleet-timeout", dest="fleet_timeout", metavar="SECONDS", default=None,
-                help="per-test timeout enforced by the controller (the worker is killed and replaced)")
-    g.addoption("--fleet-report-json", dest="fleet_report_json", metavar="FILE", default=None,
-                help="write the run as JSON to FILE")
-    g.addoption("--fleet-db", dest="fleet_db", metavar="PATH", default=None,
-                help="results store (default .testfleet/results.duckdb under the rootdir; 'none' to disable)")
-    g.addoption("--fleet-start", dest="fleet_start", default=None, metavar="fork|spawn",
-                help="fork workers from one collector (default) or spawn each (suites that are not fork-safe)")
-    g.addoption("--fleet-retries", dest="fleet_retries", default=None, metavar="N",
-                help="retry a failed, crashed or timed-out test up to N times")
-    g.addoption("--fleet-backend", dest="fleet_backend", default=None, metavar="local|ray",
-                help="where workers run: local processes (default) or a Ray cluster")
-    g.addoption("--fleet-ray-address", dest="fleet_ray_address", default=None, metavar="ADDRESS",
-                help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray instance)")
-    g.addoption("--fleet-ray-exclude", dest="fleet_ray_exclude", action="append", default=None,
-                metavar="PATTERN", help="exclude from the code shipped to Ray nodes (repeatable)")
-    g.addoption("--fleet-ray-no-ship", dest="fleet_ray_no_ship", action="store_true", default=False,
-                help="do not ship the project to Ray nodes (they share the filesystem)")
-    g.addoption("--fleet-order", dest="fleet_order", default=None,
-                metavar="collection|duration|failed-first|random[:seed]", help="dispatch order")
-    g.addoption("--fleet-deadline", dest="fleet_deadline", default=None, metavar="DURATION",
-                help="run the most valuable tests first and stop dispatching when the rest cannot fit")
-    g.addoption("--fleet-tag", dest="fleet_tags", action="append", default=None, metavar="TAG",
-                help="advertise a capability tag on every worker (repeatable)")
-    g.addoption("--fleet-allow-unschedulable", dest="fleet_allow_unschedulable", action="store_true",
-                default=False, help="unschedulable tests do not fail the run")
-    g.addoption("--fleet-resume", dest="fleet_resume", default=None, metavar="RUN_ID|last",
-                help="run only the tests of an interrupted run that have no final outcome")
-    g.addoption("--fleet-ci", dest="fleet_ci", default=None, metavar="auto|github|azure|none",
-                help="annotate failures for a CI system (default auto: GitHub Actions or Azure Pipelines "
-                     "when their environment says so)")
-    g.addoption("--fleet-shard", dest="fleet_shard", default=None, metavar="I/K",
-                help="run shard I of K, split by stored durations (CI jobs that each run one shard)")
-    g.addoption("--fleet-durations-file", dest="fleet_durations_file", default=None, metavar="FILE",
-                help="durations to split --fleet-shard by (from `testfleet durations export FILE`)")
-    g.addoption("--fleet-dashboard", dest="fleet_dashboard", nargs="?", const="0", default=None,
-                metavar="[HOST:]PORT", help="serve a live dashboard of the run (default 127.0.0.1, a free port; "
-                                             "another host needs a token)")
-    g.addoption("--fleet-dashboard-token", dest="fleet_dashboard_token", default=None, metavar="TOKEN",
-                help="token the dashboard asks for (default: generated when binding a non-loopback address)")
+    from testfleet.options import add_pytest_options
+
+    add_pytest_options(parser.getgroup("testfleet", "testfleet: run the suite on a fleet of workers"))
 
 
 def _options(config: pytest.Config) -> dict[str, Any]:
-    o = config.option
-    return {
-        "workers": None if o.fleet == "default" else o.fleet, "timeout": o.fleet_timeout, "report_json": o.fleet_report_json,
-        "db": o.fleet_db, "start": o.fleet_start, "retries": o.fleet_retries, "backend": o.fleet_backend,
-        "ray_address": o.fleet_ray_address, "ray_exclude": o.fleet_ray_exclude,
-        "ray_no_ship": o.fleet_ray_no_ship, "order": o.fleet_order, "deadline": o.fleet_deadline,
-        "tags": o.fleet_tags, "allow_unschedulable": o.fleet_allow_unschedulable or None,
-        "resume": o.fleet_resume, "ci": o.fleet_ci, "shard": o.fleet_shard,
-        "durations_file": o.fleet_durations_file,
-        "dashboard": o.fleet_dashboard, "dashboard_token": o.fleet_dashboard_token,
-    }
+    from testfleet.options import pytest_values
+
+    return pytest_values(config.option)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """``--pyargs`` in a fleet run (collector and workers): node ids as the package lays the
+    test out (``flow/tests/test_x.py::test_a``), whatever rootdir the run started from, so the
+    store's history and ``compare`` see the same test. The module's and class's ids follow."""
+    if not item.config.option.pyargs or not os.environ.get("TESTFLEET_ROLE"):
+        return
+    from testfleet.nodeids import package_path
+
+    old = item.nodeid.split("::", 1)[0]
+    new = package_path(str(item.path))
+    if new is None or new == old:
+        return
+    for node in item.listchain():
+        nodeid = node.nodeid
+        if nodeid == old or nodeid.startswith(old + "::"):
+            _set_nodeid(node, new + nodeid[len(old):])
+
+
+def _set_nodeid(node: Any, nodeid: str) -> None:
+    """pytest 9 keeps a structured ``_id``; pytest 8 the string ``_nodeid``."""
+    if hasattr(node, "_id"):
+        from _pytest.nodeid import coerce_node_id  # type: ignore[import-not-found, unused-ignore]
+
+        node._id = coerce_node_id(nodeid)
+    else:
+        node._nodeid = nodeid
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -225,6 +193,17 @@ class FleetPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Any:
         if self.state.internal_error:
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-        self.state.finish(int(session.exitstatus))
+        try:
+            self.state.finish(int(session.exitstatus))
+        except UsageError as exc:  # --report-json could not be written after all
+            from testfleet.console import error_line
+
+            error_line(str(exc))
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        path = getattr(self.state.store, "path", None)
+        if path is not None and not self.state.store_error:
+            from testfleet.store.locate import remember_last_store
+
+            remember_last_store(path)  # read commands run elsewhere find this store
         yield
 

@@ -3,10 +3,8 @@ retries, worker bookkeeping, and what the report JSON and the terminal summary s
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import platform
-import secrets
 import subprocess
 import time
 from collections import Counter
@@ -21,12 +19,16 @@ from testfleet.config import Settings
 from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.scheduler.protocol import Scheduler, TestSpec
+from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
 
 RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
 
 
-def new_run_id() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+def typed_args(config: pytest.Config) -> list[str]:
+    """What the user typed: ``testfleet run``'s own arguments, else pytest's (cli edit)."""
+    from testfleet import options
+
+    return list(options.typed_args or config.invocation_params.args)
 
 
 def git_info(rootdir: Path) -> tuple[str | None, str | None]:
@@ -78,7 +80,7 @@ class RunState:
         self.resumed_from: str | None = None
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
-        from testfleet.plugin import event_bus
+        from testfleet.stash import event_bus  # not the plugin: no import cycle (cli edit)
 
         self.bus = event_bus(config)
         self._open_store()
@@ -97,7 +99,7 @@ class RunState:
             self._prepare_resume()
             commit, branch = git_info(self.config.rootpath)
             self.store.start_run(RunInfo(
-                run_id=self.run_id, start=self.started, args=list(self.config.invocation_params.args),
+                run_id=self.run_id, start=self.started, args=typed_args(self.config),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
                 backend=self.settings.backend, parent_run=self.resumed_from))
@@ -322,6 +324,8 @@ class RunState:
         self.exit_code = exitstatus
         interrupted = exitstatus == 2 or self.count(Outcome.NOT_RUN) > 0
         status = "interrupted" if interrupted else "finished"
+        if exitstatus == 4:  # a usage error: the run never properly ran (cli edit)
+            status = "error"
         if self.bus.wants(events.RunFinished):
             self.bus.publish(events.RunFinished(self.run_id, time.time(), exitstatus, status, self.counts(),
                                                 self.wall_seconds()))

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from testfleet.testing import eventually
+
 MIXED = """
 import pytest
 
@@ -232,11 +234,11 @@ def test_no_tests_is_exit_code_5(fleet: Any) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-w", "0"], "--workers: '0' is not a positive whole number or 'auto'"),
-        (["-w", "abc"], "--workers: 'abc' is not a positive whole number or 'auto'"),
+        (["-w", "0"], "-w: '0' is not a positive whole number or 'auto'"),  # the name typed
+        (["--workers", "abc"], "--workers: 'abc' is not a positive whole number or 'auto'"),
         (["--timeout", "soon"], "--timeout: 'soon' is not a number of seconds"),
         (["no_such_dir"], "file or directory not found: no_such_dir"),
-        (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+        (["--no-such-option"], "testfleet: error: unrecognized option --no-such-option"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_4(fleet: Any, args: list[str], message: str) -> None:
@@ -274,11 +276,7 @@ def test_report_json_has_the_documented_fields(fleet: Any) -> None:
 
 
 def _wait_for(path: Path, deadline: float) -> None:
-    end = time.monotonic() + deadline
-    while not path.exists():
-        if time.monotonic() > end:
-            raise AssertionError(f"{path} did not appear within {deadline}s")
-        time.sleep(0.02)
+    eventually(path.exists, timeout=deadline, interval=0.02, message=f"{path} appears")
 
 
 def test_ctrl_c_once_lets_running_tests_finish_and_exits_2(fleet: Any) -> None:

@@ -132,11 +132,12 @@ def test_report_writes_one_page_with_everything_escaped(tmp_path: Path, capsys: 
     assert "printed <script>evil()</script>" in text
     assert "Failures (2)" in text and "Flaky (1)" in text and "Workers (1)" in text and "All tests (4)" in text
     assert "cpu_count=2, tags=['gpu_sim']" in text
-    assert "finished, exit code 1" in text and "42.00s" in text
+    assert "finished, exit code 1" in text and "42.0s" in text
 
 
-def test_report_to_an_unwritable_place_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+def test_report_to_an_unwritable_place_is_one_line_and_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                                db: Path) -> None:
-    assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "such" / "dir" / "r.html")]) == 1
+    # exit 4 like audit's -o: the path the user gave is the mistake (issue 14: one code per failure)
+    assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "such" / "dir" / "r.html")]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("testfleet: error: cannot write the report to ") and err.count("\n") == 1
+    assert err.startswith("testfleet: error: -o: cannot write ") and err.count("\n") == 1

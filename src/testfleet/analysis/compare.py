@@ -17,8 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from testfleet.model import FAILURE_VALUES as FAILING
-from testfleet.model import TestResult
-from testfleet.store.memory import outcome_counts
+from testfleet.model import TestResult, outcome_counts
 
 RAN_CLEAN = frozenset({"passed", "xfailed"})  # not failing, and the test actually ran
 DEFAULT_MIN_RATIO = 1.5

@@ -1,7 +1,8 @@
 """``testfleet audit``: a static and (optionally) measured audit of a test suite.
 
 Exit codes: 0 report written and no gate failed; 1 ``--fail-under`` or ``--fail-on`` gate failed;
-4 bad usage (unknown rule, bad value, unknown format).
+4 bad usage (unknown rule, bad value, unknown format, a path that does not exist, coverage.py
+missing for ``--run``/``--mutate``, a report that cannot be written).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.audit.engine import AuditOptions, run_audit
     from testfleet.audit.rules import RULES
     from testfleet.console import abort, err, out
+    from testfleet.errors import MissingDependencyError
 
     fail_on: set[str] = set()
     if ns.fail_on:
@@ -70,8 +72,20 @@ def run(ns: argparse.Namespace) -> int:
         unknown = sorted(fail_on - set(RULES))
         if unknown:
             abort(f"--fail-on: unknown rule(s) {', '.join(unknown)}; accepted: {', '.join(RULES)}", 4)
+    missing = [p for p in ns.paths if not Path(p).exists()]
+    if missing:
+        abort(f"audit: no such file or directory: {missing[0]} (give test files or directories)", 4)
+    measured = ns.run or ns.mutate is not None
+    if measured:
+        import importlib.util
+
+        if importlib.util.find_spec("coverage") is None:
+            flag = "--run" if ns.run else "--mutate"
+            raise MissingDependencyError(
+                f"audit {flag} needs coverage.py, which is not installed; "
+                "install it with: pip install 'testfleet[audit]'")
     paths = ns.paths or (["tests"] if Path("tests").is_dir() else ["."])
-    opts = AuditOptions(paths=paths, root=ns.root, run=ns.run or ns.mutate is not None, mutate=ns.mutate,
+    opts = AuditOptions(paths=paths, root=ns.root, run=measured, mutate=ns.mutate,
                         workers=ns.workers, source=ns.source, max_file_size=ns.max_file_size,
                         store=ns.store, timeout=ns.timeout)
 

@@ -24,16 +24,18 @@ def run(ns: argparse.Namespace) -> int:
     from pathlib import Path
 
     from testfleet.cli.storeopts import read_run
+    from testfleet.config import parse_output_file
     from testfleet.console import abort, out
     from testfleet.report.html import render
 
+    parse_output_file("-o", ns.output)  # before reading the store: a typo costs nothing
     info, (results, workers) = read_run(ns, lambda store, r: (store.results(r.run_id), store.workers(r.run_id)))
     page = render(info, results, workers, _history(ns, info.start))
     target = Path(ns.output)
     try:
         target.write_text(page, encoding="utf-8")
     except OSError as exc:
-        abort(f"cannot write the report to {target}: {exc.strerror or exc}", 1)
+        abort(f"-o {target}: cannot write the report: {exc.strerror or exc}", 4)
     out().print(f"wrote {target} (run {info.run_id}, {sum(1 for r in results if r.final)} tests)",
                 markup=False, highlight=False)
     return 0

@@ -6,77 +6,36 @@ unchanged and in order. ``--`` ends testfleet's options.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from testfleet.console import abort
 
-# testfleet option -> (pytest option, takes a value)
-OPTIONS: dict[str, tuple[str, bool | None]] = {
-    "-w": ("--fleet", True),
-    "--workers": ("--fleet", True),
-    "--timeout": ("--fleet-timeout", True),
-    "--report-json": ("--fleet-report-json", True),
-    "--db": ("--fleet-db", True),
-    "--start": ("--fleet-start", True),
-    "--retries": ("--fleet-retries", True),
-    "--backend": ("--fleet-backend", True),
-    "--ray-address": ("--fleet-ray-address", True),
-    "--ray-exclude": ("--fleet-ray-exclude", True),
-    "--ray-no-ship": ("--fleet-ray-no-ship", False),
-    "--order": ("--fleet-order", True),
-    "--deadline": ("--fleet-deadline", True),
-    "--tag": ("--fleet-tag", True),
-    "--allow-unschedulable": ("--fleet-allow-unschedulable", False),
-    "--resume": ("--fleet-resume", None),  # value optional: a run id, else the last run
-    "--ci": ("--fleet-ci", True),
-    "--shard": ("--fleet-shard", True),
-    "--durations-file": ("--fleet-durations-file", True),
-    "--dashboard": ("--fleet-dashboard", None),  # value optional: [HOST:]PORT, else a free port
-    "--dashboard-token": ("--fleet-dashboard-token", True),
-}
-# Options whose value is optional: what they mean without one, and which next argument is a value.
-OPTIONAL_VALUES: dict[str, tuple[str, Any]] = {
-    "--resume": ("last", lambda a: not a.startswith("-") and not os.path.exists(a)),
-    "--dashboard": ("0", lambda a: re.fullmatch(r"(\S+:)?\d+|auto", a) is not None),
-}
 
-HELP = """usage: testfleet run [options] [pytest args...]
+def __getattr__(name: str) -> Any:
+    if name == "HELP":  # generated from the option table
+        from testfleet.options import run_help
 
-Run a pytest suite on a fleet of workers. Options testfleet does not know go to pytest.
+        return run_help()
+    raise AttributeError(name)
 
-options:
-  -w, --workers N|auto     number of workers (default: 2, or [tool.testfleet] workers)
-  --timeout SECONDS        per-test timeout, enforced by the controller
-  --report-json FILE       write the run as JSON
-  --db PATH|none           results store (default .testfleet/results.duckdb)
-  --start fork|spawn       fork workers from one collector (default) or spawn each
-  --retries N              retry failed/crashed/timed-out tests up to N times
-  --order ORDER            duration (default), collection, failed-first, random[:seed]
-  --deadline DURATION      e.g. 10m: most valuable tests first, stop when the rest cannot fit
-  --tag TAG                advertise a capability tag on the workers (repeatable)
-  --allow-unschedulable    unschedulable tests do not fail the run
-  --resume [RUN_ID]        finish an interrupted run (default: the last one)
-  --backend local|ray      run workers as local processes (default) or on a Ray cluster
-  --ray-address ADDRESS    Ray cluster to join (default $RAY_ADDRESS, else start one)
-  --ray-exclude PATTERN    leave PATTERN out of the code shipped to Ray (repeatable)
-  --ray-no-ship            Ray nodes share this filesystem; ship nothing
-  --ci auto|github|azure|none
-                           failure annotations for the CI log (default auto: from the environment)
-  --shard I/K              run shard I of K, split by stored durations (one CI job per shard)
-  --durations-file FILE    durations to shard by (`testfleet durations export FILE`)
-  --dashboard [[HOST:]PORT]
-                           serve a live page of the run (default 127.0.0.1 and a free port);
-                           binding another address needs a token (--dashboard-token, or generated)
-  --dashboard-token TOKEN  the token the dashboard asks for
-"""
+
+def _is_value(text: str) -> bool:
+    """Whether ``text`` can be an option's value (not the next option: ``-w -q``)."""
+    return not text.startswith("-") or text[1:].replace(".", "", 1).isdigit()
 
 
 def translate(argv: Sequence[str]) -> list[str]:
-    """testfleet run arguments -> pytest arguments."""
+    """testfleet run arguments -> pytest arguments (testfleet's flags from the option table).
+
+    Records how each option was spelled (``options.spelled``), so errors name what was typed.
+    """
+    from testfleet import options
+
+    flags = options.by_run_flag()
     out: list[str] = []
     workers_given = False
     args = list(argv)
@@ -89,44 +48,77 @@ def translate(argv: Sequence[str]) -> list[str]:
         name, eq, inline = arg.partition("=") if arg.startswith("--") else (arg, "", "")
         if arg.startswith("-w") and len(arg) > 2 and not arg.startswith("--"):
             name, inline, eq = "-w", arg[2:], "="
-        spec = OPTIONS.get(name)
-        if spec is None:
+        opt = flags.get(name)
+        if opt is None:
+            if arg.startswith("--") and not eq:
+                _check_misspelling(name, flags)
             out.append(arg)
             i += 1
             continue
-        target, takes = spec
-        if target == "--fleet":
+        options.spelled[opt.name] = name
+        target = opt.pytest_option
+        if opt.name == "workers":
             workers_given = True
-        if takes is False:
+        if opt.kind == "flag":
             if eq:
                 abort(f"{name} takes no value")
             out.append(target)
             i += 1
             continue
-        if takes is None:  # optional value
-            default, is_value = OPTIONAL_VALUES[name]
+        if opt.kind == "optional":
             if eq:
                 out += [target, inline]
                 i += 1
-            elif i + 1 < len(args) and is_value(args[i + 1]):
+            elif i + 1 < len(args) and opt.takes_as_value(args[i + 1]):
                 out += [target, args[i + 1]]
                 i += 2
             else:
-                out += [target, default]
+                out += [target, opt.const]
                 i += 1
             continue
         if eq:
             value = inline
             i += 1
-        elif i + 1 < len(args):
+        elif i + 1 < len(args) and _is_value(args[i + 1]):
             value = args[i + 1]
             i += 2
+        elif i + 1 < len(args):
+            abort(f"{name} needs a value ({opt.metavar}), not the option {args[i + 1]}")
         else:
             abort(f"{name} needs a value")
         out += [target, value]
     if not workers_given:
         out = ["--fleet", os.environ.get("TESTFLEET_WORKERS_DEFAULT", "default"), *out]
     return out
+
+
+# pytest's own long options that are close to a testfleet flag: never taken for a misspelling.
+_PYTEST_NEIGHBOURS = frozenset({"--strict", "--durations", "--tb", "--debug", "--co", "--sw"})
+
+
+def _check_misspelling(name: str, flags: dict[str, Any]) -> None:
+    """``--workrs``: a close misspelling of a testfleet flag (and no pytest option) is an error
+    with "did you mean", before pytest starts. Anything else goes to pytest."""
+    from testfleet.cli.parser import suggest
+
+    if name in _PYTEST_NEIGHBOURS:
+        return
+    hint = suggest(name, [f for f in flags if f.startswith("--")], cutoff=0.8)
+    if hint and not _pytest_knows(name):
+        abort(f"unrecognized option {name}{hint}")
+
+
+def _pytest_knows(name: str) -> bool:
+    """Whether pytest (with its built-in plugins) has the option ``name``; only called for a
+    near-miss of a testfleet flag, so the ~0.1 s it takes is spent on the error path only."""
+    try:
+        from _pytest.config import get_config
+
+        parser = get_config()._parser
+        return any(name in opt.names() for opt in parser._anonymous.options) or any(
+            name in opt.names() for group in parser._groups for opt in group.options)
+    except Exception:  # noqa: BLE001 - unknown pytest internals: let pytest decide
+        return True
 
 
 def plugin_args() -> list[str]:
@@ -174,21 +166,74 @@ def main(argv: Sequence[str], *, standalone: bool = False) -> int:
     """Run; ``standalone`` (the ``testfleet`` command itself, not a call from Python) starts
     the collector before pytest starts up here, and ends the process as soon as the run is
     reported (:func:`hard_exit`)."""
+    from testfleet import options
+
     if argv and argv[0] in ("-h", "--help"):
-        sys.stdout.write(HELP)
+        sys.stdout.write(options.run_help())
         return 0
+    options.spelled.clear()
     args = plugin_args() + translate(argv)
+    options.typed_args = ["testfleet", "run", *argv]
     early = prestart(args) if standalone else None
     try:
         import pytest
 
-        code = int(pytest.main(args))
+        with usage_errors_as_testfleet():
+            code = int(pytest.main(args))
     finally:
+        options.typed_args = None  # a later pytest.main in this process is not this command
+        options.spelled.clear()
         if early is not None:
             early.discard()  # not adopted: the run never started, or needed another collector
     if standalone:
         hard_exit(code)
     return code
+
+
+@contextlib.contextmanager
+def usage_errors_as_testfleet() -> Iterator[None]:
+    """While ``pytest.main`` runs for ``testfleet run``, its usage errors (a bad option value,
+    an unknown option, a missing path) print as ``testfleet: error: ...`` on one line instead
+    of pytest's usage text, and an unknown option near a testfleet flag gets "did you mean"."""
+    import _pytest.config as pytest_config
+
+    original = getattr(pytest_config, "print_usage_error", None)
+    if original is None:  # another pytest: its own output
+        yield
+        return
+
+    def print_usage_error(e: Any, file: Any) -> None:
+        from testfleet.console import error_line
+
+        error_line(usage_message(" ".join(str(a) for a in e.args)))
+
+    pytest_config.print_usage_error = print_usage_error
+    try:
+        yield
+    finally:
+        pytest_config.print_usage_error = original
+
+
+def usage_message(text: str) -> str:
+    """pytest's usage error -> one line in testfleet's words."""
+    from testfleet import options
+    from testfleet.cli.parser import suggest
+
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if ": error: " in ln and ln.split(": error: ", 1)[0].startswith(("pytest", "testfleet")):
+            text = ln.split(": error: ", 1)[1]
+            break
+    else:
+        text = "; ".join(ln for ln in lines if not ln.startswith(("inifile:", "rootdir:", "usage:")))
+    pytest_to_run = {o.pytest_option: o.spelled_as() for o in options.OPTIONS if o.run_flags}
+    for pytest_flag, run_flag in sorted(pytest_to_run.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(f"argument {pytest_flag}:", f"{run_flag}:")
+    if text.startswith("unrecognized arguments: "):
+        first = text.split()[2]
+        flags = [f for f in options.by_run_flag() if f.startswith("--")]
+        text = f"unrecognized option {first}{suggest(first.split('=')[0], flags, cutoff=0.75)}"
+    return text
 
 
 def hard_exit(code: int) -> None:

@@ -19,8 +19,6 @@ def register(subparsers: Any) -> None:
 def run(ns: argparse.Namespace) -> int:
     import time
 
-    from rich.table import Table
-
     from testfleet.cli import render
     from testfleet.cli.storeopts import db_path, read_store
     from testfleet.console import abort, out
@@ -31,22 +29,66 @@ def run(ns: argparse.Namespace) -> int:
     if not runs:
         out().print(f"no runs recorded in {db_path(ns.db)}", markup=False)
         return 0
-    # Fits 80 columns: only the outcomes column (last) wraps.
-    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0))
-    table.add_column("run", no_wrap=True, min_width=12)
-    table.add_column("started", no_wrap=True)
-    table.add_column("took", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("tests", justify="right", no_wrap=True)
-    table.add_column("exit", justify="right", no_wrap=True)
-    table.add_column("commit", no_wrap=True)
-    table.add_column("outcomes", min_width=10)
+    console = out()
     now = time.time()
+    year = time.strftime("%Y", time.localtime(now))
+    rows = []
     for r in runs:
-        took = render.seconds((r.end if r.end is not None else now) - r.start)
-        table.add_row(*render.cells(
-            r.run_id, render.timestamp(r.start, seconds=False), took, r.status,
-            str(r.collected), "-" if r.exit_code is None else str(r.exit_code),
-            (r.git_commit or "-")[:7], render.counts(r.counts)))
-    out().print(table)
+        started = render.timestamp(r.start, seconds=False)
+        rows.append({
+            "run": r.run_id, "started": started[5:] if started.startswith(year) else started,
+            "took": render.seconds((r.end if r.end is not None else now) - r.start), "status": r.status,
+            "tests": str(r.collected), "exit": "-" if r.exit_code is None else str(r.exit_code),
+            "commit": (r.git_commit or "-")[:7],
+            "outcomes": render.counts(r.counts)})
+    console.print(runs_table(rows, console.width))
     return 0
+
+
+# Columns in the order shown; the optional ones are left out, last first, when the terminal is
+# too narrow for the rest and an outcomes column of OUTCOMES_MIN characters.
+COLUMNS = ("run", "started", "took", "status", "tests", "exit", "commit", "outcomes")
+OPTIONAL = ("commit", "exit")
+RIGHT = ("took", "tests", "exit")
+OUTCOMES_MIN = 12
+
+
+def runs_table(rows: list[dict[str, str]], width: int) -> Any:
+    """The runs table within ``width`` columns: every column but outcomes keeps its cells on
+    one line; outcomes wraps between outcomes (``3 passed,`` / ``1 failed``), never inside one."""
+    from rich.table import Table
+    from rich.text import Text
+
+    def need(name: str) -> int:
+        return max([len(name), *(len(row[name]) for row in rows)])
+
+    shown = list(COLUMNS)
+    def fixed() -> int:
+        return sum(need(c) + 1 for c in shown if c != "outcomes")
+
+    for optional in OPTIONAL:
+        if fixed() + OUTCOMES_MIN <= width:
+            break
+        shown.remove(optional)
+    room = max(OUTCOMES_MIN, width - fixed())
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0), expand=False)
+    for name in shown:
+        table.add_column(name, no_wrap=True, overflow="fold" if name == "outcomes" else "ellipsis",
+                         justify="right" if name in RIGHT else "left")
+    for row in rows:
+        cells = {**row, "outcomes": wrap_items(row["outcomes"], room)}
+        table.add_row(*(Text(cells[name]) for name in shown))
+    return table
+
+
+def wrap_items(text: str, width: int) -> str:
+    """``"147 passed, 3 failed"`` in lines of at most ``width``, broken between items only."""
+    lines: list[str] = []
+    for item in text.split(", "):
+        if lines and len(lines[-1]) + 2 + len(item) + 1 <= width:
+            lines[-1] += ", " + item
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(item)
+    return "\n".join(lines)

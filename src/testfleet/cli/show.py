@@ -33,6 +33,7 @@ def run(ns: argparse.Namespace) -> int:
 
 
 def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> None:
+    import shlex
     import time
 
     from rich.table import Table
@@ -40,8 +41,7 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
     from testfleet.analysis.clusters import cluster_failures
     from testfleet.cli import render
     from testfleet.console import out
-    from testfleet.model import FAILURE_VALUES
-    from testfleet.store.memory import outcome_counts
+    from testfleet.model import FAILURE_VALUES, outcome_counts
 
     console = out()
 
@@ -56,7 +56,7 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
     if info.git_commit or info.git_branch:
         line(f"  git {info.git_commit or '?'}" + (f" ({info.git_branch})" if info.git_branch else ""))
     if info.args:
-        line(f"  args: {' '.join(info.args)}")
+        line(f"  args: {shlex.join(info.args)}")
     if info.parent_run:
         line(f"  continues run {info.parent_run}")
     final = [r for r in results if r.final]

@@ -15,33 +15,33 @@ if TYPE_CHECKING:
     from testfleet.model import RunInfo
     from testfleet.store import Store
 
-ROOT_MARKERS = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
+__all__ = ["add_db_option", "db_path", "find_rootdir", "open_for_reading", "read_run", "read_store", "resolve_run"]
+
 READ_LOCK_TIMEOUT = 5.0
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", metavar="PATH", default=None,
-        help="results file (default: .testfleet/results.duckdb under the project root, the "
-             "nearest directory up from here with pytest.ini, pyproject.toml, setup.cfg or tox.ini)")
+        help="results file (default: the nearest .testfleet/results.duckdb from here up to the "
+             "project root, else the store the last run wrote to)")
 
 
 def find_rootdir(start: str | os.PathLike[str] | None = None) -> Path:
-    """The nearest ancestor of ``start`` (default: the current directory) holding one of
-    :data:`ROOT_MARKERS`, else ``start`` itself."""
-    here = Path(start if start is not None else os.getcwd()).absolute()
-    for directory in (here, *here.parents):
-        if any((directory / marker).is_file() for marker in ROOT_MARKERS):
-            return directory
-    return here
+    """The project root (:func:`testfleet.store.locate.find_rootdir`; imported when called, so
+    ``testfleet --help`` does not load the store package)."""
+    from testfleet.store.locate import find_rootdir as find
+
+    return find(start)
 
 
 def db_path(db: str | None) -> Path:
-    """``--db`` as an absolute path (relative to the current directory), or the default."""
-    from testfleet.store import default_path
+    """``--db`` as an absolute path (relative to the current directory), or the project's
+    store (:func:`testfleet.store.locate.find_store`)."""
+    from testfleet.store.locate import find_store
 
     if db is None:
-        return default_path(find_rootdir()).absolute()
+        return find_store()[0]
     return Path(db).expanduser().absolute()
 
 
@@ -56,12 +56,18 @@ def open_for_reading(ns: argparse.Namespace) -> Store:
               "pass the path of a results file", 4)
     path = db_path(ns.db)
     if not path.exists():
-        hint = "pass --db PATH" if ns.db is None else "check the --db path"
+        hint = ("run `testfleet run` in this project, or pass --db PATH" if ns.db is None
+                else "check the --db path")
         abort(f"no results store at {path} (no run has stored results there yet; {hint})", 4)
     try:
-        return open_store(path, rootdir=path.parent, readonly=True, lock_timeout=READ_LOCK_TIMEOUT)
+        store = open_store(path, rootdir=path.parent, readonly=True, lock_timeout=READ_LOCK_TIMEOUT)
     except StoreError as exc:
         abort(str(exc), 1)
+    if ns.db is None:  # say which store was found (stderr: stdout may be JSON)
+        from testfleet.console import err
+
+        err().print(f"testfleet: reading {path}", markup=False, highlight=False, soft_wrap=True)
+    return store
 
 
 def resolve_run(store: Store, ref: str | None, ns: argparse.Namespace) -> RunInfo:

@@ -29,11 +29,13 @@ def run(ns: argparse.Namespace) -> int:
         return 0
     table = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",
                   title=f"workers of run {info.run_id}")
+    # At 80 columns: long host names and Ray node ids fold within their own cells; the
+    # capabilities wrap between "key=value" items, never one character per line.
     table.add_column("worker", no_wrap=True)
-    table.add_column("host", no_wrap=True)
-    table.add_column("node", no_wrap=True)
+    table.add_column("host", overflow="fold", max_width=20)
+    table.add_column("node", overflow="fold", max_width=16)
     table.add_column("pid", justify="right", no_wrap=True)
-    table.add_column("capabilities", overflow="fold")
+    table.add_column("capabilities", overflow="fold", min_width=24)
     for w in workers:
         table.add_row(*render.cells(w.worker_id, w.host or "-", w.node or "-",
                                     "-" if w.pid is None else str(w.pid),

@@ -36,7 +36,7 @@ class LiveDashboard:
     """The live dashboard of one run (a pytest plugin object)."""
 
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
-        from testfleet.plugin import event_bus
+        from testfleet.stash import event_bus
 
         assert settings.dashboard is not None
         check_installed("--dashboard")

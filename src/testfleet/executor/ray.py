@@ -137,21 +137,15 @@ def plan_slots(specs: Sequence[TestSpec], workers: int, nodes: Sequence[dict[str
     return slots
 
 
-ROOT_MARKERS = ("pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", ".git")
+SHIP_MARKERS = ("pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", ".git")
 
 
 def project_root(cwd: str) -> str:
     """What gets shipped: the nearest directory at or above ``cwd`` that holds a project or
-    pytest configuration file (else ``cwd``)."""
-    here = os.path.abspath(cwd)
-    probe = here
-    while True:
-        if any(os.path.exists(os.path.join(probe, m)) for m in ROOT_MARKERS):
-            return probe
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return here
-        probe = parent
+    pytest configuration file or ``.git`` (else ``cwd``)."""
+    from testfleet.store.locate import find_rootdir
+
+    return str(find_rootdir(cwd, SHIP_MARKERS))
 
 
 class RayExecutor:

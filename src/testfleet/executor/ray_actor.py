@@ -30,6 +30,8 @@ import threading
 import time
 from typing import Any
 
+from testfleet.diagnostics import describe_exit, read_tail
+
 # Tails of these files go back to the controller with the exit status.
 WORKER_FILES = ("fd1", "fd2", "log", "crash")
 FILE_TAIL = 64 * 1024
@@ -45,25 +47,8 @@ def _die_with_parent() -> None:
             pass
 
 
-def describe_exit(code: int) -> str:
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        return f"killed by signal {-code} ({name})"
-    return f"exited with code {code}"
-
-
 def _tail(path: str, limit: int = FILE_TAIL) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - limit))
-            return fh.read().decode("utf-8", "replace")
-    except OSError:
-        return None
+    return read_tail(path, limit, marker=False)
 
 
 def node_path(path: str, root: str | None, here: str) -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-CI_CHOICES = ("auto", "github", "azure", "none")
+from testfleet.options import BY_NAME
+
+CI_CHOICES = BY_NAME["ci"].choices  # auto, github, azure, none: the option table's
 MAX_ANNOTATIONS = 10  # what GitHub Actions shows per step
 # Most important first: a crash or a hang says more than an assertion.
 OUTCOME_RANK = {"crashed": 0, "timeout": 1, "failed": 2, "error": 3, "unschedulable": 4}

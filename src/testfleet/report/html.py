@@ -14,9 +14,9 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from testfleet.analysis.clusters import cluster_failures
-from testfleet.cli.render import timestamp
-from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, RunInfo, TestResult, WorkerInfo
-from testfleet.store.memory import outcome_counts
+from testfleet.formatting import seconds as _seconds
+from testfleet.formatting import timestamp
+from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, RunInfo, TestResult, WorkerInfo, outcome_counts
 
 if TYPE_CHECKING:
     from testfleet.dashboard.history import TrendPoint
@@ -38,10 +38,6 @@ details{margin:.4em 0;border-left:3px solid #ddd;padding-left:.6em}summary{curso
 
 def _badge(outcome: str) -> str:
     return f'<span class="o" style="background:{COLORS.get(outcome, "#607d8b")}">{escape(outcome)}</span>'
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}s" if value < 60 else f"{int(value // 60)}m{value % 60:04.1f}s"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Sequence[int] = ()) -> str:

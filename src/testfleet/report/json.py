@@ -74,10 +74,28 @@ def makespan(state: Any) -> float | None:
 
 
 def write_report(path: str, state: Any) -> None:
+    """Write the report next to ``path`` first, then move it into place (readers never see a
+    half-written file). A path that cannot be written is a UsageError naming the option; the
+    partial file is removed."""
+    import tempfile
+
+    from testfleet.errors import UsageError
+    from testfleet.options import BY_NAME
+
     data = build_report(state)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        # json.dumps, not json.dump, and no indent: only then does json use its C encoder
-        # (20,000 tests: a few hundredths of a second instead of over a second).
-        fh.write(json.dumps(data, separators=(",", ":")) + "\n")
-    os.replace(tmp, path)
+    target = os.path.abspath(path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp",
+                                   dir=os.path.dirname(target))
+        os.fchmod(fd, 0o644)
+        with open(fd, "w", encoding="utf-8") as fh:
+            # json.dumps, not json.dump, and no indent: only then does json use its C encoder
+            # (20,000 tests: a few hundredths of a second instead of over a second).
+            fh.write(json.dumps(data, separators=(",", ":")) + "\n")
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        flag = BY_NAME["report_json"].spelled_as()
+        raise UsageError(f"{flag}: cannot write {path}: {exc.strerror or exc}") from None

@@ -10,16 +10,24 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-PLAIN_INTERVAL = 30.0
+PLAIN_INTERVAL = 10.0  # seconds between "N/M done" lines when stdout is not a terminal
 FLUSH_INTERVAL = 0.1  # seconds; how stale plain output may be while results stream in
 
 
 class Progress:
-    """Counts and ETA shared by both displays."""
+    """Counts and ETA shared by both displays.
+
+    The ETA weighs tests by their estimated durations (the store's history; tests without
+    history count as the median of those with one): the work left, in estimated seconds, at
+    the pace the run has kept so far (elapsed time per estimated second done, counting the
+    running tests' time up to their estimate). Without any history it falls back to counting
+    tests.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -27,34 +35,78 @@ class Progress:
         self.done = 0
         self.counts: Counter[str] = Counter()
         self.current: dict[str, str] = {}
+        self.since: dict[str, float] = {}  # worker -> when its current test started
         self.t0 = time.monotonic()
         self.workers = 0
+        self.estimates: dict[str, float] = {}
+        self.default_estimate = 0.0
+        self.expected_total = 0.0  # estimated seconds of all tests; 0: no history
+        self.expected_done = 0.0
 
-    def begin(self, total: int, workers: int) -> None:
+    def begin(self, total: int, workers: int, estimates: Mapping[str, float] | None = None,
+              nodeids: Sequence[str] | None = None) -> None:
         self.total, self.workers = total, workers
         self.t0 = time.monotonic()
+        if estimates is None or nodeids is None:
+            estimates, nodeids = self._history()
+        self.weigh(estimates, nodeids)
+
+    def _history(self) -> tuple[Mapping[str, float], Sequence[str]]:
+        from testfleet.stash import STATE_KEY
+
+        stash = getattr(self.config, "stash", None)
+        state = stash.get(STATE_KEY, None) if stash is not None else None
+        if state is None:
+            return {}, ()
+        return getattr(state, "history", {}) or {}, [i["nodeid"] for i in getattr(state, "items", [])]
+
+    def weigh(self, estimates: Mapping[str, float], nodeids: Sequence[str]) -> None:
+        known = [estimates[n] for n in nodeids if n in estimates]
+        if not known:
+            return
+        import statistics
+
+        self.estimates = {n: estimates[n] for n in nodeids if n in estimates}
+        self.default_estimate = statistics.median(known)
+        self.expected_total = sum(self.estimates.get(n, self.default_estimate) for n in nodeids)
+
+    def estimate(self, nodeid: str | None) -> float:
+        return self.estimates.get(nodeid, self.default_estimate) if nodeid else self.default_estimate
 
     def started(self, worker: str, nodeid: str) -> None:
         self.current[worker] = nodeid
+        self.since[worker] = time.monotonic()
 
     def finished(self, worker: str | None, outcome: str) -> None:
         self.done += 1
         self.counts[outcome] += 1
+        nodeid = self.current.pop(worker, None) if worker is not None else None
         if worker is not None:
-            self.current.pop(worker, None)
+            self.since.pop(worker, None)
+        self.expected_done += self.estimate(nodeid)
 
-    def eta(self) -> float | None:
-        elapsed = time.monotonic() - self.t0
+    def eta(self, now: float | None = None) -> float | None:
+        now = time.monotonic() if now is None else now
+        elapsed = now - self.t0
+        if self.expected_total > 0:
+            running = sum(min(now - self.since.get(w, now), self.estimate(n)) for w, n in self.current.items())
+            progress = self.expected_done + running
+            left = max(0.0, self.expected_total - progress)
+            if progress <= 0 or elapsed <= 0:
+                return left / max(1, self.workers)
+            return left * elapsed / progress
         if self.done == 0 or elapsed <= 0:
             return None
         return elapsed / self.done * (self.total - self.done)
 
     def line(self) -> str:
+        from testfleet.formatting import seconds
+
         elapsed = time.monotonic() - self.t0
         eta = self.eta()
         parts = ", ".join(f"{n} {o}" for o, n in sorted(self.counts.items()))
-        eta_text = f", ETA {eta:.0f}s" if eta is not None else ""
-        return f"testfleet: {self.done}/{self.total} done ({parts or 'none yet'}), {elapsed:.0f}s elapsed{eta_text}"
+        eta_text = f", ETA {seconds(eta)}" if eta is not None else ""
+        return f"testfleet: {self.done}/{self.total} done ({parts or 'none yet'}), {seconds(elapsed)} elapsed{eta_text}"
 
     def tick(self) -> None:
         return None
@@ -109,9 +161,11 @@ class PlainProgress(Progress):
         super().__init__(config)
         self._last = time.monotonic()
         self.proxy: _CoalescedFlush | None = None
+        self.interval = plain_interval(config)
 
-    def begin(self, total: int, workers: int) -> None:
-        super().begin(total, workers)
+    def begin(self, total: int, workers: int, estimates: Mapping[str, float] | None = None,
+              nodeids: Sequence[str] | None = None) -> None:
+        super().begin(total, workers, estimates, nodeids)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None and self.proxy is None:
             self.proxy = _CoalescedFlush(tr._tw._file)
@@ -130,7 +184,7 @@ class PlainProgress(Progress):
         if self.proxy is not None:
             self.proxy.flush_due()
         now = time.monotonic()
-        if now - self._last >= PLAIN_INTERVAL and self.total:
+        if now - self._last >= self.interval and self.total and self.done < self.total:
             self._last = now
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
             if tr is not None:
@@ -172,8 +226,9 @@ class LiveProgress(Progress):
         self.live: Any = None
         self.proxy: _LineProxy | None = None
 
-    def begin(self, total: int, workers: int) -> None:
-        super().begin(total, workers)
+    def begin(self, total: int, workers: int, estimates: Mapping[str, float] | None = None,
+              nodeids: Sequence[str] | None = None) -> None:
+        super().begin(total, workers, estimates, nodeids)
         from rich.console import Console
         from rich.live import Live
 
@@ -212,12 +267,28 @@ class LiveProgress(Progress):
         if self.live is None:
             return
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if self.proxy is not None:
-            self.proxy.drain()
-            if tr is not None:
-                tr._tw._file = self.proxy.original
+        # Stop the display first, then hand pytest's unfinished line (the last dots) back
+        # as it is, without a newline: pytest ends it with "[100%]" padded to the width.
         self.live.stop()
         self.live = None
+        if self.proxy is not None:
+            proxy, self.proxy = self.proxy, None
+            if tr is not None:
+                tr._tw._file = proxy.original
+            if proxy.buf:
+                proxy.original.write(proxy.buf)
+                proxy.buf = ""
+            proxy.original.flush()
+
+
+def plain_interval(config: pytest.Config) -> float:
+    """``progress_interval`` of the run's settings (``TESTFLEET_PROGRESS_INTERVAL``)."""
+    from testfleet.stash import STATE_KEY
+
+    stash = getattr(config, "stash", None)
+    state = stash.get(STATE_KEY, None) if stash is not None else None
+    value = getattr(getattr(state, "settings", None), "progress_interval", None)
+    return float(value) if value else PLAIN_INTERVAL
 
 
 def make_progress(config: pytest.Config) -> Progress:

@@ -6,41 +6,13 @@ answers one question: which test should this worker run next?
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
+# The value types live in model.py (every layer uses them); re-exported here (cli edit).
+from testfleet.model import TestSpec, WorkerSpec
 
-@dataclass(slots=True)
-class TestSpec:
-    """What the scheduler knows about one collected test. Treated as read-only (not frozen:
-    a frozen dataclass's constructor costs three times as much, for every collected test)."""
-
-    index: int
-    nodeid: str
-    module: str = ""
-    parent: str = ""
-    name: str = ""
-    scope: str | None = None  # widest shared fixture scope: "module", "class" or None
-    estimate: float | None = None  # seconds, from history; None when unknown
-    requires: Mapping[str, float] = field(default_factory=dict)
-    tags: frozenset[str] = frozenset()
-    after: tuple[str, ...] = ()
-    exclusive: bool = False
-    group: str | None = None
-
-    @property
-    def slots(self) -> int:
-        return max(1, int(self.requires.get("cpus", 1)))
-
-
-@dataclass
-class WorkerSpec:
-    """A worker as the scheduler sees it."""
-
-    id: str
-    capabilities: dict[str, Any] = field(default_factory=dict)
-    tags: frozenset[str] = frozenset()
+__all__ = ["Scheduler", "TestSpec", "WorkerSpec"]
 
 
 class Scheduler(Protocol):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from testfleet.errors import StoreError
+from testfleet.store.locate import DEFAULT_DB
 from testfleet.store.memory import MemoryStore
 from testfleet.store.protocol import Store
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_DB", "DuckDBStore", "MemoryStore", "Store", "default_path", "open_store"]
 
-DEFAULT_DB = os.path.join(".testfleet", "results.duckdb")
 NO_STORE = "none"
 
 
@@ -62,6 +62,8 @@ def open_store(path: str | os.PathLike[str] | None, *, rootdir: str | os.PathLik
     if readonly:
         if not target.exists():
             raise StoreError(f"no results store at {target}")
+        if target.stat().st_size == 0:
+            return MemoryStore()  # an empty file (from `touch`): a store with no runs, as for a run
     else:
         _prepare_directory(target)
         if target.exists() and target.stat().st_size == 0:

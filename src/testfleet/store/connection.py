@@ -69,6 +69,9 @@ def translate(exc: BaseException, path: Path, waited: float = 0.0) -> StoreError
         return StoreError(f"{path} is not a DuckDB database (corrupt, or another kind of file); "
                           "move it away or pass another --db")
     lowered = text.lower()
+    if "checksum" in lowered or "corrupt" in lowered:
+        return StoreError(f"{path} is corrupt ({_first_line(exc)}); move it away (e.g. mv {path} "
+                          f"{path}.corrupt): the next run starts a new store")
     if "no space left" in lowered:
         return StoreError(f"cannot write {path}: disk full")
     if "permission denied" in lowered or "read-only file system" in lowered:

@@ -145,7 +145,7 @@ class DuckDBStore:
                 elif kind == "finish":
                     run_id, status, end, exit_code, counts = payload
                     conn.execute(queries.FINISH_RUN,
-                                 [status, end, exit_code, json.dumps(counts), run_id])
+                                 [status, end, exit_code, json.dumps(counts), sum(counts.values()), run_id])
                 elif kind == "workers":
                     conn.executemany(queries.INSERT_WORKER,
                                      [queries.worker_params(w) for w in payload])

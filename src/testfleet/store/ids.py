@@ -1,19 +1,20 @@
-"""Run ids: short random hex strings that users can abbreviate to any unique prefix (like git)."""
+"""Run ids: the local start time and 4 random hex digits (``20260314-091502-3fa2``), sortable
+by eye; users can abbreviate one to any unique prefix (like git)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Iterable
 
 from testfleet.errors import UsageError
 
-RUN_ID_LENGTH = 12
 SHORT_LENGTH = 8
 
 
 def new_run_id() -> str:
-    """A fresh run id: 12 lowercase hex digits (48 random bits)."""
-    return secrets.token_hex(RUN_ID_LENGTH // 2)
+    """A fresh run id: ``YYYYMMDD-HHMMSS-`` (local time) and 4 lowercase hex digits."""
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
 def short(run_id: str) -> str:

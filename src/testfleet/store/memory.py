@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 
 from testfleet.errors import StoreError
-from testfleet.model import Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
+from testfleet.model import Outcome, RunInfo, RunStatus, TestResult, WorkerInfo, outcome_counts
 from testfleet.store.bounds import bound_result, needs_bounds
 from testfleet.store.ids import match_run_id
 
@@ -15,15 +15,6 @@ from testfleet.store.ids import match_run_id
 TIMED_OUTCOMES = frozenset({Outcome.PASSED.value, Outcome.FAILED.value})
 # Final outcomes that say the test did not run, so they are no history of its outcome.
 DID_NOT_RUN = frozenset({Outcome.NOT_RUN.value, Outcome.UNSCHEDULABLE.value})
-
-
-def outcome_counts(results: Iterable[TestResult]) -> dict[str, int]:
-    """Number of tests per final outcome."""
-    counts: dict[str, int] = {}
-    for r in results:
-        if r.final:
-            counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    return counts
 
 
 def result_order(r: TestResult) -> tuple[float, str, int]:
@@ -73,6 +64,7 @@ class MemoryStore:
         if run is None:
             raise StoreError(f"cannot finish run {run_id!r}: it was never started")
         run.status, run.end, run.exit_code, run.counts = status, end, exit_code, dict(counts)
+        run.collected = sum(counts.values())  # the final counts add up to the number collected
 
     def add_workers(self, workers: Iterable[WorkerInfo]) -> None:
         self._check_open()

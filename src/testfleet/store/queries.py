@@ -24,7 +24,8 @@ INSERT_RESULTS = (
     + " FROM (SELECT unnest(from_json(?, '[[\"VARCHAR\"]]')) AS r)"
 )
 UPSERT_RUN = f"INSERT OR REPLACE INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 16)})"
-FINISH_RUN = 'UPDATE runs SET status = ?, "end" = ?, exit_code = ?, counts = ? WHERE id = ?'
+# collected: the final counts add up to the number of tests collected.
+FINISH_RUN = 'UPDATE runs SET status = ?, "end" = ?, exit_code = ?, counts = ?, collected = ? WHERE id = ?'
 INSERT_WORKER = ("INSERT INTO workers (run_id, worker_id, host, pid, node, capabilities) "
                  "VALUES (?, ?, ?, ?, ?, ?)")
 

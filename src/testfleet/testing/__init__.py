@@ -2,7 +2,7 @@
 
 * :mod:`.ports`: :class:`PortRange`, one disjoint range of TCP ports per testfleet worker.
 * :mod:`.fixtures`: the ``fleet_ports`` and ``fleet_worker`` pytest fixtures.
-* :mod:`.eventually`: :func:`eventually`, wait for a condition with a deadline.
+* :mod:`.waiting`: :func:`eventually`, wait for a condition with a deadline.
 * :mod:`.cluster`: :class:`ProcessCluster`, start/kill/pause/restart local node processes.
 * :mod:`.faults`: :class:`FaultProxy`, a TCP proxy with latency, partitions and resets.
 * :mod:`.history` and :mod:`.checkers`: record operations, check linearizability and session guarantees.
@@ -22,8 +22,8 @@ _EXPORTS = {
     "shared_range": "ports",
     "port_is_free": "ports",
     "FleetWorker": "identity",
-    "eventually": "eventually",
-    "eventually_async": "eventually",
+    "eventually": "waiting",
+    "eventually_async": "waiting",
     "ProcessCluster": "cluster",
     "Node": "cluster",
     "port_accepts": "cluster",
@@ -104,7 +104,6 @@ if TYPE_CHECKING:
         ToolkitError,
         ToolkitUsageError,
     )
-    from testfleet.testing.eventually import eventually, eventually_async
     from testfleet.testing.faults import FaultProxy, ProxyStats
     from testfleet.testing.history import Event, History, Operation, OpType, op
     from testfleet.testing.identity import FleetWorker
@@ -117,6 +116,7 @@ if TYPE_CHECKING:
     from testfleet.testing.node import NodeContext
     from testfleet.testing.ports import PortRange, port_is_free, ranges_for_workers, shared_range, worker_env
     from testfleet.testing.verdict import CheckResult
+    from testfleet.testing.waiting import eventually, eventually_async
 
 
 def __getattr__(name: str) -> Any:

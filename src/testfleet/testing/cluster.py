@@ -25,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 
 from testfleet.testing.errors import ClusterError, ToolkitUsageError
-from testfleet.testing.eventually import eventually
 from testfleet.testing.node import (
     NodeContext,
     NodeTarget,
@@ -35,6 +34,7 @@ from testfleet.testing.node import (
     wait_stopped_state,
 )
 from testfleet.testing.ports import LOOPBACK, PortRange, shared_range
+from testfleet.testing.waiting import eventually
 
 _LIVE_GROUPS: set[int] = set()  # process groups of every node still running, in this process
 

@@ -14,6 +14,9 @@ from testfleet.console import Abort
 def no_default_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("TESTFLEET_WORKERS_DEFAULT", raising=False)
     monkeypatch.chdir(tmp_path)  # --resume looks at the filesystem
+    from testfleet import options
+
+    monkeypatch.setattr(options, "spelled", {})  # translate records the spellings
 
 
 @pytest.mark.parametrize("argv", [["-w", "3"], ["-w3"], ["--workers", "3"], ["--workers=3"]])
@@ -38,19 +41,53 @@ def test_flags_without_values() -> None:
         "--fleet-ray-no-ship", "--fleet-allow-unschedulable", "--fleet", "1"]
 
 
-def test_flag_given_a_value_aborts(capsys: pytest.CaptureFixture[str]) -> None:
+def test_flag_given_a_value_aborts() -> None:
     with pytest.raises(Abort) as info:
         translate(["--ray-no-ship=yes"])
     assert info.value.code == 4
-    assert capsys.readouterr().err == "testfleet: error: --ray-no-ship takes no value\n"
+    assert str(info.value) == "--ray-no-ship takes no value"
 
 
 @pytest.mark.parametrize("option", ["--timeout", "-w", "--db", "--tag"])
-def test_missing_value_aborts_with_code_4(option: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
+def test_missing_value_aborts_with_code_4(option: str) -> None:
+    with pytest.raises(Abort) as info:
         translate(["tests", option])
-    assert info.value.code == 4
-    assert capsys.readouterr().err == f"testfleet: error: {option} needs a value\n"
+    assert info.value.exit_code == 4
+    assert str(info.value) == f"{option} needs a value"
+
+
+def test_an_option_is_not_taken_for_a_value() -> None:
+    with pytest.raises(Abort, match=r"^-w needs a value \(N\|auto\), not the option -q$"):
+        translate(["-w", "-q", "tests"])
+
+
+@pytest.mark.parametrize(("typo", "meant"), [("--workrs", "--workers"), ("--timout", "--timeout"),
+                                             ("--report-jsn", "--report-json")])
+def test_close_misspelling_of_a_flag_says_did_you_mean(typo: str, meant: str) -> None:
+    with pytest.raises(Abort, match=rf"^unrecognized option {typo} \(did you mean {meant}\?\)$"):
+        translate([typo, "2"])
+
+
+@pytest.mark.parametrize("pytest_option", ["--durations", "--strict-markers", "--deselect", "--tb"])
+def test_pytest_options_near_a_flag_pass_through(pytest_option: str) -> None:
+    assert translate([pytest_option, "x"]) == ["--fleet", "default", pytest_option, "x"]
+
+
+def test_translation_records_the_spelling(monkeypatch: pytest.MonkeyPatch) -> None:
+    from testfleet import options
+
+    monkeypatch.setattr(options, "spelled", {})
+    translate(["-w", "2", "--timeout=3"])
+    assert options.spelled == {"workers": "-w", "timeout": "--timeout"}
+
+
+def test_help_is_generated_from_the_option_table_and_fits_80_columns() -> None:
+    from testfleet.options import OPTIONS, run_help
+
+    text = run_help()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for o in OPTIONS:
+        assert (o.flag if o.run_flags else o.env_var) in text
 
 
 def test_unknown_options_pass_through_in_order_and_position() -> None:

@@ -120,10 +120,56 @@ def test_empty_env_var_counts_as_unset(tmp_path: Path, monkeypatch: pytest.Monke
     assert config.build({}, pyproject(tmp_path, "workers = 5")).workers == 5
 
 
-def test_env_values_are_validated_with_the_option_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_values_are_validated_with_the_variable_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TESTFLEET_START", "thread")
-    with pytest.raises(UsageError, match=r"^--start: 'thread' is not one of fork, spawn$"):
+    with pytest.raises(UsageError, match=r"^TESTFLEET_START: 'thread' is not one of fork, spawn$"):
         config.build({}, tmp_path)
+
+
+def test_pyproject_values_are_validated_with_the_key(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"^\[tool\.testfleet\] retries: '-1' is not a whole number >= 0$"):
+        config.build({}, pyproject(tmp_path, "retries = -1"))
+
+
+def test_flag_values_are_validated_with_the_pytest_option_unless_spelled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from testfleet import options
+
+    monkeypatch.setattr(options, "spelled", {})
+    with pytest.raises(UsageError, match=r"^--fleet: '0' is not a positive whole number or 'auto'$"):
+        config.build({"workers": "0"}, tmp_path)
+    monkeypatch.setitem(options.spelled, "workers", "-w")
+    with pytest.raises(UsageError, match=r"^-w: '0' is not a positive whole number or 'auto'$"):
+        config.build({"workers": "0"}, tmp_path)
+
+
+@pytest.mark.parametrize(("body", "tags"), [('tags = "browser"', ["browser"]), ('tags = "a, b"', ["a", "b"]),
+                                            ('tags = ["x"]', ["x"])])
+def test_tags_string_in_pyproject_is_one_tag_or_a_comma_list(tmp_path: Path, body: str, tags: list[str]) -> None:
+    assert config.build({}, pyproject(tmp_path, body)).tags == tags
+
+
+def test_tags_of_another_type_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"^\[tool\.testfleet\] tags: \{'a': 1\} is not a list of names"):
+        config.build({}, pyproject(tmp_path, "tags = {a = 1}"))
+
+
+def test_report_json_is_checked_before_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from testfleet import options
+
+    monkeypatch.setattr(options, "spelled", {})
+    with pytest.raises(UsageError, match=r"^--fleet-report-json: .* is a directory"):
+        config.build({"report_json": str(tmp_path)}, tmp_path)
+    with pytest.raises(UsageError, match=r"directory .*nope does not exist$"):
+        config.build({"report_json": str(tmp_path / "nope" / "r.json")}, tmp_path)
+    assert config.build({"report_json": str(tmp_path / "r.json")}, tmp_path).report_json == str(tmp_path / "r.json")
+
+
+def test_every_pyproject_key_and_env_var_comes_from_the_option_table(tmp_path: Path) -> None:
+    from testfleet.options import OPTIONS
+
+    for o in OPTIONS:
+        assert hasattr(config.Settings(), o.name) or o.name == "ray_no_ship", o.name
 
 
 def test_order_with_seed_from_pyproject(tmp_path: Path) -> None:
@@ -143,7 +189,7 @@ def test_unknown_pyproject_key_names_it_and_the_known_keys(tmp_path: Path) -> No
     with pytest.raises(UsageError) as info:
         config.build({}, pyproject(tmp_path, "wokers = 3"))
     message = str(info.value)
-    assert message.startswith("[tool.testfleet]: unknown key 'wokers'; known keys: ")
+    assert message.startswith("[tool.testfleet]: unknown key 'wokers' (did you mean 'workers'?); known keys: ")
     assert "workers" in message.split("known keys: ")[1].split(", ")
 
 
@@ -156,14 +202,14 @@ def test_unreadable_pyproject_is_a_usage_error(tmp_path: Path) -> None:
 def test_port_range_past_65535_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         config.build({"workers": "10", "port_base": "65100"}, tmp_path)
-    assert str(info.value) == "--port-base 65100 with 10 workers x 50 ports goes past port 65535"
+    assert str(info.value) == "port_base 65100 with 10 workers x 50 ports goes past port 65535"
     assert config.build({"workers": "1", "port_base": "65485"}, tmp_path).port_base == 65485  # ends at 65535
     with pytest.raises(UsageError, match=r"goes past port 65535"):
         config.build({"workers": "1", "port_base": "65486"}, tmp_path)
 
 
 def test_port_base_below_1024_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"^--port-base: '80' is not a whole number >= 1024$"):
+    with pytest.raises(UsageError, match=r"^TESTFLEET_PORT_BASE: '80' is not a whole number >= 1024$"):
         config.build({"port_base": "80"}, tmp_path)
 
 

@@ -8,10 +8,10 @@ from testfleet.errors import UsageError
 from testfleet.store.ids import match_run_id, new_run_id
 
 
-def test_new_run_ids_are_12_hex_digits_and_distinct() -> None:
-    ids = {new_run_id() for _ in range(1000)}
-    assert len(ids) == 1000
-    assert all(re.fullmatch(r"[0-9a-f]{12}", i) for i in ids)
+def test_new_run_ids_are_the_start_time_and_4_hex_digits() -> None:
+    ids = [new_run_id() for _ in range(50)]
+    assert all(re.fullmatch(r"20\d{6}-\d{6}-[0-9a-f]{4}", i) for i in ids)
+    assert len(set(ids)) > 40  # 65,536 suffixes per second
 
 
 def test_exact_id_wins_over_longer_ids_it_prefixes() -> None:

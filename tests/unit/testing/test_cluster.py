@@ -13,8 +13,8 @@ from toolkit_helpers import crash, heartbeat, read_beat, with_child, with_stubbo
 
 from testfleet.testing.cluster import Node, ProcessCluster
 from testfleet.testing.errors import ClusterError, ToolkitUsageError
-from testfleet.testing.eventually import eventually
 from testfleet.testing.ports import PortRange
+from testfleet.testing.waiting import eventually
 
 
 def beat(node: Node) -> int:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from testfleet.testing.errors import ToolkitUsageError
-from testfleet.testing.eventually import eventually, eventually_async
+from testfleet.testing.waiting import eventually, eventually_async
 
 
 def test_returns_the_first_truthy_value() -> None:
@@ -133,3 +133,19 @@ def test_async_hanging_check_is_cancelled_at_deadline() -> None:
     with pytest.raises(AssertionError, match="still running at the deadline"):
         asyncio.run(eventually_async(hang, timeout=0.1))
     assert time.monotonic() - started < 2
+
+
+def test_the_package_exports_the_function_even_after_the_cluster_module_is_imported() -> None:
+    """docs/toolkit.md's own line: no submodule may shadow an exported name."""
+    import importlib
+    import pkgutil
+
+    import testfleet.testing as toolkit
+    from testfleet.testing import ProcessCluster, eventually
+
+    assert callable(eventually) and eventually(lambda: 7) == 7
+    assert ProcessCluster.__module__ == "testfleet.testing.cluster"
+    for info in pkgutil.iter_modules(toolkit.__path__):
+        importlib.import_module(f"testfleet.testing.{info.name}")
+        assert info.name not in toolkit.__all__, f"submodule {info.name} shadows an exported name"
+    assert toolkit.eventually is eventually

@@ -7,9 +7,9 @@ import pytest
 from toolkit_helpers import EchoServer
 
 from testfleet.testing.errors import ProxyError, ToolkitUsageError
-from testfleet.testing.eventually import eventually
 from testfleet.testing.faults import FaultProxy
 from testfleet.testing.ports import PortRange
+from testfleet.testing.waiting import eventually
 
 
 def connect(proxy: FaultProxy, timeout: float = 5.0) -> socket.socket:
