@@ -259,7 +259,7 @@ class Controller:
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
-            tr._numcollected = len(self.items)
+            tr._numcollected = len(self.items) + len(msg["deselected"])  # as pytest: before deselection
             if tr.verbosity <= 0:
                 tr.showfspath = False
             tr.report_collect(True)
@@ -444,6 +444,10 @@ class Controller:
             self.feed_idle = True
         elif kind == "warning":
             self.state.warning(msg)
+        elif kind == "workeroutput":  # xdist-style data a worker's plugins send back (compat/)
+            from testfleet.compat import node_output
+
+            node_output(self.config, w.id, msg.get("data") or {})
         elif kind == "bye":
             w.peak_rss_kb = msg.get("peak_rss_kb")
             self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0), msg.get("cpu_seconds"))

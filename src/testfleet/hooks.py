@@ -29,5 +29,12 @@ def pytest_testfleet_worker_stopping(config: pytest.Config, worker_id: str) -> N
 
 
 @pytest.hookspec
+def pytest_testfleet_collector_stopping(config: pytest.Config) -> None:
+    """Collector side: the collector is about to exit (it leaves through ``os._exit``, so
+    nothing of pytest's session end runs there). Use it to save per-process data (coverage).
+    """
+
+
+@pytest.hookspec
 def pytest_testfleet_result(config: pytest.Config, result: Any) -> None:
     """Controller side: one test attempt ended (``result`` is a :class:`testfleet.model.TestResult`)."""

@@ -271,6 +271,9 @@ class RunState:
 
     def warning(self, msg: dict[str, Any]) -> None:
         self.warnings.append(msg)
+        from testfleet.compat import warning_from_worker  # into pytest's warnings summary
+
+        warning_from_worker(self.config, msg)
 
     # ------------------------------------------------------------------ outcomes
     def record_attempt(self, idx: int, result: TestResult) -> bool:

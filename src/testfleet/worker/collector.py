@@ -96,6 +96,7 @@ class CollectorPlugin:
         sys.stdout.flush()
         sys.stderr.flush()
         code = ForkServer(session, self.chan, self.spec, digest, self.restore_gc).serve()
+        session.config.hook.pytest_testfleet_collector_stopping(config=session.config)
         os._exit(code)
 
     def restore_gc(self) -> None:
