@@ -55,3 +55,27 @@ def test_collected_line_under_k_matches_plain_pytest(suite: Suite) -> None:
     plain.line(line)
     fleet.line(line)
     assert plain.summary == fleet.summary == "3 passed, 1 deselected"
+
+
+def test_collection_warnings_reach_the_summary(suite: Suite) -> None:
+    suite.write("test_c.py", """
+import warnings
+
+warnings.warn(UserWarning("at import"))
+
+
+class TestNotCollected:
+    def __init__(self):
+        pass
+
+
+def test_x():
+    warnings.warn(UserWarning("in the test"))
+""")
+    plain, fleet = suite.plain(), suite.fleet()
+    assert plain.summary == "1 passed, 3 warnings", plain.out
+    assert fleet.summary == plain.summary, fleet.out
+    for result in (plain, fleet):
+        result.line(r"test_c.py:4: UserWarning: at import")
+        result.line(r"PytestCollectionWarning: cannot collect test class 'TestNotCollected'")
+        result.line(r"test_c.py:13: UserWarning: in the test")

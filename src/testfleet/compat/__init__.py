@@ -17,7 +17,8 @@ package makes the most-used plugins see the whole run (design and matrix: docs/p
 
 Entry points used by the core (one call each): :func:`configure_controller` and
 :func:`configure_child` (plugin.py), :func:`collector_args` (executor), :func:`node_output`
-(controller, ``workeroutput`` messages), :func:`warning_from_worker` (run state).
+(controller, ``workeroutput`` messages), :func:`warning_from_worker` (run state),
+:func:`collection_warnings` (collector).
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def node_output(config: pytest.Config, worker_id: str, output: dict[str, Any]) -
     plugin = config.pluginmanager.get_plugin("testfleet-compat")
     if plugin is not None:
         plugin.node_output(worker_id, output)
+
+
+def collection_warnings(config: pytest.Config) -> list[dict[str, Any]]:
+    """In the collector: the warnings recorded while collecting, as ``warning`` messages."""
+    plugin = config.pluginmanager.get_plugin("testfleet-compat")
+    return list(getattr(plugin, "collect_warnings", []))
 
 
 def warning_from_worker(config: pytest.Config, msg: dict[str, Any]) -> None:

@@ -9,13 +9,21 @@ from typing import Any
 import pytest
 
 from testfleet.compat import benchmark, coverage, xdist
+from testfleet.compat.warnings import message_of
 
 
 class ChildCompat:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.pid = os.getpid()  # a worker with another pid was forked from this collector
+        self.collect_warnings: list[dict[str, Any]] = []  # sent with the collection
         coverage.child_configured()
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        # Collection happens here, once: its warnings go to the controller with the items.
+        # ("config" warnings the controller records itself; a worker forwards its own.)
+        if when == "collect" and not hasattr(self.config, "workerinput"):
+            self.collect_warnings.append(message_of(warning_message, when, nodeid))
 
     def pytest_testfleet_worker_started(self, config: pytest.Config, worker_id: str) -> None:
         xdist.install(config, worker_id)

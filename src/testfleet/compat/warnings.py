@@ -34,6 +34,13 @@ def category(name: str) -> type[Warning]:
     return made
 
 
+def message_of(warning_message: warnings.WarningMessage, when: str, nodeid: str) -> dict[str, Any]:
+    """A recorded warning as a ``warning`` message (the worker loop's format)."""
+    return {"t": "warning", "nodeid": nodeid, "when": when, "message": str(warning_message.message),
+            "category": warning_message.category.__name__, "filename": warning_message.filename,
+            "lineno": warning_message.lineno}
+
+
 def _record(config: pytest.Config, message: warnings.WarningMessage, when: str, nodeid: str) -> None:
     config.hook.pytest_warning_recorded.call_historic(
         kwargs={"warning_message": message, "when": when, "nodeid": nodeid, "location": None})
