@@ -40,7 +40,8 @@ Run a pytest suite on a fleet of workers. Options testfleet does not know go to 
 
 options:
   -w, --workers N|auto     number of workers (default: 2, or [tool.testfleet] workers)
-  --timeout SECONDS        per-test timeout, enforced by the controller
+  --timeout SECONDS        per-test timeout, enforced by the controller (testfleet's own option;
+                           pytest-timeout's --timeout goes after --: testfleet run -- --timeout 5)
   --report-json FILE       write the run as JSON
   --db PATH|none           results store (default .testfleet/results.duckdb)
   --start fork|spawn       fork workers from one collector (default) or spawn each
@@ -56,6 +57,9 @@ options:
   --ray-no-ship            Ray nodes share this filesystem; ship nothing
   --ci auto|github|azure|none
                            failure annotations for the CI log (default auto: from the environment)
+
+Everything after -- goes to pytest unchanged. Plugins (pytest-cov, -randomly, -django,
+-benchmark, ...) work as under plain pytest: see docs/plugins.md.
 """
 
 
