@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 from pathlib import Path
 
 from _suite import Result, Suite, need
@@ -27,6 +28,9 @@ def test_timeout_after_double_dash_reaches_pytest_timeout(suite: Suite) -> None:
     for result in (plain, fleet):
         result.line(r"^E\s+Failed: Timeout \(>1\.0s\) from pytest-timeout\.")
     assert "testfleet: crashed, timed-out" not in fleet.out  # pytest-timeout's verdict, not testfleet's
+    helptext = suite.run(sys.executable, "-m", "testfleet", "run", "--help")
+    helptext.line(r"--timeout SECONDS +per-test timeout, enforced by the controller \(testfleet's own option;")
+    helptext.line(r"pytest-timeout's --timeout goes after --: testfleet run -- --timeout 5\)")
 
 
 def test_rerunfailures_reruns_and_reports_reruns(suite: Suite) -> None:
