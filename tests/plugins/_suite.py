@@ -20,8 +20,11 @@ SUMMARY = re.compile(r"^=* ?(\d+ \w+.*?) in [\d.]+s\b", re.M)
 
 def need(module: str) -> None:
     """Skip the test, with the reason, where the plugin is not installed (the main CI venv)."""
-    pytest.importorskip(module, reason=f"{module} is not installed: this acceptance test runs in the "
-                                       f"plugins venv (pip install -e '.[plugins-matrix]')")
+    pytest.importorskip(
+        module,
+        reason=f"{module} is not installed: this acceptance test runs in the "
+        f"plugins venv (pip install -e '.[plugins-matrix]')",
+    )
 
 
 @dataclass
@@ -55,17 +58,40 @@ class Suite:
         return path
 
     def _run(self, argv: list[str], env: dict[str, str] | None, timeout: float) -> Result:
-        proc = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, **BASE_ENV, **(env or {})}, start_new_session=True)
+        proc = subprocess.run(
+            argv,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **BASE_ENV, **(env or {})},
+            start_new_session=True,
+        )
         return Result(proc.returncode, proc.stdout + proc.stderr)
 
     def plain(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         return self._run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], env, timeout)
 
-    def fleet(self, *args: str, workers: int = 2, env: dict[str, str] | None = None,
-              timeout: float = 60) -> Result:
-        return self._run([sys.executable, "-m", "testfleet", "run", "-w", str(workers), "--db", "none",
-                          "-p", "no:cacheprovider", *args], env, timeout)
+    def fleet(
+        self, *args: str, workers: int = 2, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> Result:
+        return self._run(
+            [
+                sys.executable,
+                "-m",
+                "testfleet",
+                "run",
+                "-w",
+                str(workers),
+                "--db",
+                "none",
+                "-p",
+                "no:cacheprovider",
+                *args,
+            ],
+            env,
+            timeout,
+        )
 
     def run(self, *argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         return self._run(list(argv), env, timeout)

@@ -7,7 +7,7 @@ import json
 
 from _suite import Suite, need
 
-BENCH = '''
+BENCH = """
 import time
 
 def work(n):
@@ -25,9 +25,15 @@ def test_c(benchmark):
 
 def test_d(benchmark):
     assert benchmark(work, 40) == 780
-'''
-QUICK = ["-p", "pytest_benchmark.plugin", "--benchmark-min-rounds=3", "--benchmark-max-time=0.001",
-         "--benchmark-warmup=off", "--benchmark-storage=file://./bench"]
+"""
+QUICK = [
+    "-p",
+    "pytest_benchmark.plugin",
+    "--benchmark-min-rounds=3",
+    "--benchmark-max-time=0.001",
+    "--benchmark-warmup=off",
+    "--benchmark-storage=file://./bench",
+]
 
 
 def _names(path: str, suite: Suite) -> list[str]:
@@ -41,7 +47,9 @@ def test_results_from_every_worker_reach_table_and_json(suite: Suite) -> None:
     plain = suite.plain(*QUICK, "--benchmark-json=plain.json")
     fleet = suite.fleet(*QUICK, "--benchmark-json=fleet.json")
     assert plain.code == 0 and fleet.code == 0, fleet.out
-    assert _names("fleet.json", suite) == _names("plain.json", suite) == ["test_a", "test_b", "test_c", "test_d"]
+    assert (
+        _names("fleet.json", suite) == _names("plain.json", suite) == ["test_a", "test_b", "test_c", "test_d"]
+    )
     rounds = json.loads((suite.root / "fleet.json").read_text())["benchmarks"][0]["stats"]
     assert rounds["rounds"] >= 3 and len(rounds["data"]) == rounds["rounds"]
     for result in (plain, fleet):

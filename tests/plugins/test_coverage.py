@@ -10,7 +10,7 @@ import re
 import pytest
 from _suite import Result, Suite, need
 
-CALC = '''
+CALC = """
 TABLE = {n: n * n for n in range(4)}  # runs at import
 
 
@@ -33,9 +33,9 @@ def never_called(x):
     if x:
         return 1
     return 2
-'''
+"""
 
-TESTS = '''
+TESTS = """
 from pkg.calc import add, sub, mul
 
 
@@ -53,7 +53,7 @@ def test_mul():
 
 def test_more():
     assert add(0, 0) == 0
-'''
+"""
 
 
 def _write(suite: Suite) -> None:
@@ -99,12 +99,29 @@ def test_coverage_run_of_testfleet_measures_the_whole_run(suite: Suite) -> None:
     need("coverage")
     _write(suite)
     report = ["coverage", "report"]
-    plain = suite.run(*_py("coverage", "run", "--source=pkg", "-m", "pytest", "-p", "no:cacheprovider", "tests"))
+    plain = suite.run(
+        *_py("coverage", "run", "--source=pkg", "-m", "pytest", "-p", "no:cacheprovider", "tests")
+    )
     assert plain.code == 0, plain.out
     plain_total = total(suite.run(*_py(*report)))
     suite.run(*_py("coverage", "erase"))
-    fleet = suite.run(*_py("coverage", "run", "--source=pkg", "-m", "testfleet", "run", "-w", "2", "--db", "none",
-                           "-p", "no:cacheprovider", "tests"))
+    fleet = suite.run(
+        *_py(
+            "coverage",
+            "run",
+            "--source=pkg",
+            "-m",
+            "testfleet",
+            "run",
+            "-w",
+            "2",
+            "--db",
+            "none",
+            "-p",
+            "no:cacheprovider",
+            "tests",
+        )
+    )
     assert fleet.code == 0, fleet.out
     assert total(suite.run(*_py(*report))) == plain_total
     assert not [p.name for p in suite.root.iterdir() if re.match(r"\.coverage\..", p.name)]

@@ -6,15 +6,15 @@ import re
 
 from _suite import Suite, need
 
-SETTINGS = '''
+SETTINGS = """
 SECRET_KEY = "not-secret"
 INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3",
                          "TEST": {"NAME": "test_db.sqlite3"}}}
 USE_TZ = True
-'''
+"""
 
-TEST = '''
+TEST = """
 import os
 import pytest
 from django.contrib.auth.models import User
@@ -27,7 +27,7 @@ def test_user(n):
     assert User.objects.count() == 1
     with open(os.path.join(os.environ["NAMES_DIR"], f"{n}.txt"), "w") as fh:
         fh.write(os.path.basename(connection.settings_dict["NAME"]))
-'''
+"""
 
 
 def test_named_test_database_gets_a_worker_suffix(suite: Suite) -> None:

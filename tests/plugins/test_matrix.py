@@ -20,22 +20,29 @@ def _same_summary(plain: Result, fleet: Result, expected: str) -> None:
 
 def test_timeout_after_double_dash_reaches_pytest_timeout(suite: Suite) -> None:
     need("pytest_timeout")
-    suite.write("test_t.py", "import time\n\ndef test_quick():\n    pass\n\n"
-                             "def test_hangs():\n    time.sleep(30)\n")
+    suite.write(
+        "test_t.py", "import time\n\ndef test_quick():\n    pass\n\ndef test_hangs():\n    time.sleep(30)\n"
+    )
     plain = suite.plain("-p", "pytest_timeout", "--timeout=1")
-    fleet = suite.fleet("-p", "pytest_timeout", "--", "--timeout=1")  # `testfleet run --timeout` is testfleet's
+    fleet = suite.fleet(
+        "-p", "pytest_timeout", "--", "--timeout=1"
+    )  # `testfleet run --timeout` is testfleet's
     _same_summary(plain, fleet, "1 failed, 1 passed")
     for result in (plain, fleet):
         result.line(r"^E\s+Failed: Timeout \(>1\.0s\) from pytest-timeout\.")
     assert "testfleet: crashed, timed-out" not in fleet.out  # pytest-timeout's verdict, not testfleet's
     helptext = suite.run(sys.executable, "-m", "testfleet", "run", "--help")
-    helptext.line(r"--timeout SECONDS +per-test timeout, enforced by the controller \(testfleet's own option;")
+    helptext.line(
+        r"--timeout SECONDS +per-test timeout, enforced by the controller \(testfleet's own option;"
+    )
     helptext.line(r"pytest-timeout's --timeout goes after --: testfleet run -- --timeout 5\)")
 
 
 def test_rerunfailures_reruns_and_reports_reruns(suite: Suite) -> None:
     need("pytest_rerunfailures")
-    suite.write("test_flaky.py", '''
+    suite.write(
+        "test_flaky.py",
+        """
 import os
 
 def test_flaky(tmp_path_factory):
@@ -46,7 +53,8 @@ def test_flaky(tmp_path_factory):
 
 def test_always_fails():
     assert 1 == 2
-''')
+""",
+    )
     results = []
     for run in ("plain", "fleet"):
         state = suite.root / run
@@ -64,8 +72,12 @@ def test_always_fails():
 
 def test_asyncio_runs_coroutines_and_async_fixtures(suite: Suite) -> None:
     need("pytest_asyncio")
-    suite.write("pytest.ini", "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
-    suite.write("test_async.py", '''
+    suite.write(
+        "pytest.ini", "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    suite.write(
+        "test_async.py",
+        """
 import asyncio
 import pytest
 
@@ -83,7 +95,8 @@ async def test_gather():
 async def test_fails():
     await asyncio.sleep(0)
     assert "loop" == "no loop"
-''')
+""",
+    )
     plain, fleet = suite.plain("-p", "pytest_asyncio.plugin"), suite.fleet("-p", "pytest_asyncio.plugin")
     _same_summary(plain, fleet, "1 failed, 2 passed")
     for result in (plain, fleet):
@@ -93,13 +106,17 @@ async def test_fails():
 def _falsifying(result: Result) -> list[str]:
     """The minimal failing examples hypothesis reports, e.g. ``test_small(n=1000)``."""
     text = re.sub(r"^E?\s+", "", result.out, flags=re.M)
-    found = re.findall(r"^(?:Falsifying example|Failing test case): (test_\w+)\(\n((?:\w+=.*,\n)*)\)", text, re.M)
+    found = re.findall(
+        r"^(?:Falsifying example|Failing test case): (test_\w+)\(\n((?:\w+=.*,\n)*)\)", text, re.M
+    )
     return [f"{name}({body.strip().rstrip(',')})" for name, body in found]
 
 
 def test_hypothesis_finds_and_shrinks_the_same_example(suite: Suite) -> None:
     need("hypothesis")
-    suite.write("test_prop.py", '''
+    suite.write(
+        "test_prop.py",
+        """
 from hypothesis import given, settings, strategies as st
 
 @settings(database=None)
@@ -111,7 +128,8 @@ def test_small(n):
 @given(st.lists(st.integers()))
 def test_sorted_twice(xs):
     assert sorted(sorted(xs)) == sorted(xs)
-''')
+""",
+    )
     args = ("-p", "_hypothesis_pytestplugin", "--hypothesis-seed=0")
     plain, fleet = suite.plain(*args), suite.fleet(*args)
     _same_summary(plain, fleet, "1 failed, 1 passed")
@@ -126,8 +144,10 @@ def _html_results(path: Path) -> dict[str, list[str]]:
     return {nodeid: sorted(r["result"] for r in runs) for nodeid, runs in tests.items()}
 
 
-SMALL = "import pytest\n\ndef test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n\n" \
-        "@pytest.mark.skip(reason='not today')\ndef test_skip():\n    pass\n"
+SMALL = (
+    "import pytest\n\ndef test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n\n"
+    "@pytest.mark.skip(reason='not today')\ndef test_skip():\n    pass\n"
+)
 
 
 def test_html_report_lists_the_same_results(suite: Suite) -> None:
@@ -137,8 +157,11 @@ def test_html_report_lists_the_same_results(suite: Suite) -> None:
     plain = suite.plain(*args, "--html=plain.html")
     fleet = suite.fleet(*args, "--html=fleet.html")
     _same_summary(plain, fleet, "1 failed, 1 passed, 1 skipped")
-    expected = {"test_h.py::test_ok": ["Passed"], "test_h.py::test_bad": ["Failed"],
-                "test_h.py::test_skip": ["Skipped"]}
+    expected = {
+        "test_h.py::test_ok": ["Passed"],
+        "test_h.py::test_bad": ["Failed"],
+        "test_h.py::test_skip": ["Skipped"],
+    }
     assert _html_results(suite.root / "plain.html") == expected
     assert _html_results(suite.root / "fleet.html") == expected
 
@@ -164,7 +187,9 @@ def test_allure_writes_one_result_per_test(suite: Suite) -> None:
 
 def test_mock_fixture_and_its_assertion_messages(suite: Suite) -> None:
     need("pytest_mock")
-    suite.write("test_m.py", '''
+    suite.write(
+        "test_m.py",
+        """
 import os
 
 def test_patched(mocker):
@@ -175,7 +200,8 @@ def test_spy_called_wrong(mocker):
     spy = mocker.spy(os.path, "join")
     os.path.join("a", "b")
     spy.assert_called_once_with("a", "c")
-''')
+""",
+    )
     plain, fleet = suite.plain("-p", "pytest_mock"), suite.fleet("-p", "pytest_mock")
     _same_summary(plain, fleet, "1 failed, 1 passed")
     for result in (plain, fleet):
@@ -186,7 +212,9 @@ def test_spy_called_wrong(mocker):
 def test_env_sets_variables_from_the_ini_file(suite: Suite) -> None:
     need("pytest_env")
     suite.write("pytest.ini", "[pytest]\nenv =\n    FLEET_COLOR=blue\n    D:FLEET_DEFAULT=kept\n")
-    suite.write("test_e.py", '''
+    suite.write(
+        "test_e.py",
+        """
 import os
 
 def test_color():
@@ -194,7 +222,11 @@ def test_color():
 
 def test_default():
     assert os.environ["FLEET_DEFAULT"] == "given"
-''')
+""",
+    )
     env = {"FLEET_DEFAULT": "given"}  # D: keeps a value the environment already has
-    plain, fleet = suite.plain("-p", "pytest_env.plugin", env=env), suite.fleet("-p", "pytest_env.plugin", env=env)
+    plain, fleet = (
+        suite.plain("-p", "pytest_env.plugin", env=env),
+        suite.fleet("-p", "pytest_env.plugin", env=env),
+    )
     _same_summary(plain, fleet, "2 passed")

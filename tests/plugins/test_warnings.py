@@ -31,12 +31,15 @@ def test_worker_warnings_reach_the_warnings_summary_with_counts(suite: Suite) ->
 def test_controller_warnings_go_to_the_summary_not_into_the_progress_line(suite: Suite) -> None:
     # A conftest plugin that warns in the controller (only it calls this hook) while the run
     # loop draws the progress line.
-    suite.write("conftest.py", """
+    suite.write(
+        "conftest.py",
+        """
 import warnings
 
 def pytest_testfleet_result(config, result):
     warnings.warn(RuntimeWarning("controller side"))
-""")
+""",
+    )
     suite.write("test_a.py", "def test_a():\n    pass\n\ndef test_b():\n    pass\n")
     fleet = suite.fleet()
     assert fleet.code == 0, fleet.out
@@ -44,7 +47,9 @@ def pytest_testfleet_result(config, result):
     before, summary = fleet.out.split("warnings summary", 1)
     assert "RuntimeWarning: controller side" in summary
     assert "Warning" not in before, fleet.out  # nothing printed into the progress line
-    assert any(ln.startswith("..") and ln.rstrip().endswith("[100%]") for ln in before.splitlines()), fleet.out
+    assert any(ln.startswith("..") and ln.rstrip().endswith("[100%]") for ln in before.splitlines()), (
+        fleet.out
+    )
 
 
 def test_collected_line_under_k_matches_plain_pytest(suite: Suite) -> None:
@@ -58,7 +63,9 @@ def test_collected_line_under_k_matches_plain_pytest(suite: Suite) -> None:
 
 
 def test_collection_warnings_reach_the_summary(suite: Suite) -> None:
-    suite.write("test_c.py", """
+    suite.write(
+        "test_c.py",
+        """
 import warnings
 
 warnings.warn(UserWarning("at import"))
@@ -71,7 +78,8 @@ class TestNotCollected:
 
 def test_x():
     warnings.warn(UserWarning("in the test"))
-""")
+""",
+    )
     plain, fleet = suite.plain(), suite.fleet()
     assert plain.summary == "1 passed, 3 warnings", plain.out
     assert fleet.summary == plain.summary, fleet.out

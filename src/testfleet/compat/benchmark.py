@@ -43,9 +43,16 @@ def rebuild(data: dict[str, Any]) -> Any:
     """A pytest_benchmark.stats.Metadata from its JSON form, as the worker measured it."""
     from pytest_benchmark.stats import Metadata
 
-    fixture = SimpleNamespace(name=data["name"], fullname=data["fullname"], group=data.get("group"),
-                              param=data.get("param"), params=data.get("params"),
-                              extra_info=data.get("extra_info") or {}, cprofile_stats=None, has_error=False)
+    fixture = SimpleNamespace(
+        name=data["name"],
+        fullname=data["fullname"],
+        group=data.get("group"),
+        param=data.get("param"),
+        params=data.get("params"),
+        extra_info=data.get("extra_info") or {},
+        cprofile_stats=None,
+        has_error=False,
+    )
     stats = data["stats"]
     meta = Metadata(fixture, stats.get("iterations", 1), data.get("options") or {})
     for duration in stats.get("data") or ():
@@ -61,4 +68,3 @@ def merge(config: pytest.Config, output: dict[str, Any]) -> int:
         return 0
     bs.benchmarks.extend(rebuild(d) for d in results)
     return len(results)
-

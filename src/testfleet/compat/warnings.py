@@ -36,14 +36,21 @@ def category(name: str) -> type[Warning]:
 
 def message_of(warning_message: warnings.WarningMessage, when: str, nodeid: str) -> dict[str, Any]:
     """A recorded warning as a ``warning`` message (the worker loop's format)."""
-    return {"t": "warning", "nodeid": nodeid, "when": when, "message": str(warning_message.message),
-            "category": warning_message.category.__name__, "filename": warning_message.filename,
-            "lineno": warning_message.lineno}
+    return {
+        "t": "warning",
+        "nodeid": nodeid,
+        "when": when,
+        "message": str(warning_message.message),
+        "category": warning_message.category.__name__,
+        "filename": warning_message.filename,
+        "lineno": warning_message.lineno,
+    }
 
 
 def _record(config: pytest.Config, message: warnings.WarningMessage, when: str, nodeid: str) -> None:
     config.hook.pytest_warning_recorded.call_historic(
-        kwargs={"warning_message": message, "when": when, "nodeid": nodeid, "location": None})
+        kwargs={"warning_message": message, "when": when, "nodeid": nodeid, "location": None}
+    )
 
 
 def reemit(config: pytest.Config, msg: dict[str, Any]) -> None:
@@ -54,7 +61,9 @@ def reemit(config: pytest.Config, msg: dict[str, Any]) -> None:
         instance: Warning | str = cat(text)
     except Exception:  # noqa: BLE001 - a warning class with another constructor
         instance = text
-    message = warnings.WarningMessage(instance, cat, str(msg.get("filename") or "?"), int(msg.get("lineno") or 0))
+    message = warnings.WarningMessage(
+        instance, cat, str(msg.get("filename") or "?"), int(msg.get("lineno") or 0)
+    )
     _record(config, message, str(msg.get("when") or "runtest"), str(msg.get("nodeid") or ""))
 
 

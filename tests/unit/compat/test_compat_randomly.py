@@ -20,9 +20,11 @@ class FakePluginManager:
 
 
 def fake_config(seed: object, args: list[str], loaded: bool = True) -> Any:
-    return SimpleNamespace(option=SimpleNamespace(randomly_seed=seed),
-                           invocation_params=SimpleNamespace(args=tuple(args)),
-                           pluginmanager=FakePluginManager([FAKE] if loaded else []))
+    return SimpleNamespace(
+        option=SimpleNamespace(randomly_seed=seed),
+        invocation_params=SimpleNamespace(args=tuple(args)),
+        pluginmanager=FakePluginManager([FAKE] if loaded else []),
+    )
 
 
 @pytest.fixture(autouse=True)

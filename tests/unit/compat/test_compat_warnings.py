@@ -34,9 +34,18 @@ def test_category_finds_builtin_and_pytest_warnings_and_names_the_others() -> No
 
 def test_reemit_records_the_workers_warning_as_pytest_would() -> None:
     config, hook = fake_config()
-    compat_warnings.reemit(config, {"t": "warning", "nodeid": "test_a.py::test_x", "when": "runtest",
-                                    "message": "old api", "category": "DeprecationWarning",
-                                    "filename": "/src/test_a.py", "lineno": 7})
+    compat_warnings.reemit(
+        config,
+        {
+            "t": "warning",
+            "nodeid": "test_a.py::test_x",
+            "when": "runtest",
+            "message": "old api",
+            "category": "DeprecationWarning",
+            "filename": "/src/test_a.py",
+            "lineno": 7,
+        },
+    )
     [call] = hook.calls
     assert (call["when"], call["nodeid"], call["location"]) == ("runtest", "test_a.py::test_x", None)
     text = warning_record_to_str(call["warning_message"])
@@ -52,7 +61,11 @@ def test_a_message_round_trips_through_message_of() -> None:
     compat_warnings.reemit(config, msg)
     again = hook.calls[0]["warning_message"]
     assert (again.category, str(again.message), again.lineno, hook.calls[0]["when"]) == (
-        RuntimeWarning, "spin", caught[0].lineno, "collect")
+        RuntimeWarning,
+        "spin",
+        caught[0].lineno,
+        "collect",
+    )
 
 
 def test_controller_warnings_are_recorded_not_shown(capsys: pytest.CaptureFixture[str]) -> None:

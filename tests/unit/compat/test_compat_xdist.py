@@ -8,10 +8,13 @@ import pytest
 from testfleet.compat import xdist
 
 
-@pytest.mark.parametrize(("env_worker", "worker_id", "slot"), [
-    ("w3", "w3.1", 3), (None, "w2", 2), (None, "w5.2", 5), (None, "odd", 0)])
-def test_slot_names_the_worker_slot_replacements_included(monkeypatch: pytest.MonkeyPatch, env_worker: str | None,
-                                                         worker_id: str, slot: int) -> None:
+@pytest.mark.parametrize(
+    ("env_worker", "worker_id", "slot"),
+    [("w3", "w3.1", 3), (None, "w2", 2), (None, "w5.2", 5), (None, "odd", 0)],
+)
+def test_slot_names_the_worker_slot_replacements_included(
+    monkeypatch: pytest.MonkeyPatch, env_worker: str | None, worker_id: str, slot: int
+) -> None:
     if env_worker is None:
         monkeypatch.delenv("TESTFLEET_WORKER", raising=False)
     else:
@@ -29,12 +32,19 @@ def test_install_gives_the_worker_xdists_identity(monkeypatch: pytest.MonkeyPatc
     info = xdist.install(config, "w1.2")
     assert config.workerinput == info
     assert (info["workerid"], info["workercount"], info["testrunuid"], info["testfleet_worker"]) == (
-        "gw1", 4, "20260101-000000-abcd", "w1.2")
+        "gw1",
+        4,
+        "20260101-000000-abcd",
+        "w1.2",
+    )
     assert config.workeroutput == {} and xdist.workeroutput(config) is config.workeroutput
     import os
 
     assert (os.environ[xdist.ENV_WORKER], os.environ[xdist.ENV_COUNT], os.environ[xdist.ENV_RUN_UID]) == (
-        "gw1", "4", "20260101-000000-abcd")
+        "gw1",
+        "4",
+        "20260101-000000-abcd",
+    )
 
 
 def test_workeroutput_of_a_process_that_is_no_worker_is_empty() -> None:
