@@ -60,11 +60,15 @@ def rebuild(data: dict[str, Any]) -> Any:
     return meta
 
 
-def merge(config: pytest.Config, output: dict[str, Any]) -> int:
-    """In the controller: a worker's results, into the controller's benchmark session."""
+def merge(config: pytest.Config, output: dict[str, Any], order: dict[str, int] | None = None) -> int:
+    """In the controller: a worker's results, into the controller's benchmark session, kept
+    in collection order (``order``: node id -> index), as a plain run lists them."""
     bs = session_of(config)
     results = output.get(KEY) or []
     if bs is None or not results:
         return 0
     bs.benchmarks.extend(rebuild(d) for d in results)
+    if order:
+        last = len(order)
+        bs.benchmarks.sort(key=lambda b: order.get(b.fullname, last))
     return len(results)

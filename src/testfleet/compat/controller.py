@@ -26,7 +26,15 @@ class ControllerCompat:
     def node_output(self, worker_id: str, output: dict[str, Any]) -> None:
         """A worker's ``workeroutput``, as xdist's ``node.workeroutput`` at testnodedown."""
         self.outputs[worker_id] = output
-        benchmark.merge(self.config, output)
+        benchmark.merge(self.config, output, self._order())
+
+    def _order(self) -> dict[str, int]:
+        """Node id -> index in the collection (the run state's items)."""
+        from testfleet.plugin import STATE_KEY
+
+        state = self.config.stash.get(STATE_KEY, None)
+        items = getattr(state, "items", None) or []
+        return {info["nodeid"]: i for i, info in enumerate(items)}
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:
