@@ -95,7 +95,8 @@ def test_cov_fail_under_behaves_as_plain(suite: Suite) -> None:
         assert fleet.line(pattern)[2] == plain.line(pattern)[2]
 
 
-def test_coverage_run_of_testfleet_measures_the_whole_run(suite: Suite) -> None:
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_coverage_run_of_testfleet_measures_the_whole_run(suite: Suite, start: str) -> None:
     need("coverage")
     _write(suite)
     report = ["coverage", "report"]
@@ -115,6 +116,8 @@ def test_coverage_run_of_testfleet_measures_the_whole_run(suite: Suite) -> None:
             "run",
             "-w",
             "2",
+            "--start",
+            start,
             "--db",
             "none",
             "-p",
@@ -123,6 +126,7 @@ def test_coverage_run_of_testfleet_measures_the_whole_run(suite: Suite) -> None:
         )
     )
     assert fleet.code == 0, fleet.out
+    assert "No data was collected" not in fleet.out and "Combined" not in fleet.out, fleet.out
     assert total(suite.run(*_py(*report))) == plain_total
     assert not [p.name for p in suite.root.iterdir() if re.match(r"\.coverage\..", p.name)]
 

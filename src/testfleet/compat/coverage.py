@@ -125,6 +125,7 @@ class CoverageRun:
 
     def __init__(self, cov: Any) -> None:
         self.cov = cov
+        _quiet(cov)  # the controller runs no test: "No data was collected" is not true of the run
         self.dir = tempfile.mkdtemp(prefix="testfleet-coverage-")
         self.previous = os.environ.get(ENV_CONFIG)
         os.environ[ENV_CONFIG] = _serialized(cov, os.path.join(self.dir, ".coverage"))
@@ -136,7 +137,14 @@ class CoverageRun:
             os.environ[ENV_CONFIG] = self.previous
         try:
             if any(name.startswith(".coverage.") for name in os.listdir(self.dir)):
-                self.cov.combine(data_paths=[self.dir], keep=False)
+                messages = getattr(self.cov, "_messages", None)
+                if messages is not None:
+                    self.cov._messages = False  # no "Combined 3 files" line after pytest's summary
+                try:
+                    self.cov.combine(data_paths=[self.dir], keep=False)
+                finally:
+                    if messages is not None:
+                        self.cov._messages = messages
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
