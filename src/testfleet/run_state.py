@@ -244,6 +244,9 @@ class RunState:
         if self.settings.backend == "local":
             gpus = self.slot_gpus(slot)
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+        from testfleet.compat import worker_env  # plugins' data for the worker (compat/)
+
+        env.update(worker_env(self.config, worker_id))
         return env
 
     # ------------------------------------------------------------------ workers

@@ -16,7 +16,7 @@ package makes the most-used plugins see the whole run (design and matrix: docs/p
 - :mod:`testfleet.compat.warnings`: worker warnings reach pytest's warnings summary.
 
 Entry points used by the core (one call each): :func:`configure_controller` and
-:func:`configure_child` (plugin.py), :func:`collector_args` (executor), :func:`node_output`
+:func:`configure_child` (plugin.py), :func:`collector_args` (executor), :func:`worker_env` (run state), :func:`node_output`
 (controller, ``workeroutput`` messages), :func:`warning_from_worker` (run state),
 :func:`collection_warnings` (collector).
 """
@@ -51,6 +51,14 @@ def collector_args(config: pytest.Config) -> list[str]:
     from testfleet.compat import randomly
 
     return randomly.forwarded_args(config)
+
+
+def worker_env(config: pytest.Config, worker_id: str) -> dict[str, str]:
+    """Environment for a worker about to start: what plugins return from
+    ``pytest_testfleet_worker_input``, for its ``config.workerinput``."""
+    from testfleet.compat import xdist
+
+    return xdist.input_env(config, worker_id)
 
 
 def node_output(config: pytest.Config, worker_id: str, output: dict[str, Any]) -> None:

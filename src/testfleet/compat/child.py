@@ -25,10 +25,12 @@ class ChildCompat:
         if when == "collect" and not hasattr(self.config, "workerinput"):
             self.collect_warnings.append(message_of(warning_message, when, nodeid))
 
+    @pytest.hookimpl(tryfirst=True)  # before other plugins look for config.workerinput
     def pytest_testfleet_worker_started(self, config: pytest.Config, worker_id: str) -> None:
         xdist.install(config, worker_id)
         coverage.worker_started(config, forked=os.getpid() != self.pid)
 
+    @pytest.hookimpl(trylast=True)  # after other plugins filled config.workeroutput
     def pytest_testfleet_worker_stopping(self, config: pytest.Config, worker_id: str) -> None:
         output = xdist.workeroutput(config)
         benchmark.collect(config, output)

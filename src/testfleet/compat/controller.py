@@ -27,6 +27,9 @@ class ControllerCompat:
         """A worker's ``workeroutput``, as xdist's ``node.workeroutput`` at testnodedown."""
         self.outputs[worker_id] = output
         benchmark.merge(self.config, output, self._order())
+        self.config.hook.pytest_testfleet_worker_output(
+            config=self.config, worker_id=worker_id, output=output
+        )
 
     def _order(self) -> dict[str, int]:
         """Node id -> index in the collection (the run state's items)."""

@@ -10,13 +10,16 @@ starts (after the fork): ``gw<slot>`` names the worker slot, so a worker that re
 crashed one has the same id (and the same database) as the one it replaces.
 
 What is not emulated: xdist's node objects and its ``pytest_configure_node`` /
-``pytest_testnodedown`` hooks (per-plugin adapters in this package do that work instead),
-so plugins that only check ``config.workerinput`` in their ``pytest_configure`` see a plain
-pytest process there (the collector is not a worker).
+``pytest_testnodedown`` hooks (per-plugin adapters in this package do that work instead;
+testfleet's own ``pytest_testfleet_worker_input`` / ``pytest_testfleet_worker_output`` are
+their equivalents for plugins that support testfleet), so plugins that only check
+``config.workerinput`` in their ``pytest_configure`` see a plain pytest process there (the
+collector is not a worker).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -26,6 +29,7 @@ import pytest
 ENV_WORKER = "PYTEST_XDIST_WORKER"
 ENV_COUNT = "PYTEST_XDIST_WORKER_COUNT"
 ENV_RUN_UID = "PYTEST_XDIST_TESTRUNUID"
+ENV_INPUT = "TESTFLEET_WORKERINPUT"  # JSON: what plugins gave pytest_testfleet_worker_input
 
 
 def slot_of(worker_id: str) -> int:
@@ -35,10 +39,21 @@ def slot_of(worker_id: str) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
+def input_env(config: pytest.Config, worker_id: str) -> dict[str, str]:
+    """In the controller: the worker's share of plugins' data, as its environment."""
+    given: dict[str, Any] = {}
+    for part in config.hook.pytest_testfleet_worker_input(config=config, worker_id=worker_id):
+        if part:
+            given.update(part)
+    return {ENV_INPUT: json.dumps(given)} if given else {}
+
+
 def workerinput_for(worker_id: str) -> dict[str, Any]:
     """``config.workerinput`` of a fleet worker, from what the controller put in its environment."""
     count = os.environ.get("TESTFLEET_WORKERS", "1")
+    given = json.loads(os.environ.get(ENV_INPUT) or "{}")
     return {
+        **given,
         "workerid": f"gw{slot_of(worker_id)}",
         "workercount": int(count) if count.isdigit() else 1,
         "testrunuid": os.environ.get("TESTFLEET_RUN_ID", ""),
