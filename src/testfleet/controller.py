@@ -246,6 +246,8 @@ class Controller:
 
     def _emit_collection(self, session: pytest.Session, msg: dict[str, Any]) -> None:
         config = self.config
+        for warning in msg.get("warnings", ()):  # the collector's, as pytest records them (compat/)
+            self.state.warning(warning)
         for data in msg["errors"]:
             rep = self._report(data)
             config.hook.pytest_collectreport(report=rep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from _suite import Suite
 
 WARNS = """
@@ -62,7 +63,10 @@ def test_collected_line_under_k_matches_plain_pytest(suite: Suite) -> None:
     assert plain.summary == fleet.summary == "3 passed, 1 deselected"
 
 
-def test_collection_warnings_reach_the_summary(suite: Suite) -> None:
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_collection_warnings_reach_the_summary_once(suite: Suite, start: str) -> None:
+    # Two workers: each has the collection's warnings too (forked after it, or collecting
+    # again when spawned); the summary shows them once, as plain pytest.
     suite.write(
         "test_c.py",
         """
@@ -78,10 +82,18 @@ class TestNotCollected:
 
 def test_x():
     warnings.warn(UserWarning("in the test"))
+
+
+def test_y():
+    pass
+
+
+def test_z():
+    pass
 """,
     )
-    plain, fleet = suite.plain(), suite.fleet()
-    assert plain.summary == "1 passed, 3 warnings", plain.out
+    plain, fleet = suite.plain(), suite.fleet("--start", start)
+    assert plain.summary == "3 passed, 3 warnings", plain.out
     assert fleet.summary == plain.summary, fleet.out
     for result in (plain, fleet):
         result.line(r"test_c.py:4: UserWarning: at import")

@@ -35,9 +35,10 @@ def category(name: str) -> type[Warning]:
 
 
 def message_of(warning_message: warnings.WarningMessage, when: str, nodeid: str) -> dict[str, Any]:
-    """A recorded warning as a ``warning`` message (the worker loop's format)."""
+    """A warning the collector recorded, as a ``warning`` message (the worker loop's format)."""
     return {
         "t": "warning",
+        "source": "collector",
         "nodeid": nodeid,
         "when": when,
         "message": str(warning_message.message),
@@ -54,7 +55,13 @@ def _record(config: pytest.Config, message: warnings.WarningMessage, when: str, 
 
 
 def reemit(config: pytest.Config, msg: dict[str, Any]) -> None:
-    """A worker's ``warning`` message, recorded in the controller as pytest would have."""
+    """A worker's (or the collector's) ``warning`` message, recorded in the controller as
+    pytest would have. A worker records its tests' warnings ("runtest"); it also replays
+    what the collector recorded before the fork (pytest_warning_recorded is a historic
+    hook), which the collector already sent once ("collect") or the controller recorded
+    itself ("config"): those are dropped."""
+    if msg.get("when", "runtest") != "runtest" and msg.get("source") != "collector":
+        return
     cat = category(str(msg.get("category") or "UserWarning"))
     text = str(msg.get("message", ""))
     try:

@@ -76,3 +76,21 @@ def test_controller_warnings_are_recorded_not_shown(capsys: pytest.CaptureFixtur
             warnings.warn(UserWarning("in the loop"), stacklevel=1)
     assert capsys.readouterr().err == ""
     assert [str(c["warning_message"].message) for c in hook.calls] == ["in the loop"]
+
+
+@pytest.mark.parametrize("when", ["collect", "config"])
+def test_what_a_worker_replays_from_before_its_fork_is_dropped(when: str) -> None:
+    config, hook = fake_config()
+    msg = {
+        "t": "warning",
+        "nodeid": "",
+        "when": when,
+        "message": "at import",
+        "category": "UserWarning",
+        "filename": "/src/test_a.py",
+        "lineno": 2,
+    }
+    compat_warnings.reemit(config, msg)  # from a worker: the collector sent it already
+    assert hook.calls == []
+    compat_warnings.reemit(config, {**msg, "source": "collector"})
+    assert len(hook.calls) == 1
