@@ -120,6 +120,16 @@ def save() -> None:
 
 
 # ---------------------------------------------------------------- controller
+def _whole_process(cov: Any) -> bool:
+    """``cov`` measures this whole process: started by ``coverage run`` (the only caller that
+    asks for pre-imported-module warnings) or by coverage's own subprocess start-up."""
+    import coverage
+
+    return bool(getattr(cov, "_warn_preimported_source", False)) or (
+        getattr(coverage.process_startup, "coverage", None) is cov
+    )
+
+
 class CoverageRun:
     """``coverage run -m testfleet``: the children's data, combined into the controller's."""
 
@@ -157,6 +167,8 @@ def controller_configured(config: pytest.Config) -> CoverageRun | None:
     if _pytest_cov_controller(config) is not None:
         _quiet(cov)  # pytest-cov's own measurement of the controller: empty by design
         return None
+    if not _whole_process(cov):
+        return None  # a plugin's own measurement (testfleet audit's probe): it handles its workers
     run = CoverageRun(cov)
     # A collector `testfleet run` started before pytest configured was started without
     # the measurement: the executor starts another.
