@@ -246,6 +246,8 @@ class Controller:
 
     def _emit_collection(self, session: pytest.Session, msg: dict[str, Any]) -> None:
         config = self.config
+        for warning in msg.get("warnings", ()):  # the collector's, as pytest records them (compat/)
+            self.state.warning(warning)
         for data in msg["errors"]:
             rep = self._report(data)
             config.hook.pytest_collectreport(report=rep)
@@ -444,6 +446,10 @@ class Controller:
             self.feed_idle = True
         elif kind == "warning":
             self.state.warning(msg)
+        elif kind == "workeroutput":  # xdist-style data a worker's plugins send back (compat/)
+            from testfleet.compat import node_output
+
+            node_output(self.config, w.id, msg.get("data") or {})
         elif kind == "bye":
             w.peak_rss_kb = msg.get("peak_rss_kb")
             self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0), msg.get("cpu_seconds"))

@@ -99,7 +99,8 @@ OPTIONS: tuple[Option, ...] = (
         "timeout",
         ("--timeout",),
         "SECONDS",
-        "per-test timeout, enforced by the controller (the worker is killed and replaced)",
+        "per-test timeout, enforced by the controller (the worker is killed and replaced); "
+        "testfleet's own option: pytest-timeout's --timeout goes after --: testfleet run -- --timeout 5",
         parse="seconds",
     ),
     Option("report_json", ("--report-json",), "FILE", "write the run as JSON to FILE", parse="output_file"),
@@ -337,6 +338,11 @@ def run_help() -> str:
     for o in OPTIONS:
         if not o.run_flags:
             lines += _entry(f"  {o.env_var}", o.help)
+    lines += [
+        "",
+        "Everything after -- goes to pytest unchanged. Plugins (pytest-cov, -randomly,",
+        "-django, -benchmark, ...) work as under plain pytest: see docs/plugins.md.",
+    ]
     return "\n".join(lines) + "\n"
 
 

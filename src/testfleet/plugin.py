@@ -79,6 +79,10 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(fixtures, "testfleet-fixtures")
     except ImportError:
         pass
+    if os.environ.get("TESTFLEET_ROLE"):
+        from testfleet.compat import configure_child  # plugins in the collector/workers (compat/)
+
+        configure_child(config)
     if os.environ.get("TESTFLEET_ROLE") or config.option.fleet is None:
         return
     if config.option.collectonly or getattr(config.option, "usepdb", False):
@@ -110,6 +114,9 @@ def pytest_configure(config: pytest.Config) -> None:
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(dashboard, "testfleet-dashboard")
+    from testfleet.compat import configure_controller  # plugins in the controller (compat/)
+
+    configure_controller(config)
     # The controller freezes its heap as the run goes (controller.FREEZE_EVERY). Cleanups run
     # last-in first-out: registered now, before pytest's own plugins register theirs, the
     # unfreeze runs after pytest's end-of-session GC passes, which so skip the frozen heap.

@@ -246,6 +246,9 @@ class RunState:
         if self.settings.backend == "local":
             gpus = self.slot_gpus(slot)
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+        from testfleet.compat import worker_env  # plugins' data for the worker (compat/)
+
+        env.update(worker_env(self.config, worker_id))
         return env
 
     # ------------------------------------------------------------------ workers
@@ -273,6 +276,9 @@ class RunState:
 
     def warning(self, msg: dict[str, Any]) -> None:
         self.warnings.append(msg)
+        from testfleet.compat import warning_from_worker  # into pytest's warnings summary
+
+        warning_from_worker(self.config, msg)
 
     # ------------------------------------------------------------------ outcomes
     def record_attempt(self, idx: int, result: TestResult) -> bool:

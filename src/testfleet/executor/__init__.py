@@ -14,7 +14,9 @@ if TYPE_CHECKING:  # testfleet run imports this package before pytest, to start 
 
 
 def collector_args(config: pytest.Config) -> list[str]:
-    return [str(a) for a in config.invocation_params.args]
+    from testfleet.compat import collector_args as compat_args  # e.g. the controller's random seed
+
+    return [str(a) for a in config.invocation_params.args] + compat_args(config)
 
 
 def make_executor(config: pytest.Config, settings: Settings) -> Any:

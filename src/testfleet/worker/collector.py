@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from testfleet.compat import collection_warnings
 from testfleet.messages import Channel, ChannelClosed
 from testfleet.worker import capture
 from testfleet.worker import items as item_info
@@ -89,13 +90,14 @@ class CollectorPlugin:
             "t": "collected", "role": "collector", "token": self.spec.get("token", ""),
             "items": nodeid_list, "extra": extra,
             "errors": self.errors, "deselected": self.deselected, "hash": digest,
-            "seconds": seconds, "pid": os.getpid(),
+            "seconds": seconds, "pid": os.getpid(), "warnings": collection_warnings(session.config),
         })
         capture.stop_global_capture(session.config)
         _dump_profile("collector")
         sys.stdout.flush()
         sys.stderr.flush()
         code = ForkServer(session, self.chan, self.spec, digest, self.restore_gc).serve()
+        session.config.hook.pytest_testfleet_collector_stopping(config=session.config)
         os._exit(code)
 
     def restore_gc(self) -> None:
