@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 from ray_cluster import RayCluster, executions, outcomes, ray_cluster_fixture, run_testfleet, wait_for  # noqa: F401
 
-from testfleet.executor.ray import plan_slots, ray_options, requirement_shape
-from testfleet.scheduler import protocol
 
 pytestmark = pytest.mark.ray
 
@@ -60,24 +58,6 @@ def pid_alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
-
-
-# --------------------------------------------------------------------- pure planning
-def test_requirements_map_to_ray_resources() -> None:
-    spec = protocol.TestSpec(0, "t", requires={"gpu": 1, "memory_gb": 2, "cpus": 2, "tpu": 4}, tags=frozenset({"gpu_sim", "x"}))
-    shape = requirement_shape(spec, frozenset({"gpu_sim"}))
-    assert dict(shape) == {"gpu": 1.0, "memory_gb": 2.0, "tpu": 4.0, "gpu_sim": 0.01}
-    assert ray_options(shape) == {"num_cpus": 1, "num_gpus": 1.0, "memory": 2 * 2**30,
-                                  "resources": {"tpu": 4.0, "gpu_sim": 0.01}}
-
-
-def test_plan_gives_feasible_requirements_a_slot_first() -> None:
-    nodes = [{"CPU": 1.0}, {"CPU": 1.0, "gpu_sim": 1.0}]
-    specs = [protocol.TestSpec(i, f"t{i}") for i in range(5)]
-    specs += [protocol.TestSpec(5 + i, f"g{i}", tags=frozenset({"gpu_sim"})) for i in range(2)]
-    specs += [protocol.TestSpec(9, "gpu", requires={"gpu": 1})]  # no node has a GPU: no slot for it
-    assert plan_slots(specs, 3, nodes) == [(("gpu_sim", 0.01),), (), ()]
-    assert plan_slots(specs[:5], 2, nodes) == [(), ()]
 
 
 # --------------------------------------------------------------------- without Ray

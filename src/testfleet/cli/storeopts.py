@@ -6,16 +6,16 @@ Only the standard library at import time; the store is imported inside the funct
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+from testfleet.paths import find_rootdir
 
 if TYPE_CHECKING:
     from testfleet.model import RunInfo
     from testfleet.store import Store
 
-ROOT_MARKERS = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
 READ_LOCK_TIMEOUT = 5.0
 
 
@@ -24,16 +24,6 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
         "--db", metavar="PATH", default=None,
         help="results file (default: .testfleet/results.duckdb under the project root, the "
              "nearest directory up from here with pytest.ini, pyproject.toml, setup.cfg or tox.ini)")
-
-
-def find_rootdir(start: str | os.PathLike[str] | None = None) -> Path:
-    """The nearest ancestor of ``start`` (default: the current directory) holding one of
-    :data:`ROOT_MARKERS`, else ``start`` itself."""
-    here = Path(start if start is not None else os.getcwd()).absolute()
-    for directory in (here, *here.parents):
-        if any((directory / marker).is_file() for marker in ROOT_MARKERS):
-            return directory
-    return here
 
 
 def db_path(db: str | None) -> Path:
