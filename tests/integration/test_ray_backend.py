@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from ray_cluster import RayCluster, executions, outcomes, ray_cluster_fixture, run_testfleet, wait_for  # noqa: F401
 
-
 pytestmark = pytest.mark.ray
 
 RECORD = '''
