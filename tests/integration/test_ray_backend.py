@@ -158,6 +158,36 @@ def test_a_hung_test_times_out_with_its_stacks(placement_run) -> None:
     assert elapsed < 100
 
 
+FLEET_SIZE_SUITE = '''
+import os
+import pytest
+
+@pytest.mark.parametrize("i", range(4))
+def test_fleet(i):
+    with open(os.environ["FLEET_LOG"], "a") as fh:
+        fh.write(os.environ["TESTFLEET_WORKERS"] + "\\n")
+'''
+
+
+def test_without_w_the_fleet_is_one_worker_per_cpu_of_the_cluster(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    # The executor decides the fleet size once connected (its own copy of the settings, which
+    # the controller adopts): the header, the scheduler's fleet and the workers all see it.
+    # Three nodes of one CPU: the fleet differs from the default of -w (2).
+    extra = ray_cluster.add_node()
+    try:
+        root = write_suite(tmp_path, FLEET_SIZE_SUITE)
+        fleet_log = root / "fleet.log"
+        proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address,
+                                     env={"EXEC_LOG": str(root / "exec.log"), "FLEET_LOG": str(fleet_log)},
+                                     timeout=120)
+    finally:
+        ray_cluster.kill_node(extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["counts"] == {"passed": 4}
+    assert "testfleet: 3 workers (ray, spawn)" in proc.stdout
+    assert fleet_log.read_text().split() == ["3"] * 4
+
+
 NODE_LOSS_SUITE = '''
 import os, time
 import pytest
