@@ -18,9 +18,6 @@ from pathlib import Path
 import pytest
 from ray_cluster import RayCluster, executions, outcomes, ray_cluster_fixture, run_testfleet, wait_for  # noqa: F401
 
-from testfleet.executor.ray import plan_slots, ray_options, requirement_shape
-from testfleet.scheduler import protocol
-
 pytestmark = pytest.mark.ray
 
 RECORD = '''
@@ -60,24 +57,6 @@ def pid_alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
-
-
-# --------------------------------------------------------------------- pure planning
-def test_requirements_map_to_ray_resources() -> None:
-    spec = protocol.TestSpec(0, "t", requires={"gpu": 1, "memory_gb": 2, "cpus": 2, "tpu": 4}, tags=frozenset({"gpu_sim", "x"}))
-    shape = requirement_shape(spec, frozenset({"gpu_sim"}))
-    assert dict(shape) == {"gpu": 1.0, "memory_gb": 2.0, "tpu": 4.0, "gpu_sim": 0.01}
-    assert ray_options(shape) == {"num_cpus": 1, "num_gpus": 1.0, "memory": 2 * 2**30,
-                                  "resources": {"tpu": 4.0, "gpu_sim": 0.01}}
-
-
-def test_plan_gives_feasible_requirements_a_slot_first() -> None:
-    nodes = [{"CPU": 1.0}, {"CPU": 1.0, "gpu_sim": 1.0}]
-    specs = [protocol.TestSpec(i, f"t{i}") for i in range(5)]
-    specs += [protocol.TestSpec(5 + i, f"g{i}", tags=frozenset({"gpu_sim"})) for i in range(2)]
-    specs += [protocol.TestSpec(9, "gpu", requires={"gpu": 1})]  # no node has a GPU: no slot for it
-    assert plan_slots(specs, 3, nodes) == [(("gpu_sim", 0.01),), (), ()]
-    assert plan_slots(specs[:5], 2, nodes) == [(), ()]
 
 
 # --------------------------------------------------------------------- without Ray
@@ -177,6 +156,36 @@ def test_a_hung_test_times_out_with_its_stacks(placement_run) -> None:
     assert "Python stacks of every thread of the worker at the timeout" in proc.stdout
     assert re.search(r"test_suite.py\", line \d+ in test_hang", proc.stdout)  # faulthandler dump
     assert elapsed < 100
+
+
+FLEET_SIZE_SUITE = '''
+import os
+import pytest
+
+@pytest.mark.parametrize("i", range(4))
+def test_fleet(i):
+    with open(os.environ["FLEET_LOG"], "a") as fh:
+        fh.write(os.environ["TESTFLEET_WORKERS"] + "\\n")
+'''
+
+
+def test_without_w_the_fleet_is_one_worker_per_cpu_of_the_cluster(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    # The executor decides the fleet size once connected (its own copy of the settings, which
+    # the controller adopts): the header, the scheduler's fleet and the workers all see it.
+    # Three nodes of one CPU: the fleet differs from the default of -w (2).
+    extra = ray_cluster.add_node()
+    try:
+        root = write_suite(tmp_path, FLEET_SIZE_SUITE)
+        fleet_log = root / "fleet.log"
+        proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address,
+                                     env={"EXEC_LOG": str(root / "exec.log"), "FLEET_LOG": str(fleet_log)},
+                                     timeout=120)
+    finally:
+        ray_cluster.kill_node(extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["counts"] == {"passed": 4}
+    assert "testfleet: 3 workers (ray, spawn)" in proc.stdout
+    assert fleet_log.read_text().split() == ["3"] * 4
 
 
 NODE_LOSS_SUITE = '''

@@ -115,11 +115,14 @@ def test_a_checksum_error_says_to_move_the_file_away(tmp_path: Path) -> None:
 
 
 def test_the_ray_executor_ships_from_the_same_root_finder(tmp_path: Path) -> None:
-    from testfleet.executor.ray import project_root
+    from testfleet.executor import ray
+    from testfleet.paths import SHIP_MARKERS
+    from testfleet.store.locate import find_rootdir
 
+    assert ray.find_rootdir is find_rootdir and ray.SHIP_MARKERS is SHIP_MARKERS
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     (tmp_path / "repo" / "a" / "b").mkdir(parents=True)
-    assert project_root(str(tmp_path / "repo" / "a" / "b")) == str(tmp_path / "repo")
+    assert find_rootdir(tmp_path / "repo" / "a" / "b", SHIP_MARKERS) == tmp_path / "repo"
 
 
 def test_report_output_is_checked_before_the_store_is_read(

@@ -6,10 +6,11 @@ Only the standard library at import time; the store is imported inside the funct
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+
+from testfleet.paths import find_rootdir
 
 if TYPE_CHECKING:
     from testfleet.model import RunInfo
@@ -25,14 +26,6 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
         "--db", metavar="PATH", default=None,
         help="results file (default: the nearest .testfleet/results.duckdb from here up to the "
              "project root, else the store the last run wrote to)")
-
-
-def find_rootdir(start: str | os.PathLike[str] | None = None) -> Path:
-    """The project root (:func:`testfleet.store.locate.find_rootdir`; imported when called, so
-    ``testfleet --help`` does not load the store package)."""
-    from testfleet.store.locate import find_rootdir as find
-
-    return find(start)
 
 
 def db_path(db: str | None) -> Path:

@@ -12,7 +12,8 @@ The subprocess dies with its actor (``PR_SET_PDEATHSIG``), so a lost node takes 
 down with it, as a lost machine would.
 
 This module runs on Ray nodes: it imports only the standard library, pytest and the worker
-side of testfleet; ``ray`` only inside the actor's methods.
+side of testfleet (with :mod:`~testfleet.executor.ray_env` and the pure
+:mod:`~testfleet.executor.ray_placement`); ``ray`` only inside the actor's methods.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import time
 from typing import Any
 
 from testfleet.diagnostics import describe_exit, read_tail
+from testfleet.executor.ray_env import node_env
+from testfleet.executor.ray_placement import slot_caps
 
 # Tails of these files go back to the controller with the exit status.
 WORKER_FILES = ("fd1", "fd2", "log", "crash")
@@ -59,27 +62,6 @@ def node_path(path: str, root: str | None, here: str) -> str:
     if rel == "." or not rel.startswith(".."):
         return os.path.normpath(os.path.join(here, rel))
     return path
-
-
-def slot_caps(reserved: dict[str, float], node_id: str, node_ip: str, node_resources: dict[str, float],
-              gpu_ids: list[str] | None = None) -> dict[str, Any]:
-    """The capabilities of a worker slot: what its actor reserved (``gpu``, ``memory_gb``,
-    custom amounts) and, as tags, the custom resources of its node."""
-    resources = {k: v for k, v in node_resources.items() if not k.startswith("node:")}
-    tags = sorted(k for k in resources if k not in ("CPU", "GPU", "memory", "object_store_memory")
-                  and not k.startswith("accelerator_type:"))
-    caps: dict[str, Any] = {
-        "node": node_id, "node_ip": node_ip, "node_resources": resources, "ray_resources": dict(reserved),
-        "tags": tags, "gpu": len(gpu_ids) if gpu_ids else reserved.get("gpu", 0), "gpu_ids": list(gpu_ids or []),
-        "memory_gb": reserved.get("memory_gb", 0.0), "cpus": 1,
-    }
-    for tag in tags:
-        caps[tag] = True
-    for name, amount in reserved.items():
-        # A sliver of a tag's resource (see ray.TAG_AMOUNT) is the tag, not a quantity.
-        if name not in ("gpu", "memory_gb") and not (name in tags and amount < 1):
-            caps[name] = amount
-    return caps
 
 
 class _Launched:
@@ -139,14 +121,7 @@ class WorkerHost:
         child["args"] = [node_path(a, root, self.here) for a in spec["args"]]
         child["workdir"] = self.workdir
         child["caps"] = caps
-        full_env = dict(os.environ)
-        full_env.update(env)
-        full_env["TESTFLEET_SPEC"] = json.dumps(child)
-        full_env["PYTHONUNBUFFERED"] = "1"
-        full_env["TESTFLEET_RAY_NODE"] = str(caps["node"])
-        full_env["TESTFLEET_RAY_NODE_IP"] = str(caps["node_ip"])
-        if caps["gpu_ids"]:
-            full_env["TESTFLEET_GPUS"] = ",".join(caps["gpu_ids"])
+        full_env = node_env(os.environ, env, child, caps)
         entry = self._entry(worker_id)
         # The launching thread lives as long as the child, so PDEATHSIG fires only when the
         # actor process itself goes.

@@ -12,22 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT_MARKERS = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
+# One root finder for the whole project (testfleet.paths): the read commands walk up with it.
+from testfleet.paths import ROOT_MARKERS as ROOT_MARKERS
+from testfleet.paths import find_rootdir as find_rootdir
+
 DEFAULT_DB = os.path.join(".testfleet", "results.duckdb")
 LAST_STORE_FILE = "last-store"
-
-
-def find_rootdir(
-    start: str | os.PathLike[str] | None = None, markers: tuple[str, ...] = ROOT_MARKERS
-) -> Path:
-    """The nearest ancestor of ``start`` (default: the current directory) holding one of
-    ``markers`` (files or directories), else ``start`` itself. The one root-finding helper:
-    the Ray executor finds what to ship with it (markers plus ``.git``)."""
-    here = Path(start if start is not None else os.getcwd()).absolute()
-    for directory in (here, *here.parents):
-        if any((directory / marker).exists() for marker in markers):
-            return directory
-    return here
 
 
 def cache_dir() -> Path:
