@@ -45,6 +45,7 @@ class Settings:
     worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
     gc_freeze: bool = True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
     ci: str = "auto"  # failure annotations: auto (from the environment), github, azure, none
+    gpu_isolation: str = "shared"  # shared: every slot sees a GPU; exclusive: each slot its own (docs/hardware.md)
 
 
 def parse_workers(value: str | int) -> int:
@@ -169,6 +170,10 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     if (v := pick("order")) is not None:
         s.order, s.seed = parse_order(str(v))
     s.deadline = parse_duration("--deadline", pick("deadline"))
+    if (v := pick("gpu_isolation")) is not None:
+        from testfleet.hardware.slots import parse_isolation
+
+        s.gpu_isolation = parse_isolation(str(v))
     tags = options.get("tags") or file_cfg.get("tags") or []
     env_tags = os.environ.get("TESTFLEET_TAGS")
     if not options.get("tags") and env_tags:

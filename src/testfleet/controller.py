@@ -30,6 +30,7 @@ from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, one_line, outcome_of, synthetic_reports
 from testfleet.rebuild import fallback_location, from_dict, rebuild
 from testfleet.run_state import RunState
+from testfleet.hardware.pool import run_env
 from testfleet.scheduler.protocol import Scheduler, WorkerSpec
 from testfleet.worker.capture import read_tail
 from testfleet.worker.items import expand
@@ -363,7 +364,8 @@ class Controller:
                 send.append(idx)
         try:
             if send:
-                w.chan.send({"t": "run", "items": send})
+                env = run_env(self.scheduler, self.items, send)  # hardware: a GPU test's CUDA_VISIBLE_DEVICES
+                w.chan.send({"t": "run", "items": send, "env": env} if env else {"t": "run", "items": send})
                 w.flushed = False
             if self._stopping():
                 self._halt(w)

@@ -72,6 +72,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 default=False, help="unschedulable tests do not fail the run")
     g.addoption("--fleet-resume", dest="fleet_resume", default=None, metavar="RUN_ID|last",
                 help="run only the tests of an interrupted run that have no final outcome")
+    g.addoption("--fleet-gpu-isolation", dest="fleet_gpu_isolation", default=None, metavar="shared|exclusive",
+                help="shared (default): every worker sees a GPU, marked tests reserve theirs; "
+                     "exclusive: each worker its own GPUs, hidden from the others")
     g.addoption("--fleet-ci", dest="fleet_ci", default=None, metavar="auto|github|azure|none",
                 help="annotate failures for a CI system (default auto: GitHub Actions or Azure Pipelines "
                      "when their environment says so)")
@@ -85,7 +88,7 @@ def _options(config: pytest.Config) -> dict[str, Any]:
         "ray_address": o.fleet_ray_address, "ray_exclude": o.fleet_ray_exclude,
         "ray_no_ship": o.fleet_ray_no_ship, "order": o.fleet_order, "deadline": o.fleet_deadline,
         "tags": o.fleet_tags, "allow_unschedulable": o.fleet_allow_unschedulable or None,
-        "resume": o.fleet_resume, "ci": o.fleet_ci,
+        "resume": o.fleet_resume, "ci": o.fleet_ci, "gpu_isolation": o.fleet_gpu_isolation,
     }
 
 

@@ -32,6 +32,7 @@ OPTIONS: dict[str, tuple[str, bool | None]] = {
     "--allow-unschedulable": ("--fleet-allow-unschedulable", False),
     "--resume": ("--fleet-resume", None),  # value optional: a run id, else the last run
     "--ci": ("--fleet-ci", True),
+    "--gpu-isolation": ("--fleet-gpu-isolation", True),
 }
 
 HELP = """usage: testfleet run [options] [pytest args...]
@@ -48,6 +49,8 @@ options:
   --order ORDER            duration (default), collection, failed-first, random[:seed]
   --deadline DURATION      e.g. 10m: most valuable tests first, stop when the rest cannot fit
   --tag TAG                advertise a capability tag on the workers (repeatable)
+  --gpu-isolation shared|exclusive
+                           every worker sees a GPU (default), or each its own GPUs only
   --allow-unschedulable    unschedulable tests do not fail the run
   --resume [RUN_ID]        finish an interrupted run (default: the last one)
   --backend local|ray      run workers as local processes (default) or on a Ray cluster
