@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.hardware import worker as hardware
+from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.worker import capture
 from testfleet.worker.probe import capabilities
 
