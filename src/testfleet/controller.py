@@ -33,6 +33,7 @@ from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, one_line, outcome_of, synthetic_reports
 from testfleet.rebuild import fallback_location, from_dict, rebuild
 from testfleet.run_state import RunState
+from testfleet.scheduler.constraints import widest
 from testfleet.scheduler.protocol import Scheduler, WorkerSpec
 from testfleet.worker.capture import read_tail
 from testfleet.worker.items import expand
@@ -174,7 +175,7 @@ class Controller:
                 raise session.Interrupted(f"{n} error{'s' if n != 1 else ''} during collection")
             if not self.items:
                 return
-            n = min(self.settings.workers, len(self.items))
+            n = min(self.settings.workers, max(len(self.items), widest(self.items)))  # hardware: mpi=N takes N slots
             placed = hasattr(self.executor, "plan")  # Ray: size and place the slots; their caps are the fleet
             if not placed:
                 # Fork the workers first: they start while the scheduler is built.
@@ -582,6 +583,7 @@ class Controller:
         if leftover:
             self.scheduler.requeue(leftover)
         w.outstanding.clear()
+        self.feed_idle = True  # the workers a multi-slot test (cpus=k, mpi=N) kept idle are free: feed or stop them
         self.state.worker_gone(w.id, status)
         # A worker told to stop still counts when it died holding tests it never started.
         if w.finished_tests == 0 and running is None and (not w.stopping or leftover) and lost is None:

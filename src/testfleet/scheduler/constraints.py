@@ -89,3 +89,9 @@ def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
     return TestSpec(index=index, nodeid=nodeid, module=module, parent=info.get("parent", parent),
                     name=info.get("name", name), scope=info.get("scope"), requires=m["requires"], tags=m["tags"],
                     after=m["after"], exclusive=m["exclusive"], group=m["group"])
+
+
+def widest(items: list[dict[str, Any]]) -> int:
+    """The most worker slots one collected test occupies (``cpus=k``, ``mpi=N``); 1 when
+    none asks for more. Only items that carry a ``fleet`` mark are parsed."""
+    return max((spec_from_item(i, info).slots for i, info in enumerate(items) if info.get("fleet")), default=1)

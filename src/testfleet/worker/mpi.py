@@ -120,14 +120,25 @@ def _teardown_for(item: pytest.Item, nextitem: pytest.Item | None) -> None:
         state.teardown_exact(nextitem)
 
 
-def _read_capture(config: pytest.Config) -> tuple[str, str]:
-    """mpirun's output so far, taken out of the worker's global capture (so the next test
-    does not get it)."""
-    capman = config.pluginmanager.getplugin("capturemanager")
-    if capman is None or not capman.is_globally_capturing():
-        return "", ""
-    out, err = capman.read_global_capture()
-    return out, err
+class _Captured:
+    """mpirun's output goes where a test's output goes: the worker's capture files, so a
+    timeout's message shows the ranks' output so far; read (and cleared) when it ends."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        capman = config.pluginmanager.getplugin("capturemanager")
+        self.capman = capman if capman is not None and capman.is_globally_capturing() else None
+        self.text = ""
+
+    def __enter__(self) -> _Captured:
+        if self.capman is not None:
+            self.capman.resume_global_capture()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.capman is not None:
+            self.capman.suspend_global_capture(in_=False)
+            out, err = self.capman.read_global_capture()
+            self.text = out + err
 
 
 def run_ranks(config: pytest.Config, item: pytest.Item, n: int) -> list[pytest.TestReport]:
@@ -140,15 +151,15 @@ def run_ranks(config: pytest.Config, item: pytest.Item, n: int) -> list[pytest.T
     except FileNotFoundError as exc:
         return [_report(item, "call", "failed", f"mpi={n}: {exc}", start)]
     env = {**os.environ, DIR_ENV: outdir, WORKER_PID_ENV: str(os.getpid())}
-    _read_capture(config)  # drop anything left from before
     sys.stdout.flush()
     sys.stderr.flush()
-    # Same process group as the worker: a timeout's SIGKILL to the group reaches mpirun,
-    # and the ranks die with it.
-    code = subprocess.run(cmd, cwd=str(config.invocation_params.dir), env=env, stdin=subprocess.DEVNULL).returncode
-    out, err = _read_capture(config)
+    with _Captured(config) as captured:
+        # Same process group as the worker: a timeout's SIGKILL to the group reaches
+        # mpirun, and the ranks die with it.
+        code = subprocess.run(cmd, cwd=str(config.invocation_params.dir), env=env,
+                              stdin=subprocess.DEVNULL).returncode
     try:
-        return merge(config, item, n, Path(outdir), code, out + err, start)
+        return merge(config, item, n, Path(outdir), code, captured.text, start)
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
 
