@@ -5,8 +5,8 @@ exclusive isolation, memory reservations, and ``testfleet workers`` showing the 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path

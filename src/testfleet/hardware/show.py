@@ -22,10 +22,8 @@ def gpus_cell(caps: Mapping[str, Any]) -> str:
     """The GPUs a worker sees by default; ``+N`` more a marked test may be given."""
     gpus = [g for g in caps.get("gpus") or [] if isinstance(g, Mapping)]
     visible = caps.get("gpu_visible")
-    if visible is None:  # a Ray actor or an older run: every listed GPU is its own
-        seen = gpus
-    else:
-        seen = [g for g in gpus if g.get("index") in visible]
+    # No gpu_visible: a Ray actor or an older run, whose every listed GPU is its own.
+    seen = gpus if visible is None else [g for g in gpus if g.get("index") in visible]
     if not seen and caps.get("gpu_ids"):
         return ",".join(str(i) for i in caps["gpu_ids"])
     text = ", ".join(gpu_text(g) for g in seen) or "-"

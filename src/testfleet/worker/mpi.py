@@ -32,7 +32,7 @@ import time
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -191,32 +191,26 @@ def merge(config: pytest.Config, item: pytest.Item, n: int, outdir: Path, mpirun
     ranks = [read_rank(config, outdir / f"rank-{k}.jsonl") for k in range(n)]
     merged: list[pytest.TestReport] = []
     for when in PHASES:
-        per_rank = [(k, next((r for r in reps if r.when == when), None)) for k, (reps, _, _) in enumerate(ranks)]
-        present = [(k, r) for k, r in per_rank if r is not None]
-        if not present:
+        present = [(k, r) for k, (reps, _, _) in enumerate(ranks) for r in reps if r.when == when]
+        if not present or (when == "call" and merged and not merged[0].passed):
             continue
         failing = [(k, r) for k, r in present if r.failed]
-        k0, base = failing[0] if failing else present[0]
-        if not failing and any(r.skipped for _, r in present):
-            k0, base = next((k, r) for k, r in present if r.skipped)
+        k0, base = (failing or [(k, r) for k, r in present if r.skipped] or present)[0]
         sections = [(f"{title} (rank {k})", body) for k, r in present for title, body in r.sections]
         report = _copy(base, sections=sections, duration=max(r.duration for _, r in present))
         if failing:
             _prefix_message(report, f"rank {k0}/{n}: ")
         merged.append(report)
-        if when == "setup" and not report.passed:
-            break
-    missing = [k for k, (reps, _, code) in enumerate(ranks) if not any(r.when == "call" for r in reps)
-               and not (merged and merged[0].when == "setup" and not merged[0].passed)]
-    errors = [e for _, errs, _ in ranks for e in errs]
-    if missing and not any(r.failed for r in merged):
-        others_failed = any(r.failed for reps, _, _ in ranks for r in reps)
-        why = "" if not others_failed else " (ended when another rank failed)"
-        text = (f"rank {missing[0]}/{n}: ran no test{why}; mpirun exited with code {mpirun_code}"
-                + ("\n" + "\n".join(errors) if errors else "")
+    set_up = bool(merged) and merged[0].when == "setup" and merged[0].passed
+    silent = [k for k, (reps, _, _) in enumerate(ranks) if not any(r.when == "call" for r in reps)]
+    if (set_up or not merged) and silent and not any(r.failed for r in merged):
+        # A rank that never ran the test: it crashed, or could not import or collect it.
+        errors = [e for _, errs, _ in ranks for e in errs]
+        text = (f"rank {silent[0]}/{n}: ran no test; mpirun exited with code {mpirun_code}"
+                + "".join(f"\n{e}" for e in errors)
                 + (f"\n\nmpirun output:\n{mpirun_output.strip()}" if mpirun_output.strip() else ""))
-        failed = _report(item, "call", "failed", text, start)
-        merged = [r for r in merged if r.when == "setup"] + [failed] + [r for r in merged if r.when == "teardown"]
+        call = _report(item, "call", "failed", text, start)
+        merged = [r for r in merged if r.when == "setup"] + [call] + [r for r in merged if r.when == "teardown"]
     elif mpirun_output.strip() and any(r.failed for r in merged):
         merged[-1].sections.append(("Captured stdout call (mpirun)", mpirun_output))
     return merged
@@ -248,7 +242,8 @@ def _prefix_message(report: pytest.TestReport, prefix: str) -> None:
     report.longrepr = prefix + str(report.longrepr)
 
 
-def _report(item: pytest.Item, when: str, outcome: str, text: str, start: float) -> pytest.TestReport:
+def _report(item: pytest.Item, when: Literal["setup", "call", "teardown"], outcome: Literal["passed", "failed"],
+            text: str, start: float) -> pytest.TestReport:
     now = time.time()
     return pytest.TestReport(item.nodeid, item.location, {k: 1 for k in item.keywords}, outcome, text, when,
                              [], now - start, start, now)
