@@ -114,7 +114,7 @@ def run_fleet(suite: Path, workers: int, start: str) -> dict[str, object]:
 def _note(text: str) -> str:
     for line in text.splitlines():
         if "ERROR:" in line or "error:" in line or "CUDA error" in line:
-            return line.strip()[:100]
+            return line.strip()[:160]
     return ""
 
 

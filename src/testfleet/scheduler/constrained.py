@@ -16,8 +16,9 @@ Rules, checked each time a worker asks for work (``next_for``):
 - **Reservations.** ``requires={"gpu": n}`` (whole GPUs, or a share below 1),
   ``{"gpu_memory_gb": m}`` and ``{"memory_gb": m}`` are held from hand-out to the end of the
   attempt: a test starts only where what it needs is free (:mod:`testfleet.hardware.pool`),
-  and only on an idle worker (never queued behind another test while it holds them); it
-  runs with ``CUDA_VISIBLE_DEVICES`` naming exactly its GPUs (``env_for``).
+  and only on an idle worker (never queued behind another test while it holds them; a busy
+  worker it would fit on gets nothing more queued, so it drains and takes it); it runs with
+  ``CUDA_VISIBLE_DEVICES`` naming exactly its GPUs (``env_for``).
 
 Unconstrained tests take the fast path of :class:`LoadScheduler`. Constrained tests wait in
 ``special`` (sorted longest first); a worker takes the best eligible special test when its
@@ -179,7 +180,8 @@ class ConstrainedScheduler(LoadScheduler):
     def _idle(self, worker_id: str) -> bool:
         return not self.busy.get(worker_id) and worker_id not in self.reserved
 
-    def _eligible(self, worker_id: str, idx: int) -> bool:
+    def _eligible(self, worker_id: str, idx: int, *, as_idle: bool = False) -> bool:
+        """Whether ``worker_id`` may take ``idx`` now (``as_idle``: were its queue empty)."""
         t = self.tests[idx]
         if self.avoid.get(idx) == worker_id and len(self.workers) > 1:
             return False
@@ -206,7 +208,17 @@ class ConstrainedScheduler(LoadScheduler):
             return True
         # Held from hand-out: only an idle worker takes it, so it never waits in a queue
         # behind another test while holding a GPU or memory.
-        return not self.busy.get(worker_id) and self.reservations.place(t.requires, w.capabilities) is not None
+        idle = as_idle or not self.busy.get(worker_id)
+        return idle and self.reservations.place(t.requires, w.capabilities) is not None
+
+    def _draining_for(self, worker_id: str, head: int) -> bool:
+        """A reserving test that fits on this worker once its queue is empty, and comes
+        before ``head``: queue nothing more, so the worker drains and takes it."""
+        if not self.busy.get(worker_id):
+            return False
+        floor = self.estimates.get(head, 0.0)
+        return any(needs_reservation(self.tests[i].requires) and self.estimates.get(i, 0.0) >= floor
+                   and self._eligible(worker_id, i, as_idle=True) for i in self.special)
 
     def _blocked(self, worker_id: str) -> bool:
         if worker_id in self.reserved:
@@ -231,7 +243,7 @@ class ConstrainedScheduler(LoadScheduler):
                 assert held is not None  # _eligible placed it a moment ago
                 self.reservations.hold(best, held)
             return self._hand_out(worker_id, best)
-        if head is None:
+        if head is None or (best is None and self._draining_for(worker_id, head)):
             return None
         idx = super().next_for(worker_id)
         return None if idx is None else self._hand_out(worker_id, idx)

@@ -403,3 +403,18 @@ def test_mpi_needs_mpirun_and_as_many_slots_as_ranks() -> None:
     assert missing_capability(t, {"mpirun": True}, frozenset(), 2) is None
     assert "no worker has mpirun" in (missing_capability(t, {}, frozenset(), 2) or "")
     assert "needs 2 worker slots" in (missing_capability(t, {"mpirun": True}, frozenset(), 1) or "")
+
+
+def test_a_busy_worker_drains_for_a_gpu_test_that_fits_instead_of_queueing_plain_ones() -> None:
+    history = {"m.py::test_0": 5.0, "m.py::test_1": 5.0} | {f"m.py::test_{i}": 1.0 for i in range(2, 6)}
+    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})] + [spec(i) for i in range(2, 6)],
+                 *gpu_fleet(2), history=history)
+    assert sched.next_for("w0") == 0  # holds the GPU
+    p1 = sched.next_for("w1")
+    p2 = sched.next_for("w1")  # test 1 cannot have the GPU now anyway: w1 keeps queueing plain tests
+    assert {p1, p2} <= {2, 3, 4, 5}
+    sched.done("w0", 0)  # the GPU is free
+    sched.done("w1", p1)  # w1 runs p2 and asks for its next item
+    assert sched.next_for("w1") is None  # test 1 fits once w1 is idle: nothing more queued
+    sched.done("w1", p2)
+    assert sched.next_for("w1") == 1
