@@ -50,11 +50,9 @@ def is_constrained(t: TestSpec) -> bool:
 def missing_capability(t: TestSpec, caps: Mapping[str, Any], tags: frozenset[str], slots: int) -> str | None:
     """Why a worker with these capabilities can never run ``t`` (None if it can)."""
     for name, amount in t.requires.items():
-        if name in ("cpus", "mpi"):
-            if name == "mpi" and not caps.get("mpirun"):
-                return f"mpi={amount:g} (no worker has mpirun; install Open MPI or MPICH and mpi4py)"
+        if name in ("cpus", "mpi"):  # worker slots; a worker without mpirun fails an mpi test saying so
             if amount > slots:
-                return f"cpus={amount:g} needs {amount:g} worker slots; the fleet has {slots}"
+                return f"{name}={amount:g} needs {amount:g} worker slots; the fleet has {slots}"
             continue
         have = caps.get(name, 0)
         if isinstance(have, list):

@@ -398,11 +398,10 @@ def test_exclusive_slots_reserve_only_their_own_gpus() -> None:
     assert sched.next_for("w0") == 0
 
 
-def test_mpi_needs_mpirun_and_as_many_slots_as_ranks() -> None:
+def test_mpi_needs_as_many_slots_as_ranks() -> None:
     t = spec(0, requires={"mpi": 2.0, "cpus": 2.0})
-    assert missing_capability(t, {"mpirun": True}, frozenset(), 2) is None
-    assert "no worker has mpirun" in (missing_capability(t, {}, frozenset(), 2) or "")
-    assert "needs 2 worker slots" in (missing_capability(t, {"mpirun": True}, frozenset(), 1) or "")
+    assert missing_capability(t, {}, frozenset(), 2) is None
+    assert missing_capability(t, {}, frozenset(), 1) == "mpi=2 needs 2 worker slots; the fleet has 1"
 
 
 def test_a_busy_worker_drains_for_a_gpu_test_that_fits_instead_of_queueing_plain_ones() -> None:
