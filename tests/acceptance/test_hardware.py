@@ -143,3 +143,30 @@ def test_small(n):
     # A 2 GB test fits beside a 20 GB one, so the fleet was not serialised altogether.
     small = [s for s in got if s["name"].startswith("small")]
     assert any(overlaps(s, b) for s in small for b in big), got
+
+
+def test_two_gpus_round_robin_whole_and_fractional_reservations(fleet: Any) -> None:
+    fleet.write("helpers_record.py", RECORD)
+    fleet.write("test_two.py", """
+import os, pytest
+from helpers_record import record
+@pytest.mark.fleet(requires={"gpu": 2})
+def test_both_gpus():
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0,1"
+    record("both")
+@pytest.mark.fleet(requires={"gpu": 0.5})
+@pytest.mark.parametrize("n", range(2))
+def test_half(n):
+    assert os.environ["CUDA_VISIBLE_DEVICES"] in ("0", "1")
+    record(f"half{n}")
+@pytest.mark.parametrize("n", range(4))
+def test_unmarked(n):
+    record(f"plain{n}", 0.05)
+""")
+    run = fleet.run("-w", "2", "--db", "none", env=clean_env(TESTFLEET_FAKE_GPUS="2:40"))
+    assert run.code == 0, run.out + run.err
+    got = spans(fleet.root)
+    plain = {s["worker"]: s["cvd"] for s in got if s["name"].startswith("plain")}
+    # w0 sees GPU 0, w1 GPU 1, also after a GPU test ran on it (its own value is restored).
+    assert all(cvd == worker[1:] for worker, cvd in plain.items()), plain
+    assert {s["cvd"] for s in got if s["name"] == "both"} == {"0,1"}

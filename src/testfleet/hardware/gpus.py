@@ -70,13 +70,18 @@ def from_nvidia_smi() -> list[Gpu] | None:
 
 
 def from_torch() -> list[Gpu] | None:
-    """GPUs PyTorch sees, when it is installed (no nvidia-smi, e.g. in some containers).
+    """GPUs PyTorch sees, when it is installed and an NVIDIA driver is present but
+    ``nvidia-smi`` is not (some containers).
     ``device_count`` and ``get_device_properties`` do not keep CUDA initialised in this
     process for the forks' sake: they run in a child process."""
+    import glob
     import importlib.util
     import json
     import sys
 
+    # Only where an NVIDIA driver is present: importing torch costs seconds on every run.
+    if not (glob.glob("/dev/nvidia[0-9]*") or os.path.isdir("/proc/driver/nvidia")):
+        return None
     if importlib.util.find_spec("torch") is None:
         return None
     code = ("import json, torch\n"
