@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from testfleet.hardware import slots
@@ -42,7 +42,7 @@ class Machine:
         return env
 
 
-def slot_caps_from_env(environ: dict[str, str]) -> dict[str, Any]:
+def slot_caps_from_env(environ: MutableMapping[str, str]) -> dict[str, Any]:
     """In a worker: the capabilities its controller gave its slot (removed from the
     environment, so tests that start testfleet themselves do not inherit them)."""
     text = environ.pop(SLOT_CAPS_ENV, None)

@@ -44,5 +44,5 @@ def capabilities() -> dict[str, Any]:
     tags = os.environ.get("TESTFLEET_TAGS")
     if tags and os.environ.get("TESTFLEET_WORKER"):
         caps["tags"] = sorted(t for t in tags.split(",") if t)
-    caps.update(slot_caps_from_env(os.environ))  # type: ignore[arg-type]
+    caps.update(slot_caps_from_env(os.environ))
     return caps

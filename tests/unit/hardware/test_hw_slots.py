@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from testfleet.config import build
 from testfleet.errors import UsageError
 from testfleet.hardware.gpus import Gpu
 from testfleet.hardware.machine import SLOT_CAPS_ENV, Machine, slot_caps_from_env
@@ -50,3 +52,14 @@ def test_isolation_names_the_flag_and_choices() -> None:
     assert parse_isolation("exclusive") == "exclusive"
     with pytest.raises(UsageError, match="--gpu-isolation: 'private' is not one of shared, exclusive"):
         parse_isolation("private")
+
+
+def test_gpu_isolation_setting_from_flag_env_and_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TESTFLEET_GPU_ISOLATION", raising=False)
+    assert build({}, tmp_path).gpu_isolation == "shared"
+    (tmp_path / "pyproject.toml").write_text('[tool.testfleet]\ngpu_isolation = "exclusive"\n')
+    assert build({}, tmp_path).gpu_isolation == "exclusive"
+    assert build({"gpu_isolation": "shared"}, tmp_path).gpu_isolation == "shared"
+    monkeypatch.setenv("TESTFLEET_GPU_ISOLATION", "private")
+    with pytest.raises(UsageError, match="--gpu-isolation: 'private' is not one of shared, exclusive"):
+        build({}, tmp_path)
