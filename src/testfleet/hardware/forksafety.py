@@ -16,25 +16,25 @@ from typing import Any
 ADVICE = "forked workers cannot use it: run with --start spawn (or initialise it in a fixture, not at import)"
 
 
-def _torch(mod: Any) -> str | None:
+def _torch(mod: Any, mods: Mapping[str, Any]) -> str | None:
     cuda = getattr(mod, "cuda", None)
     if cuda is not None and callable(getattr(cuda, "is_initialized", None)) and cuda.is_initialized():
         return "CUDA (torch.cuda.is_initialized() is true)"
     return None
 
 
-def _jax(mod: Any) -> str | None:
-    bridge = sys.modules.get("jax._src.xla_bridge")
+def _jax(mod: Any, mods: Mapping[str, Any]) -> str | None:
+    bridge = mods.get("jax._src.xla_bridge")
     backends = getattr(bridge, "_backends", None)
     return "JAX's XLA backends" if backends else None
 
 
-def _numba(mod: Any) -> str | None:
-    driver = getattr(sys.modules.get("numba.cuda.cudadrv.driver"), "driver", None)
+def _numba(mod: Any, mods: Mapping[str, Any]) -> str | None:
+    driver = getattr(mods.get("numba.cuda.cudadrv.driver"), "driver", None)
     return "CUDA (numba.cuda)" if getattr(driver, "is_initialized", False) is True else None
 
 
-def _pycuda(mod: Any) -> str | None:
+def _pycuda(mod: Any, mods: Mapping[str, Any]) -> str | None:
     return "CUDA (pycuda.autoinit)"
 
 
@@ -50,7 +50,7 @@ def fork_hazard(modules: Mapping[str, Any] | None = None) -> str | None:
         if mod is None:
             continue
         try:
-            what = check(mod)
+            what = check(mod, mods)
         except Exception:  # noqa: BLE001 - a half-imported library is no reason to stop the run
             what = None
         if what:
