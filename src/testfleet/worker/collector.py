@@ -119,7 +119,8 @@ class CollectorPlugin:
         code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
                           workdir=self.spec["workdir"], collection_hash=digest,
                           token=self.spec.get("token", ""),
-                          extra_caps={**(self.spec.get("caps") or {}), "collection_errors": self.error_lines})
+                          extra_caps={**(self.spec.get("caps") or {}),
+                                      **({"collection_errors": self.error_lines} if self.error_lines else {})})
         os._exit(code)
 
 
