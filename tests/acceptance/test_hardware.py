@@ -170,3 +170,21 @@ def test_unmarked(n):
     # w0 sees GPU 0, w1 GPU 1, also after a GPU test ran on it (its own value is restored).
     assert all(cvd == worker[1:] for worker, cvd in plain.items()), plain
     assert {s["cvd"] for s in got if s["name"] == "both"} == {"0,1"}
+
+
+def test_an_mpi_test_on_a_worker_without_mpirun_fails_saying_so(fleet: Any) -> None:
+    fleet.write("test_mpi_missing.py", """
+import pytest
+@pytest.mark.fleet(mpi=2)
+def test_ranks():
+    pass
+def test_plain():
+    pass
+""")
+    run = fleet.run("-w", "2", "--db", "none", env=clean_env(TESTFLEET_MPIRUN="no-such-mpirun"))
+    assert run.code == 1, run.out + run.err
+    ranks = run.outcome("test_ranks")
+    assert ranks["outcome"] == "failed"
+    assert ranks["message"] == ("mpi=2: no-such-mpirun not found on PATH (install Open MPI or MPICH, "
+                                "or set TESTFLEET_MPIRUN)")
+    assert run.outcome("test_plain")["outcome"] == "passed"

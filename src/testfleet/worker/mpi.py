@@ -143,13 +143,14 @@ class _Captured:
 
 def run_ranks(config: pytest.Config, item: pytest.Item, n: int) -> list[pytest.TestReport]:
     """Run ``item`` as ``n`` ranks; its reports, merged."""
-    outdir = tempfile.mkdtemp(prefix="testfleet-mpi-")
     start = time.time()
     try:
-        cmd = launcher(n) + [sys.executable, "-m", "testfleet.worker.mpi_rank", outdir,
-                             absolute_nodeid(config, item.nodeid), *rank_args(config)]
+        mpirun = launcher(n)
     except FileNotFoundError as exc:
         return [_report(item, "call", "failed", f"mpi={n}: {exc}", start)]
+    outdir = tempfile.mkdtemp(prefix="testfleet-mpi-")
+    cmd = mpirun + [sys.executable, "-m", "testfleet.worker.mpi_rank", outdir, absolute_nodeid(config, item.nodeid),
+                    *rank_args(config)]
     env = {**os.environ, DIR_ENV: outdir, WORKER_PID_ENV: str(os.getpid())}
     sys.stdout.flush()
     sys.stderr.flush()
