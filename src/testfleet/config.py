@@ -53,6 +53,7 @@ class Settings:
     dashboard: tuple[str, int] | None = None  # live dashboard (host, port; port 0: a free one)
     dashboard_token: str | None = None  # required when the dashboard binds another address
     progress_interval: float = 10.0  # seconds between "N/M done" lines when stdout is not a terminal
+    gpu_isolation: str = "shared"  # shared: every slot sees a GPU; exclusive: each slot its own (docs/hardware.md)
 
 
 def parse_workers(value: str | int, option: str = "--workers") -> int:
@@ -192,7 +193,14 @@ PARSERS: dict[str, Callable[[str, Any, Option], Any]] = {
     "shard": lambda name, v, o: parse_shard_option(name, v),
     "durations_file": lambda name, v, o: parse_durations_file(name, v),
     "dashboard": lambda name, v, o: parse_dashboard(name, v),
+    "gpu_isolation": lambda name, v, o: parse_gpu_isolation(name, v),
 }
+
+
+def parse_gpu_isolation(option: str, value: Any) -> str:
+    from testfleet.hardware.slots import ISOLATIONS
+
+    return parse_choice(option, str(value), tuple(ISOLATIONS))
 
 
 def parse_shard_option(option: str, value: Any) -> str:

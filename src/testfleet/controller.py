@@ -25,11 +25,15 @@ import pytest
 
 from testfleet import events
 from testfleet.config import Settings
+from testfleet.errors import UsageError
+from testfleet.hardware.forksafety import spawn_mismatch
+from testfleet.hardware.pool import run_env
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, one_line, outcome_of, synthetic_reports
 from testfleet.rebuild import fallback_location, from_dict, rebuild
 from testfleet.run_state import RunState
+from testfleet.scheduler.constraints import widest
 from testfleet.scheduler.protocol import Scheduler, WorkerSpec
 from testfleet.worker.capture import read_tail
 from testfleet.worker.items import expand
@@ -165,6 +169,8 @@ class Controller:
             for slot in range(getattr(self.executor, "early_workers", lambda: 0)()):
                 self._start_worker(slot)
             collected = self._wait_for_collection()
+            if collected.get("fork_hazard") and self.settings.start == "fork" and self.executor.backend == "local":
+                raise UsageError(collected["fork_hazard"])  # hardware: the collector initialised CUDA
             self.state.phase("collected")
             self._emit_collection(session, collected)
             if session.testsfailed and not self.config.option.continue_on_collection_errors:
@@ -172,7 +178,7 @@ class Controller:
                 raise session.Interrupted(f"{n} error{'s' if n != 1 else ''} during collection")
             if not self.items:
                 return
-            n = min(self.settings.workers, len(self.items))
+            n = min(self.settings.workers, max(len(self.items), widest(self.items)))  # hardware: mpi=N takes N slots
             placed = hasattr(self.executor, "plan")  # Ray: size and place the slots; their caps are the fleet
             if not placed:
                 # Fork the workers first: they start while the scheduler is built.
@@ -303,9 +309,7 @@ class Controller:
             self._drop(chan)
             return
         if msg["hash"] != self.state.collection_hash:
-            self.breaker_message = (
-                f"worker {w.id} collected a different set of tests than the collector "
-                f"(--start spawn needs a deterministic collection)")
+            self.breaker_message = spawn_mismatch(w.id, msg.get("caps") or {})  # hardware: its collection errors
             self.stop_requested = True
         w.chan, w.pid, w.caps = chan, msg["pid"], msg["caps"]
         w.ready_at = time.perf_counter()
@@ -368,7 +372,8 @@ class Controller:
                 send.append(idx)
         try:
             if send:
-                w.chan.send({"t": "run", "items": send})
+                env = run_env(self.scheduler, self.items, send)  # hardware: a GPU test's CUDA_VISIBLE_DEVICES
+                w.chan.send({"t": "run", "items": send, "env": env} if env else {"t": "run", "items": send})
                 w.flushed = False
             if self._stopping():
                 self._halt(w)
@@ -587,8 +592,10 @@ class Controller:
         if leftover:
             self.scheduler.requeue(leftover)
         w.outstanding.clear()
+        self.feed_idle = True  # the workers a multi-slot test (cpus=k, mpi=N) kept idle are free: feed or stop them
         self.state.worker_gone(w.id, status)
-        if w.finished_tests == 0 and running is None and not w.stopping and lost is None:
+        # A worker told to stop still counts when it died holding tests it never started.
+        if w.finished_tests == 0 and running is None and (not w.stopping or leftover) and lost is None:
             self.early_deaths += 1
         if self.early_deaths >= EARLY_DEATH_LIMIT:
             self.breaker_message = (

@@ -144,6 +144,13 @@ OPTIONS: tuple[Option, ...] = (
         pytest_flag="--fleet-tag",
     ),
     Option(
+        "gpu_isolation",
+        ("--gpu-isolation",),
+        "shared|exclusive",
+        "every worker sees a GPU (default), or each its own GPUs only (docs/hardware.md)",
+        parse="gpu_isolation",
+    ),
+    Option(
         "allow_unschedulable",
         ("--allow-unschedulable",),
         "",

@@ -194,22 +194,22 @@ class RunState:
     # ------------------------------------------------------------------ capabilities
     def local_caps(self) -> dict[str, Any]:
         if not hasattr(self, "_local_caps"):
-            from testfleet.worker.probe import capabilities, detect_gpus
+            from testfleet.worker.probe import capabilities
 
-            caps = capabilities()
-            fake = os.environ.get("TESTFLEET_FAKE_GPUS")
-            if fake is not None and fake.strip().isdigit():
-                gpus: list[dict[str, Any]] = [{"index": i, "name": "fake"} for i in range(int(fake))]
-            else:
-                gpus = detect_gpus()
-            caps["gpus_detected"] = gpus
-            self._local_caps = caps
+            self._local_caps = capabilities()
         return self._local_caps
 
+    def machine(self) -> Any:
+        """This host's GPUs and memory as handed to local slots (testfleet.hardware)."""
+        if not hasattr(self, "_machine"):
+            from testfleet.hardware.machine import Machine
+
+            self._machine = Machine.detect(self.settings.workers, self.settings.gpu_isolation)
+        return self._machine
+
     def slot_gpus(self, slot: int) -> list[int]:
-        """GPUs given to a worker slot: one each to the first slots, while GPUs last."""
-        gpus = self.local_caps()["gpus_detected"]
-        return [gpus[slot]["index"]] if slot < len(gpus) else []
+        """GPUs a worker slot sees by default (docs/hardware.md)."""
+        return list(self.machine().default_indices(slot))
 
     def slot_tags(self, slot: int) -> list[str]:
         per_worker = self.settings.worker_tags.get(str(slot), [])
@@ -220,8 +220,7 @@ class RunState:
         executor placed it with (Ray sets ``caps_provider``)."""
         if self.caps_provider is not None:
             return self.caps_provider(slot)
-        caps = {k: v for k, v in self.local_caps().items() if k != "gpus_detected"}
-        caps["gpu"] = len(self.slot_gpus(slot))
+        caps = {**self.local_caps(), **self.machine().slot_caps(slot)}
         caps["tags"] = self.slot_tags(slot)
         return caps
 
@@ -244,8 +243,7 @@ class RunState:
         if tags:
             env["TESTFLEET_TAGS"] = ",".join(tags)
         if self.settings.backend == "local":
-            gpus = self.slot_gpus(slot)
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+            env.update(self.machine().slot_env(slot))
         from testfleet.compat import worker_env  # plugins' data for the worker (compat/)
 
         env.update(worker_env(self.config, worker_id))

@@ -78,7 +78,10 @@ def test_cpu_worker_sees_no_gpu():
     if os.environ["TESTFLEET_WORKER"] == "w1":
         assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
 """)
-    run = fleet.run("-w", "2", "--db", "none", env={"TESTFLEET_FAKE_GPUS": "1"})
+    # Exclusive isolation: each slot its own GPUs (w0 the only one), hidden from the others.
+    # The shared default (every worker sees a GPU) is in test_hardware.py.
+    run = fleet.run("-w", "2", "--db", "none", "--gpu-isolation", "exclusive",
+                    env={"TESTFLEET_FAKE_GPUS": "1", "CUDA_VISIBLE_DEVICES": "0"})
     assert run.code == 0, run.out
     assert run.report["counts"] == {"passed": 5}
 

@@ -94,8 +94,9 @@ def test_workers_lists_host_node_pid_and_capabilities(db: Path, capsys: pytest.C
     gw0 = next(line for line in out if line.startswith("gw0"))
     gw1 = next(line for line in out if line.startswith("gw1"))
     assert gw0.split()[:4] == ["gw0", "box", "-", "4242"]
-    assert "cpu_count=8 memory=8.0 GiB tags=gpu" in gw0
-    assert gw1.split() == ["gw1", "box", "ray-node-1", "4343", "-"]
+    assert gw0.split()[4:7] == ["-", "gpu", "cpu_count=8"]  # gpus, tags, then the other capabilities
+    assert "cpu_count=8 memory=8.0 GiB" in gw0
+    assert gw1.split() == ["gw1", "box", "ray-node-1", "4343", "-", "-", "-"]
     assert main(["workers", OLD, "--db", str(db)]) == 0
     assert capsys.readouterr().out == f"run {OLD} recorded no workers\n"
 

@@ -22,6 +22,7 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.cli import render
     from testfleet.cli.storeopts import read_run
     from testfleet.console import out
+    from testfleet.hardware import show
 
     info, workers = read_run(ns, lambda store, run: store.workers(run.run_id))
     if not workers:
@@ -35,10 +36,13 @@ def run(ns: argparse.Namespace) -> int:
     table.add_column("host", overflow="fold", max_width=20)
     table.add_column("node", overflow="fold", max_width=16)
     table.add_column("pid", justify="right", no_wrap=True)
-    table.add_column("capabilities", overflow="fold", min_width=24)
+    table.add_column("gpus", overflow="fold")
+    table.add_column("tags", overflow="fold")
+    table.add_column("capabilities", overflow="fold", ratio=1)
     for w in workers:
         table.add_row(*render.cells(w.worker_id, w.host or "-", w.node or "-",
                                     "-" if w.pid is None else str(w.pid),
-                                    render.capabilities(w.capabilities)))
+                                    show.gpus_cell(w.capabilities), show.tags_cell(w.capabilities) or "-",
+                                    render.capabilities(show.other_caps(w.capabilities))))
     out().print(table)
     return 0

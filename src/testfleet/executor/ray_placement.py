@@ -41,8 +41,8 @@ def requirement_shape(spec: TestSpec, custom: frozenset[str]) -> Shape:
     """A test's requirements as testfleet-named reservations (see :func:`ray_options`)."""
     want: dict[str, float] = {}
     for name, amount in spec.requires.items():
-        if name == "cpus" or amount <= 0:
-            continue  # cpus=k is k worker slots, handled by the scheduler
+        if name in ("cpus", "mpi") or amount <= 0:
+            continue  # cpus=k (and mpi=N) is k worker slots, handled by the scheduler
         want[name] = float(amount)
     for tag in spec.tags:
         if tag in custom and tag not in want:

@@ -13,6 +13,12 @@ Rules, checked each time a worker asks for work (``next_for``):
 - **Group.** Tests of one group are never outstanding on two workers at once.
 - **Retry elsewhere.** A retried test avoids the worker it failed on while another worker
   exists.
+- **Reservations.** ``requires={"gpu": n}`` (whole GPUs, or a share below 1),
+  ``{"gpu_memory_gb": m}`` and ``{"memory_gb": m}`` are held from hand-out to the end of the
+  attempt: a test starts only where what it needs is free (:mod:`testfleet.hardware.pool`),
+  and only on an idle worker (never queued behind another test while it holds them; a busy
+  worker it would fit on gets nothing more queued, so it drains and takes it); it runs with
+  ``CUDA_VISIBLE_DEVICES`` naming exactly its GPUs (``env_for``).
 
 Unconstrained tests take the fast path of :class:`LoadScheduler`. Constrained tests wait in
 ``special`` (sorted longest first); a worker takes the best eligible special test when its
@@ -20,7 +26,8 @@ estimate is at least that of the head of the normal queue.
 
 Attributes: ``special`` (indices of constrained tests not handed out), ``busy`` (worker id
 -> indices handed to it and not yet done), ``reserved`` (worker id -> index of the
-multi-slot test it is reserved for), ``final`` (index -> outcome).
+multi-slot test it is reserved for), ``final`` (index -> outcome), ``reservations`` (GPUs
+and memory held by handed-out tests).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from testfleet.hardware.pool import Reservations, needs_reservation
 from testfleet.scheduler.load import LoadScheduler
 from testfleet.scheduler.protocol import TestSpec, WorkerSpec
 
@@ -42,9 +50,9 @@ def is_constrained(t: TestSpec) -> bool:
 def missing_capability(t: TestSpec, caps: Mapping[str, Any], tags: frozenset[str], slots: int) -> str | None:
     """Why a worker with these capabilities can never run ``t`` (None if it can)."""
     for name, amount in t.requires.items():
-        if name == "cpus":
+        if name in ("cpus", "mpi"):  # worker slots; a worker without mpirun fails an mpi test saying so
             if amount > slots:
-                return f"cpus={amount:g} needs {amount:g} worker slots; the fleet has {slots}"
+                return f"{name}={amount:g} needs {amount:g} worker slots; the fleet has {slots}"
             continue
         have = caps.get(name, 0)
         if isinstance(have, list):
@@ -90,6 +98,7 @@ class ConstrainedScheduler(LoadScheduler):
         self.avoid: dict[int, str] = {}
         self._where: dict[int, str] = {}
         self._exclusive_out: set[int] = set()  # exclusive tests handed out and not yet done
+        self.reservations = Reservations()
 
     # --- bookkeeping ---
     def add_worker(self, worker: WorkerSpec) -> None:
@@ -99,6 +108,7 @@ class ConstrainedScheduler(LoadScheduler):
     def remove_worker(self, worker_id: str) -> None:
         super().remove_worker(worker_id)
         for idx in self.busy.pop(worker_id, set()):
+            self.reservations.release(idx)
             self._where.pop(idx, None)
             self._exclusive_out.discard(idx)
         self.reserved = {w: i for w, i in self.reserved.items() if w != worker_id and self._where.get(i)}
@@ -106,6 +116,7 @@ class ConstrainedScheduler(LoadScheduler):
     def done(self, worker_id: str, index: int) -> None:
         """An attempt of ``index`` ended on ``worker_id`` (final or not)."""
         self.busy.get(worker_id, set()).discard(index)
+        self.reservations.release(index)
         self._where.pop(index, None)
         self._exclusive_out.discard(index)
         self.reserved = {w: i for w, i in self.reserved.items() if i != index}
@@ -116,6 +127,7 @@ class ConstrainedScheduler(LoadScheduler):
             for busy in self.busy.values():
                 busy.discard(i)
             self._where.pop(i, None)
+            self.reservations.release(i)
             self._exclusive_out.discard(i)
             self.reserved = {w: r for w, r in self.reserved.items() if r != i}
             if avoid is not None and len(self.workers) > 1:
@@ -166,7 +178,8 @@ class ConstrainedScheduler(LoadScheduler):
     def _idle(self, worker_id: str) -> bool:
         return not self.busy.get(worker_id) and worker_id not in self.reserved
 
-    def _eligible(self, worker_id: str, idx: int) -> bool:
+    def _eligible(self, worker_id: str, idx: int, *, as_idle: bool = False) -> bool:
+        """Whether ``worker_id`` may take ``idx`` now (``as_idle``: were its queue empty)."""
         t = self.tests[idx]
         if self.avoid.get(idx) == worker_id and len(self.workers) > 1:
             return False
@@ -189,7 +202,21 @@ class ConstrainedScheduler(LoadScheduler):
             idle_others = [o for o in self.workers if o != worker_id and self._idle(o)]
             if len(idle_others) < t.slots - 1:
                 return False
-        return True
+        if not needs_reservation(t.requires):
+            return True
+        # Held from hand-out: only an idle worker takes it, so it never waits in a queue
+        # behind another test while holding a GPU or memory.
+        idle = as_idle or not self.busy.get(worker_id)
+        return idle and self.reservations.place(t.requires, w.capabilities) is not None
+
+    def _draining_for(self, worker_id: str, head: int) -> bool:
+        """A reserving test that fits on this worker once its queue is empty, and comes
+        before ``head``: queue nothing more, so the worker drains and takes it."""
+        if not self.busy.get(worker_id):
+            return False
+        floor = self.estimates.get(head, 0.0)
+        return any(needs_reservation(self.tests[i].requires) and self.estimates.get(i, 0.0) >= floor
+                   and self._eligible(worker_id, i, as_idle=True) for i in self.special)
 
     def _blocked(self, worker_id: str) -> bool:
         if worker_id in self.reserved:
@@ -209,11 +236,19 @@ class ConstrainedScheduler(LoadScheduler):
                 for other in [o for o in self.workers if o != worker_id and self._idle(o)][: t.slots - 1]:
                     self.reserved[other] = best
             self.avoid.pop(best, None)
+            if needs_reservation(t.requires):
+                held = self.reservations.place(t.requires, self.workers[worker_id].capabilities)
+                assert held is not None  # _eligible placed it a moment ago
+                self.reservations.hold(best, held)
             return self._hand_out(worker_id, best)
-        if head is None:
+        if head is None or (best is None and self._draining_for(worker_id, head)):
             return None
         idx = super().next_for(worker_id)
         return None if idx is None else self._hand_out(worker_id, idx)
+
+    def env_for(self, index: int) -> dict[str, str] | None:
+        """The environment a handed-out test must run with (its GPUs), or None."""
+        return self.reservations.env(index)
 
     def _peek_plain(self, worker_id: str) -> int | None:
         unit = self.active.get(worker_id)

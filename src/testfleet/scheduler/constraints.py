@@ -1,8 +1,13 @@
 """The ``fleet`` marker: what a test needs and how it must be ordered.
 
 ``@pytest.mark.fleet(requires={"gpu": 1, "memory_gb": 8, "cpus": 2}, tags=["browser"],
-after=["test_mod.py::test_setup"], exclusive=True, group="db")``. Several ``fleet`` marks on
-one test (e.g. class and function) are merged, the closest one winning per key.
+after=["test_mod.py::test_setup"], exclusive=True, group="db", mpi=4)``. Several ``fleet`` marks
+on one test (e.g. class and function) are merged, the closest one winning per key.
+
+``gpu`` is a number of whole GPUs or a share of one below 1 (``0.5``); ``gpu_memory_gb`` and
+``memory_gb`` are reserved while the test runs (docs/hardware.md). ``mpi=N`` runs the test
+as N MPI ranks under ``mpirun`` and occupies N worker slots (``requires["cpus"]`` at least N
+and ``requires["mpi"] = N``).
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from testfleet.errors import UsageError
 from testfleet.nodeids import derived
 from testfleet.scheduler.protocol import TestSpec
 
-MARKER_KEYS = ("requires", "tags", "after", "exclusive", "group")
+MARKER_KEYS = ("requires", "tags", "after", "exclusive", "group", "mpi")
 MARKER_HELP = (
-    "fleet(requires={'gpu': 1, 'memory_gb': 8, 'cpus': 2}, tags=['browser'], after=['nodeid'], "
-    "exclusive=True, group='name'): testfleet placement and ordering"
+    "fleet(requires={'gpu': 1, 'gpu_memory_gb': 40, 'memory_gb': 8, 'cpus': 2}, tags=['browser'], "
+    "after=['nodeid'], exclusive=True, group='name', mpi=N): testfleet placement and ordering"
 )
 
 
@@ -41,6 +46,16 @@ def parse_marker(nodeid: str, marks: list[dict[str, Any]]) -> dict[str, Any]:
         if amount < 0:
             raise UsageError(f"{nodeid}: fleet requirement {name!r}={amount!r} is negative")
         clean[str(name)] = float(amount)
+    gpu = clean.get("gpu", 0.0)
+    if gpu > 1 and gpu != int(gpu):
+        raise UsageError(f"{nodeid}: fleet requirement 'gpu'={gpu:g}: a GPU share must be below 1 "
+                         f"(e.g. 0.5) or a whole number of GPUs")
+    mpi = merged.get("mpi")
+    if mpi is not None:
+        if isinstance(mpi, bool) or not isinstance(mpi, int) or mpi < 1:
+            raise UsageError(f"{nodeid}: fleet(mpi=...) must be a whole number of ranks >= 1, not {mpi!r}")
+        clean["mpi"] = float(mpi)
+        clean["cpus"] = max(clean.get("cpus", 1.0), float(mpi))
     tags = merged.get("tags", [])
     if isinstance(tags, str):
         tags = [tags]
@@ -74,3 +89,9 @@ def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
     return TestSpec(index=index, nodeid=nodeid, module=module, parent=info.get("parent", parent),
                     name=info.get("name", name), scope=info.get("scope"), requires=m["requires"], tags=m["tags"],
                     after=m["after"], exclusive=m["exclusive"], group=m["group"])
+
+
+def widest(items: list[dict[str, Any]]) -> int:
+    """The most worker slots one collected test occupies (``cpus=k``, ``mpi=N``); 1 when
+    none asks for more. Only items that carry a ``fleet`` mark are parsed."""
+    return max((spec_from_item(i, info).slots for i, info in enumerate(items) if info.get("fleet")), default=1)

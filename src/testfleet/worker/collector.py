@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from testfleet.compat import collection_warnings
+from testfleet.hardware.forksafety import error_line, fork_hazard
 from testfleet.messages import Channel, ChannelClosed
 from testfleet.worker import capture
 from testfleet.worker import items as item_info
@@ -43,6 +44,7 @@ class CollectorPlugin:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
         self.errors: list[dict[str, Any]] = []  # failed and skipped collectors, for the controller
+        self.error_lines: list[str] = []  # failed collectors, one line each (spawned workers)
         self.deselected: list[str] = []  # node ids, for the controller's pytest_deselected
         self.t0 = time.perf_counter()
         self.chan: Channel | None = None
@@ -67,6 +69,8 @@ class CollectorPlugin:
         if report.failed or report.skipped:
             cfg = self._config
             self.errors.append(cfg.hook.pytest_report_to_serializable(config=cfg, report=report))
+        if report.failed:  # hardware: a spawned worker names them in hello (controller message)
+            self.error_lines.append(f"{report.nodeid or 'collection'}: {error_line(report.longreprtext)}")
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self._config = config
@@ -91,6 +95,7 @@ class CollectorPlugin:
             "items": nodeid_list, "extra": extra,
             "errors": self.errors, "deselected": self.deselected, "hash": digest,
             "seconds": seconds, "pid": os.getpid(), "warnings": collection_warnings(session.config),
+            "fork_hazard": fork_hazard(),  # hardware: CUDA initialised before the fork
         })
         capture.stop_global_capture(session.config)
         _dump_profile("collector")
@@ -115,7 +120,9 @@ class CollectorPlugin:
         prepare_process(worker_id, self.spec["workdir"], new_session=False)
         code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
                           workdir=self.spec["workdir"], collection_hash=digest,
-                          token=self.spec.get("token", ""), extra_caps=self.spec.get("caps"))
+                          token=self.spec.get("token", ""),
+                          extra_caps={**(self.spec.get("caps") or {}),
+                                      **({"collection_errors": self.error_lines} if self.error_lines else {})})
         os._exit(code)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from testfleet.hardware import worker as hardware
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.worker import capture
 from testfleet.worker.probe import capabilities
@@ -179,6 +180,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     plugin = WorkerPlugin(config, chan)
     _quiet_controller_plugins(config)
     config.pluginmanager.register(plugin, "testfleet-worker")
+    hardware.register(config)  # hardware: per-test GPUs (CUDA_VISIBLE_DEVICES), MPI-launched tests
     config.hook.pytest_testfleet_worker_started(config=config, worker_id=worker_id)
     items = session.items
     queue: deque[Any] = deque()
@@ -246,6 +248,7 @@ def _take(msg: dict[str, Any], queue: deque[Any], halted: bool) -> tuple[bool, b
     kind = msg["t"]
     if kind == "run" and not halted:  # items sent before the controller knew: not run
         queue.extend(msg["items"])
+        hardware.remember(msg)  # hardware: a GPU test's environment
     elif kind == "flush" and not halted:
         queue.append(_FLUSH)
     elif kind == "stop":

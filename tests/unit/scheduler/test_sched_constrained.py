@@ -324,3 +324,96 @@ def test_idle_worker_takes_an_eligible_constrained_test_rather_than_idling() -> 
     sched = make(tests, history={"m.py::test_0": 10.0, "m.py::test_1": 10.0, "m.py::test_2": 1.0})
     assert sched.next_for("w0") == 0  # the unit [0, 1] is longer than test 2
     assert sched.next_for("w1") == 2
+
+
+# --------------------------------------------------------------------------- reservations (GPUs, memory)
+
+ONE_GPU = {"host": "h", "gpu": 1, "gpus": [{"index": 0, "memory_gb": 80.0}], "gpu_visible": [0],
+           "gpu_isolation": "shared", "gpu_memory_gb": 80.0, "host_memory_gb": 23.0, "memory_gb": 23.0}
+
+
+def gpu_fleet(n: int, caps: Mapping[str, Any] = ONE_GPU) -> list[protocol.WorkerSpec]:
+    return [worker(f"w{i}", caps) for i in range(n)]
+
+
+def test_two_gpu_tests_never_hold_one_gpu_at_once_and_get_its_cuda_devices() -> None:
+    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0}), spec(2)], *gpu_fleet(3),
+                 order="collection")
+    assert sched.next_for("w0") == 0
+    assert sched.env_for(0) == {"CUDA_VISIBLE_DEVICES": "0"}
+    assert sched.next_for("w1") == 2  # the GPU is held: the plain test instead
+    assert sched.next_for("w2") is None
+    sched.done("w0", 0)
+    assert sched.env_for(0) is None
+    assert sched.next_for("w2") == 1
+    assert sched.env_for(1) == {"CUDA_VISIBLE_DEVICES": "0"}
+
+
+def test_fractional_gpu_tests_share_a_device() -> None:
+    sched = make([spec(i, requires={"gpu": 0.5}) for i in range(3)], *gpu_fleet(3), order="collection")
+    assert sched.next_for("w0") == 0
+    assert sched.next_for("w1") == 1
+    assert sched.next_for("w2") is None
+    sched.done("w1", 1)
+    assert sched.next_for("w2") == 2
+
+
+def test_gpu_memory_requirement_waits_for_free_gpu_memory() -> None:
+    sched = make([spec(0, requires={"gpu_memory_gb": 50.0}), spec(1, requires={"gpu_memory_gb": 40.0}),
+                  spec(2, requires={"gpu_memory_gb": 30.0})], *gpu_fleet(3), order="collection")
+    assert sched.next_for("w0") == 0
+    assert sched.next_for("w1") == 2  # 30 GB still fit beside 50 on the 80 GB GPU; 40 do not
+    sched.done("w0", 0)
+    assert sched.next_for("w0") == 1
+
+
+def test_three_20gb_tests_on_a_23gb_host_run_one_at_a_time() -> None:
+    tests = [spec(i, requires={"memory_gb": 20.0}) for i in range(3)] + [spec(3, requires={"memory_gb": 2.0})]
+    sched = make(tests, *gpu_fleet(3), order="collection")
+    assert sched.next_for("w0") == 0
+    assert sched.next_for("w0") is None  # never queued behind the running test while holding memory
+    assert sched.next_for("w1") == 3  # 2 GB fit beside 20
+    assert sched.next_for("w2") is None
+    sched.done("w0", 0)
+    assert sched.next_for("w2") == 1
+    assert sched.next_for("w0") is None
+
+
+def test_reservations_are_freed_by_requeue_and_by_a_lost_worker() -> None:
+    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})], *gpu_fleet(2),
+                 order="collection")
+    assert sched.next_for("w0") == 0
+    sched.requeue([0])
+    assert sched.next_for("w1") == 0
+    sched.remove_worker("w1")
+    assert sched.next_for("w0") in (0, 1)
+
+
+def test_exclusive_slots_reserve_only_their_own_gpus() -> None:
+    own0 = dict(ONE_GPU, gpu_isolation="exclusive")
+    none = dict(ONE_GPU, gpu_isolation="exclusive", gpu=0, gpus=[], gpu_visible=[])
+    sched = make([spec(0, requires={"gpu": 1.0}), spec(1)], worker("w0", own0), worker("w1", none),
+                 order="collection")
+    assert sched.next_for("w1") == 1
+    assert sched.next_for("w0") == 0
+
+
+def test_mpi_needs_as_many_slots_as_ranks() -> None:
+    t = spec(0, requires={"mpi": 2.0, "cpus": 2.0})
+    assert missing_capability(t, {}, frozenset(), 2) is None
+    assert missing_capability(t, {}, frozenset(), 1) == "mpi=2 needs 2 worker slots; the fleet has 1"
+
+
+def test_a_busy_worker_drains_for_a_gpu_test_that_fits_instead_of_queueing_plain_ones() -> None:
+    history = {"m.py::test_0": 5.0, "m.py::test_1": 5.0} | {f"m.py::test_{i}": 1.0 for i in range(2, 6)}
+    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})] + [spec(i) for i in range(2, 6)],
+                 *gpu_fleet(2), history=history)
+    assert sched.next_for("w0") == 0  # holds the GPU
+    p1 = sched.next_for("w1")
+    p2 = sched.next_for("w1")  # test 1 cannot have the GPU now anyway: w1 keeps queueing plain tests
+    assert {p1, p2} <= {2, 3, 4, 5}
+    sched.done("w0", 0)  # the GPU is free
+    sched.done("w1", p1)  # w1 runs p2 and asks for its next item
+    assert sched.next_for("w1") is None  # test 1 fits once w1 is idle: nothing more queued
+    sched.done("w1", p2)
+    assert sched.next_for("w1") == 1

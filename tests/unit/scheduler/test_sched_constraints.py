@@ -33,7 +33,7 @@ def test_unknown_key_names_it_and_the_accepted_ones() -> None:
     with pytest.raises(UsageError) as info:
         parse_marker(NODE, [mark(gpu=1)])
     assert str(info.value) == ("t.py::test_x: unknown key 'gpu' in @pytest.mark.fleet; "
-                               "accepted: requires, tags, after, exclusive, group")
+                               "accepted: requires, tags, after, exclusive, group, mpi")
 
 
 def test_positional_arguments_are_rejected() -> None:
@@ -118,3 +118,21 @@ def test_spec_from_item_minimal_item_takes_what_its_node_id_tells() -> None:
 def test_spec_from_item_sent_fields_win_over_the_node_id() -> None:
     t = spec_from_item(0, {"nodeid": "t.py::odd::name", "parent": "t.py", "name": "odd::name"})
     assert (t.module, t.parent, t.name) == ("t.py", "t.py", "odd::name")
+
+
+def test_mpi_ranks_occupy_as_many_slots() -> None:
+    got = parse_marker(NODE, [mark(mpi=3)])
+    assert got["requires"] == {"mpi": 3.0, "cpus": 3.0}
+    assert parse_marker(NODE, [mark(mpi=2, requires={"cpus": 4})])["requires"] == {"cpus": 4.0, "mpi": 2.0}
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True, "2"])
+def test_mpi_must_be_a_whole_number_of_ranks(bad: Any) -> None:
+    with pytest.raises(UsageError, match=r"fleet\(mpi=\.\.\.\) must be a whole number of ranks >= 1"):
+        parse_marker(NODE, [mark(mpi=bad)])
+
+
+def test_gpu_share_above_one_must_be_whole() -> None:
+    assert parse_marker(NODE, [mark(requires={"gpu": 0.25})])["requires"] == {"gpu": 0.25}
+    with pytest.raises(UsageError, match="'gpu'=1.5: a GPU share must be below 1"):
+        parse_marker(NODE, [mark(requires={"gpu": 1.5})])
