@@ -40,6 +40,14 @@ def git_info(rootdir: Path) -> tuple[str | None, str | None]:
     return git("rev-parse", "HEAD"), git("rev-parse", "--abbrev-ref", "HEAD")
 
 
+def is_partial(config: pytest.Config, settings: Settings) -> bool:
+    """A run of part of the suite (-k, -m, node ids, a shard, a resumed part): history
+    statistics leave it out (store/history.py)."""
+    opt = config.option
+    return bool(getattr(opt, "keyword", "") or getattr(opt, "markexpr", "") or settings.resume
+                or getattr(settings, "shard", None) or any("::" in str(a) for a in config.args))
+
+
 class RunState:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         from testfleet.report.progress import make_progress
@@ -100,7 +108,8 @@ class RunState:
                 run_id=self.run_id, start=self.started, args=list(self.config.invocation_params.args),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
-                backend=self.settings.backend, parent_run=self.resumed_from))
+                backend=self.settings.backend, parent_run=self.resumed_from,
+                partial=is_partial(self.config, self.settings)))
             self.history = self.store.durations()
             self.last_outcomes = self.store.last_outcomes()
         except UsageError:
