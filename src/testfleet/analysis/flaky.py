@@ -90,11 +90,11 @@ def assess(runs: Sequence[RunStats], s: TestSeries, *, skip: set[int] | None = N
     """One test's verdict; ``None`` when it gave no verdict in the window."""
     skip = skip or set()
     seq: list[tuple[int, bool, bool]] = []  # (run index, failed, retried)
-    for k, outcome, retried in zip(s.runs, s.outcomes, s.retried, strict=True):
+    for k, outcome, again in zip(s.runs, s.outcomes, s.retried, strict=True):
         if k in skip:
             continue
         if outcome == "passed":
-            seq.append((k, retried, retried))
+            seq.append((k, again, again))
         elif outcome in FAILING_VERDICTS:
             seq.append((k, True, False))
     if not seq:

@@ -23,6 +23,10 @@ COMMANDS = {
     "workers": "testfleet.cli.workers",
     "compare": "testfleet.cli.compare",
     "flaky": "testfleet.cli.flaky",
+    "trends": "testfleet.cli.trends",
+    "regressions": "testfleet.cli.regressions",
+    "anomalies": "testfleet.cli.anomalies",
+    "forecast": "testfleet.cli.forecast",
     "report": "testfleet.cli.report",
     "audit": "testfleet.cli.audit",
 }

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 from testfleet.errors import StoreError
 from testfleet.model import FAILURE_VALUES, Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
-from testfleet.store.history import RunStats, TestSeries, eligible, stats_from_results
 from testfleet.store.bounds import bound_result, needs_bounds
+from testfleet.store.history import RunStats, TestSeries, eligible, stats_from_results
 from testfleet.store.ids import match_run_id
 
 # Outcomes whose duration says how long a test takes (history for the scheduler).
