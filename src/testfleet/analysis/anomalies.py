@@ -7,7 +7,8 @@
   floor of 1% of the median, so a test that always took exactly the same time is not infinitely
   sensitive.
 * **Outcome**: a test that failed in this run after passing in each of its last ``min_streak``
-  runs (default 10) -- a long-passing test that failed.
+  runs (default 10) -- a long-passing test that failed. Infrastructure runs (``skip``: see
+  :func:`testfleet.analysis.flaky.infrastructure_runs`) neither break nor extend the streak.
 
 Pure functions over the window from :meth:`Store.test_series`; the run to check is one index.
 """
@@ -65,7 +66,8 @@ class Anomalies:
 def find_anomalies(run_ids: Sequence[str], series: Sequence[TestSeries], target: int, *,
                    z: float = DEFAULT_Z, min_history: int = DEFAULT_MIN_HISTORY,
                    min_seconds: float = DEFAULT_MIN_SECONDS,
-                   min_streak: int = DEFAULT_MIN_STREAK) -> Anomalies:
+                   min_streak: int = DEFAULT_MIN_STREAK, skip: frozenset[int] | set[int] = frozenset()
+                   ) -> Anomalies:
     """Anomalies of run ``target`` (an index into ``run_ids``) against the runs before it."""
     out = Anomalies(run_ids[target])
     for s in series:
@@ -74,7 +76,7 @@ def find_anomalies(run_ids: Sequence[str], series: Sequence[TestSeries], target:
         i = s.runs.index(target)
         outcome = s.outcomes[i]
         before = [(o, d) for k, o, d in zip(s.runs[:i], s.outcomes[:i], s.durations[:i], strict=True)
-                  if k < target]
+                  if k < target and k not in skip]
         if outcome == "passed":
             history = [d for o, d in before if o == "passed"]
             if len(history) >= min_history:

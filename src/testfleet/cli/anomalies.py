@@ -4,9 +4,13 @@ their own history, and long-passing tests that failed (analysis/anomalies.py).""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from testfleet.cli.window import add_window_options
+
+if TYPE_CHECKING:
+    from testfleet.store import Store
+    from testfleet.store.history import TestSeries
 
 DEFAULT_RUNS = 30
 
@@ -28,6 +32,7 @@ def register(subparsers: Any) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     from testfleet.analysis.anomalies import find_anomalies
+    from testfleet.analysis.flaky import infrastructure_runs
     from testfleet.cli import render
     from testfleet.cli.storeopts import read_store, resolve_run
     from testfleet.cli.window import check_runs, emit_json, line, plural
@@ -37,15 +42,15 @@ def run(ns: argparse.Namespace) -> int:
     if ns.z <= 0 or ns.min_seconds < 0:
         abort("--z must be above 0 and --min-seconds at least 0", 4)
 
-    def fetch(store: Any) -> tuple[list[str], Any]:
+    def fetch(store: Store) -> tuple[list[str], set[int], list[TestSeries]]:
         target = resolve_run(store, ns.run, ns)
         history = store.run_stats(limit=ns.runs, include_partial=ns.include_partial,
                                   before=target.start)
-        ids = [r.run_id for r in history if r.run_id != target.run_id] + [target.run_id]
-        return ids, store.test_series(ids)
+        ids = [r.run_id for r in history] + [target.run_id]
+        return ids, infrastructure_runs(history), store.test_series(ids)
 
-    ids, series = read_store(ns, fetch)
-    found = find_anomalies(ids, series, len(ids) - 1, z=ns.z, min_seconds=ns.min_seconds)
+    ids, infra, series = read_store(ns, fetch)
+    found = find_anomalies(ids, series, len(ids) - 1, z=ns.z, min_seconds=ns.min_seconds, skip=infra)
     if ns.format == "json":
         emit_json({"history": len(ids) - 1, **found.as_dict()})
         return 0
