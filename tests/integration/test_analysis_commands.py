@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from testfleet.analysis.clusters import cluster_id
 from testfleet.cli.main import main
 from testfleet.model import RunInfo, WorkerInfo
 from testfleet.model import TestResult as Result
@@ -41,27 +42,34 @@ def db(tmp_path: Path) -> Path:
 def test_flaky_lists_retried_flakes_and_same_commit_flips(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "2 flaky tests in the last 3 runs"
-    assert out[1:] == [
-        "  t.py::test_wobbly: 2 passed / 1 failed, 2 flips, 1 on the same commit; last passed",
-        "      last failure: timeout in run 2",
-        "  t.py::test_retry: 1 passed / 0 failed, 0 flips, passed on a retry in 1 run; last passed",
+    assert out == [
+        "2 flaky tests, 0 broken tests in the last 3 runs",
+        "  flaky    75.0% [14.7%, 100.0%]  t.py::test_retry",  # Beta(1.5, 0.5)
+        "          failed 1 of 1 run, passed on a retry in 1 run, passed and failed on 1 commit, 0 flips",
+        "  flaky    37.5% [3.9%, 82.3%]  t.py::test_wobbly",  # Beta(1.5, 2.5)
+        "          failed 1 of 3 runs, passed and failed on 1 commit, 2 flips",
     ]
 
 
 def test_flaky_json_and_window(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["runs"] == ["aaaa00000003", "aaaa00000002", "aaaa00000001"]
-    assert [f["nodeid"] for f in data["flaky"]] == ["t.py::test_wobbly", "t.py::test_retry"]
+    assert data["runs"] == ["aaaa00000001", "aaaa00000002", "aaaa00000003"]
+    assert [(f["nodeid"], f["status"]) for f in data["tests"]] == [
+        ("t.py::test_retry", "flaky"), ("t.py::test_wobbly", "flaky")]
+    wobbly = data["tests"][1]
+    assert wobbly["probability"] == 0.375 and wobbly["evidence"]["same_commit"] == 1
     # The last two runs only: test_wobbly flipped once, across commits: a fix, not a flake.
-    assert main(["flaky", "--db", str(db), "--runs", "2", "--format", "json"]) == 0
-    assert [f["nodeid"] for f in json.loads(capsys.readouterr().out)["flaky"]] == ["t.py::test_retry"]
+    assert main(["flaky", "--db", str(db), "--runs", "2", "--format", "json", "--all"]) == 0
+    tests = json.loads(capsys.readouterr().out)["tests"]
+    assert [(f["nodeid"], f["status"]) for f in tests] == [
+        ("t.py::test_retry", "flaky"), ("t.py::test_fixed", "healthy"), ("t.py::test_wobbly", "healthy"),
+        ("t.py::test_ok", "healthy")]
 
 
 def test_flaky_bad_window_is_a_usage_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db), "--runs", "1"]) == 4
-    assert capsys.readouterr().err == "testfleet: error: --runs 1: flakiness needs at least 2 runs\n"
+    assert capsys.readouterr().err == "testfleet: error: --runs 1: give a number of runs of at least 2\n"
 
 
 def test_show_groups_failures_that_look_like_one_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,9 +85,10 @@ def test_show_groups_failures_that_look_like_one_problem(tmp_path: Path, capsys:
     store.close()
     assert main(["show", "--db", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    start = out.index("failure clusters (1): failures that look like one problem")
+    start = out.index("failure clusters (1, 1 new): failures that look like one problem")
+    sig = "ConnectionRefusedError: [Errno #] connect to #.#.#.#:# refused"
     assert out[start + 1:start + 6] == [
-        "  4x ConnectionRefusedError: [Errno #] connect to #.#.#.#:# refused (failed)",
+        f"  4x {sig} (failed) [new {cluster_id(sig)}]",
         "      t.py::test_conn[0]",
         "      t.py::test_conn[1]",
         "      t.py::test_conn[2]",

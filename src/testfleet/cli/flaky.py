@@ -41,7 +41,7 @@ def run(ns: argparse.Namespace) -> int:
     shown = found if ns.verbose else found[:LISTED]
     for f in shown:
         lo, hi = f.interval
-        evidence = [f"failed {f.failures} of {f.runs} runs"]
+        evidence = [f"failed {f.failures} of {plural(f.runs, 'run')}"]
         if f.retried:
             evidence.append(f"passed on a retry in {plural(f.retried, 'run')}")
         if f.same_commit:
