@@ -153,3 +153,37 @@ def test_history_commands_refuse_bad_windows_in_one_line(history: tuple[Plan, Pa
         assert main([*args, "--db", str(db)]) == 4
         err = capsys.readouterr().err
         assert err.startswith(f"testfleet: error: {message}") and err.count("\n") == 1
+
+
+def test_compare_gates_on_added_failures_and_does_not_call_a_flaky_pass_fixed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from testfleet.model import RunInfo
+    from testfleet.model import TestResult as Result
+    from testfleet.store import open_store
+
+    db = tmp_path / "r.duckdb"
+    store = open_store(db, rootdir=tmp_path)
+    history = [{"ok": "passed", "wobbly": o} for o in ["passed", "failed", "passed", "failed", "passed", "failed"]]
+    history.append({"ok": "passed", "wobbly": "passed", "added_bad": "failed", "broke": "failed"})
+    history[-2]["broke"] = "passed"
+    history.append({**history[-1], "added_too": "failed"})  # run 7: only adds a failing test
+    for i, outcomes in enumerate(history):
+        rid = f"cafe{i:08d}"
+        store.start_run(RunInfo(run_id=rid, start=1000.0 * (i + 1), git_commit=f"c{i}"))
+        store.add_results([Result(rid, n, o, message=None if o == "passed" else "boom") for n, o in outcomes.items()])
+        store.finish_run(rid, "finished", 1000.0 * (i + 1) + 5, 0, {})
+    store.close()
+    data = cli_json(capsys, "compare", "cafe00000005", "cafe00000006", "--db", str(db))
+    assert [c["nodeid"] for c in data["added_failures"]] == ["added_bad"]
+    assert [c["nodeid"] for c in data["new_failures"]] == ["broke"]
+    assert [c["nodeid"] for c in data["flaky_passes"]] == ["wobbly"] and data["fixed"] == []
+    # run 7 only adds a failing test: new-failures trips on it, and so does added-failures
+    only_added = cli_json(capsys, "compare", "--db", str(db))
+    assert only_added["new_failures"] == [] and [c["nodeid"] for c in only_added["added_failures"]] == ["added_too"]
+    for gate in ("new-failures", "added-failures"):
+        assert main(["compare", "--db", str(db), "--fail-on", gate]) == 1
+    assert main(["compare", "--db", str(db), "--fail-on", "removed"]) == 0
+    capsys.readouterr()
+    assert main(["compare", "cafe00000005", "cafe00000006", "--db", str(db), "--flaky-runs", "0",
+                 "--format", "json"]) == 0
+    assert [c["nodeid"] for c in json.loads(capsys.readouterr().out)["fixed"]] == ["wobbly"]
