@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from histories import Plan, build
+
 from testfleet.model import RunInfo
 from testfleet.model import TestResult as Result
 from testfleet.store import MemoryStore, Store, open_store
