@@ -149,3 +149,37 @@ def test_report_to_an_unwritable_place_is_one_line_and_exit_1(tmp_path: Path, ca
     assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "such" / "dir" / "r.html")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("testfleet: error: cannot write the report to ") and err.count("\n") == 1
+
+
+def test_clusters_keep_their_id_across_runs_and_only_new_ones_are_marked_new(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "results.duckdb"
+    store = open_store(path, rootdir=tmp_path)
+    for i in range(2):
+        rid = f"dddd0000000{i}"
+        store.start_run(RunInfo(run_id=rid, start=1_700_000_000.0 + i, collected=4))
+        failures = [Result(rid, f"t.py::test_conn[{j}]", "failed",
+                           message=f"ConnectionRefusedError: connect to 127.0.0.1:{4000 + j + i} refused")
+                    for j in range(2)]
+        if i == 1:  # a second problem appears in the second run
+            failures += [Result(rid, f"t.py::test_key[{j}]", "error", message=f"KeyError: 'k{j}'") for j in range(2)]
+        store.add_results(failures)
+        store.add_workers([WorkerInfo(rid, "w0", "box", 11, {"cpu_count": 2})])
+        store.finish_run(rid, "finished", 1_700_000_010.0 + i, 1, {})
+    store.close()
+    assert main(["show", "--db", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    conn_sig, key_sig = "ConnectionRefusedError: connect to #.#.#.#:# refused", "KeyError: '…'"
+    assert [(c["id"], c["signature"], c["new"]) for c in data["clusters"]] == [
+        (cluster_id(conn_sig), conn_sig, False), (cluster_id(key_sig), key_sig, True)]
+    assert data["run"]["run_id"] == "dddd00000001" and data["run"]["partial"] is False
+    assert main(["show", "dddd00000000", "--db", str(path), "--format", "json"]) == 0
+    assert [(c["id"], c["new"]) for c in json.loads(capsys.readouterr().out)["clusters"]] == [(cluster_id(conn_sig), True)]
+    assert main(["show", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "failure clusters (2, 1 new)" in out
+    assert f"  2x {conn_sig} (failed) [{cluster_id(conn_sig)}]" in out
+    assert f"  2x {key_sig} (error) [new {cluster_id(key_sig)}]" in out
+    assert main(["workers", "--db", str(path), "--format", "json"]) == 0
+    workers = json.loads(capsys.readouterr().out)
+    assert workers["run_id"] == "dddd00000001" and [w["worker_id"] for w in workers["workers"]] == ["w0"]
