@@ -45,9 +45,9 @@ def test_flaky_lists_retried_flakes_and_same_commit_flips(db: Path, capsys: pyte
     assert out == [
         "2 flaky tests, 0 broken tests in the last 3 runs",
         "  flaky    75.0% [14.7%, 100.0%]  t.py::test_retry",  # Beta(1.5, 0.5)
-        "          failed 1 of 1 run, passed on a retry in 1 run, passed and failed on 1 commit, 0 flips",
+        "          failed 1 of 1 run, 1 retried, pass+fail on 1 commit, 0 flips",
         "  flaky    37.5% [3.9%, 82.3%]  t.py::test_wobbly",  # Beta(1.5, 2.5)
-        "          failed 1 of 3 runs, passed and failed on 1 commit, 2 flips",
+        "          failed 1 of 3 runs, pass+fail on 1 commit, 2 flips",
     ]
 
 

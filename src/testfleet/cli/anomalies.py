@@ -54,8 +54,8 @@ def run(ns: argparse.Namespace) -> int:
     if ns.format == "json":
         emit_json({"history": len(ids) - 1, **found.as_dict()})
         return 0
-    line(f"run {found.run_id} against the {plural(len(ids) - 1, 'run')} before it: "
-         f"{plural(len(found.durations), 'duration anomaly', 'duration anomalies')}, "
+    line(f"run {found.run_id} against the {plural(len(ids) - 1, 'run')} before it:")
+    line(f"  {plural(len(found.durations), 'duration anomaly', 'duration anomalies')}, "
          f"{plural(len(found.outcomes), 'outcome anomaly', 'outcome anomalies')}")
     if found.durations:
         line()

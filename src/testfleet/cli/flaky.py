@@ -37,20 +37,21 @@ def run(ns: argparse.Namespace) -> int:
     broken = [f for f in found if f.status == "broken"]
     line(f"{plural(len(flaky), 'flaky test')}, {plural(len(broken), 'broken test')} "
          f"in the last {plural(len(window.runs), 'run')}"
-         + (f" ({plural(len(infra), 'infrastructure failure')} left out)" if infra else ""))
+         + (f" ({plural(len(infra), 'infrastructure run')} left out)" if infra else ""))
     shown = found if ns.verbose else found[:LISTED]
     for f in shown:
         lo, hi = f.interval
         evidence = [f"failed {f.failures} of {plural(f.runs, 'run')}"]
         if f.retried:
-            evidence.append(f"passed on a retry in {plural(f.retried, 'run')}")
+            evidence.append(f"{f.retried} retried")
         if f.same_commit:
-            evidence.append(f"passed and failed on {plural(f.same_commit, 'commit')}")
+            evidence.append(f"pass+fail on {plural(f.same_commit, 'commit')}")
         evidence.append(plural(f.flips, "flip"))
         head = f"  {f.status:<7} {f.probability:6.1%} [{lo:.1%}, {hi:.1%}]  {f.nodeid}"
         line(head)
         if f.broken_since:
-            line(f"          failing in every run since {f.broken_since}; before: {', '.join(evidence)}")
+            line(f"          failing in every run since {f.broken_since}")
+            line(f"          before: {', '.join(evidence)}")
         else:
             line(f"          {', '.join(evidence)}")
     if len(shown) < len(found):

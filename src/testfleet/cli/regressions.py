@@ -65,5 +65,5 @@ def _step(s: Step) -> str:
     from testfleet.cli import render
 
     commit = f" ({s.since_commit[:7]})" if s.since_commit else ""
-    return (f"  {s.nodeid}: {render.seconds(s.before_s)} -> {render.seconds(s.after_s)} "
+    return (f"  {s.nodeid}\n      {render.seconds(s.before_s)} -> {render.seconds(s.after_s)} "
             f"({s.ratio:.2f}x) since run {s.since_run}{commit}, p={s.p_value:.2g}")
