@@ -41,11 +41,13 @@ def git_info(rootdir: Path) -> tuple[str | None, str | None]:
 
 
 def is_partial(config: pytest.Config, settings: Settings) -> bool:
-    """A run of part of the suite (-k, -m, node ids, a shard, a resumed part): history
-    statistics leave it out (store/history.py)."""
-    opt = config.option
-    return bool(getattr(opt, "keyword", "") or getattr(opt, "markexpr", "") or settings.resume
-                or getattr(settings, "shard", None) or any("::" in str(a) for a in config.args))
+    """A run of part of the suite (-k, -m or node ids on the command line, a shard, a resumed
+    part): history statistics leave it out (store/history.py). A -m in addopts is the suite."""
+    opt, argv = config.option, [str(a) for a in config.invocation_params.args]
+    selected = (getattr(opt, "keyword", "") or getattr(opt, "markexpr", "")) and any(
+        a.startswith(("-k", "-m")) for a in argv)
+    return bool(selected or settings.resume or getattr(settings, "shard", None)
+                or any("::" in str(a) for a in config.args))
 
 
 class RunState:

@@ -26,3 +26,12 @@ def test_k_m_and_node_id_runs_are_partial_and_a_whole_run_is_not(fleet: Any) -> 
     trends = subprocess.run([sys.executable, "-m", "testfleet", "trends", "--db", str(db), "--format", "json"],
                             cwd=fleet.root, capture_output=True, text=True, timeout=60)
     assert [r["run_id"] for r in json.loads(trends.stdout)["runs"]] == [runs[0]["run_id"]]
+
+
+def test_a_marker_expression_in_addopts_is_the_whole_suite(fleet: Any) -> None:
+    (fleet.root / "pytest.ini").write_text('[pytest]\naddopts = -m "not slow"\nmarkers =\n    slow: slow\n')
+    fleet.write("test_b.py", "import pytest\n\n@pytest.mark.slow\ndef test_slow(): pass\n\ndef test_quick(): pass\n")
+    db = fleet.root / "store.duckdb"
+    assert fleet.run("-w", "1", "--db", str(db)).code == 0
+    assert fleet.run("-w", "1", "--db", str(db), "-k", "quick").code == 0
+    assert [r["partial"] for r in runs_json(db, fleet.root)] == [False, True]
