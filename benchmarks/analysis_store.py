@@ -5,7 +5,8 @@ with DuckDB itself (``INSERT ... SELECT`` over ``range()``: seconds, not minutes
 that step up for some tests, flaky failures, a broken test and a growing suite, then times each
 read command in this process (``testfleet.cli.main.main``, output discarded), ``--rounds`` times,
 and prints the median and the slowest per command. The first round of each command is also the
-first time its modules are imported, so it is reported apart ("cold").
+first time its modules are imported, so it is reported apart ("cold"); "process" is one run of
+``python -m testfleet ...`` as a user types it (interpreter start-up and imports included).
 
 This is not a run benchmark (nothing here runs pytest), so there is no pytest/xdist pairing.
 """
@@ -95,6 +96,18 @@ def time_command(argv: list[str]) -> float:
     return elapsed
 
 
+def time_process(argv: list[str]) -> float:
+    """Wall time of ``python -m testfleet ARGV`` as a fresh process (start-up and imports included)."""
+    import subprocess
+
+    t = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "testfleet", *argv], capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
+    return elapsed
+
+
 def main_(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=500)
@@ -109,11 +122,13 @@ def main_(argv: list[str] | None = None) -> int:
             rows = build(path, ns.runs, ns.tests)
             print(f"built {path}: {rows:,} result rows, {ns.runs} runs in "
                   f"{time.perf_counter() - t:.1f} s, {path.stat().st_size / 2**20:.0f} MiB")
-        print(f"{'command':<20} {'cold s':>8} {'median s':>9} {'max s':>7}  ({ns.rounds} warm rounds)")
+        print(f"{'command':<20} {'cold s':>8} {'median s':>9} {'max s':>7} {'process s':>10}"
+              f"  ({ns.rounds} warm rounds; process: one fresh `python -m testfleet`)")
         for name, argv_ in commands(str(path)).items():
             cold = time_command(argv_)
             warm = [time_command(argv_) for _ in range(ns.rounds)]
-            print(f"{name:<20} {cold:8.3f} {statistics.median(warm):9.3f} {max(warm):7.3f}")
+            process = time_process(argv_)
+            print(f"{name:<20} {cold:8.3f} {statistics.median(warm):9.3f} {max(warm):7.3f} {process:10.3f}")
             sys.stdout.flush()
     return 0
 

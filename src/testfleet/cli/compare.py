@@ -98,7 +98,7 @@ def _known_flaky(store: Store, head: RunInfo, runs: int) -> set[str]:
     if runs < 2:
         return set()
     window = store.run_stats(limit=runs, before=head.start)
-    return known_flaky(window, store.test_series([r.run_id for r in window]))
+    return known_flaky(window, store.test_series([r.run_id for r in window], failing_only=True))
 
 
 def _print(base: RunInfo, head: RunInfo, cmp: Comparison, *, verbose: bool) -> None:

@@ -130,7 +130,7 @@ TEST_SERIES = """
            list(coalesce(r.flaky, false) ORDER BY w.k)
     FROM results r JOIN w ON r.run_id = w.id
     WHERE r.final {nodeids}
-    GROUP BY r.nodeid ORDER BY r.nodeid"""
+    GROUP BY r.nodeid {having} ORDER BY r.nodeid"""
 
 # Parameters: run ids, failing outcomes. Distinct failures, for failure signatures.
 FAILURE_MESSAGES = """
@@ -138,9 +138,17 @@ FAILURE_MESSAGES = """
     WHERE final AND run_id IN (SELECT unnest(?::VARCHAR[])) AND list_contains(?::VARCHAR[], outcome)"""
 
 
-def test_series_sql(*, filtered: bool) -> str:
+def test_series_sql(*, filtered: bool, failing_only: bool = False) -> str:
+    failing = ", ".join(f"'{o}'" for o in sorted(FAILING_VERDICTS))  # constants, not user input
     return TEST_SERIES.format(
-        nodeids="AND r.nodeid IN (SELECT unnest(?::VARCHAR[]))" if filtered else "")
+        nodeids="AND r.nodeid IN (SELECT unnest(?::VARCHAR[]))" if filtered else "",
+        having=f"HAVING bool_or(r.outcome IN ({failing}) OR coalesce(r.flaky, false))"
+        if failing_only else "")
+
+
+def ever_failed(outcomes: Sequence[str], retried: Sequence[bool]) -> bool:
+    """Whether a series has a failing verdict or a retried pass (``failing_only``)."""
+    return any(o in FAILING_VERDICTS for o in outcomes) or any(retried)
 
 
 def run_stats_from_row(row: tuple[Any, ...]) -> RunStats:

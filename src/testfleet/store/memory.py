@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from testfleet.errors import StoreError
 from testfleet.model import FAILURE_VALUES, Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
 from testfleet.store.bounds import bound_result, needs_bounds
-from testfleet.store.history import RunStats, TestSeries, eligible, stats_from_results
+from testfleet.store.history import RunStats, TestSeries, eligible, ever_failed, stats_from_results
 from testfleet.store.ids import match_run_id
 
 # Outcomes whose duration says how long a test takes (history for the scheduler).
@@ -160,8 +160,8 @@ class MemoryStore:
         return [stats_from_results(r, [x for x in self._results if x.run_id == r.run_id])
                 for r in runs]
 
-    def test_series(self, run_ids: Sequence[str],
-                    nodeids: Sequence[str] | None = None) -> list[TestSeries]:
+    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
+                    failing_only: bool = False) -> list[TestSeries]:
         index = {rid: k for k, rid in enumerate(run_ids)}
         wanted = set(nodeids) if nodeids is not None else None
         final: dict[str, dict[int, TestResult]] = {}
@@ -171,6 +171,9 @@ class MemoryStore:
         out = []
         for nodeid in sorted(final):
             by_run = sorted(final[nodeid].items())
+            if failing_only and not ever_failed([r.outcome for _, r in by_run],
+                                                [bool(r.flaky) for _, r in by_run]):
+                continue
             out.append(TestSeries(nodeid, tuple(k for k, _ in by_run),
                                   tuple(r.outcome for _, r in by_run),
                                   tuple(r.duration for _, r in by_run),

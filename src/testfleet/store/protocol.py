@@ -60,10 +60,11 @@ class Store(Protocol):
         ``include_partial``), oldest first."""
         ...
 
-    def test_series(self, run_ids: Sequence[str],
-                    nodeids: Sequence[str] | None = None) -> list[TestSeries]:
+    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
+                    failing_only: bool = False) -> list[TestSeries]:
         """Each test's final outcome, duration and retried flag in the runs ``run_ids`` (a
-        window, oldest first; :attr:`TestSeries.runs` index into it), by nodeid."""
+        window, oldest first; :attr:`TestSeries.runs` index into it), by nodeid. With
+        ``failing_only``, only tests that failed or passed on a retry in the window."""
         ...
 
     def failure_messages(self, run_ids: Sequence[str]) -> list[tuple[str, str | None]]:
