@@ -39,7 +39,7 @@ def run(ns: argparse.Namespace) -> int:
     check_runs(ns)
     if ns.min_ratio <= 1.0 or ns.min_seconds < 0 or not 0.0 < ns.alpha < 1.0:
         abort("--min-ratio must be above 1.0, --min-seconds at least 0 and --alpha between 0 and 1", 4)
-    window = read_window(ns)
+    window = read_window(ns, spread=(ns.min_seconds, ns.min_ratio))  # the rest cannot step
     found = find_regressions(window.runs, window.series, min_ratio=ns.min_ratio,
                              min_seconds=ns.min_seconds, alpha=ns.alpha)
     if ns.format == "json":

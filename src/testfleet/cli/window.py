@@ -56,14 +56,14 @@ class Window:
 
 
 def read_window(ns: argparse.Namespace, *, series: bool = True, nodeids: list[str] | None = None,
-                failing_only: bool = False) -> Window:
+                failing_only: bool = False, spread: tuple[float, float] | None = None) -> Window:
     """The window ``--runs``/``--include-partial`` name, read in one store session."""
     from testfleet.cli.storeopts import read_store
 
     def fetch(store: Store) -> Window:
         runs = store.run_stats(limit=ns.runs, include_partial=ns.include_partial)
         ids = [r.run_id for r in runs]
-        tests = store.test_series(ids, nodeids, failing_only) if series and runs else []
+        tests = store.test_series(ids, nodeids, failing_only, spread) if series and runs else []
         return Window(runs, tests)
 
     return read_store(ns, fetch)

@@ -239,13 +239,15 @@ class DuckDBStore:
         return [history.run_stats_from_row(row) for row in rows]
 
     def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
-                    failing_only: bool = False) -> list[history.TestSeries]:
+                    failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> list[history.TestSeries]:
         if not run_ids:
             return []
         params: list[Any] = [list(run_ids), list(range(len(run_ids)))]
         if nodeids is not None:
             params.append(list(nodeids))
-        sql = history.test_series_sql(filtered=nodeids is not None, failing_only=failing_only)
+        sql = history.test_series_sql(filtered=nodeids is not None, failing_only=failing_only,
+                                      spread=spread)
         rows = self._read(sql, params)
         return [history.series_from_row(row) for row in rows]
 

@@ -17,6 +17,7 @@ Nothing here imports DuckDB; the SQL runs in :mod:`testfleet.store.duckdb`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -138,12 +139,37 @@ FAILURE_MESSAGES = """
     WHERE final AND run_id IN (SELECT unnest(?::VARCHAR[])) AND list_contains(?::VARCHAR[], outcome)"""
 
 
-def test_series_sql(*, filtered: bool, failing_only: bool = False) -> str:
+_PASSING_D = ("(r.setup_duration + r.call_duration + r.teardown_duration) "
+              "FILTER (WHERE r.outcome = 'passed')")
+
+
+def test_series_sql(*, filtered: bool, failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> str:
+    """The TEST_SERIES query; ``spread=(seconds, ratio)`` keeps only tests whose passing
+    durations span at least that much (what a duration step must exceed anyway)."""
     failing = ", ".join(f"'{o}'" for o in sorted(FAILING_VERDICTS))  # constants, not user input
+    having = []
+    if failing_only:
+        having.append(f"bool_or(r.outcome IN ({failing}) OR coalesce(r.flaky, false))")
+    if spread is not None:
+        seconds, ratio = (float(x) for x in spread)
+        if not (math.isfinite(seconds) and math.isfinite(ratio)):
+            raise ValueError(f"spread must be finite numbers, not {spread}")
+        having.append(f"max{_PASSING_D} - min{_PASSING_D} >= {seconds!r} "
+                      f"AND max{_PASSING_D} >= min{_PASSING_D} * {ratio!r}")
     return TEST_SERIES.format(
         nodeids="AND r.nodeid IN (SELECT unnest(?::VARCHAR[]))" if filtered else "",
-        having=f"HAVING bool_or(r.outcome IN ({failing}) OR coalesce(r.flaky, false))"
-        if failing_only else "")
+        having=("HAVING " + " AND ".join(having)) if having else "")
+
+
+def spread_at_least(outcomes: Sequence[str], durations: Sequence[float],
+                    spread: tuple[float, float]) -> bool:
+    """The in-memory twin of ``spread`` in :func:`test_series_sql`."""
+    passing = [d for o, d in zip(outcomes, durations, strict=True) if o == "passed"]
+    if not passing:
+        return False
+    lo, hi = min(passing), max(passing)
+    return hi - lo >= spread[0] and hi >= lo * spread[1]
 
 
 def ever_failed(outcomes: Sequence[str], retried: Sequence[bool]) -> bool:

@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterable, Sequence
 from testfleet.errors import StoreError
 from testfleet.model import FAILURE_VALUES, Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
 from testfleet.store.bounds import bound_result, needs_bounds
-from testfleet.store.history import RunStats, TestSeries, eligible, ever_failed, stats_from_results
+from testfleet.store.history import (
+    RunStats,
+    TestSeries,
+    eligible,
+    ever_failed,
+    spread_at_least,
+    stats_from_results,
+)
 from testfleet.store.ids import match_run_id
 
 # Outcomes whose duration says how long a test takes (history for the scheduler).
@@ -161,7 +168,8 @@ class MemoryStore:
                 for r in runs]
 
     def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
-                    failing_only: bool = False) -> list[TestSeries]:
+                    failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> list[TestSeries]:
         index = {rid: k for k, rid in enumerate(run_ids)}
         wanted = set(nodeids) if nodeids is not None else None
         final: dict[str, dict[int, TestResult]] = {}
@@ -173,6 +181,9 @@ class MemoryStore:
             by_run = sorted(final[nodeid].items())
             if failing_only and not ever_failed([r.outcome for _, r in by_run],
                                                 [bool(r.flaky) for _, r in by_run]):
+                continue
+            if spread is not None and not spread_at_least([r.outcome for _, r in by_run],
+                                                          [r.duration for _, r in by_run], spread):
                 continue
             out.append(TestSeries(nodeid, tuple(k for k, _ in by_run),
                                   tuple(r.outcome for _, r in by_run),

@@ -61,10 +61,13 @@ class Store(Protocol):
         ...
 
     def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
-                    failing_only: bool = False) -> list[TestSeries]:
+                    failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> list[TestSeries]:
         """Each test's final outcome, duration and retried flag in the runs ``run_ids`` (a
         window, oldest first; :attr:`TestSeries.runs` index into it), by nodeid. With
-        ``failing_only``, only tests that failed or passed on a retry in the window."""
+        ``failing_only``, only tests that failed or passed on a retry in the window; with
+        ``spread=(seconds, ratio)``, only tests whose passing durations span at least
+        ``seconds`` and ``ratio`` times (candidates for a duration step)."""
         ...
 
     def failure_messages(self, run_ids: Sequence[str]) -> list[tuple[str, str | None]]:
