@@ -187,3 +187,20 @@ def test_compare_gates_on_added_failures_and_does_not_call_a_flaky_pass_fixed(
     assert main(["compare", "cafe00000005", "cafe00000006", "--db", str(db), "--flaky-runs", "0",
                  "--format", "json"]) == 0
     assert [c["nodeid"] for c in json.loads(capsys.readouterr().out)["fixed"]] == ["wobbly"]
+
+
+def test_text_outputs_of_forecast_regressions_and_anomalies(history: tuple[Plan, Path],
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    plan, db = history
+    assert main(["forecast", "--db", str(db), "--method", "linear", "--horizon", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("total-duration forecast from 20 runs (linear); latest ")
+    assert [line.split()[0] for line in out[1:]] == ["step", "1", "2", "3"]
+    assert main(["regressions", "--db", str(db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"duration changes over the last {plan.runs} runs: {len(plan.slowed)} slowdown"
+                      f"{'s' if len(plan.slowed) > 1 else ''}, 1 speed-up")
+    assert f"  {plan.faster}" in out and all(f"  {n}" in out for n in plan.slowed)
+    assert main(["anomalies", run_id(plan.broken_at, plan.seed), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "long-passing tests that failed:\n  FAILED t_broken.py::test_d after " in out
