@@ -82,6 +82,7 @@ def commands(db: str) -> dict[str, list[str]]:
         "forecast (linear)": ["forecast", "--db", db, "--method", "linear", "--format", "json"],
         "forecast (ets)": ["forecast", "--db", db, "--method", "ets", "--format", "json"],
         "compare": ["compare", "--db", db, "--format", "json"],
+        "regressions --runs 500": ["regressions", "--db", db, "--runs", "500", "--format", "json"],
     }
 
 
@@ -96,16 +97,22 @@ def time_command(argv: list[str]) -> float:
     return elapsed
 
 
-def time_process(argv: list[str]) -> float:
-    """Wall time of ``python -m testfleet ARGV`` as a fresh process (start-up and imports included)."""
+def time_process(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of ``python -m testfleet ARGV`` as a fresh process
+    (start-up and imports included). On a loaded machine the CPU time is the steadier figure."""
+    import resource
     import subprocess
 
-    t = time.perf_counter()
+    def children_cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu0, t = children_cpu(), time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "testfleet", *argv], capture_output=True, text=True)
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, children_cpu() - cpu0
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr}")
-    return elapsed
+    return elapsed, cpu
 
 
 def main_(argv: list[str] | None = None) -> int:
@@ -122,13 +129,14 @@ def main_(argv: list[str] | None = None) -> int:
             rows = build(path, ns.runs, ns.tests)
             print(f"built {path}: {rows:,} result rows, {ns.runs} runs in "
                   f"{time.perf_counter() - t:.1f} s, {path.stat().st_size / 2**20:.0f} MiB")
-        print(f"{'command':<20} {'cold s':>8} {'median s':>9} {'max s':>7} {'process s':>10}"
-              f"  ({ns.rounds} warm rounds; process: one fresh `python -m testfleet`)")
+        print(f"{'command':<20} {'cold s':>8} {'median s':>9} {'max s':>7} {'process s':>10} "
+              f"{'proc CPU s':>10}  ({ns.rounds} warm rounds; process: one fresh `python -m testfleet`)")
         for name, argv_ in commands(str(path)).items():
             cold = time_command(argv_)
             warm = [time_command(argv_) for _ in range(ns.rounds)]
-            process = time_process(argv_)
-            print(f"{name:<20} {cold:8.3f} {statistics.median(warm):9.3f} {max(warm):7.3f} {process:10.3f}")
+            process, cpu = time_process(argv_)
+            print(f"{name:<20} {cold:8.3f} {statistics.median(warm):9.3f} {max(warm):7.3f} "
+                  f"{process:10.3f} {cpu:10.3f}")
             sys.stdout.flush()
     return 0
 
