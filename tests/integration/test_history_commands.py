@@ -53,9 +53,9 @@ def test_regressions_names_exactly_the_slowed_tests_and_since_when(
         (plan.faster, run_id(plan.fast_at, plan.seed))]
     assert data["improvements"][0]["ratio"] == pytest.approx(plan.fast_factor, rel=0.15)
     assert all(s["nodeid"] == "<suite total test time>" for s in data["suite"])
-    if plan.seed == 1:  # two tests 4x slower: the suite's total test time steps up 1.3x with them
-        assert [(s["since_run"], round(s["ratio"], 1)) for s in data["suite"]] == [
-            (run_id(plan.slow_at, plan.seed), 1.3)]
+    if plan.seed == 1:  # two tests 4x slower: the suite's total test time steps up with them
+        assert [s["since_run"] for s in data["suite"]] == [run_id(plan.slow_at, plan.seed)]
+        assert data["suite"][0]["ratio"] > 1.25
 
 
 def test_flaky_names_the_flaky_tests_and_calls_the_broken_one_broken(

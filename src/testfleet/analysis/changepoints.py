@@ -11,9 +11,15 @@ test stops early, a skipped one does not run: their times say nothing about spee
    estimated robustly from the MAD of first differences, which a step barely moves), recurse into
    both sides. Segments are at least ``min_size`` runs long.
 3. **Confirm** each boundary with a two-sided Mann-Whitney U test between the runs of the segment
-   before and the segment after it (as benchstat does): p < ``alpha``.
+   before and the segment after it (as benchstat does): p < ``alpha``. The boundary was chosen
+   as the best of ``n - 2 * min_size + 1`` positions, so the p-value is Bonferroni-adjusted for
+   that search (without it, a test that is randomly fast or slow -- warm or cold caches -- gets
+   a "step" wherever its draws happened to cluster).
 4. **Keep** a step only when the medians changed by at least ``min_ratio`` times *and* by at least
    ``min_seconds`` -- so microsecond noise never alerts and a long test's jitter neither.
+5. Boundaries that fail 3 or 4 are dropped one at a time, the weakest first, merging their two
+   segments, and the rest are judged again against the merged neighbours (backward elimination):
+   a short segment between two changes does not hide a real step next to it.
 
 Pure functions; the series come from :meth:`Store.test_series` and :meth:`Store.run_stats`.
 """
@@ -121,21 +127,22 @@ def find_steps(nodeid: str, run_ids: Sequence[str], commits: Sequence[str | None
         return []  # ... nor the relative one
     x = [math.log(max(s, _FLOOR)) for s in seconds]
     cuts = change_points(x, penalty=penalty, min_size=min_size)
-    bounds = [0, *cuts, len(x)]
-    steps = []
-    for i in range(1, len(bounds) - 1):
-        before = seconds[bounds[i - 1]:bounds[i]]
-        after = seconds[bounds[i]:bounds[i + 1]]
-        b, a = median(before), median(after)
-        lo, hi = min(a, b), max(a, b)
-        if hi - lo < min_seconds or hi < max(lo, _FLOOR) * min_ratio:
-            continue
-        p = mann_whitney(before, after)
-        if p >= alpha:
-            continue
-        k = bounds[i]
-        steps.append(Step(nodeid, run_ids[k], commits[k], b, a, p))
-    return steps
+    searched = max(1, len(x) - 2 * min_size + 1)  # split positions binary segmentation tried
+    while True:  # drop the weakest unconfirmed boundary, merge its segments, judge again
+        bounds = [0, *cuts, len(x)]
+        judged = []
+        for i in range(1, len(bounds) - 1):
+            before = seconds[bounds[i - 1]:bounds[i]]
+            after = seconds[bounds[i]:bounds[i + 1]]
+            b, a = median(before), median(after)
+            lo, hi = min(a, b), max(a, b)
+            small = hi - lo < min_seconds or hi < max(lo, _FLOOR) * min_ratio
+            p = min(1.0, mann_whitney(before, after) * searched)
+            judged.append((small or p >= alpha, 2.0 if small else p, bounds[i], b, a))
+        weak = [j for j in judged if j[0]]
+        if not weak:
+            return [Step(nodeid, run_ids[k], commits[k], b, a, p) for _, p, k, b, a in judged]
+        cuts.remove(max(weak, key=lambda j: j[1])[2])
 
 
 def find_regressions(runs: Sequence[RunStats], series: Sequence[TestSeries], *,

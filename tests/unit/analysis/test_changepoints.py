@@ -51,3 +51,13 @@ def test_microsecond_and_small_steps_are_below_the_thresholds() -> None:
 def test_a_short_series_is_not_judged() -> None:
     run_ids, commits = ids(7)
     assert find_steps("t", run_ids, commits, [1.0, 1.0, 1.0, 5.0, 5.0, 5.0, 5.0]) == []
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_occasional_spikes_and_a_bimodal_test_never_alert(seed: int) -> None:
+    rng = random.Random(seed)
+    run_ids, commits = ids(50)
+    spiky = [0.5 * (4.0 if rng.random() < 0.08 else 1.0) * math.exp(rng.gauss(0, 0.05)) for _ in range(50)]
+    assert find_steps("t", run_ids, commits, spiky) == []
+    bimodal = [rng.choice([0.3, 0.9]) * math.exp(rng.gauss(0, 0.05)) for _ in range(50)]  # cache warm or cold
+    assert find_steps("t", run_ids, commits, bimodal) == []
