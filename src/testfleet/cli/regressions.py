@@ -66,4 +66,5 @@ def _step(s: Step) -> str:
 
     commit = f" ({s.since_commit[:7]})" if s.since_commit else ""
     return (f"  {s.nodeid}\n      {render.seconds(s.before_s)} -> {render.seconds(s.after_s)} "
-            f"({s.ratio:.2f}x) since run {s.since_run}{commit}, p={s.p_value:.2g}")
+            f"({s.ratio:.2f}x) since run {s.since_run}{commit}, "
+            + (f"p={s.p_value:.2g}" if s.p_value > 0 else "p<1e-16"))
