@@ -102,6 +102,9 @@ class RunInfo:
     backend: str = "local"
     parent_run: str | None = None  # set on a --resume continuation
     counts: dict[str, int] = field(default_factory=dict)
+    # -k/-m, explicit node ids, a shard or a resumed part: not the whole suite, so history
+    # statistics (trends, regressions, flaky, forecast) leave it out unless asked.
+    partial: bool = False
 
 
 def outcome_counts(results: Iterable[TestResult]) -> dict[str, int]:

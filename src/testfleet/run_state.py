@@ -42,6 +42,16 @@ def git_info(rootdir: Path) -> tuple[str | None, str | None]:
     return git("rev-parse", "HEAD"), git("rev-parse", "--abbrev-ref", "HEAD")
 
 
+def is_partial(config: pytest.Config, settings: Settings) -> bool:
+    """A run of part of the suite (-k, -m or node ids on the command line, a shard, a resumed
+    part): history statistics leave it out (store/history.py). A -m in addopts is the suite."""
+    opt, argv = config.option, [str(a) for a in config.invocation_params.args]
+    selected = (getattr(opt, "keyword", "") or getattr(opt, "markexpr", "")) and any(
+        a.startswith(("-k", "-m")) for a in argv)
+    return bool(selected or settings.resume or getattr(settings, "shard", None)
+                or any("::" in str(a) for a in config.args))
+
+
 class RunState:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         from testfleet.report.progress import make_progress
@@ -102,7 +112,8 @@ class RunState:
                 run_id=self.run_id, start=self.started, args=typed_args(self.config),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
-                backend=self.settings.backend, parent_run=self.resumed_from))
+                backend=self.settings.backend, parent_run=self.resumed_from,
+                partial=is_partial(self.config, self.settings)))
             self.history = self.store.durations()
             self.last_outcomes = self.store.last_outcomes()
         except UsageError:

@@ -132,6 +132,9 @@ def test_resume_after_sigkill_of_the_controller_completes_the_run(fleet: Any) ->
     # Nothing that was stored as finished ran again; together the two parts ran every test.
     # What ended but was still in the unwritten batch when the controller died runs again.
     assert rerun == {str(n) for n in range(16)} - stored
+    # The resumed part ran part of the suite: stored as partial, so history statistics skip it.
+    parts = json.loads(cli("runs", "--db", str(db), "--format", "json", cwd=fleet.root).stdout)["runs"]
+    assert [(r["partial"], r["parent_run"] is not None) for r in parts] == [(True, True), (False, False)]
 
 
 def test_resume_of_a_finished_or_unknown_run_is_a_usage_error(fleet: Any) -> None:

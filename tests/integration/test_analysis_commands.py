@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from testfleet.analysis.clusters import cluster_id
 from testfleet.cli.main import main
 from testfleet.model import RunInfo, WorkerInfo
 from testfleet.model import TestResult as Result
@@ -41,27 +42,34 @@ def db(tmp_path: Path) -> Path:
 def test_flaky_lists_retried_flakes_and_same_commit_flips(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "2 flaky tests in the last 3 runs"
-    assert out[1:] == [
-        "  t.py::test_wobbly: 2 passed / 1 failed, 2 flips, 1 on the same commit; last passed",
-        "      last failure: timeout in run 2",
-        "  t.py::test_retry: 1 passed / 0 failed, 0 flips, passed on a retry in 1 run; last passed",
+    assert out == [
+        "2 flaky tests, 0 broken tests in the last 3 runs",
+        "  flaky    75.0% [14.7%, 100.0%]  t.py::test_retry",  # Beta(1.5, 0.5)
+        "          failed 1 of 1 run, 1 retried, pass+fail on 1 commit, 0 flips",
+        "  flaky    37.5% [3.9%, 82.3%]  t.py::test_wobbly",  # Beta(1.5, 2.5)
+        "          failed 1 of 3 runs, pass+fail on 1 commit, 2 flips",
     ]
 
 
 def test_flaky_json_and_window(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["runs"] == ["aaaa00000003", "aaaa00000002", "aaaa00000001"]
-    assert [f["nodeid"] for f in data["flaky"]] == ["t.py::test_wobbly", "t.py::test_retry"]
+    assert data["runs"] == ["aaaa00000001", "aaaa00000002", "aaaa00000003"]
+    assert [(f["nodeid"], f["status"]) for f in data["tests"]] == [
+        ("t.py::test_retry", "flaky"), ("t.py::test_wobbly", "flaky")]
+    wobbly = data["tests"][1]
+    assert wobbly["probability"] == 0.375 and wobbly["evidence"]["same_commit"] == 1
     # The last two runs only: test_wobbly flipped once, across commits: a fix, not a flake.
-    assert main(["flaky", "--db", str(db), "--runs", "2", "--format", "json"]) == 0
-    assert [f["nodeid"] for f in json.loads(capsys.readouterr().out)["flaky"]] == ["t.py::test_retry"]
+    assert main(["flaky", "--db", str(db), "--runs", "2", "--format", "json", "--all"]) == 0
+    tests = json.loads(capsys.readouterr().out)["tests"]
+    assert [(f["nodeid"], f["status"]) for f in tests] == [
+        ("t.py::test_retry", "flaky"), ("t.py::test_fixed", "healthy"), ("t.py::test_wobbly", "healthy"),
+        ("t.py::test_ok", "healthy")]
 
 
 def test_flaky_bad_window_is_a_usage_error(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flaky", "--db", str(db), "--runs", "1"]) == 4
-    assert capsys.readouterr().err == "testfleet: error: --runs 1: flakiness needs at least 2 runs\n"
+    assert capsys.readouterr().err == "testfleet: error: --runs 1: give a number of runs of at least 2\n"
 
 
 def test_show_groups_failures_that_look_like_one_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,9 +85,10 @@ def test_show_groups_failures_that_look_like_one_problem(tmp_path: Path, capsys:
     store.close()
     assert main(["show", "--db", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    start = out.index("failure clusters (1): failures that look like one problem")
+    start = out.index("failure clusters (1, 1 new): failures that look like one problem")
+    sig = "ConnectionRefusedError: [Errno #] connect to #.#.#.#:# refused"
     assert out[start + 1:start + 6] == [
-        "  4x ConnectionRefusedError: [Errno #] connect to #.#.#.#:# refused (failed)",
+        f"  4x {sig} (failed) [new {cluster_id(sig)}]",
         "      t.py::test_conn[0]",
         "      t.py::test_conn[1]",
         "      t.py::test_conn[2]",
@@ -141,3 +150,37 @@ def test_report_to_an_unwritable_place_is_one_line_and_exit_4(tmp_path: Path, ca
     assert main(["report", "--db", str(db), "-o", str(tmp_path / "no" / "such" / "dir" / "r.html")]) == 4
     err = capsys.readouterr().err
     assert err.startswith("testfleet: error: -o: cannot write ") and err.count("\n") == 1
+
+
+def test_clusters_keep_their_id_across_runs_and_only_new_ones_are_marked_new(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "results.duckdb"
+    store = open_store(path, rootdir=tmp_path)
+    for i in range(2):
+        rid = f"dddd0000000{i}"
+        store.start_run(RunInfo(run_id=rid, start=1_700_000_000.0 + i, collected=4))
+        failures = [Result(rid, f"t.py::test_conn[{j}]", "failed",
+                           message=f"ConnectionRefusedError: connect to 127.0.0.1:{4000 + j + i} refused")
+                    for j in range(2)]
+        if i == 1:  # a second problem appears in the second run
+            failures += [Result(rid, f"t.py::test_key[{j}]", "error", message=f"KeyError: 'k{j}'") for j in range(2)]
+        store.add_results(failures)
+        store.add_workers([WorkerInfo(rid, "w0", "box", 11, {"cpu_count": 2})])
+        store.finish_run(rid, "finished", 1_700_000_010.0 + i, 1, {})
+    store.close()
+    assert main(["show", "--db", str(path), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    conn_sig, key_sig = "ConnectionRefusedError: connect to #.#.#.#:# refused", "KeyError: '…'"
+    assert [(c["id"], c["signature"], c["new"]) for c in data["clusters"]] == [
+        (cluster_id(conn_sig), conn_sig, False), (cluster_id(key_sig), key_sig, True)]
+    assert data["run"]["run_id"] == "dddd00000001" and data["run"]["partial"] is False
+    assert main(["show", "dddd00000000", "--db", str(path), "--format", "json"]) == 0
+    assert [(c["id"], c["new"]) for c in json.loads(capsys.readouterr().out)["clusters"]] == [(cluster_id(conn_sig), True)]
+    assert main(["show", "--db", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "failure clusters (2, 1 new)" in out
+    assert f"  2x {conn_sig} (failed) [{cluster_id(conn_sig)}]" in out
+    assert f"  2x {key_sig} (error) [new {cluster_id(key_sig)}]" in out
+    assert main(["workers", "--db", str(path), "--format", "json"]) == 0
+    workers = json.loads(capsys.readouterr().out)
+    assert workers["run_id"] == "dddd00000001" and [w["worker_id"] for w in workers["workers"]] == ["w0"]

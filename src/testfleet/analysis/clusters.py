@@ -5,10 +5,14 @@ problem taken out: numbers (``#``), hex addresses (``<addr>``) and ids (``<id>``
 temporary paths (``/tmp/…``). "AssertionError: assert 3 == 4" and "AssertionError: assert 7 == 9"
 share ``AssertionError: assert # == #``; "Crashed: worker w1 (pid 812) killed by signal 11" and
 its twin on w0 share one signature. Pure functions; ``testfleet show`` renders them.
+
+A cluster's ``id`` is a hash of its signature, so the same problem keeps its id across runs;
+:func:`new_cluster_ids` says which clusters of a run no earlier run had.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,6 +44,22 @@ class Cluster:
     nodeids: tuple[str, ...]
     outcomes: tuple[str, ...]  # distinct outcomes in it, sorted
     example: str  # one member's message, as it was
+
+    @property
+    def id(self) -> str:
+        return cluster_id(self.signature)
+
+
+def cluster_id(sig: str) -> str:
+    """A stable 8-hex-digit id of a signature (the same in every run and every store)."""
+    return hashlib.sha1(sig.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def new_cluster_ids(clusters: Iterable[Cluster],
+                    earlier_failures: Iterable[tuple[str, str | None]]) -> set[str]:
+    """Ids of ``clusters`` whose signature no (outcome, message) of earlier runs has."""
+    seen = {cluster_id(signature(outcome, message)) for outcome, message in earlier_failures}
+    return {c.id for c in clusters if c.id not in seen}
 
 
 def cluster_failures(results: Iterable[TestResult], min_size: int = 2) -> list[Cluster]:

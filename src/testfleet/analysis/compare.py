@@ -5,7 +5,12 @@ test's final attempt counts. A test *fails* when its outcome is one of ``FAILURE
 (failed, error, crashed, timeout, unschedulable).
 
 Durations are compared only between two passing results: a failing test stops early and a
-skipped one does not run, so their times say nothing about speed. A test is *slower* when its
+skipped one does not run, so their times say nothing about speed.
+
+A test only in head that fails is listed in ``added`` *and* in ``added_failures`` (a pull request
+that adds a failing test must trip the ``new-failures`` gate). A test known to be flaky (``known_flaky``,
+from the history's flaky analysis) that failed in base and passed in head was not fixed: it goes
+to ``flaky_passes``, not ``fixed``. A test is *slower* when its
 duration (setup + call + teardown) grew by at least ``min_ratio`` times **and** by at least
 ``min_seconds`` — the ratio alone would flag a 1 ms test that took 3 ms, the difference alone
 every long test that jittered.
@@ -51,6 +56,8 @@ class Comparison:
     still_failing: list[Change] = field(default_factory=list)
     other_changes: list[Change] = field(default_factory=list)  # e.g. passed -> skipped / not_run
     added: list[Change] = field(default_factory=list)  # only in head
+    added_failures: list[Change] = field(default_factory=list)  # only in head, and failing
+    flaky_passes: list[Change] = field(default_factory=list)  # known flaky: failed, then passed
     removed: list[Change] = field(default_factory=list)  # only in base
     slower: list[Change] = field(default_factory=list)
     faster: list[Change] = field(default_factory=list)
@@ -70,7 +77,8 @@ class Comparison:
         }
 
 
-SECTIONS = ("new_failures", "fixed", "still_failing", "other_changes", "added", "removed", "slower", "faster")
+SECTIONS = ("new_failures", "added_failures", "fixed", "flaky_passes", "still_failing", "other_changes", "added",
+            "removed", "slower", "faster")
 
 
 def final_results(results: Iterable[TestResult]) -> dict[str, TestResult]:
@@ -83,7 +91,8 @@ def final_results(results: Iterable[TestResult]) -> dict[str, TestResult]:
 
 
 def compare(base: Iterable[TestResult], head: Iterable[TestResult], *,
-            min_ratio: float = DEFAULT_MIN_RATIO, min_seconds: float = DEFAULT_MIN_SECONDS) -> Comparison:
+            min_ratio: float = DEFAULT_MIN_RATIO, min_seconds: float = DEFAULT_MIN_SECONDS,
+            known_flaky: frozenset[str] | set[str] = frozenset()) -> Comparison:
     """What changed from ``base`` to ``head`` (both one run's stored results)."""
     if min_ratio < 1.0:
         raise ValueError(f"min_ratio must be at least 1.0, not {min_ratio}")
@@ -100,12 +109,14 @@ def compare(base: Iterable[TestResult], head: Iterable[TestResult], *,
                         new.message if new is not None and new.outcome in FAILING else None)
         if old is None:
             cmp.added.append(change)
+            if new is not None and new.outcome in FAILING:
+                cmp.added_failures.append(change)
         elif new is None:
             cmp.removed.append(change)
         elif new.outcome in FAILING:
             (cmp.still_failing if old.outcome in FAILING else cmp.new_failures).append(change)
         elif old.outcome in FAILING and new.outcome in RAN_CLEAN:
-            cmp.fixed.append(change)
+            (cmp.flaky_passes if nodeid in known_flaky else cmp.fixed).append(change)
         elif old.outcome != new.outcome:
             cmp.other_changes.append(change)
         elif old.outcome == new.outcome == "passed":

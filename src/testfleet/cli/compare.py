@@ -1,7 +1,10 @@
 """``testfleet compare [BASE] [HEAD]``: what changed between two stored runs.
 
 With no run named, the run before the latest is compared with the latest; with one, that run
-with the latest. ``--fail-on`` makes it a CI gate (exit 1 when a named section is not empty).
+with the latest. ``--fail-on`` makes it a CI gate (exit 1 when a named section is not empty);
+the ``new-failures`` gate also trips on an added test that fails (``added-failures`` alone is
+its own gate). A test the history before HEAD calls flaky (``--flaky-runs``) that passes again
+is listed under "flaky, passed this time", not "fixed".
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ if TYPE_CHECKING:
     from testfleet.model import RunInfo
     from testfleet.store import Store
 
-FAIL_ON = ("new-failures", "still-failing", "removed", "slower")
+FAIL_ON = ("new-failures", "added-failures", "still-failing", "removed", "slower")
+GATE_SECTIONS = {"new-failures": ("new_failures", "added_failures")}  # gates that count several
+DEFAULT_FLAKY_RUNS = 50
 LISTED = 20  # rows per section in the text output (all of them with -v)
 
 
@@ -37,6 +42,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--fail-on", default="", metavar="LIST",
                         help=f"exit 1 when any of these sections is not empty: {','.join(FAIL_ON)}")
+    parser.add_argument("--flaky-runs", type=int, default=DEFAULT_FLAKY_RUNS, metavar="N",
+                        help="runs before HEAD that decide which tests are known flaky "
+                             f"(default {DEFAULT_FLAKY_RUNS}; 0: none)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every row of every section")
     parser.set_defaults(func=run)
 
@@ -52,6 +60,8 @@ def run(ns: argparse.Namespace) -> int:
         abort(f"--fail-on {unknown[0]!r} is not a section; choose from {', '.join(FAIL_ON)}", 4)
     if ns.min_ratio < 1.0 or ns.min_seconds < 0:
         abort("--min-ratio must be at least 1.0 and --min-seconds at least 0", 4)
+    if ns.flaky_runs < 0:
+        abort(f"--flaky-runs {ns.flaky_runs}: give a number of runs, 0 or more", 4)
 
     def fetch(store: Store) -> tuple[RunInfo, RunInfo, Comparison]:
         head = resolve_run(store, ns.head, ns)
@@ -65,7 +75,8 @@ def run(ns: argparse.Namespace) -> int:
         if base.run_id == head.run_id:
             abort(f"BASE and HEAD are the same run ({head.run_id}); name two different runs", 4)
         return base, head, compare(store.results(base.run_id), store.results(head.run_id),
-                                   min_ratio=ns.min_ratio, min_seconds=ns.min_seconds)
+                                   min_ratio=ns.min_ratio, min_seconds=ns.min_seconds,
+                                   known_flaky=_known_flaky(store, head, ns.flaky_runs))
 
     base, head, result = read_store(ns, fetch)
     if ns.format == "json":
@@ -75,8 +86,19 @@ def run(ns: argparse.Namespace) -> int:
         out().print(json.dumps(data, indent=1), markup=False, highlight=False, soft_wrap=True)
     else:
         _print(base, head, result, verbose=ns.verbose)
-    hit = [g for g in gates if getattr(result, g.replace("-", "_"))]
+    hit = [g for g in gates
+           if any(getattr(result, name) for name in GATE_SECTIONS.get(g, (g.replace("-", "_"),)))]
     return 1 if hit else 0
+
+
+def _known_flaky(store: Store, head: RunInfo, runs: int) -> set[str]:
+    """Tests the ``runs`` runs before ``head`` call flaky."""
+    from testfleet.analysis.flaky import known_flaky
+
+    if runs < 2:
+        return set()
+    window = store.run_stats(limit=runs, before=head.start)
+    return known_flaky(window, store.test_series([r.run_id for r in window], failing_only=True))
 
 
 def _print(base: RunInfo, head: RunInfo, cmp: Comparison, *, verbose: bool) -> None:
@@ -118,7 +140,10 @@ def _print(base: RunInfo, head: RunInfo, cmp: Comparison, *, verbose: bool) -> N
 
     section("new failures", cmp.new_failures, failure)
     section("still failing", cmp.still_failing, failure)
+    section("added and failing", cmp.added_failures, failure)
     section("fixed", cmp.fixed, lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})")
+    section("flaky, passed this time (not fixed)", cmp.flaky_passes,
+            lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})")
     section("other outcome changes", cmp.other_changes,
             lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})")
     section("added", cmp.added, lambda c: f"{c.nodeid} ({c.head_outcome})")

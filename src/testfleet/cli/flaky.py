@@ -1,65 +1,59 @@
-"""``testfleet flaky``: tests whose verdict changes while the code does not (analysis/flaky.py)."""
+"""``testfleet flaky``: each test's probability of failing while healthy, with a credible interval,
+the evidence, and a status flaky | broken | healthy (analysis/flaky.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from testfleet.cli.storeopts import add_db_option
+from testfleet.cli.window import add_window_options
 
-if TYPE_CHECKING:
-    from testfleet.model import RunInfo, TestResult
-    from testfleet.store import Store
-
-DEFAULT_RUNS = 20
+DEFAULT_RUNS = 50
 LISTED = 30
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "flaky", help="flaky tests over the last runs: retried flakes, flips, same-commit flips")
-    add_db_option(parser)
-    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N",
-                        help=f"how many of the latest runs to look at (default {DEFAULT_RUNS})")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    parser.add_argument("-v", "--verbose", action="store_true", help="list every flaky test")
+        "flaky", help="flaky and broken tests over the last runs, with failure probabilities")
+    add_window_options(parser, DEFAULT_RUNS)
+    parser.add_argument("--all", action="store_true", help="also list healthy tests")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every test found")
     parser.set_defaults(func=run)
 
 
 def run(ns: argparse.Namespace) -> int:
-    from testfleet.analysis.flaky import find_flaky
-    from testfleet.cli.storeopts import read_store
-    from testfleet.console import abort, out
+    from testfleet.analysis.flaky import find_flaky, infrastructure_runs
+    from testfleet.cli.window import check_runs, emit_json, line, plural, read_window
 
-    if ns.runs < 2:
-        abort(f"--runs {ns.runs}: flakiness needs at least 2 runs", 4)
-
-    def fetch(store: Store) -> tuple[list[RunInfo], dict[str, list[TestResult]]]:
-        runs = store.runs(limit=ns.runs)
-        return runs, {r.run_id: store.results(r.run_id) for r in runs}
-
-    runs, results = read_store(ns, fetch)
-    flaky = find_flaky(runs, results)
-    console = out()
-
-    def line(text: str = "") -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
-
+    check_runs(ns, 2)
+    window = read_window(ns, failing_only=not ns.all)  # a test that never failed is healthy
+    found = find_flaky(window.runs, window.series, include_healthy=ns.all)
+    infra = sorted(window.runs[k].run_id for k in infrastructure_runs(window.runs))
     if ns.format == "json":
-        line(json.dumps({"runs": [r.run_id for r in runs], "flaky": [f.as_dict() for f in flaky]}, indent=1))
+        emit_json({"runs": window.run_ids, "infrastructure_runs": infra,
+                   "tests": [f.as_dict() for f in found]})
         return 0
-    line(f"{len(flaky)} flaky test{'s' if len(flaky) != 1 else ''} in the last {len(runs)} runs")
-    shown = flaky if ns.verbose else flaky[:LISTED]
+    flaky = [f for f in found if f.status == "flaky"]
+    broken = [f for f in found if f.status == "broken"]
+    line(f"{plural(len(flaky), 'flaky test')}, {plural(len(broken), 'broken test')} "
+         f"in the last {plural(len(window.runs), 'run')}"
+         + (f" ({plural(len(infra), 'infrastructure run')} left out)" if infra else ""))
+    shown = found if ns.verbose else found[:LISTED]
     for f in shown:
-        evidence = [f"{f.passes} passed / {f.failures} failed", f"{f.flips} flips"]
-        if f.same_commit_flips:
-            evidence.append(f"{f.same_commit_flips} on the same commit")
+        lo, hi = f.interval
+        evidence = [f"failed {f.failures} of {plural(f.runs, 'run')}"]
         if f.retried:
-            evidence.append(f"passed on a retry in {f.retried} run{'s' if f.retried != 1 else ''}")
-        line(f"  {f.nodeid}: {', '.join(evidence)}; last {f.last_outcome}")
-        if f.last_failure:
-            line(f"      last failure: {f.last_failure}")
-    if len(shown) < len(flaky):
-        line(f"  ... {len(flaky) - len(shown)} more (-v lists all)")
+            evidence.append(f"{f.retried} retried")
+        if f.same_commit:
+            evidence.append(f"pass+fail on {plural(f.same_commit, 'commit')}")
+        evidence.append(plural(f.flips, "flip"))
+        head = f"  {f.status:<7} {f.probability:6.1%} [{lo:.1%}, {hi:.1%}]  {f.nodeid}"
+        line(head)
+        if f.broken_since:
+            line(f"          failing in every run since {f.broken_since}")
+            line(f"          before: {', '.join(evidence)}")
+        else:
+            line(f"          {', '.join(evidence)}")
+    if len(shown) < len(found):
+        line(f"  ... {len(found) - len(shown)} more (-v lists all)")
     return 0

@@ -6,13 +6,15 @@ import argparse
 from typing import Any
 
 from testfleet.cli.storeopts import add_db_option
+from testfleet.cli.window import add_format_option
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("runs", help="list past runs stored in the results file")
     add_db_option(parser)
-    parser.add_argument("--limit", type=int, default=20, metavar="N",
+    parser.add_argument("--limit", "--runs", dest="limit", type=int, default=20, metavar="N",
                         help="show the N most recent runs (default: 20)")
+    add_format_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -26,6 +28,13 @@ def run(ns: argparse.Namespace) -> int:
     if ns.limit < 1:
         abort(f"--limit must be a positive number of runs, got {ns.limit}", 4)
     runs = read_store(ns, lambda store: store.runs(limit=ns.limit))
+    if ns.format == "json":
+        from dataclasses import asdict
+
+        from testfleet.cli.window import emit_json
+
+        emit_json({"runs": [asdict(r) for r in runs]})
+        return 0
     if not runs:
         out().print(f"no runs recorded in {db_path(ns.db)}", markup=False)
         return 0
@@ -40,7 +49,7 @@ def run(ns: argparse.Namespace) -> int:
             "took": render.seconds((r.end if r.end is not None else now) - r.start), "status": r.status,
             "tests": str(r.collected), "exit": "-" if r.exit_code is None else str(r.exit_code),
             "commit": (r.git_commit or "-")[:7],
-            "outcomes": render.counts(r.counts)})
+            "outcomes": ("partial: " if r.partial else "") + render.counts(r.counts)})
     console.print(runs_table(rows, console.width))
     return 0
 

@@ -6,12 +6,16 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from testfleet.cli.storeopts import add_db_option
+from testfleet.cli.window import add_format_option
 
 if TYPE_CHECKING:
+    from testfleet.analysis.clusters import Cluster
     from testfleet.model import RunInfo, TestResult
+    from testfleet.store import Store
 
 SLOWEST = 10
 CLUSTER_MEMBERS = 3
+DEFAULT_RUNS = 20  # earlier runs whose failures make a cluster "seen before"
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +23,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("run", nargs="?", metavar="RUN",
                         help="run id or a unique prefix of one (default: the latest run)")
     add_db_option(parser)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N",
+                        help="a failure cluster is new when none of the N runs before this one had "
+                             f"it (default {DEFAULT_RUNS})")
+    add_format_option(parser)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also print the full failure text of each failure")
     parser.set_defaults(func=run)
@@ -26,13 +34,47 @@ def register(subparsers: Any) -> None:
 
 def run(ns: argparse.Namespace) -> int:
     from testfleet.cli.storeopts import read_run
+    from testfleet.console import abort
 
-    info, results = read_run(ns, lambda store, run: store.results(run.run_id))
-    _print_run(info, results, verbose=ns.verbose)
+    if ns.runs < 0:
+        abort(f"--runs {ns.runs}: give a number of runs, 0 or more", 4)
+
+    def fetch(store: Store, run: RunInfo) -> tuple[list[TestResult], list[tuple[str, str | None]]]:
+        earlier = store.run_stats(limit=ns.runs, include_partial=True, before=run.start) if ns.runs else []
+        return store.results(run.run_id), store.failure_messages([r.run_id for r in earlier])
+
+    info, (results, earlier) = read_run(ns, fetch)
+    from testfleet.analysis.clusters import cluster_failures, new_cluster_ids
+
+    clusters = cluster_failures(r for r in results if r.final)
+    new = new_cluster_ids(clusters, earlier)
+    if ns.format == "json":
+        _print_json(info, results, clusters, new)
+    else:
+        _print_run(info, results, new, verbose=ns.verbose)
     return 0
 
 
-def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> None:
+def _print_json(info: RunInfo, results: list[TestResult], clusters: list[Cluster], new: set[str]) -> None:
+    from dataclasses import asdict
+
+    from testfleet.cli.window import emit_json
+    from testfleet.model import FAILURE_VALUES
+
+    final = [r for r in results if r.final]
+    emit_json({
+        "run": asdict(info),
+        "failures": [{"nodeid": r.nodeid, "outcome": r.outcome, "message": r.message}
+                     for r in sorted(final, key=lambda r: r.nodeid) if r.outcome in FAILURE_VALUES],
+        "clusters": [{"id": c.id, "signature": c.signature, "new": c.id in new, "nodeids": list(c.nodeids),
+                      "outcomes": list(c.outcomes)} for c in clusters],
+        "flaky": sorted(r.nodeid for r in final if r.flaky),
+        "slowest": [{"nodeid": r.nodeid, "seconds": round(r.duration, 6), "worker": r.worker}
+                    for r in sorted(final, key=lambda r: r.duration, reverse=True)[:SLOWEST]],
+    })
+
+
+def _print_run(info: RunInfo, results: list[TestResult], new: set[str], *, verbose: bool) -> None:
     import shlex
     import time
 
@@ -59,6 +101,8 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
         line(f"  args: {shlex.join(info.args)}")
     if info.parent_run:
         line(f"  continues run {info.parent_run}")
+    if info.partial:
+        line("  partial run (part of the suite): left out of history statistics")
     final = [r for r in results if r.final]
     counts = info.counts or outcome_counts(results)
     line(f"outcomes: {render.counts(counts)} ({info.collected} collected)")
@@ -76,9 +120,11 @@ def _print_run(info: RunInfo, results: list[TestResult], *, verbose: bool) -> No
     clusters = cluster_failures(final)
     if clusters:
         line()
-        line(f"failure clusters ({len(clusters)}): failures that look like one problem")
+        fresh = sum(c.id in new for c in clusters)
+        line(f"failure clusters ({len(clusters)}, {fresh} new): failures that look like one problem")
         for c in clusters:
-            line(f"  {len(c.nodeids)}x {c.signature} ({', '.join(c.outcomes)})")
+            mark = "new " if c.id in new else ""
+            line(f"  {len(c.nodeids)}x {c.signature} ({', '.join(c.outcomes)}) [{mark}{c.id}]")
             for nodeid in c.nodeids[:CLUSTER_MEMBERS]:
                 line(f"      {nodeid}")
             if len(c.nodeids) > CLUSTER_MEMBERS:

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from testfleet.cli.storeopts import add_db_option
+from testfleet.cli.window import add_format_option
 
 
 def register(subparsers: Any) -> None:
@@ -13,6 +14,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("run", nargs="?", metavar="RUN",
                         help="run id or a unique prefix of one (default: the latest run)")
     add_db_option(parser)
+    add_format_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -25,6 +27,13 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.hardware import show
 
     info, workers = read_run(ns, lambda store, run: store.workers(run.run_id))
+    if ns.format == "json":
+        from dataclasses import asdict
+
+        from testfleet.cli.window import emit_json
+
+        emit_json({"run_id": info.run_id, "workers": [asdict(w) for w in workers]})
+        return 0
     if not workers:
         out().print(f"run {info.run_id} recorded no workers", markup=False)
         return 0

@@ -91,10 +91,13 @@ class Database:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._conn is None:
+            # No progress bar: DuckDB draws one on the terminal for queries over 2 s, which
+            # would land in the output of `testfleet regressions --format json > file`.
             config: dict[str, Any] = {}
             if self._threads:
                 config["threads"] = self._threads
             self._conn = duckdb.connect(":memory:", config=config)
+            self._conn.execute("SET enable_progress_bar = false")
         return self._conn
 
     def _attach(self, conn: duckdb.DuckDBPyConnection, write: bool) -> None:

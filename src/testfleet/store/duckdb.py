@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from testfleet.errors import StoreError
-from testfleet.model import Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
-from testfleet.store import queries
+from testfleet.model import FAILURE_VALUES, Outcome, RunInfo, RunStatus, TestResult, WorkerInfo
+from testfleet.store import history, queries
 from testfleet.store.bounds import bound_result, needs_bounds
 from testfleet.store.connection import Database
 from testfleet.store.ids import match_run_id
@@ -229,3 +230,29 @@ class DuckDBStore:
             return {row[0] for row in self._read(queries.COMPLETED, [rid, Outcome.NOT_RUN.value])}
 
         return completed_with_parents(run_id, include_parents, self.get_run, completed)
+
+    # --- history ---
+    def run_stats(self, limit: int = 30, include_partial: bool = False,
+                  before: float = math.inf) -> list[history.RunStats]:
+        rows = self._read(history.RUN_STATS, [include_partial, before, limit, sorted(FAILURE_VALUES),
+                                              sorted(history.SKIPPED)])
+        return [history.run_stats_from_row(row) for row in rows]
+
+    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
+                    failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> list[history.TestSeries]:
+        if not run_ids:
+            return []
+        params: list[Any] = [list(run_ids), list(range(len(run_ids)))]
+        if nodeids is not None:
+            params.append(list(nodeids))
+        sql = history.test_series_sql(filtered=nodeids is not None, failing_only=failing_only,
+                                      spread=spread)
+        rows = self._read(sql, params)
+        return [history.series_from_row(row) for row in rows]
+
+    def failure_messages(self, run_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+        if not run_ids:
+            return []
+        rows = self._read(history.FAILURE_MESSAGES, [list(run_ids), sorted(FAILURE_VALUES)])
+        return [(outcome, message) for outcome, message in rows]

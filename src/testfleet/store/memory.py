@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import copy
+import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 
 from testfleet.errors import StoreError
-from testfleet.model import Outcome, RunInfo, RunStatus, TestResult, WorkerInfo, outcome_counts
+from testfleet.model import (
+    FAILURE_VALUES,
+    Outcome,
+    RunInfo,
+    RunStatus,
+    TestResult,
+    WorkerInfo,
+    outcome_counts,
+)
 from testfleet.store.bounds import bound_result, needs_bounds
+from testfleet.store.history import (
+    RunStats,
+    TestSeries,
+    eligible,
+    ever_failed,
+    spread_at_least,
+    stats_from_results,
+)
 from testfleet.store.ids import match_run_id
 
 # Outcomes whose duration says how long a test takes (history for the scheduler).
@@ -140,3 +157,42 @@ class MemoryStore:
                     if r.run_id == rid and r.final and r.outcome != Outcome.NOT_RUN.value}
 
         return completed_with_parents(run_id, include_parents, self.get_run, completed)
+
+    # --- history ---
+    def run_stats(self, limit: int = 30, include_partial: bool = False,
+                  before: float = math.inf) -> list[RunStats]:
+        runs = sorted((r for r in self._runs.values()
+                       if eligible(r, include_partial) and r.start < before),
+                      key=lambda r: (r.start, r.run_id))[-limit:] if limit > 0 else []
+        return [stats_from_results(r, [x for x in self._results if x.run_id == r.run_id])
+                for r in runs]
+
+    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
+                    failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> list[TestSeries]:
+        index = {rid: k for k, rid in enumerate(run_ids)}
+        wanted = set(nodeids) if nodeids is not None else None
+        final: dict[str, dict[int, TestResult]] = {}
+        for r in self._results:
+            if r.final and r.run_id in index and (wanted is None or r.nodeid in wanted):
+                final.setdefault(r.nodeid, {})[index[r.run_id]] = r
+        out = []
+        for nodeid in sorted(final):
+            by_run = sorted(final[nodeid].items())
+            if failing_only and not ever_failed([r.outcome for _, r in by_run],
+                                                [bool(r.flaky) for _, r in by_run]):
+                continue
+            if spread is not None and not spread_at_least([r.outcome for _, r in by_run],
+                                                          [r.duration for _, r in by_run], spread):
+                continue
+            out.append(TestSeries(nodeid, tuple(k for k, _ in by_run),
+                                  tuple(r.outcome for _, r in by_run),
+                                  tuple(r.duration for _, r in by_run),
+                                  tuple(bool(r.flaky) for _, r in by_run)))
+        return out
+
+    def failure_messages(self, run_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+        wanted = set(run_ids)
+        return sorted({(r.outcome, r.message) for r in self._results
+                       if r.final and r.run_id in wanted and r.outcome in FAILURE_VALUES},
+                      key=lambda x: (x[0], x[1] or ""))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from testfleet.model import RunInfo, TestResult, WorkerInfo
+from testfleet.store.history import RunStats, TestSeries
 
 
 class Store(Protocol):
@@ -48,4 +50,26 @@ class Store(Protocol):
         """Nodeids that got a final outcome other than ``not_run`` in ``run_id`` and, with
         ``include_parents``, in the runs it continues (``parent_run`` links): what a
         ``--resume`` of that run does not need to run again."""
+        ...
+
+    # --- history (docs/analysis.md) ---
+    def run_stats(self, limit: int = 30, include_partial: bool = False,
+                  before: float = math.inf) -> list[RunStats]:
+        """Aggregates of the newest ``limit`` runs started before ``before`` that count in
+        history statistics (finished, whole-suite runs; also partial and interrupted ones with
+        ``include_partial``), oldest first."""
+        ...
+
+    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
+                    failing_only: bool = False,
+                    spread: tuple[float, float] | None = None) -> list[TestSeries]:
+        """Each test's final outcome, duration and retried flag in the runs ``run_ids`` (a
+        window, oldest first; :attr:`TestSeries.runs` index into it), by nodeid. With
+        ``failing_only``, only tests that failed or passed on a retry in the window; with
+        ``spread=(seconds, ratio)``, only tests whose passing durations span at least
+        ``seconds`` and ``ratio`` times (candidates for a duration step)."""
+        ...
+
+    def failure_messages(self, run_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+        """Distinct (outcome, message) of the final failing results of ``run_ids``."""
         ...

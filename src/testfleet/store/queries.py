@@ -8,7 +8,7 @@ from typing import Any
 from testfleet.model import RunInfo, TestResult, WorkerInfo
 
 RUN_COLUMNS = ('id, start, "end", args, rootdir, git_commit, git_branch, host, pid, status, '
-               'exit_code, collected, workers, backend, parent_run, counts')
+               'exit_code, collected, workers, backend, parent_run, counts, partial')
 RESULT_COLUMNS = ("run_id, nodeid, outcome, attempt, worker, start, setup_duration, call_duration, "
                   "teardown_duration, message, failure_text, stdout, stderr, flaky, final")
 _RESULT_TYPES = ["VARCHAR", "VARCHAR", "VARCHAR", "INTEGER", "VARCHAR", "DOUBLE", "DOUBLE",
@@ -23,7 +23,7 @@ INSERT_RESULTS = (
     + ", ".join(f"r[{i + 1}]::{t}" for i, t in enumerate(_RESULT_TYPES))
     + " FROM (SELECT unnest(from_json(?, '[[\"VARCHAR\"]]')) AS r)"
 )
-UPSERT_RUN = f"INSERT OR REPLACE INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+UPSERT_RUN = f"INSERT OR REPLACE INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 17)})"
 # collected: the final counts add up to the number of tests collected.
 FINISH_RUN = 'UPDATE runs SET status = ?, "end" = ?, exit_code = ?, counts = ?, collected = ? WHERE id = ?'
 INSERT_WORKER = ("INSERT INTO workers (run_id, worker_id, host, pid, node, capabilities) "
@@ -79,7 +79,8 @@ def last_outcomes_sql(*, filtered: bool) -> str:
 def run_params(run: RunInfo) -> list[Any]:
     return [run.run_id, run.start, run.end, json.dumps(list(run.args)), run.rootdir,
             run.git_commit, run.git_branch, run.host, run.pid, _value(run.status), run.exit_code,
-            run.collected, run.workers, run.backend, run.parent_run, json.dumps(run.counts)]
+            run.collected, run.workers, run.backend, run.parent_run, json.dumps(run.counts),
+            bool(run.partial)]
 
 
 def _value(x: Any) -> Any:
@@ -88,12 +89,12 @@ def _value(x: Any) -> Any:
 
 def run_from_row(row: tuple[Any, ...]) -> RunInfo:
     (run_id, start, end, args, rootdir, commit, branch, host, pid, status, exit_code, collected,
-     workers, backend, parent, counts) = row
+     workers, backend, parent, counts, partial) = row
     return RunInfo(run_id=run_id, start=start, end=end, args=json.loads(args) if args else [],
                    rootdir=rootdir or "", git_commit=commit, git_branch=branch, host=host or "",
                    pid=pid, status=status, exit_code=exit_code, collected=collected or 0,
                    workers=workers or 0, backend=backend or "local", parent_run=parent,
-                   counts=json.loads(counts) if counts else {})
+                   counts=json.loads(counts) if counts else {}, partial=bool(partial))
 
 
 def worker_params(w: WorkerInfo) -> list[Any]:

@@ -62,6 +62,9 @@ MIGRATIONS: list[Migration] = [
             SELECT *, setup_duration + call_duration + teardown_duration AS duration
             FROM results WHERE final""",
     ]),
+    Migration(3, "runs.partial: runs of part of the suite (-k, -m, node ids, shards, resumes)", [
+        "ALTER TABLE runs ADD COLUMN partial BOOLEAN DEFAULT false",
+    ]),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

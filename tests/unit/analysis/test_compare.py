@@ -80,3 +80,17 @@ def test_json_form_names_every_section() -> None:
     assert data["new_failures"] == [{"nodeid": "a", "base": "passed", "head": "failed",
                                      "base_seconds": 0.01, "head_seconds": 0.01, "message": "boom"}]
     assert data["fixed"] == [] and data["slower"] == []
+
+
+def test_an_added_failing_test_is_an_added_failure() -> None:
+    cmp = compare([res("a", "passed")], [res("a", "passed"), res("new_ok", "passed"), res("new_bad", "failed")])
+    assert nodeids(cmp.added) == ["new_bad", "new_ok"]
+    assert nodeids(cmp.added_failures) == ["new_bad"] and cmp.new_failures == []
+    assert [r["nodeid"] for r in cmp.as_dict()["added_failures"]] == ["new_bad"]  # type: ignore[index]
+
+
+def test_a_known_flaky_test_that_passes_again_is_not_fixed() -> None:
+    base = [res("wobbly", "failed"), res("real", "failed")]
+    head = [res("wobbly", "passed"), res("real", "passed")]
+    cmp = compare(base, head, known_flaky={"wobbly"})
+    assert nodeids(cmp.fixed) == ["real"] and nodeids(cmp.flaky_passes) == ["wobbly"]
