@@ -44,6 +44,7 @@ class TrendPoint:
     failing: int  # failed, error, crashed, timeout
     test_seconds: float  # summed over every attempt
     flaky: int  # passed on a retry
+    whole: bool = True  # a finished run of the whole suite (what history statistics count)
 
     @property
     def pass_rate(self) -> float | None:
@@ -117,21 +118,25 @@ def trends(conn: Any, last: int = TREND_RUNS, until: float | None = None) -> lis
     """One point per run for the last ``last`` runs up to ``until``, oldest first."""
     rows = conn.execute(
         f"""
-        WITH r AS (SELECT id, start, "end" FROM runs WHERE start <= ? ORDER BY start DESC LIMIT ?)
+        WITH r AS (SELECT id, start, "end", status = 'finished' AND NOT coalesce(partial, false) AS whole
+                   FROM runs WHERE start <= ? ORDER BY start DESC LIMIT ?)
         SELECT r.id, r.start, r."end" - r.start,
                count(x.nodeid) FILTER (WHERE x.final),
                count(x.nodeid) FILTER (WHERE x.final AND x.outcome = 'passed'),
                count(x.nodeid) FILTER (WHERE x.final AND x.outcome IN {_FAILING_SQL}),
                coalesce(sum(coalesce(x.setup_duration, 0) + coalesce(x.call_duration, 0)
                             + coalesce(x.teardown_duration, 0)), 0),
-               count(x.nodeid) FILTER (WHERE x.final AND x.flaky)
+               count(x.nodeid) FILTER (WHERE x.final AND x.flaky), r.whole
         FROM r LEFT JOIN results x ON x.run_id = r.id
-        GROUP BY r.id, r.start, r."end" ORDER BY r.start""",
+        GROUP BY r.id, r.start, r."end", r.whole ORDER BY r.start""",
         [_until(until), last],
     ).fetchall()
     return [
-        TrendPoint(run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d), flaky=k)
-        for i, s, w, t, p, f, d, k in rows
+        TrendPoint(
+            run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d), flaky=k,
+            whole=bool(whole),
+        )
+        for i, s, w, t, p, f, d, k, whole in rows
     ]
 
 
