@@ -223,3 +223,47 @@ def test_mistakes_are_one_line(tmp_path: Path, args: list[str], code: int, messa
     assert proc.returncode == code, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("testfleet: error: ") and message in lines[0], proc.stderr
+
+
+def test_the_page_reads_the_same_window_and_verdicts_as_the_history_commands(store: Path, tmp_path: Path) -> None:
+    """The page picks its tests before reading their series (for speed) and computes intervals
+    only for the rows shown: the answers must be those of the store's queries and find_flaky."""
+    import shutil
+
+    from testfleet.analysis.changepoints import DEFAULT_MIN_RATIO, DEFAULT_MIN_SECONDS, find_regressions
+    from testfleet.analysis.flaky import find_flaky
+    from testfleet.dashboard.history import HistoryReader, trends
+    from testfleet.dashboard.insights import (
+        FAILED_SOMETIME,
+        SPREAD_ENOUGH,
+        insights,
+        top_flaky,
+        window_runs,
+        window_series,
+    )
+    from testfleet.store.duckdb import DuckDBStore
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(store, copy)
+    cli = DuckDBStore(copy, readonly=True)
+    try:
+        runs = cli.run_stats(limit=50)
+        ids = [r.run_id for r in runs]
+        failing = cli.test_series(ids, failing_only=True)
+        spread = cli.test_series(ids, spread=(DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO))
+    finally:
+        cli.close()
+    reader = HistoryReader(store)
+    try:
+        with reader.session() as conn:
+            assert window_runs(conn, 50) == runs and len(runs) == RUNS
+            assert window_series(conn, runs, FAILED_SOMETIME) == failing and len(failing) == 7  # t % 97 == 0, t % 211 == 3, t == 2
+            mine = window_series(conn, runs, SPREAD_ENOUGH, DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO)
+            assert mine == spread and [s.nodeid for s in spread] == ["tests/test_mod000.py::test_case_000004"]
+            found = insights(conn, trends(conn))
+    finally:
+        reader.close()
+    assert top_flaky(runs, failing, 3) == find_flaky(runs, failing)[:3]
+    assert found.flaky == find_flaky(runs, failing) and len(found.flaky) == 7
+    assert found.regressions == find_regressions(runs, spread).regressions
+    assert found.forecast is not None and found.forecast.method == "linear" and len(found.forecast.points) == 5

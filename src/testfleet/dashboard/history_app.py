@@ -12,7 +12,7 @@ from typing import Any
 
 from testfleet.dashboard import history, pages
 from testfleet.dashboard.app import STATIC
-from testfleet.dashboard.insights import insights, warm_up
+from testfleet.dashboard.insights import insights
 from testfleet.errors import StoreError, UsageError
 
 MAX_GRID_RUNS = 200
@@ -32,8 +32,6 @@ def history_app(reader: history.HistoryReader) -> Any:
     from starlette.responses import HTMLResponse, PlainTextResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
-
-    warm_up()  # the forecast's statsmodels, so that the first overview does not wait for it
 
     def guarded(render: Any) -> Any:
         def endpoint(request: Request) -> Response:

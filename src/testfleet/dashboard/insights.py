@@ -21,9 +21,8 @@ runs the history commands read (``testfleet flaky``, ``regressions``, ``forecast
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from testfleet.analysis.changepoints import (
@@ -32,12 +31,13 @@ from testfleet.analysis.changepoints import (
     Step,
     find_regressions,
 )
-from testfleet.analysis.flaky import FlakyTest, find_flaky
+from testfleet.analysis.flaky import STATUSES, FlakyTest, assess, credible_interval, infrastructure_runs
 from testfleet.analysis.forecast import MIN_POINTS, Forecast, forecast
 from testfleet.dashboard import history
 from testfleet.dashboard.history import TrendPoint
 from testfleet.model import FAILURE_VALUES
 from testfleet.store.history import (
+    FAILING_VERDICTS,
     RUN_STATS,
     SKIPPED,
     RunStats,
@@ -50,6 +50,7 @@ from testfleet.store.history import (
 FLAKY_SHOWN = 50
 REGRESSIONS_SHOWN = 50
 HORIZON = 5  # runs forecast
+METHOD = "linear"  # see time_forecast
 
 
 @dataclass(frozen=True)
@@ -68,27 +69,54 @@ def window_runs(conn: Any, last: int) -> list[RunStats]:
     return [run_stats_from_row(r) for r in rows]
 
 
-def window_series(
-    conn: Any,
-    runs: Sequence[RunStats],
-    *,
-    failing_only: bool = False,
-    spread: tuple[float, float] | None = None,
-) -> list[TestSeries]:
-    """Each test's series over ``runs`` (``Store.test_series``), filtered in the database."""
+_WINDOW = "WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id)"
+_FAILING = "(" + ", ".join(f"'{o}'" for o in sorted(FAILING_VERDICTS)) + ")"  # constants
+_SECONDS = "setup_duration + call_duration + teardown_duration"
+# The tests that failed or passed on a retry in the window: the only ones that can be flaky.
+FAILED_SOMETIME = f"""{_WINDOW}
+    SELECT DISTINCT nodeid FROM results JOIN w USING (run_id)
+    WHERE final AND (coalesce(flaky, false) OR outcome IN {_FAILING})"""
+# The tests whose passing durations spread by at least ? seconds and ? times: the only ones
+# whose duration can have a step (``find_regressions`` keeps no smaller one).
+SPREAD_ENOUGH = f"""{_WINDOW}
+    SELECT nodeid FROM results JOIN w USING (run_id) WHERE final AND outcome = 'passed'
+    GROUP BY nodeid HAVING max({_SECONDS}) - min({_SECONDS}) >= ? AND max({_SECONDS}) >= min({_SECONDS}) * ?"""
+
+
+def window_series(conn: Any, runs: Sequence[RunStats], candidates: str, *params: Any) -> list[TestSeries]:
+    """The series over ``runs`` (``Store.test_series``) of the tests the ``candidates`` query
+    picks. Picking them first with plain aggregates, then reading only their series, is what
+    keeps the page fast: a series query over every test of 50 runs of 10,000 tests takes ~0.4 s."""
     if not runs:
         return []
-    sql = test_series_sql(filtered=False, failing_only=failing_only, spread=spread)
-    rows = conn.execute(sql, [[r.run_id for r in runs], list(range(len(runs)))]).fetchall()
+    ids = [r.run_id for r in runs]
+    nodeids = [n for (n,) in conn.execute(candidates, [ids, *params]).fetchall()]
+    if not nodeids:
+        return []
+    sql = test_series_sql(filtered=True)
+    rows = conn.execute(sql, [ids, list(range(len(ids))), nodeids]).fetchall()
     return [series_from_row(r) for r in rows]
+
+
+def top_flaky(runs: Sequence[RunStats], series: Sequence[TestSeries], shown: int) -> list[FlakyTest]:
+    """``find_flaky(runs, series)[:shown]``, with the credible interval computed only for the
+    tests shown (each costs ~1 ms; a store can have hundreds of failing tests)."""
+    skip = infrastructure_runs(runs)
+    found = [assess(runs, s, skip=skip, interval=False) for s in series]
+    rank = {status: i for i, status in enumerate(STATUSES)}
+    kept = sorted(
+        (f for f in found if f is not None and f.status != "healthy"),
+        key=lambda f: (rank[f.status], -f.probability, f.nodeid),
+    )[:shown]
+    return [replace(f, interval=credible_interval(f.failures, f.runs)) for f in kept]
 
 
 def insights(conn: Any, trend: Sequence[TrendPoint], window: int = history.TREND_RUNS) -> Insights:
     """The flaky tests, regressions and forecast band for the last ``window`` whole-suite runs."""
     runs = window_runs(conn, window)
-    flaky = find_flaky(runs, window_series(conn, runs, failing_only=True))[:FLAKY_SHOWN]
-    spread = (DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO)  # what a step must exceed anyway
-    found = find_regressions(runs, window_series(conn, runs, spread=spread))
+    flaky = top_flaky(runs, window_series(conn, runs, FAILED_SOMETIME), FLAKY_SHOWN)
+    series = window_series(conn, runs, SPREAD_ENOUGH, DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO)
+    found = find_regressions(runs, series)
     suite = [s for s in found.suite if s.after_s > s.before_s]
     regressions = (suite + found.regressions)[:REGRESSIONS_SHOWN]
     return Insights(flaky, len(runs), regressions, time_forecast(trend))
@@ -97,23 +125,10 @@ def insights(conn: Any, trend: Sequence[TrendPoint], window: int = history.TREND
 def time_forecast(trend: Sequence[TrendPoint]) -> Forecast | None:
     """The forecast of the chart's total test time over the finished whole-suite runs of
     ``trend`` (partial, interrupted and running runs would be outliers of that series); ``None``
-    with fewer than :data:`MIN_POINTS` of them."""
+    with fewer than :data:`MIN_POINTS` of them. The linear method (over the last 20 of them):
+    exponential smoothing (statsmodels) costs 0.2 s a fit and a second or more to import, which a
+    page that must answer in under a second cannot pay; ``testfleet forecast`` has it."""
     values = [p.test_seconds for p in trend if p.whole]
     if len(values) < MIN_POINTS:
         return None
-    return forecast(values, HORIZON, metric="total-duration")
-
-
-def warm_up() -> threading.Thread:
-    """Import the forecast's statsmodels in the background, so the first page does not wait
-    for it (about a second)."""
-
-    def load() -> None:
-        from testfleet.analysis.forecast import statsmodels_available
-
-        if statsmodels_available():
-            from statsmodels.tsa.exponential_smoothing.ets import ETSModel  # noqa: F401
-
-    thread = threading.Thread(target=load, name="testfleet-warm-forecast", daemon=True)
-    thread.start()
-    return thread
+    return forecast(values, HORIZON, metric="total-duration", method=METHOD)
