@@ -175,37 +175,6 @@ def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "
     return Grid(recent, nodeids, cells, total)
 
 
-def verdict_history(
-    conn: Any, last: int = TREND_RUNS, limit: int = 2000
-) -> tuple[list[RunInfo], dict[str, list[TestResult]]]:
-    """The final results that can make a test flaky in the last ``last`` runs — those of tests
-    that were retried into a pass or failed there — for at most ``limit`` tests (the most
-    failing first), with their runs: what
-    :func:`testfleet.analysis.flaky.find_flaky` needs, without reading every result."""
-    recent = runs(conn, last)
-    ids = [r.run_id for r in recent]
-    if not ids:
-        return [], {}
-    # Only a test with a retried pass or a failing verdict can be flaky: find those first (few
-    # rows pass the filter), then read their verdicts.
-    rows = conn.execute(
-        f"""
-        WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
-        f AS (SELECT x.run_id, x.nodeid, x.outcome, x.flaky, x.message FROM results x JOIN w USING (run_id)
-              WHERE x.final),
-        c AS (SELECT nodeid FROM f WHERE flaky OR outcome IN {_FAILING_SQL}
-              GROUP BY nodeid ORDER BY count(*) DESC, nodeid LIMIT ?)
-        SELECT run_id, nodeid, outcome, flaky, message FROM f SEMI JOIN c USING (nodeid)""",
-        [ids, limit],
-    ).fetchall()
-    results: dict[str, list[TestResult]] = {}
-    for run_id, nodeid, outcome, flaky, message in rows:
-        results.setdefault(run_id, []).append(
-            TestResult(run_id=run_id, nodeid=nodeid, outcome=outcome, flaky=bool(flaky), message=message)
-        )
-    return recent, results
-
-
 def run_page(
     conn: Any, run_id: str, match: str = "", outcome: str = "", limit: int = PAGE_ROWS
 ) -> RunPage | None:

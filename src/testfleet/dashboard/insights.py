@@ -5,17 +5,20 @@ forecast band of the test-time chart, all from :mod:`testfleet.analysis` on the 
 runs the history commands read (``testfleet flaky``, ``regressions``, ``forecast``):
 
 * the window is :data:`testfleet.store.history.RUN_STATS` (the latest finished whole-suite runs;
-  partial, interrupted and running runs are left out) and each test's series over it
+  partial, interrupted and running runs are left out) and the series of some tests over it
   (:func:`testfleet.store.history.test_series_sql`), run on the page's own read-only session --
   the dashboard never opens a store object, which may migrate or repair the file;
-* flaky: :func:`testfleet.analysis.flaky.find_flaky` over the tests that failed or were retried
-  in the window (a test that never failed is healthy);
+* flaky: the verdicts of :mod:`testfleet.analysis.flaky` (what ``find_flaky`` returns, the first
+  :data:`FLAKY_SHOWN`) over the tests that failed or passed on a retry in the window;
 * regressions: :func:`testfleet.analysis.changepoints.find_regressions` over the tests whose
   passing durations spread enough to hold a step (the others cannot), slowdowns only, the
   suite's total test time included;
 * forecast: :func:`testfleet.analysis.forecast.forecast` of the chart's total test time over its
   finished whole-suite runs, with its 80% and 95% intervals for the next :data:`HORIZON` runs
   (:func:`time_forecast`, which the static report uses too).
+
+The page must answer in under a second on a store of a million results (benchmarks/RESULTS.md,
+*dashboard*), hence the candidate queries before the series and the linear forecast.
 """
 
 from __future__ import annotations
