@@ -2,8 +2,9 @@
 
 history
     Builds a store of 1,000,000 result rows (100 runs x 10,000 tests, with failures, flaky
-    tests and retried attempts; ``tests/integration/dashboard_helpers.build_store``), serves it
-    with ``testfleet dashboard`` and times each history page: the server's answer over HTTP
+    tests, retried attempts and a duration step; ``tests/integration/dashboard_helpers.build_store``),
+    serves it with ``testfleet dashboard`` and times each history page (the overview includes
+    the analysis: flaky verdicts, regressions, forecast): the server's answer over HTTP
     (first load, then the median of the rounds) and, when Playwright and chromium are there,
     the page in the browser up to its ``load`` event.
 overhead

@@ -22,6 +22,7 @@ from testfleet.testing import eventually
 
 CHROMIUM = os.environ.get("TESTFLEET_CHROMIUM", "/usr/bin/chromium")
 BASE_TIME = 1_790_000_000.0
+SLOWED, SLOW_AT = 4, 20  # tests with t % 499 == SLOWED are 4x slower from run SLOW_AT on
 URL_LINE = re.compile(r"(http://\S+)")
 
 
@@ -31,6 +32,8 @@ def build_store(path: Path, runs: int, tests: int) -> None:
     Test ``t`` in run ``r``: skipped when t % 50 == 1; flaky across runs (fails in every third
     run) when t % 97 == 0; fails in runs 21 and later when t % 499 == 2 (a regression, on a new commit); passed
     on a retry (flaky, two stored attempts) when t % 211 == 3 and r is even; else passed.
+    Durations are constant but for the tests with t % 499 == SLOWED, which take 0.2 s (plus a
+    few ms that vary by run) before run SLOW_AT and 0.8 s from it on: a duration regression.
     """
     db = Database(path)
     with db.session(write=True) as conn:
@@ -40,7 +43,7 @@ def build_store(path: Path, runs: int, tests: int) -> None:
             INSERT INTO runs SELECT printf('20261101-%06d-%04x', r, r), ? + r * 3600.0,
                 ? + r * 3600.0 + 60 + (r % 7) * 5, '["-w", "2"]', '/project',
                 printf('%040x', r // 3), 'main', 'ci-host', 1000 + r, 'finished', 0, ?, 2,
-                'local', NULL, '{}'
+                'local', NULL, '{}', false
             FROM range(?) AS t(r)""",
             [BASE_TIME, BASE_TIME, tests, runs],
         )
@@ -52,7 +55,8 @@ def build_store(path: Path, runs: int, tests: int) -> None:
                      WHEN t % 499 = 2 AND r >= 21 THEN 'failed'
                      ELSE 'passed' END,
                 CASE WHEN retried THEN 2 ELSE 1 END, 'w' || (t % 2), ? + r * 3600.0 + t * 0.001,
-                0.001, 0.005 + (t % 10) * 0.002, 0.001,
+                0.001, CASE WHEN t % 499 = ? THEN (CASE WHEN r >= ? THEN 0.8 ELSE 0.2 END) + (r % 5) * 0.002
+                            ELSE 0.005 + (t % 10) * 0.002 END, 0.001,
                 CASE WHEN (t % 97 = 0 AND r % 3 = 0) OR (t % 499 = 2 AND r >= 21)
                      THEN 'AssertionError: assert ' || t || ' == ' || (t + 1) END,
                 CASE WHEN (t % 97 = 0 AND r % 3 = 0) OR (t % 499 = 2 AND r >= 21)
@@ -62,7 +66,7 @@ def build_store(path: Path, runs: int, tests: int) -> None:
                          printf('tests/test_mod%03d.py::test_case_%06d', t // 500, t) AS nodeid,
                          (t % 211 = 3 AND r % 2 = 0) AS retried
                   FROM range(?) AS a(r), range(?) AS b(t))""",
-            [BASE_TIME, runs, tests],
+            [BASE_TIME, SLOWED, SLOW_AT, runs, tests],
         )
         conn.execute("""
             INSERT INTO results SELECT run_id, nodeid, 'failed', 1, worker, start, setup_duration,

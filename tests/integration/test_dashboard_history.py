@@ -70,10 +70,43 @@ def test_the_history_pages_render_charts_tables_and_the_grid_for_30_runs(store: 
             assert (
                 first is not None and first.startswith("20261101-000000-0000") and first.endswith(": 98.6%")
             )
+            # The forecast of the next 5 runs, right of the last run: 95% and 80% bands, 5 points.
+            time_chart = page.locator('figure[data-chart="Total test time"] svg')
+            expect(time_chart.locator("polygon.band-95")).to_have_count(1)
+            expect(time_chart.locator("polygon.band-80")).to_have_count(1)
+            ahead = time_chart.locator("circle.forecast-point")
+            expect(ahead).to_have_count(5)
+            last = time_chart.locator("circle.point").last.bounding_box()
+            first_ahead = ahead.first.bounding_box()
+            assert last is not None and first_ahead is not None and first_ahead["x"] > last["x"]
+            tip = ahead.first.locator("title").text_content() or ""
+            assert tip.startswith("next run +1: forecast ") and "; 80% " in tip and "; 95% " in tip
+            assert "Forecast of the total test time" in page.locator("p.forecast-note").inner_text()
             expect(page.locator("table.runs tr")).to_have_count(RUNS + 1)
-            flaky = page.locator("h2:has-text('Flaky tests') + p + table").inner_text()
-            assert "test_case_000097" in flaky and "test_case_000003" in flaky
-            assert "test_case_000002" not in flaky  # broken once and stayed broken: a regression
+            flaky = page.locator("table.flaky")
+            header = flaky.locator("th").all_text_contents()
+            assert header[:4] == ["test", "status", "probability", "95% interval"]
+            rows = {
+                r.locator("td").first.inner_text(): r.locator("td").all_inner_texts()
+                for r in flaky.locator("tr").all()[1:]
+            }
+            # Retried into a pass in every even run: flaky; fails in every third run, a pass and a
+            # failure on one commit: flaky; fails in every run from 21 on: broken since run 21.
+            # Intervals: scipy.stats.beta.ppf([0.025, 0.975], 0.5 + k, 0.5 + n - k).
+            retried = rows["tests/test_mod000.py::test_case_000003"]  # 15 of 30 failed once
+            assert retried[1:6] == ["flaky", "50.0%", "32.8% to 67.2%", "30", "15"], retried
+            third = rows["tests/test_mod000.py::test_case_000097"]  # 10 of 30
+            assert third[1:6] == ["flaky", "33.9%", "18.6% to 51.1%", "30", "10"], third
+            broken = rows["tests/test_mod000.py::test_case_000002"]
+            assert broken[1] == "broken" and broken[9] == "20261101-000021-0015", broken
+            assert list(rows)[-1] == "tests/test_mod000.py::test_case_000002"  # flaky first, then broken
+            # Test 4 is 4x slower from run 20 on (0.2 s -> 0.8 s): the one regression.
+            regressions = page.locator("table.regressions tr")
+            expect(regressions).to_have_count(2)
+            cells = regressions.nth(1).locator("td").all_inner_texts()
+            assert cells[:5] == ["tests/test_mod000.py::test_case_000004", "20261101-000020-0014", "0.2s",
+                                 "0.8s", "3.91x"], cells
+            assert float(cells[5]) < 0.01, cells
 
             page.click("text=Tests x runs")
             expect(page.locator("h1")).to_have_text("Tests x runs", timeout=TIMEOUT_MS)
@@ -151,6 +184,8 @@ def test_the_static_report_gains_the_history_charts(store: Path, tmp_path: Path)
     page = out.read_text()
     assert f"History (last {RUNS} runs)" in page
     assert page.count('<circle class="point"') == 2 * RUNS and page.count('<rect class="chart-bar"') == RUNS
+    # The forecast of the next 5 runs on the test-time chart, as on the dashboard.
+    assert page.count('<polygon class="band band-95"') == 1 and page.count('<circle class="forecast-point"') == 5
     assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
@@ -188,3 +223,47 @@ def test_mistakes_are_one_line(tmp_path: Path, args: list[str], code: int, messa
     assert proc.returncode == code, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("testfleet: error: ") and message in lines[0], proc.stderr
+
+
+def test_the_page_reads_the_same_window_and_verdicts_as_the_history_commands(store: Path, tmp_path: Path) -> None:
+    """The page picks its tests before reading their series (for speed) and computes intervals
+    only for the rows shown: the answers must be those of the store's queries and find_flaky."""
+    import shutil
+
+    from testfleet.analysis.changepoints import DEFAULT_MIN_RATIO, DEFAULT_MIN_SECONDS, find_regressions
+    from testfleet.analysis.flaky import find_flaky
+    from testfleet.dashboard.history import HistoryReader, trends
+    from testfleet.dashboard.insights import (
+        FAILED_SOMETIME,
+        SPREAD_ENOUGH,
+        insights,
+        top_flaky,
+        window_runs,
+        window_series,
+    )
+    from testfleet.store.duckdb import DuckDBStore
+
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(store, copy)
+    cli = DuckDBStore(copy, readonly=True)
+    try:
+        runs = cli.run_stats(limit=50)
+        ids = [r.run_id for r in runs]
+        failing = cli.test_series(ids, failing_only=True)
+        spread = cli.test_series(ids, spread=(DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO))
+    finally:
+        cli.close()
+    reader = HistoryReader(store)
+    try:
+        with reader.session() as conn:
+            assert window_runs(conn, 50) == runs and len(runs) == RUNS
+            assert window_series(conn, runs, FAILED_SOMETIME) == failing and len(failing) == 7  # t % 97 == 0, t % 211 == 3, t == 2
+            mine = window_series(conn, runs, SPREAD_ENOUGH, DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO)
+            assert mine == spread and [s.nodeid for s in spread] == ["tests/test_mod000.py::test_case_000004"]
+            found = insights(conn, trends(conn))
+    finally:
+        reader.close()
+    assert top_flaky(runs, failing, 3) == find_flaky(runs, failing)[:3]
+    assert found.flaky == find_flaky(runs, failing) and len(found.flaky) == 7
+    assert found.regressions == find_regressions(runs, spread).regressions
+    assert found.forecast is not None and found.forecast.method == "linear" and len(found.forecast.points) == 5

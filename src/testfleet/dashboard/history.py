@@ -44,6 +44,7 @@ class TrendPoint:
     failing: int  # failed, error, crashed, timeout
     test_seconds: float  # summed over every attempt
     flaky: int  # passed on a retry
+    whole: bool = True  # a finished run of the whole suite (what history statistics count)
 
     @property
     def pass_rate(self) -> float | None:
@@ -117,21 +118,25 @@ def trends(conn: Any, last: int = TREND_RUNS, until: float | None = None) -> lis
     """One point per run for the last ``last`` runs up to ``until``, oldest first."""
     rows = conn.execute(
         f"""
-        WITH r AS (SELECT id, start, "end" FROM runs WHERE start <= ? ORDER BY start DESC LIMIT ?)
+        WITH r AS (SELECT id, start, "end", status = 'finished' AND NOT coalesce(partial, false) AS whole
+                   FROM runs WHERE start <= ? ORDER BY start DESC LIMIT ?)
         SELECT r.id, r.start, r."end" - r.start,
                count(x.nodeid) FILTER (WHERE x.final),
                count(x.nodeid) FILTER (WHERE x.final AND x.outcome = 'passed'),
                count(x.nodeid) FILTER (WHERE x.final AND x.outcome IN {_FAILING_SQL}),
                coalesce(sum(coalesce(x.setup_duration, 0) + coalesce(x.call_duration, 0)
                             + coalesce(x.teardown_duration, 0)), 0),
-               count(x.nodeid) FILTER (WHERE x.final AND x.flaky)
+               count(x.nodeid) FILTER (WHERE x.final AND x.flaky), r.whole
         FROM r LEFT JOIN results x ON x.run_id = r.id
-        GROUP BY r.id, r.start, r."end" ORDER BY r.start""",
+        GROUP BY r.id, r.start, r."end", r.whole ORDER BY r.start""",
         [_until(until), last],
     ).fetchall()
     return [
-        TrendPoint(run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d), flaky=k)
-        for i, s, w, t, p, f, d, k in rows
+        TrendPoint(
+            run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d), flaky=k,
+            whole=bool(whole),
+        )
+        for i, s, w, t, p, f, d, k, whole in rows
     ]
 
 
@@ -168,37 +173,6 @@ def grid(conn: Any, last: int = GRID_RUNS, rows: int = GRID_ROWS, match: str = "
         ).fetchall():
             cells[index[nodeid]][column[run_id]] = (outcome, bool(flaky))
     return Grid(recent, nodeids, cells, total)
-
-
-def verdict_history(
-    conn: Any, last: int = TREND_RUNS, limit: int = 2000
-) -> tuple[list[RunInfo], dict[str, list[TestResult]]]:
-    """The final results that can make a test flaky in the last ``last`` runs — those of tests
-    that were retried into a pass or failed there — for at most ``limit`` tests (the most
-    failing first), with their runs: what
-    :func:`testfleet.analysis.flaky.find_flaky` needs, without reading every result."""
-    recent = runs(conn, last)
-    ids = [r.run_id for r in recent]
-    if not ids:
-        return [], {}
-    # Only a test with a retried pass or a failing verdict can be flaky: find those first (few
-    # rows pass the filter), then read their verdicts.
-    rows = conn.execute(
-        f"""
-        WITH w AS (SELECT unnest(?::VARCHAR[]) AS run_id),
-        f AS (SELECT x.run_id, x.nodeid, x.outcome, x.flaky, x.message FROM results x JOIN w USING (run_id)
-              WHERE x.final),
-        c AS (SELECT nodeid FROM f WHERE flaky OR outcome IN {_FAILING_SQL}
-              GROUP BY nodeid ORDER BY count(*) DESC, nodeid LIMIT ?)
-        SELECT run_id, nodeid, outcome, flaky, message FROM f SEMI JOIN c USING (nodeid)""",
-        [ids, limit],
-    ).fetchall()
-    results: dict[str, list[TestResult]] = {}
-    for run_id, nodeid, outcome, flaky, message in rows:
-        results.setdefault(run_id, []).append(
-            TestResult(run_id=run_id, nodeid=nodeid, outcome=outcome, flaky=bool(flaky), message=message)
-        )
-    return recent, results
 
 
 def run_page(

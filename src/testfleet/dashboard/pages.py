@@ -6,11 +6,13 @@ all (filters are plain GET forms), so the Content-Security-Policy has nothing to
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from html import escape
 from urllib.parse import quote
 
+from testfleet.analysis.forecast import MIN_POINTS, Forecast
 from testfleet.dashboard import svg
 from testfleet.dashboard.history import Grid, RunPage, TrendPoint
 from testfleet.dashboard.insights import Insights
@@ -56,14 +58,16 @@ def layout(title: str, body: str, *, static: str = "/static") -> str:
     )
 
 
-def trend_charts(
-    trend: Sequence[TrendPoint], band: Sequence[tuple[float, float] | None] | None = None
-) -> str:
-    """The three trend charts (pass rate, total test time, flaky count) over ``trend``."""
+def trend_charts(trend: Sequence[TrendPoint], forecast: Forecast | None = None) -> str:
+    """The three trend charts (pass rate, total test time, flaky count) over ``trend``, with
+    ``forecast`` (of the total test time) drawn after the last run."""
     if not trend:
         return '<p class="muted">no runs yet</p>'
     labels = [f"{p.run_id} ({_stamp(p.start)})" for p in trend]
     ends = (_stamp(trend[0].start)[:16], _stamp(trend[-1].start)[:16])
+    ahead = [] if forecast is None else [
+        svg.Ahead(f"next run +{f.step}", f.mean, f.lo80, f.hi80, f.lo95, f.hi95) for f in forecast.points
+    ]
     rates = [p.pass_rate for p in trend]
     lowest = min((r for r in rates if r is not None), default=0.0)
     charts = [
@@ -85,7 +89,7 @@ def trend_charts(
                 labels,
                 [p.test_seconds for p in trend],
                 svg.seconds,
-                band=band,
+                ahead=ahead,
                 ends=ends,
             ),
         ),
@@ -108,71 +112,69 @@ def overview(trend: Sequence[TrendPoint], runs: Sequence[RunInfo], found: Insigh
     parts = [
         f"<h1>testfleet history</h1><p>{len(runs)} latest runs; charts over the last {len(trend)}.</p>",
         "<h2>Trends</h2>",
-        trend_charts(trend, _band(trend, found)),
+        trend_charts(trend, found.forecast),
+        _forecast_note(found.forecast),
+        f"<h2>Flaky tests ({len(found.flaky)})</h2>",
     ]
-    if found.forecast is None:
-        parts.append(
-            '<p class="note">Forecast band of the test time: not available in this build '
-            "(it comes from testfleet.analysis).</p>"
-        )
-    parts.append(f"<h2>Flaky tests ({len(found.flaky)})</h2>")
     if found.flaky:
         parts.append(
-            f"<p>Over the last {found.flaky_window} runs; evidence: flips between pass and failure, "
-            "flips on one commit, passes on a retry.</p>"
+            f"<p>Over the last {found.window} whole-suite runs. <em>probability</em>: of failing while "
+            "nothing is wrong (posterior mean, with its 95% interval); <em>flaky</em> needs evidence "
+            "that a failure was not a code change (a pass on a retry, a pass and a failure on one "
+            "commit, two flips or more); <em>broken</em>: failing since the run named, more often "
+            "than its failure rate explains. See docs/analysis.md.</p>"
         )
         parts.append(
             _table(
-                [
-                    "test",
-                    "score",
-                    "runs",
-                    "passed",
-                    "failed",
-                    "flips",
-                    "same-commit flips",
-                    "retried",
-                    "last failure",
-                ],
+                ["test", "status", "probability", "95% interval", "runs", "failures", "retried",
+                 "same commit", "flips", "broken since"],
                 [
                     [
                         f"<code>{escape(f.nodeid)}</code>",
-                        f"{f.score:.2f}",
-                        str(f.verdicts),
-                        str(f.passes),
+                        f'<span class="badge s-{escape(f.status)}">{escape(f.status)}</span>',
+                        svg.percent(f.probability),
+                        f"{svg.percent(f.interval[0])} to {svg.percent(f.interval[1])}",
+                        str(f.runs),
                         str(f.failures),
-                        str(f.flips),
-                        str(f.same_commit_flips),
                         str(f.retried),
-                        escape(f.last_failure or ""),
+                        str(f.same_commit),
+                        str(f.flips),
+                        "-" if f.broken_since is None else _run_link(f.broken_since),
                     ]
                     for f in found.flaky
                 ],
-                numeric=[1, 2, 3, 4, 5, 6, 7],
+                numeric=[2, 3, 4, 5, 6, 7, 8],
+                cls="flaky",
             )
         )
     else:
-        parts.append(f'<p class="muted">none in the last {found.flaky_window} runs</p>')
-    parts.append("<h2>Regressions</h2>")
-    if found.regressions is None:
-        parts.append('<p class="note">Not available in this build (it comes from testfleet.analysis).</p>')
-    elif found.regressions:
+        parts.append(f'<p class="muted">none in the last {found.window} whole-suite runs</p>')
+    parts.append(f"<h2>Regressions ({len(found.regressions)})</h2>")
+    if found.regressions:
+        parts.append(
+            "<p>Duration steps of passing runs (binary segmentation on log time, confirmed by a "
+            "Mann-Whitney test, at least 1.25x and 0.05 s): the slowdowns, the biggest first.</p>"
+        )
         parts.append(
             _table(
-                ["test", "kind", "since run", "evidence"],
+                ["test", "since run", "before", "after", "ratio", "p-value"],
                 [
                     [
                         f"<code>{escape(r.nodeid)}</code>",
-                        escape(r.kind),
                         _run_link(r.since_run),
-                        escape(r.evidence),
+                        _secs(r.before_s),
+                        _secs(r.after_s),
+                        f"{r.ratio:.2f}x" if math.isfinite(r.ratio) else "-",
+                        _p_value(r.p_value),
                     ]
                     for r in found.regressions
                 ],
+                numeric=[2, 3, 4, 5],
+                cls="regressions",
             )
         )
     else:
-        parts.append('<p class="muted">none</p>')
+        parts.append(f'<p class="muted">none in the last {found.window} whole-suite runs</p>')
     parts.append(f"<h2>Runs ({len(runs)})</h2>")
     rows = []
     for r in runs:
@@ -204,11 +206,23 @@ def overview(trend: Sequence[TrendPoint], runs: Sequence[RunInfo], found: Insigh
     return layout("testfleet history", "".join(parts))
 
 
-def _band(trend: Sequence[TrendPoint], found: Insights) -> list[tuple[float, float] | None] | None:
-    if not found.forecast:
-        return None
-    by_run = {b.run_id: (b.low, b.high) for b in found.forecast}
-    return [by_run.get(p.run_id) for p in trend]
+def _forecast_note(forecast: Forecast | None) -> str:
+    if forecast is None:
+        return (
+            f'<p class="note">No forecast of the test time: it needs {MIN_POINTS} whole-suite runs '
+            "or more.</p>"
+        )
+    nxt = forecast.points[0]
+    return (
+        f'<p class="forecast-note">Forecast of the total test time ({escape(forecast.method)}, fitted on '
+        f"{forecast.history} runs), shaded after the last run: the next run {_secs(nxt.mean)}, "
+        f"80% interval {_secs(nxt.lo80)} to {_secs(nxt.hi80)}, 95% {_secs(nxt.lo95)} to "
+        f"{_secs(nxt.hi95)}.</p>"
+    )
+
+
+def _p_value(p: float) -> str:
+    return "<1e-16" if p < 1e-16 else f"{p:.2g}"
 
 
 def run_page(page: RunPage, match: str, outcome: str) -> str:

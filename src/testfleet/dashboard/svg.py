@@ -9,6 +9,7 @@ inline style) does not hide them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from html import escape
 
 WIDTH = 380
@@ -16,6 +17,7 @@ HEIGHT = 180
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 58, 12, 12, 30
 LINE = "#1565c0"
 BAND = "#90caf9"
+BAND_INNER = "#64b5f6"
 BAR = "#ef6c00"
 AXIS = "#9e9e9e"
 
@@ -52,6 +54,62 @@ def _scale(lo: float, hi: float) -> Callable[[float], float]:
     return y
 
 
+@dataclass(frozen=True)
+class Ahead:
+    """One forecast run: its label (on hover), mean and 80%/95% intervals."""
+
+    label: str
+    mean: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+def _forecast(
+    ahead: Sequence[Ahead],
+    last: float | None,
+    n: int,
+    slots: int,
+    y: Callable[[float], float],
+    fmt: Callable[[float], str],
+) -> list[str]:
+    """The bands and the dashed mean of a forecast, starting at the last value (when known)."""
+    xs = [_x(n + k, slots) for k in range(len(ahead))]
+    start = [] if last is None else [(_x(n - 1, slots), last, last)]
+
+    def band(cls: str, colour: str, rows: list[tuple[float, float, float]], what: str) -> str:
+        upper = [f"{x:.1f},{y(h):.1f}" for x, _, h in rows]
+        lower = [f"{x:.1f},{y(lo):.1f}" for x, lo, _ in rows][::-1]
+        return (
+            f'<polygon class="band {cls}" points="{" ".join(upper + lower)}" fill="{colour}" '
+            f'fill-opacity="0.5"><title>{escape(what)}</title></polygon>'
+        )
+
+    out = [
+        band("band-95", BAND, start + [(x, a.lo95, a.hi95) for x, a in zip(xs, ahead, strict=True)],
+             f"95% forecast interval of the next {len(ahead)} runs"),
+        band("band-80", BAND_INNER, start + [(x, a.lo80, a.hi80) for x, a in zip(xs, ahead, strict=True)],
+             f"80% forecast interval of the next {len(ahead)} runs"),
+    ]
+    line = ([] if last is None else [f"{_x(n - 1, slots):.1f},{y(last):.1f}"]) + [
+        f"{x:.1f},{y(a.mean):.1f}" for x, a in zip(xs, ahead, strict=True)
+    ]
+    if len(line) > 1:
+        out.append(
+            f'<polyline class="forecast" points="{" ".join(line)}" fill="none" stroke="{LINE}" '
+            'stroke-width="1.5" stroke-dasharray="4 3"/>'
+        )
+    for x, a in zip(xs, ahead, strict=True):
+        tip = (f"{a.label}: forecast {fmt(a.mean)}; 80% {fmt(a.lo80)} to {fmt(a.hi80)}; "
+               f"95% {fmt(a.lo95)} to {fmt(a.hi95)}")
+        out.append(
+            f'<circle class="forecast-point" cx="{x:.1f}" cy="{y(a.mean):.1f}" r="2.5" fill="white" '
+            f'stroke="{LINE}"><title>{escape(tip)}</title></circle>'
+        )
+    return out
+
+
 def line_chart(
     title: str,
     labels: Sequence[str],
@@ -59,32 +117,28 @@ def line_chart(
     fmt: Callable[[float], str],
     *,
     y_range: tuple[float, float] | None = None,
-    band: Sequence[tuple[float, float] | None] | None = None,
+    ahead: Sequence[Ahead] = (),
     ends: tuple[str, str] = ("", ""),
     from_zero: bool = True,
 ) -> str:
     """A line over runs (``labels``, oldest first, shown on hover); ``None`` values are gaps.
-    ``band`` draws a shaded range per run behind the line (a forecast); ``ends`` label the
-    first and last run under the axis; ``y_range`` fixes the axis, else it spans the values
-    (from 0 when ``from_zero``)."""
+    ``ahead`` is a forecast of the next runs, drawn right of the last one: its 95% and 80%
+    intervals as two shaded bands and its mean as a dashed line, from the last value on;
+    ``ends`` label the first and last run under the axis; ``y_range`` fixes the axis, else it
+    spans the values and the forecast (from 0 when ``from_zero``)."""
     n = len(values)
+    slots = n + len(ahead)
     known = [v for v in values if v is not None]
-    band_values = [b for b in band or () if b is not None]
+    spanned = [*known, *(a.lo95 for a in ahead), *(a.hi95 for a in ahead)]
     if y_range is not None:
         lo, hi = y_range
-    elif known or band_values:
-        lo = min([*known, *(b[0] for b in band_values)])
-        hi = max([*known, *(b[1] for b in band_values)])
+    elif spanned:
+        lo, hi = min(spanned), max(spanned)
         lo = 0.0 if from_zero and lo >= 0 else lo
     else:
         lo, hi = 0.0, 1.0
     y = _scale(lo, hi)
-    body = []
-    if band_values and band is not None:
-        upper = [(_x(i, n), y(b[1])) for i, b in enumerate(band) if b is not None]
-        lower = [(_x(i, n), y(b[0])) for i, b in enumerate(band) if b is not None][::-1]
-        pts = " ".join(f"{px:.1f},{py:.1f}" for px, py in upper + lower)
-        body.append(f'<polygon class="band" points="{pts}" fill="{BAND}" fill-opacity="0.5"/>')
+    body: list[str] = _forecast(ahead, values[-1] if values else None, n, slots, y, fmt) if ahead else []
     segment: list[str] = []
     segments: list[list[str]] = [segment]
     for i, v in enumerate(values):
@@ -92,7 +146,7 @@ def line_chart(
             segment = []
             segments.append(segment)
             continue
-        segment.append(f"{_x(i, n):.1f},{y(v):.1f}")
+        segment.append(f"{_x(i, slots):.1f},{y(v):.1f}")
     for seg in segments:
         if len(seg) > 1:
             body.append(
@@ -102,7 +156,7 @@ def line_chart(
     for i, v in enumerate(values):
         if v is not None:
             body.append(
-                f'<circle class="point" cx="{_x(i, n):.1f}" cy="{y(v):.1f}" r="3" fill="{LINE}">'
+                f'<circle class="point" cx="{_x(i, slots):.1f}" cy="{y(v):.1f}" r="3" fill="{LINE}">'
                 f"<title>{escape(labels[i])}: {escape(fmt(v))}</title></circle>"
             )
     return _frame(title, "".join(body), fmt(lo), fmt(hi), *ends)

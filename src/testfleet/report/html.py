@@ -1,7 +1,8 @@
 """A stored run as one self-contained HTML file (inline CSS, no scripts, nothing fetched).
 
 With ``history`` (the store's runs up to this one), the page starts with the trend charts of
-the history dashboard (pass rate, total test time, flaky tests), drawn as inline SVG.
+the history dashboard (pass rate, total test time with the forecast of the next runs, flaky
+tests), drawn as inline SVG.
 
 Everything that comes from a test — node ids, messages, failure text, captured output — is
 escaped: a test can print anything, ``<script>`` included, and the page only shows it.
@@ -73,9 +74,11 @@ def render(run: RunInfo, results: Sequence[TestResult], workers: Sequence[Worker
                  f'background:{COLORS.get(o, "#607d8b")}"></span>' for o in order) + "</div>",
              _table(["outcome", "tests"], [[_badge(o), str(counts[o])] for o in order], numeric=[1])]
     if len(history) > 1:
+        from testfleet.dashboard.insights import time_forecast
         from testfleet.dashboard.pages import trend_charts
 
-        parts.append(f"<h2>History (last {len(history)} runs)</h2>" + trend_charts(history))
+        parts.append(f"<h2>History (last {len(history)} runs)</h2>"
+                     + trend_charts(history, time_forecast(history)))
 
     failures = sorted((r for r in final if r.outcome in FAILURE_VALUES), key=lambda r: r.nodeid)
     if failures:
