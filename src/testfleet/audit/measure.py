@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testfleet.audit.engine import AuditOptions, Progress, display_path
 from testfleet.audit.model import AuditResult, ComponentReport, TestCaseInfo
+from testfleet.audit.options import AuditOptions, Progress, display_path
 from testfleet.audit.probe import ENV_DIR, ENV_FLEET, ENV_SOURCE
 
 _OMIT = ["*/tests/*", "*/test_*.py", "*_test.py", "*/conftest.py", "*/testing/*"]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testfleet.audit.engine import AuditOptions, Progress
 from testfleet.audit.measure import RunData
 from testfleet.audit.model import AuditResult, ComponentReport
+from testfleet.audit.options import AuditOptions, Progress
 
 MAX_TESTS_PER_MUTANT = 40
 _FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {

@@ -60,7 +60,8 @@ def register(subparsers: Any) -> None:
 def run(ns: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from testfleet.audit.engine import AuditOptions, run_audit
+    from testfleet.audit.engine import run_audit
+    from testfleet.audit.options import AuditOptions
     from testfleet.audit.rules import RULES
     from testfleet.console import abort, err, out
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from testfleet.audit.engine import AuditOptions, run_audit
+from testfleet.audit.engine import run_audit
 from testfleet.audit.model import FileReport, Finding, TestCaseInfo
+from testfleet.audit.options import AuditOptions
 from testfleet.audit.report_html import render as render_html
 from testfleet.audit.report_json import render as render_json
 from testfleet.audit.report_md import render as render_md
