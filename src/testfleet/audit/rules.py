@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from testfleet.audit.checks import Check, call_name, dotted, is_camel_assert, is_pytest_call, walk_body
 from testfleet.audit.discover import ParsedFile, TestDef, class_hierarchy
 from testfleet.audit.model import Finding, Rule, Severity
+from testfleet.audit.weakrules import built_names, is_did_not_crash_check, weak_test_findings
 
 H, M, L = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 RULES: dict[str, Rule] = {r.id: r for r in [
@@ -24,6 +25,12 @@ RULES: dict[str, Rule] = {r.id: r for r in [
                               "with itself."),
     Rule("weak-assert", M, "Every check is weak: 'is not None', isinstance/hasattr, truthiness of a call "
                            "result, or len(...) > 0."),
+    Rule("mock-only", H, "Every effective check concerns only mocks the test created (assert_* methods; "
+                         "called/call_count/call_args/mock_calls); none reads the unit's result or state."),
+    Rule("did-not-crash", H, "Every effective check is 'is not None', isinstance or truthiness of a value "
+                             "the test just built by a call: the test fails only if the call raises."),
+    Rule("constant-assert", H, "Every effective check compares constants only: literals, ALL_CAPS names, or "
+                               "names the test bound to a literal and uses nowhere else."),
     Rule("swallowed-failure", H, "A try/except swallows failures (broad handler that passes/logs, or a "
                                  "handler around asserts), or the only checks are inside except blocks."),
     Rule("broad-raises", M, "pytest.raises/assertRaises(Exception or BaseException) without match= and "
@@ -96,9 +103,14 @@ def r_trivial(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Findi
 
 def r_weak(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
     eff = effective(checks)
-    if eff and all(c.weak for c in eff):
+    if eff and all(c.weak for c in eff) and not all(is_did_not_crash_check(c, built_names(t.node)) for c in eff):
         yield finding(pf, "weak-assert", eff[0].node, t.nodeid,
                       f"all {len(eff)} check(s) are weak (existence/type/truthiness only)")
+
+
+def r_weak_tests(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
+    for rule, node, message in weak_test_findings(pf, t, effective(checks)):
+        yield finding(pf, rule, node, t.nodeid, message)
 
 
 def _swallows(handler: ast.ExceptHandler) -> bool:
@@ -308,5 +320,5 @@ def r_print(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding
             return
 
 
-TEST_RULES: list[RuleFn] = [r_placeholder_cannot_fail, r_trivial, r_weak, r_swallowed, r_broad_raises,
+TEST_RULES: list[RuleFn] = [r_placeholder_cannot_fail, r_trivial, r_weak, r_weak_tests, r_swallowed, r_broad_raises,
                             r_sleep, r_mock, r_unittest_in_pytest, r_skip, r_print]
