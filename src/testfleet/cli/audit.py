@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
                                      "implies --run. Write --mutate=N")
     p.add_argument("--format", choices=["md", "json", "html"], default="md", help="report format (default md)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    p.add_argument("--fail-under", type=_score, metavar="SCORE", help="exit 1 when the suite score < SCORE")
+    p.add_argument("--fail-under", type=_score, metavar="SCORE", help="exit 1 when the suite score (the low end of its range) < SCORE")
     p.add_argument("--fail-on", metavar="RULE,...", help="exit 1 when any finding of these rules exists")
     p.add_argument("-w", "--workers", type=_positive_int, default=2, help="workers for --run/--mutate (default 2)")
     p.add_argument("--source", action="append", default=[], metavar="PATH",
@@ -95,7 +95,7 @@ def run(ns: argparse.Namespace) -> int:
     for fr in result.files:
         if fr.error:
             progress(f"skipped {fr.path}: {fr.error}")
-    score = "not measured" if result.score is None else f"{result.score:.1f}/10"
+    score = result.score_text
     summary = f"audit: score {score}, {len(result.tests)} tests, {len(result.findings)} findings"
     if ns.output:
         try:
@@ -108,7 +108,7 @@ def run(ns: argparse.Namespace) -> int:
         progress(summary.removeprefix("audit: "))
     code = 0
     if ns.fail_under is not None and (result.score is None or result.score < ns.fail_under):
-        progress(f"FAIL: score {score} is below --fail-under {ns.fail_under}")
+        progress(f"FAIL: score {score} is below --fail-under {ns.fail_under} (the low end counts)")
         code = 1
     hits = sorted({f.rule for f in result.findings} & fail_on)
     if hits:
