@@ -222,3 +222,88 @@ def test_shop_with_mock_only_and_did_not_crash_tests_scores_at_most_5(tmp_path: 
     assert data["unmeasured"] == ["mutation"]
     assert data["score_cap"] < 10
     assert f"score {data['score']:.1f}-{data['score_high']:.1f}/10 (mutation not measured)" in proc.stdout
+
+
+KIDS_SRC = '''
+def in_fork_pool(x):
+    y = x * 2
+    return y + 1
+
+
+def in_spawn_pool(x):
+    y = x * 3
+    return y + 1
+
+
+def in_subprocess(x):
+    z = x + 40
+    return z
+
+
+def in_nested_worker(x):
+    w = x - 1
+    return w
+
+
+if __name__ == "__main__":
+    import sys
+    print(in_subprocess(int(sys.argv[1])))
+'''
+KIDS_TESTS = '''
+import multiprocessing
+import os
+import subprocess
+import sys
+
+from kids.work import in_fork_pool, in_spawn_pool
+
+
+def _map(method, fn, args):
+    # close + join, not the context manager's terminate(): a SIGTERM can cut a child's data file
+    pool = multiprocessing.get_context(method).Pool(1)
+    try:
+        return pool.map(fn, args)
+    finally:
+        pool.close()
+        pool.join()
+
+
+def test_fork_pool():
+    assert _map("fork", in_fork_pool, [1, 2]) == [3, 5]
+
+
+def test_spawn_pool():
+    assert _map("spawn", in_spawn_pool, [2]) == [7]
+
+
+def test_python_subprocess():
+    out = subprocess.run([sys.executable, "-m", "kids.work", "2"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "42"
+
+
+def test_nested_testfleet_run(tmp_path):
+    (tmp_path / "test_inner.py").write_text(
+        "from kids.work import in_nested_worker\\n\\ndef test_inner():\\n    assert in_nested_worker(2) == 1\\n")
+    proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", "1", "--db", "none", "-q",
+                           "-p", "no:cacheprovider", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+'''
+
+
+@pytest.mark.slow
+def test_run_measures_code_that_runs_only_in_child_processes(tmp_path: Path) -> None:
+    """Issue 22: coverage in multiprocessing children (fork and spawn), Python subprocesses and the
+    workers of a testfleet run that a test starts (forks that leave through os._exit)."""
+    (tmp_path / "src" / "kids").mkdir(parents=True)
+    (tmp_path / "src" / "kids" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "src" / "kids" / "work.py").write_text(KIDS_SRC, encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_kids.py").write_text(KIDS_TESTS, encoding="utf-8")
+    proc = _cli(tmp_path, "tests", "--run", "--format", "json", "-o", "a.json")
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["measurement"]
+    assert m["exit_code"] == 0, m["problems"]
+    hits = {f["name"].rsplit(":", 1)[1]: (f["covered_statements"], f["statements"]) for f in m["functions"]}
+    # each function body has 2 statements and runs only in a child process
+    assert hits == {"in_fork_pool": (2, 2), "in_spawn_pool": (2, 2), "in_subprocess": (2, 2),
+                    "in_nested_worker": (2, 2)}
