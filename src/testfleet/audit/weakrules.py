@@ -6,13 +6,17 @@
   ``assert_*`` methods, or an assert/``assertTrue``/``assertEqual`` over its ``called``,
   ``call_count``, ``call_args``, ``call_args_list``, ``mock_calls``, ``method_calls``,
   ``await_count``/``await_args``. No check reads the unit's return value or state.
-* ``did-not-crash``: every effective check is ``x is not None``, ``isinstance(x, T)``, ``assert x``
-  / ``bool(x)`` / ``assertTrue(x)`` / ``assertIsNotNone(x)`` / ``assertIsInstance(x, T)`` where ``x``
-  is a value the test just built: a call (or an awaited call) written in the check, or a name the
-  test assigned from one. Such a test fails only when the call raises.
+* ``did-not-crash``: every effective check is ``x is not None``, ``isinstance(x, T)``,
+  ``assertIsNotNone(x)`` or ``assertIsInstance(x, T)`` where ``x`` is a value the test just built (a
+  call, or an awaited call, written in the check, or a name the test assigned from one), or the
+  truthiness (``assert x``, ``bool(x)``, ``assertTrue(x)``) of a value built by a constructor
+  (``Cart(...)``: other calls often return the boolean under test). ``isinstance(x, T)`` where ``T``
+  was passed to the call that built ``x`` (``create_using=T``) is a real check. Such a test fails
+  only when the call raises.
 * ``constant-assert``: every effective check is a comparison (``assert a == b``, ``assertEqual``,
-  ...) whose operands are constants: literals, ``ALL_CAPS`` names (module constants, also dotted:
-  ``mod.MAX_SIZE``), or names the test bound to a literal and uses nowhere else. The check cannot
+  ...) whose operands are constants: literals, ``ALL_CAPS`` names of two or more characters that
+  the test does not assign (module constants, also dotted: ``mod.MAX_SIZE``; not ``X, Y = f()``),
+  or names the test bound to a literal and uses nowhere else. The check cannot
   see the behaviour of the code under test. (Two literals compared are ``trivial-assert``.)
 
 When ``did-not-crash`` fires, ``weak-assert`` is not reported for the same test.
@@ -24,7 +28,7 @@ import ast
 import re
 from collections.abc import Iterator
 
-from testfleet.audit.checks import Check, call_name, dotted, is_predicate_name, walk_body
+from testfleet.audit.checks import Check, call_name, dotted, is_constructor_name, is_predicate_name, walk_body
 from testfleet.audit.discover import FuncDef, ParsedFile, TestDef
 
 MOCK_FACTORIES = {"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "NonCallableMagicMock",
@@ -133,65 +137,88 @@ def is_mock_check(c: Check, mocks: set[str]) -> bool:
     return any(_on_mock_state(o, mocks) for o in ops) and all(_on_mock_state(o, mocks) or _plain(o) for o in ops)
 
 
-def _built_value(node: ast.AST, built: set[str]) -> bool:
+def _built_value(node: ast.AST, built: dict[str, ast.Call], truthiness: bool) -> ast.Call | None:
+    """The call that built the value, when ``node`` is one (a constructor only, for truthiness:
+    other calls often return the boolean under test)."""
     if isinstance(node, ast.Await):
         node = node.value
-    if isinstance(node, ast.Call):
-        return call_name(node) not in {"isinstance", "len", "bool", "hasattr", "callable"} \
-            and not is_predicate_name(call_name(node))
-    return isinstance(node, ast.Name) and node.id in built
+    call = node if isinstance(node, ast.Call) else built.get(node.id) if isinstance(node, ast.Name) else None
+    if call is None or call_name(call) in {"isinstance", "len", "bool", "hasattr", "callable"} \
+            or is_predicate_name(call_name(call)):
+        return None
+    return call if not truthiness or is_constructor_name(call_name(call)) else None
 
 
-def _existence_target(node: ast.AST) -> ast.AST | None:
-    """The value an existence/type/truthiness check is about, or None for any other check."""
+def _requested_type(check: ast.AST, call: ast.Call) -> bool:
+    """``isinstance(x, T)`` where ``T`` was passed to the call that built ``x`` (``create_using=T``):
+    the test checks that the call honoured it, a real check."""
+    if not (isinstance(check, ast.Call) and call_name(check) == "isinstance" and len(check.args) == 2):
+        return False
+    wanted = ast.dump(check.args[1])
+    return any(ast.dump(a) == wanted for a in [*call.args, *(k.value for k in call.keywords)])
+
+
+def _existence_target(node: ast.AST) -> tuple[ast.AST, bool] | None:
+    """(the value an existence/type/truthiness check is about, is it truthiness), or None."""
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.IsNot) \
             and isinstance(node.comparators[0], ast.Constant) and node.comparators[0].value is None:
-        return node.left
-    if isinstance(node, ast.Call) and call_name(node) in {"isinstance", "bool"} and isinstance(node.func, ast.Name) \
+        return node.left, False
+    if isinstance(node, ast.Call) and call_name(node) == "isinstance" and isinstance(node.func, ast.Name) \
             and node.args:
-        return node.args[0]
+        return node.args[0], False
+    if isinstance(node, ast.Call) and call_name(node) == "bool" and isinstance(node.func, ast.Name) and node.args:
+        return node.args[0], True
     if isinstance(node, ast.Name | ast.Call | ast.Await):
-        return node
+        return node, True
     return None
 
 
-def built_names(fn: FuncDef) -> set[str]:
-    out: set[str] = set()
+def built_names(fn: FuncDef) -> dict[str, ast.Call]:
+    """Names the test assigned from a call (``x = f(...)``, ``x = await f(...)``, ``with f() as x``)."""
+    out: dict[str, ast.Call] = {}
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             value = node.value.value if isinstance(node.value, ast.Await) else node.value
             if isinstance(value, ast.Call) and not is_predicate_name(call_name(value)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                out.update(t.id for t in targets if isinstance(t, ast.Name))
+                out.update((t.id, value) for t in targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name) \
                 and isinstance(node.context_expr, ast.Call):
-            out.add(node.optional_vars.id)
+            out[node.optional_vars.id] = node.context_expr
     return out
 
 
-def is_did_not_crash_check(c: Check, built: set[str]) -> bool:
+def is_did_not_crash_check(c: Check, built: dict[str, ast.Call]) -> bool:
     node = c.node
     if isinstance(node, ast.Assert):
-        parts = node.test.values if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And) \
-            else [node.test]
-        targets = [_existence_target(p) for p in parts]
+        parts: list[ast.AST] = list(node.test.values) if isinstance(node.test, ast.BoolOp) \
+            and isinstance(node.test.op, ast.And) else [node.test]
     elif isinstance(node, ast.Call) and c.kind == "unittest" and call_name(node) in _EXISTENCE_UNITTEST \
             and node.args:
-        targets = [node.args[0]]
+        name = call_name(node)
+        parts = [ast.Compare(node.args[0], [ast.IsNot()], [ast.Constant(None)])] if name == "assertIsNotNone" \
+            else [ast.Call(ast.Name("isinstance"), list(node.args[:2]), [])] if name == "assertIsInstance" \
+            else [node.args[0]]
     else:
         return False
-    return all(t is not None and _built_value(t, built) for t in targets)
+    for part in parts:
+        target = _existence_target(part)
+        call = _built_value(target[0], built, target[1]) if target else None
+        if call is None or _requested_type(part, call):
+            return False
+    return True
 
 
-def _constant(node: ast.AST, literal_names: set[str]) -> bool:
+def _constant(node: ast.AST, literal_names: set[str], stored: frozenset[str] = frozenset()) -> bool:
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.Tuple | ast.List | ast.Set):
-        return all(_constant(e, literal_names) for e in node.elts)
+        return all(_constant(e, literal_names, stored) for e in node.elts)
     if isinstance(node, ast.UnaryOp):
-        return _constant(node.operand, literal_names)
+        return _constant(node.operand, literal_names, stored)
     if isinstance(node, ast.Name):
-        return node.id in literal_names or bool(_CONST_NAME.match(node.id))
+        return node.id in literal_names or (node.id not in stored and len(node.id) > 1
+                                            and bool(_CONST_NAME.match(node.id)))
     if isinstance(node, ast.Attribute):
         return bool(_CONST_NAME.match(node.attr)) and _is_dotted_name(node.value)
     return False
@@ -222,7 +249,7 @@ def literal_names(fn: FuncDef) -> set[str]:
     return {n for n in literal if bound.get(n) == 1 and n not in used_elsewhere}
 
 
-def is_constant_check(c: Check, consts: set[str]) -> bool:
+def is_constant_check(c: Check, consts: set[str], stored: frozenset[str] = frozenset()) -> bool:
     node = c.node
     if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
         ops = [node.test.left, *node.test.comparators]
@@ -231,7 +258,7 @@ def is_constant_check(c: Check, consts: set[str]) -> bool:
         ops = list(node.args[:2])
     else:
         return False
-    return all(_constant(o, consts) for o in ops) and any(not isinstance(o, ast.Constant) for o in ops)
+    return all(_constant(o, consts, stored) for o in ops) and any(not isinstance(o, ast.Constant) for o in ops)
 
 
 def weak_test_findings(pf: ParsedFile, t: TestDef, eff: list[Check]) -> Iterator[tuple[str, ast.AST, str]]:
@@ -249,6 +276,7 @@ def weak_test_findings(pf: ParsedFile, t: TestDef, eff: list[Check]) -> Iterator
                "(is not None / isinstance / truthiness): the test fails only if the call raises")
         return
     consts = literal_names(t.node)
-    if all(is_constant_check(c, consts) for c in eff):
+    stored = frozenset(n.id for n in ast.walk(t.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    if all(is_constant_check(c, consts, stored) for c in eff):
         yield ("constant-assert", eff[0].node, f"all {len(eff)} check(s) compare constants only: "
                + ast.unparse(eff[0].node)[:80])

@@ -115,9 +115,9 @@ def test_static_result_classifies_and_scores(audited) -> None:
     assert types["test_property"] == ["unit", "property-based"]
     assert types["test_cli"] == ["end-to-end"]
     assert {f.rule for f in audited.findings} == {"cannot-fail", "did-not-crash"}
-    # static 1 - (1.0 + 1.0) / 5 = 0.6 -> 10 * 0.35 * 0.6 = 2.1 proven, + 6.5 unmeasured;
+    # static 1 - (1.0 + 0.5) / 5 = 0.7 -> 10 * 0.35 * 0.7 = 2.45 proven, + 6.5 unmeasured;
     # capped at 10 - 1.5 (cannot-fail) - 1.5 (weak tests) - 0.5 (benchmarks) - 0.5 (fault) = 6.0
-    assert (audited.score, audited.score_high, audited.score_cap) == (2.1, 6.0, 6.0)
+    assert (audited.score, audited.score_high, audited.score_cap) == (2.4, 6.0, 6.0)
     status = {c.id: c.status for c in audited.checklist}
     assert status["e2e-present"] == "measured-pass"
     assert status["benchmarks-present"] == "measured-fail"
@@ -132,7 +132,7 @@ def test_json_report_schema(audited) -> None:
     assert data["schema"] == "testfleet-audit/1"
     assert {"rule": "did-not-crash", "path": "test_suite.py", "line": 10, "test": "TestThing::test_weak"}.items() \
         <= next(f for f in data["findings"] if f["rule"] == "did-not-crash").items()
-    assert (data["score"], data["score_high"]) == (2.1, 6.0)
+    assert (data["score"], data["score_high"]) == (2.4, 6.0)
     assert data["unmeasured"] == ["checks", "stability", "coverage", "mutation"]
     assert data["measurement"]["mutation_score"] is None
     assert data["files"][0]["tests"][0]["test"] == "test_cannot_fail"
@@ -142,7 +142,7 @@ def test_json_report_schema(audited) -> None:
 def test_markdown_report_reads_like_an_audit(audited) -> None:
     md = render_md(audited)
     assert md.startswith("# Test suite audit")
-    assert "**Score: 2.1-6.0/10 (checks, stability, coverage, mutation not measured)**" in md
+    assert "**Score: 2.4-6.0/10 (checks, stability, coverage, mutation not measured)**" in md
     assert "Capped at 6.0 by the checklist's FAIL items." in md
     assert "| mutation score >= 70.0% | not measured | not measured (no mutant ran; use --mutate) |" in md
     assert "- line 5: **cannot-fail** (high) `test_cannot_fail`: test contains no effective check" in md

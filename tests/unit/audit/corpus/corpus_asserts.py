@@ -44,7 +44,10 @@ def test_assert_literal_comparison():
     assert 1 == 1
 
 
-# expect: trivial-assert, cannot-fail
+# tightened after the real-code sample (docs/audit.md): x == x can be false (custom __eq__, NaN)
+
+
+# expect: -
 def test_assert_self_comparison():
     x = compute(1)
     assert x == x
@@ -103,7 +106,9 @@ class TestUnittestTrivial(unittest.TestCase):
         self.assertIsInstance(cfg, Config)
         self.assertEqual(cfg.name, "cfg")
 
-    # expect: did-not-crash
+    # tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+    # expect: -
     def test_assert_true_of_call(self):
         self.assertTrue(load("cfg"))
 
@@ -152,7 +157,10 @@ def test_only_isinstance():
     assert isinstance(parse("x"), dict)
 
 
-# expect: did-not-crash
+# tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+
+# expect: -
 def test_only_truthiness_of_call():
     assert parse("x")
 
@@ -169,7 +177,10 @@ def test_len_ge_one_and_not_none():
     assert len(res) >= 1
 
 
-# expect: did-not-crash
+# tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+
+# expect: -
 def test_truthiness_of_result_variable():
     result = compute(3)
     assert result
@@ -274,6 +285,9 @@ def test_infix_predicate_subgraph_is_isomorphic():
     assert registry.get("m").subgraph_is_isomorphic()
 
 
-# expect: did-not-crash
+# tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+
+# expect: -
 def test_call_with_is_inside_a_word_is_still_weak():
     assert registry.lookup("this")

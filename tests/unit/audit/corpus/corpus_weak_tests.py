@@ -113,10 +113,42 @@ def test_isinstance_of_fresh_object():
     assert isinstance(Cart(None), Cart)
 
 
-# expect: did-not-crash
+# tightened after the real-code sample (docs/audit.md): a function's truthy result may be the behaviour
+
+
+# expect: -
 def test_truthiness_of_fresh_object():
     total = apply_discount(10, 5)
     assert total
+
+
+# expect: did-not-crash
+def test_truthiness_of_constructed_object():
+    cart = Cart(None)
+    assert cart
+
+
+# expect: -
+def test_isinstance_of_the_requested_type():
+    graph = build_graph(create_using=Cart)
+    assert isinstance(graph, Cart)
+
+
+# expect: -
+def test_unpacked_capitals_are_results_not_constants():
+    X, Y = split_cart(Cart(None))
+    assert X == {0, 2}
+
+
+# expect: -
+def test_isinstance_of_an_attribute():
+    assert isinstance(Cart(None).items, list)
+
+
+# expect: -
+def test_self_equality_tests_eq():
+    cart = Cart(None)
+    assert cart == cart
 
 
 # expect: did-not-crash
