@@ -115,11 +115,12 @@ def test_run_measures_coverage_and_zero_check_passes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_mutate_reports_score_and_pseudo_tested(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("via", "progress"), [("fleet", "mutants/s) on the fleet"), ("pytest", "ETA")])
+def test_mutate_reports_score_and_pseudo_tested(tmp_path: Path, via: str, progress: str) -> None:
     _project(tmp_path)
-    proc = _cli(tmp_path, "tests", "--mutate=10", "--format", "json", "-o", "a.json")
+    proc = _cli(tmp_path, "tests", "--mutate=10", "--mutate-via", via, "--format", "json", "-o", "a.json")
     assert proc.returncode == 0, proc.stderr
-    assert "ETA" in proc.stderr
+    assert progress in proc.stderr
     m = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["measurement"]
     outcomes = {(r["function"], r["kind"]): r["outcome"] for r in m["mutant_results"]}
     assert outcomes[("clamp", "default-return")] == "killed"

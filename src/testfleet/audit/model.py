@@ -122,6 +122,8 @@ class Measurement:
     mutants_killed: int = 0
     pseudo_tested: list[str] = field(default_factory=list)
     mutant_results: list[dict[str, Any]] = field(default_factory=list)
+    mutation_seconds: float | None = None  # wall time of the mutation phase
+    mutation_via: str | None = None  # "fleet" | "pytest"
     problems: list[str] = field(default_factory=list)  # what could not be measured, and why
 
     @property

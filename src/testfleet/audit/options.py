@@ -28,6 +28,7 @@ class AuditOptions:
     store: str | None = None
     timeout: float = 900.0
     pytest_args: list[str] = field(default_factory=list)
+    mutate_via: str = "fleet"  # "fleet": mutants as testfleet work items; "pytest": a process per mutant
 
 
 def display_path(path: Path, root: Path) -> str:

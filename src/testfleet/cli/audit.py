@@ -42,6 +42,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--mutate", nargs="?", type=_positive_int, const=DEFAULT_MUTANTS, default=None,
                    metavar="N", help=f"mutation testing, at most N mutants (default {DEFAULT_MUTANTS}); "
                                      "implies --run. Write --mutate=N")
+    p.add_argument("--mutate-via", choices=["fleet", "pytest"], default="fleet",
+                   help="run mutants as work items of one testfleet run over the workers (default), or "
+                        "one pytest process per mutant")
     p.add_argument("--format", choices=["md", "json", "html"], default="md", help="report format (default md)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--fail-under", type=_score, metavar="SCORE", help="exit 1 when the suite score (the low end of its range) < SCORE")
@@ -74,7 +77,7 @@ def run(ns: argparse.Namespace) -> int:
     paths = ns.paths or (["tests"] if Path("tests").is_dir() else ["."])
     opts = AuditOptions(paths=paths, root=ns.root, run=ns.run or ns.mutate is not None, mutate=ns.mutate,
                         workers=ns.workers, source=ns.source, max_file_size=ns.max_file_size,
-                        store=ns.store, timeout=ns.timeout)
+                        store=ns.store, timeout=ns.timeout, mutate_via=ns.mutate_via)
 
     def progress(msg: str) -> None:
         err().print(f"audit: {msg}", markup=False, highlight=False, emoji=False)
