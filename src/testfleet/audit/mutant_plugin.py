@@ -42,15 +42,23 @@ def _clone(item: pytest.Item, mutant_id: int) -> pytest.Item | None:
         return None  # unittest items and plugin items cannot be cloned faithfully
     base = f"{item.originalname}{SEP}{mutant_id}"  # node id: <file>::<test>@m<id>[<params>]
     clone = pytest.Function.from_parent(
-        item.parent, name=base + item.name[len(item.originalname):], callspec=getattr(item, "callspec", None),
-        callobj=item.obj, fixtureinfo=item._fixtureinfo, keywords=dict(item.keywords), originalname=base)
+        item.parent,
+        name=base + item.name[len(item.originalname) :],
+        callspec=getattr(item, "callspec", None),
+        callobj=item.obj,
+        fixtureinfo=item._fixtureinfo,
+        keywords=dict(item.keywords),
+        originalname=base,
+    )
     clone.own_markers = list(item.own_markers)
     clone.testfleet_mutant = mutant_id  # type: ignore[attr-defined]
     return clone
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if not _PLAN:
         return
     by_id = {it.nodeid: it for it in items}
@@ -77,8 +85,14 @@ def _find_code(code: types.CodeType, qualname: str) -> types.CodeType | None:
 
 def _target(mutant: dict[str, Any]) -> types.FunctionType | None:
     want = os.path.realpath(mutant["file"])
-    module = next((m for m in list(sys.modules.values())
-                   if os.path.realpath(str(getattr(m, "__file__", None) or "")) == want), None)
+    module = next(
+        (
+            m
+            for m in list(sys.modules.values())
+            if os.path.realpath(str(getattr(m, "__file__", None) or "")) == want
+        ),
+        None,
+    )
     obj: Any = module
     for part in mutant["function"].split("."):
         if obj is None:

@@ -31,24 +31,54 @@ from collections.abc import Iterator
 from testfleet.audit.checks import Check, call_name, dotted, is_constructor_name, is_predicate_name, walk_body
 from testfleet.audit.discover import FuncDef, ParsedFile, TestDef
 
-MOCK_FACTORIES = {"Mock", "MagicMock", "AsyncMock", "NonCallableMock", "NonCallableMagicMock",
-                  "create_autospec", "PropertyMock"}
-MOCK_STATE = {"called", "call_count", "call_args", "call_args_list", "mock_calls", "method_calls",
-              "await_count", "await_args", "await_args_list", "awaited"}
+MOCK_FACTORIES = {
+    "Mock",
+    "MagicMock",
+    "AsyncMock",
+    "NonCallableMock",
+    "NonCallableMagicMock",
+    "create_autospec",
+    "PropertyMock",
+}
+MOCK_STATE = {
+    "called",
+    "call_count",
+    "call_args",
+    "call_args_list",
+    "mock_calls",
+    "method_calls",
+    "await_count",
+    "await_args",
+    "await_args_list",
+    "awaited",
+}
 _PATCHERS = {"patch", "object", "multiple", "dict"}
 _CONST_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 _EXISTENCE_UNITTEST = {"assertIsNotNone", "assertIsInstance", "assertTrue", "assert_"}
-_COMPARE_UNITTEST = {"assertEqual", "assertEquals", "assertNotEqual", "assertIs", "assertIn",
-                     "assertGreater", "assertLess", "assertGreaterEqual", "assertLessEqual",
-                     "assertAlmostEqual"}
+_COMPARE_UNITTEST = {
+    "assertEqual",
+    "assertEquals",
+    "assertNotEqual",
+    "assertIs",
+    "assertIn",
+    "assertGreater",
+    "assertLess",
+    "assertGreaterEqual",
+    "assertLessEqual",
+    "assertAlmostEqual",
+}
 
 
 def _is_mock_factory(pf: ParsedFile, call: ast.Call) -> bool:
     name = call_name(call)
     d = dotted(call.func)
     if name in MOCK_FACTORIES:
-        return d == name and pf.imports.get(name, "").startswith(("unittest.mock", "mock", "pytest_mock")) \
-            or d.split(".")[0] in {"mock", "mocker", "unittest"} or "mock" in d.split(".")
+        return (
+            d == name
+            and pf.imports.get(name, "").startswith(("unittest.mock", "mock", "pytest_mock"))
+            or d.split(".")[0] in {"mock", "mocker", "unittest"}
+            or "mock" in d.split(".")
+        )
     if d.startswith("mocker.") and name in _PATCHERS | {"stub", "async_stub", "spy"}:
         return name != "spy"  # a spy wraps the real function: its result is the unit's
     return _is_patcher(pf, call)
@@ -73,8 +103,12 @@ def mock_names(pf: ParsedFile, fn: FuncDef) -> set[str]:
             value, targets = node.value, [node.target]
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             value, targets = node.context_expr, [node.optional_vars]
-        if isinstance(value, ast.Call) and call_name(value) == "start" and isinstance(value.func, ast.Attribute) \
-                and isinstance(value.func.value, ast.Call):
+        if (
+            isinstance(value, ast.Call)
+            and call_name(value) == "start"
+            and isinstance(value.func, ast.Attribute)
+            and isinstance(value.func.value, ast.Call)
+        ):
             value = value.func.value  # patch(...).start()
         if isinstance(value, ast.Call) and _is_mock_factory(pf, value):
             out.update(t.id for t in targets if isinstance(t, ast.Name))
@@ -122,19 +156,28 @@ def _plain(node: ast.AST) -> bool:
 
 def is_mock_check(c: Check, mocks: set[str]) -> bool:
     node = c.node
-    if isinstance(node, ast.Call) and call_name(node).startswith("assert_") and isinstance(node.func, ast.Attribute):
+    if (
+        isinstance(node, ast.Call)
+        and call_name(node).startswith("assert_")
+        and isinstance(node.func, ast.Attribute)
+    ):
         root = _root(node.func.value)
         return isinstance(root, ast.Name) and root.id in mocks
     test: ast.AST | None = None
     if isinstance(node, ast.Assert):
         test = node.test
     elif isinstance(node, ast.Call) and c.kind == "unittest" and node.args:
-        test = ast.Compare(left=node.args[0], ops=[ast.Eq()], comparators=node.args[1:2]) \
-            if len(node.args) > 1 else node.args[0]
+        test = (
+            ast.Compare(left=node.args[0], ops=[ast.Eq()], comparators=node.args[1:2])
+            if len(node.args) > 1
+            else node.args[0]
+        )
     if test is None:
         return False
     ops = _operands(test)
-    return any(_on_mock_state(o, mocks) for o in ops) and all(_on_mock_state(o, mocks) or _plain(o) for o in ops)
+    return any(_on_mock_state(o, mocks) for o in ops) and all(
+        _on_mock_state(o, mocks) or _plain(o) for o in ops
+    )
 
 
 def _built_value(node: ast.AST, built: dict[str, ast.Call], truthiness: bool) -> ast.Call | None:
@@ -143,8 +186,11 @@ def _built_value(node: ast.AST, built: dict[str, ast.Call], truthiness: bool) ->
     if isinstance(node, ast.Await):
         node = node.value
     call = node if isinstance(node, ast.Call) else built.get(node.id) if isinstance(node, ast.Name) else None
-    if call is None or call_name(call) in {"isinstance", "len", "bool", "hasattr", "callable"} \
-            or is_predicate_name(call_name(call)):
+    if (
+        call is None
+        or call_name(call) in {"isinstance", "len", "bool", "hasattr", "callable"}
+        or is_predicate_name(call_name(call))
+    ):
         return None
     return call if not truthiness or is_constructor_name(call_name(call)) else None
 
@@ -160,13 +206,27 @@ def _requested_type(check: ast.AST, call: ast.Call) -> bool:
 
 def _existence_target(node: ast.AST) -> tuple[ast.AST, bool] | None:
     """(the value an existence/type/truthiness check is about, is it truthiness), or None."""
-    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.IsNot) \
-            and isinstance(node.comparators[0], ast.Constant) and node.comparators[0].value is None:
+    if (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.IsNot)
+        and isinstance(node.comparators[0], ast.Constant)
+        and node.comparators[0].value is None
+    ):
         return node.left, False
-    if isinstance(node, ast.Call) and call_name(node) == "isinstance" and isinstance(node.func, ast.Name) \
-            and node.args:
+    if (
+        isinstance(node, ast.Call)
+        and call_name(node) == "isinstance"
+        and isinstance(node.func, ast.Name)
+        and node.args
+    ):
         return node.args[0], False
-    if isinstance(node, ast.Call) and call_name(node) == "bool" and isinstance(node.func, ast.Name) and node.args:
+    if (
+        isinstance(node, ast.Call)
+        and call_name(node) == "bool"
+        and isinstance(node.func, ast.Name)
+        and node.args
+    ):
         return node.args[0], True
     if isinstance(node, ast.Name | ast.Call | ast.Await):
         return node, True
@@ -182,8 +242,11 @@ def built_names(fn: FuncDef) -> dict[str, ast.Call]:
             if isinstance(value, ast.Call) and not is_predicate_name(call_name(value)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 out.update((t.id, value) for t in targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.withitem) and isinstance(node.optional_vars, ast.Name) \
-                and isinstance(node.context_expr, ast.Call):
+        elif (
+            isinstance(node, ast.withitem)
+            and isinstance(node.optional_vars, ast.Name)
+            and isinstance(node.context_expr, ast.Call)
+        ):
             out[node.optional_vars.id] = node.context_expr
     return out
 
@@ -191,14 +254,25 @@ def built_names(fn: FuncDef) -> dict[str, ast.Call]:
 def is_did_not_crash_check(c: Check, built: dict[str, ast.Call]) -> bool:
     node = c.node
     if isinstance(node, ast.Assert):
-        parts: list[ast.AST] = list(node.test.values) if isinstance(node.test, ast.BoolOp) \
-            and isinstance(node.test.op, ast.And) else [node.test]
-    elif isinstance(node, ast.Call) and c.kind == "unittest" and call_name(node) in _EXISTENCE_UNITTEST \
-            and node.args:
+        parts: list[ast.AST] = (
+            list(node.test.values)
+            if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And)
+            else [node.test]
+        )
+    elif (
+        isinstance(node, ast.Call)
+        and c.kind == "unittest"
+        and call_name(node) in _EXISTENCE_UNITTEST
+        and node.args
+    ):
         name = call_name(node)
-        parts = [ast.Compare(node.args[0], [ast.IsNot()], [ast.Constant(None)])] if name == "assertIsNotNone" \
-            else [ast.Call(ast.Name("isinstance"), list(node.args[:2]), [])] if name == "assertIsInstance" \
+        parts = (
+            [ast.Compare(node.args[0], [ast.IsNot()], [ast.Constant(None)])]
+            if name == "assertIsNotNone"
+            else [ast.Call(ast.Name("isinstance"), list(node.args[:2]), [])]
+            if name == "assertIsInstance"
             else [node.args[0]]
+        )
     else:
         return False
     for part in parts:
@@ -217,8 +291,9 @@ def _constant(node: ast.AST, literal_names: set[str], stored: frozenset[str] = f
     if isinstance(node, ast.UnaryOp):
         return _constant(node.operand, literal_names, stored)
     if isinstance(node, ast.Name):
-        return node.id in literal_names or (node.id not in stored and len(node.id) > 1
-                                            and bool(_CONST_NAME.match(node.id)))
+        return node.id in literal_names or (
+            node.id not in stored and len(node.id) > 1 and bool(_CONST_NAME.match(node.id))
+        )
     if isinstance(node, ast.Attribute):
         return bool(_CONST_NAME.match(node.attr)) and _is_dotted_name(node.value)
     return False
@@ -244,8 +319,11 @@ def literal_names(fn: FuncDef) -> set[str]:
                 continue
             literal.add(node.targets[0].id)
     in_asserts = {id(n) for a in ast.walk(fn) if isinstance(a, ast.Assert) for n in ast.walk(a)}
-    used_elsewhere = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-                      and id(n) not in in_asserts}
+    used_elsewhere = {
+        n.id
+        for n in ast.walk(fn)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in in_asserts
+    }
     return {n for n in literal if bound.get(n) == 1 and n not in used_elsewhere}
 
 
@@ -253,12 +331,18 @@ def is_constant_check(c: Check, consts: set[str], stored: frozenset[str] = froze
     node = c.node
     if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
         ops = [node.test.left, *node.test.comparators]
-    elif isinstance(node, ast.Call) and c.kind == "unittest" and call_name(node) in _COMPARE_UNITTEST \
-            and len(node.args) >= 2:
+    elif (
+        isinstance(node, ast.Call)
+        and c.kind == "unittest"
+        and call_name(node) in _COMPARE_UNITTEST
+        and len(node.args) >= 2
+    ):
         ops = list(node.args[:2])
     else:
         return False
-    return all(_constant(o, consts, stored) for o in ops) and any(not isinstance(o, ast.Constant) for o in ops)
+    return all(_constant(o, consts, stored) for o in ops) and any(
+        not isinstance(o, ast.Constant) for o in ops
+    )
 
 
 def weak_test_findings(pf: ParsedFile, t: TestDef, eff: list[Check]) -> Iterator[tuple[str, ast.AST, str]]:
@@ -267,16 +351,29 @@ def weak_test_findings(pf: ParsedFile, t: TestDef, eff: list[Check]) -> Iterator
         return
     mocks = mock_names(pf, t.node)
     if mocks and all(is_mock_check(c, mocks) for c in eff):
-        yield ("mock-only", eff[0].node, f"all {len(eff)} check(s) only inspect mocks the test created "
-               f"({', '.join(sorted(mocks))}); nothing checks the unit's result or state")
+        yield (
+            "mock-only",
+            eff[0].node,
+            f"all {len(eff)} check(s) only inspect mocks the test created "
+            f"({', '.join(sorted(mocks))}); nothing checks the unit's result or state",
+        )
         return
     built = built_names(t.node)
     if all(is_did_not_crash_check(c, built) for c in eff):
-        yield ("did-not-crash", eff[0].node, f"all {len(eff)} check(s) only say a value just built exists "
-               "(is not None / isinstance / truthiness): the test fails only if the call raises")
+        yield (
+            "did-not-crash",
+            eff[0].node,
+            f"all {len(eff)} check(s) only say a value just built exists "
+            "(is not None / isinstance / truthiness): the test fails only if the call raises",
+        )
         return
     consts = literal_names(t.node)
-    stored = frozenset(n.id for n in ast.walk(t.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    stored = frozenset(
+        n.id for n in ast.walk(t.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    )
     if all(is_constant_check(c, consts, stored) for c in eff):
-        yield ("constant-assert", eff[0].node, f"all {len(eff)} check(s) compare constants only: "
-               + ast.unparse(eff[0].node)[:80])
+        yield (
+            "constant-assert",
+            eff[0].node,
+            f"all {len(eff)} check(s) compare constants only: " + ast.unparse(eff[0].node)[:80],
+        )
