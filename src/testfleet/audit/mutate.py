@@ -30,6 +30,7 @@ from testfleet.audit.model import AuditResult, ComponentReport
 from testfleet.audit.options import AuditOptions, Progress
 
 MAX_TESTS_PER_MUTANT = 40
+MAX_TESTS_PER_MUTANT_FLEET = 10  # no -x across work items: every covering test of a mutant runs
 _FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt,
     ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
@@ -181,13 +182,15 @@ def run_on_fleet(mutants: list[Mutant], data: RunData, opts: AuditOptions, workd
     from testfleet.audit.mutant_plugin import ENV_DIR, ENV_PLAN, SEP
 
     plan = workdir / "plan.json"
+    for m in mutants:
+        m.tests = m.tests[:MAX_TESTS_PER_MUTANT_FLEET]  # the fastest covering tests (plan() sorted them)
     plan.write_text(json.dumps([{"id": i, "file": m.file, "function": m.function, "source": m.source,
                                  "tests": m.tests} for i, m in enumerate(mutants)]), encoding="utf-8")
     report = workdir / "mutants.json"
     files = sorted({t.split("::", 1)[0] for m in mutants for t in m.tests})
     slowest = max((data.durations.get(t, 0.0) for m in mutants for t in m.tests), default=0.0)
     cmd = [sys.executable, "-m", "testfleet", "run", "-w", str(opts.workers), "--db", "none",
-           "--report-json", str(report), "--timeout", f"{10.0 + 5 * slowest:.1f}",
+           "--report-json", str(report), "--timeout", f"{5.0 + 5 * slowest:.1f}",
            "-p", "testfleet.audit.mutant_plugin", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
            *[f"{data.rootdir}/{f}" for f in files]]
     env = dict(os.environ, **{ENV_PLAN: str(plan), ENV_DIR: str(workdir)})
