@@ -34,7 +34,7 @@ def is_predicate_name(name: str) -> bool:
 
 
 _PYTEST_CHECKS = {"raises", "warns", "deprecated_call", "fail"}
-_WEAK_UNITTEST = {"assertIsNotNone", "assertIsInstance"}
+_WEAK_UNITTEST = {"assertIsNotNone"}
 
 
 @dataclass
@@ -128,7 +128,7 @@ def _truthy_constant(node: ast.AST) -> bool | None:
             lv, rv = ast.literal_eval(left), ast.literal_eval(right)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             if isinstance(left, ast.Name) and isinstance(right, ast.Name) and left.id == right.id \
-                    and isinstance(node.ops[0], ast.Eq | ast.Is | ast.LtE | ast.GtE):
+                    and isinstance(node.ops[0], ast.Is):
                 return True
             return None
         ops: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Is: lambda a, b: a is b,
@@ -165,18 +165,24 @@ def is_weak_expr(node: ast.AST, call_vars: set[str]) -> bool:
         return _is_len(right) and isinstance(left, ast.Constant) and left.value == 0 and isinstance(op, ast.Lt)
     if isinstance(node, ast.Call):
         name = call_name(node)
-        if name in {"isinstance", "hasattr", "callable", "len", "bool"}:
+        if name in {"hasattr", "callable", "len", "bool"}:
             return True
-        return not is_predicate_name(name)
+        return is_constructor_name(name)
     return isinstance(node, ast.Name) and node.id in call_vars
 
 
+def is_constructor_name(name: str) -> bool:
+    """``Cart``, ``nx.Graph``: a class being built (its truth value says only that it exists).
+    Truthiness of other calls is not judged: they often return the boolean under test."""
+    return name[:1].isupper() and not name.isupper()
+
+
 def call_assigned_vars(fn: FuncDef) -> set[str]:
-    """Names assigned (anywhere in the test) from a non-predicate call."""
+    """Names assigned (anywhere in the test) from a constructor call."""
     out: set[str] = set()
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-            if is_predicate_name(call_name(node.value)):
+            if not is_constructor_name(call_name(node.value)):
                 continue
             for t in node.targets:
                 if isinstance(t, ast.Name):
@@ -202,6 +208,12 @@ class CheckFinder:
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
                         return item
             return self._assigned_helper(test, f.attr)
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Call) and call_name(f.value) == "super" \
+                and test is not None and test.cls is not None:
+            for owner in class_hierarchy(self.pf, test.cls)[1:]:
+                for item in owner.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
+                        return item
         return None
 
     def _assigned_helper(self, test: TestDef, attr: str) -> FuncDef | None:
@@ -218,6 +230,11 @@ class CheckFinder:
                     value = value.args[0]
                 if isinstance(value, ast.Name) and value.id in self.pf.functions:
                     return self.pf.functions[value.id]
+                if isinstance(value, ast.Name):  # a function defined inside the class's methods
+                    local = next((n for n in ast.walk(owner) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                                  and n.name == value.id), None)
+                    if local is not None:
+                        return local
         return None
 
     def _helper_has_checks(self, fn: FuncDef, test: TestDef | None, depth: int) -> bool:

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from testfleet.audit.discover import DEFAULT_MAX_BYTES, iter_test_files, parse_file
+from testfleet.audit.discover import iter_test_files, parse_file
 from testfleet.audit.filerules import analyze
 from testfleet.audit.model import AuditResult
+from testfleet.audit.options import AuditOptions, Progress, display_path
 from testfleet.audit.rules import RULES
 from testfleet.audit.score import score_result
-
-Progress = Callable[[str], None]
-
-
-@dataclass
-class AuditOptions:
-    paths: list[str] = field(default_factory=lambda: ["."])
-    root: str = "."
-    run: bool = False
-    mutate: int | None = None  # max number of mutants; None = no mutation testing
-    workers: int = 2
-    source: list[str] = field(default_factory=list)  # code whose coverage is measured
-    max_file_size: int = DEFAULT_MAX_BYTES
-    store: str | None = None
-    timeout: float = 900.0
-    pytest_args: list[str] = field(default_factory=list)
-
-
-def display_path(path: Path, root: Path) -> str:
-    try:
-        return os.path.relpath(path.resolve(), root.resolve()).replace(os.sep, "/")
-    except ValueError:  # another drive on Windows
-        return str(path)
 
 
 def static_audit(opts: AuditOptions) -> AuditResult:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testfleet.audit.engine import AuditOptions, Progress, display_path
 from testfleet.audit.model import AuditResult, ComponentReport, TestCaseInfo
-from testfleet.audit.probe import ENV_DIR, ENV_FLEET, ENV_SOURCE
+from testfleet.audit.options import AuditOptions, Progress, display_path
+from testfleet.audit.probe import ENV_COVRC, ENV_DIR, ENV_FLEET, ENV_SOURCE
 
 _OMIT = ["*/tests/*", "*/test_*.py", "*_test.py", "*/conftest.py", "*/testing/*"]
 _ORDER = ["crashed", "timeout", "error", "failed", "xpassed", "passed", "xfailed", "skipped"]
@@ -74,9 +74,27 @@ def _command(opts: AuditOptions, report_json: Path, via: str) -> list[str]:
     return [sys.executable, "-m", "pytest", *common]
 
 
+def coverage_config(workdir: Path, source: list[str]) -> Path:
+    """A coverage.py config that measures every process: ``patch = subprocess`` starts coverage in
+    every Python child (through coverage's own ``.pth`` file), ``fork`` restarts it in forked children
+    (testfleet's workers, multiprocessing's fork children), ``_exit`` saves before ``os._exit`` (how
+    testfleet's workers and forked children leave); ``parallel`` gives each process its own file."""
+    rc = workdir / "coveragerc"
+    src = "".join(f"\n    {s}" for s in source)
+    rc.write_text(f"[run]\nbranch = true\nparallel = true\ndata_file = {workdir / '.coverage'}\n"
+                  f"source ={src}\npatch =\n    subprocess\n    _exit\n    fork\n"
+                  "concurrency =\n    multiprocessing\n    thread\nsigterm = true\n"
+                  "disable_warnings =\n    module-not-measured\n    no-data-collected\n    module-not-imported\n",
+                  encoding="utf-8")
+    return rc
+
+
 def probe_env(workdir: Path, source: list[str], fleet: bool) -> dict[str, str]:
     env = dict(os.environ)
+    for inherited in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
+        env.pop(inherited, None)  # the probe sets them where the measured processes start
     env.update({ENV_DIR: str(workdir), ENV_SOURCE: os.pathsep.join(source), ENV_FLEET: "1" if fleet else "0",
+                ENV_COVRC: str(coverage_config(workdir, source)),
                 "PYTHONPYCACHEPREFIX": str(workdir / "pycache")})  # fresh rewrite with the pass hook
     return env
 

@@ -68,7 +68,8 @@ class FileReport:
     tests: list[TestCaseInfo] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None  # why the file could not be audited (syntax error, encoding, size)
-    score: float | None = None
+    score: float | None = None  # low end of the range
+    score_high: float | None = None
     subscores: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -121,6 +122,8 @@ class Measurement:
     mutants_killed: int = 0
     pseudo_tested: list[str] = field(default_factory=list)
     mutant_results: list[dict[str, Any]] = field(default_factory=list)
+    mutation_seconds: float | None = None  # wall time of the mutation phase
+    mutation_via: str | None = None  # "fleet" | "pytest"
     problems: list[str] = field(default_factory=list)  # what could not be measured, and why
 
     @property
@@ -160,8 +163,17 @@ class AuditResult:
     measurement: Measurement = field(default_factory=Measurement)
     checklist: list[CheckItem] = field(default_factory=list)
     missing: list[MissingCategory] = field(default_factory=list)
-    score: float | None = None
+    score: float | None = None  # low end of the score range: what the evidence proves
+    score_high: float | None = None  # high end: unmeasured sub-scores counted as perfect
+    score_cap: float = 10.0  # the readiness checklist's cap (10 when nothing FAILs)
+    subscores: dict[str, float | None] = field(default_factory=dict)
+    unmeasured: list[str] = field(default_factory=list)  # sub-scores that widen the range
     rules: list[Rule] = field(default_factory=list)
+
+    @property
+    def score_text(self) -> str:
+        """``7.1/10``, ``2.8-4.8/10 (not measured: mutation)`` or ``not measured``."""
+        return score_text(self.score, self.score_high, self.unmeasured)
 
     @property
     def findings(self) -> list[Finding]:
@@ -177,11 +189,16 @@ class AuditResult:
             "schema": "testfleet-audit/1",
             "root": self.root,
             "score": self.score,
+            "score_high": self.score_high,
+            "score_cap": self.score_cap,
+            "subscores": self.subscores,
+            "unmeasured": self.unmeasured,
             "rules": [{"id": r.id, "severity": r.severity.value, "definition": r.definition}
                       for r in self.rules],
             "findings": [asdict(f) for f in self.findings],
             "files": [
-                {"path": fr.path, "error": fr.error, "score": fr.score, "subscores": fr.subscores,
+                {"path": fr.path, "error": fr.error, "score": fr.score, "score_high": fr.score_high,
+                 "subscores": fr.subscores,
                  "tests": [asdict(t) for t in fr.tests],
                  "findings": [asdict(f) for f in fr.findings]}
                 for fr in self.files
@@ -197,6 +214,15 @@ class AuditResult:
             "missing_categories": [asdict(c) for c in self.missing],
         }
         return data
+
+
+def score_text(low: float | None, high: float | None, unmeasured: list[str] | None = None) -> str:
+    if low is None:
+        return "not measured"
+    if high is None or high == low:
+        return f"{low:.1f}/10"
+    why = f" ({', '.join(unmeasured)} not measured)" if unmeasured else ""
+    return f"{low:.1f}-{high:.1f}/10{why}"
 
 
 def _component_dict(c: ComponentReport) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 Operators: ``default-return`` (body becomes ``return <default>``; an empty generator for generators),
 ``flip-compare`` (the first comparison in the function gets its opposite operator) and ``drop-call``
 (the first call statement becomes ``pass``). Mutants are ordered round-robin over functions (every
-function's default-return first), capped at N, and run in parallel subprocesses (``--workers``). A
-bootstrap plugin, loaded with ``-p`` before anything imports the code under test, serves the mutated
-source for the one target file. A mutant whose source was never imported counts as not run.
+function's default-return first), capped at N. By default (``mutate_via="fleet"``) they run as work items of one ``testfleet run``
+(see ``mutant_plugin``): every (mutant, covering test) pair is scheduled over the fleet's workers.
+With ``mutate_via="pytest"`` each mutant is one pytest process (``--workers`` at a time) whose
+bootstrap plugin serves the mutated source for the target file; a mutant whose source was never
+imported counts as not run.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testfleet.audit.engine import AuditOptions, Progress
 from testfleet.audit.measure import RunData
 from testfleet.audit.model import AuditResult, ComponentReport
+from testfleet.audit.options import AuditOptions, Progress
 
 MAX_TESTS_PER_MUTANT = 40
+MAX_TESTS_PER_MUTANT_FLEET = 10  # no -x across work items: every covering test of a mutant runs
 _FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt,
     ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
@@ -170,6 +173,63 @@ def _run_one(m: Mutant, idx: int, data: RunData, workdir: Path) -> Mutant:
     return m
 
 
+def run_on_fleet(mutants: list[Mutant], data: RunData, opts: AuditOptions, workdir: Path, say: Progress) -> None:
+    """All mutants in one ``testfleet run``: each (mutant, covering test) is a work item that the
+    controller schedules over the fleet's workers; ``mutant_plugin`` applies the mutant in the
+    worker around that one test. Fills each mutant's outcome and (shared) seconds."""
+    import json
+
+    from testfleet.audit.mutant_plugin import ENV_DIR, ENV_PLAN, SEP
+
+    plan = workdir / "plan.json"
+    for m in mutants:
+        m.tests = m.tests[:MAX_TESTS_PER_MUTANT_FLEET]  # the fastest covering tests (plan() sorted them)
+    plan.write_text(json.dumps([{"id": i, "file": m.file, "function": m.function, "source": m.source,
+                                 "tests": m.tests} for i, m in enumerate(mutants)]), encoding="utf-8")
+    report = workdir / "mutants.json"
+    files = sorted({t.split("::", 1)[0] for m in mutants for t in m.tests})
+    slowest = max((data.durations.get(t, 0.0) for m in mutants for t in m.tests), default=0.0)
+    cmd = [sys.executable, "-m", "testfleet", "run", "-w", str(opts.workers), "--db", "none",
+           "--report-json", str(report), "--timeout", f"{5.0 + 5 * slowest:.1f}",
+           "-p", "testfleet.audit.mutant_plugin", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+           *[f"{data.rootdir}/{f}" for f in files]]
+    env = dict(os.environ, **{ENV_PLAN: str(plan), ENV_DIR: str(workdir)})
+    for k in ("TESTFLEET_AUDIT_DIR", "COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
+        env.pop(k, None)
+    say(f"running {len(mutants)} mutants as {sum(len(m.tests) for m in mutants)} work items on "
+        f"{opts.workers} testfleet workers")
+    start = time.perf_counter()
+    try:
+        subprocess.run(cmd, cwd=data.cwd, env=env, capture_output=True, text=True, timeout=opts.timeout,
+                       check=False)
+    except subprocess.TimeoutExpired:
+        pass
+    seconds = time.perf_counter() - start
+    try:
+        tests = json.loads(report.read_text(encoding="utf-8")).get("tests", [])
+    except (OSError, ValueError):
+        tests = []
+    outcomes: dict[int, list[str]] = defaultdict(list)
+    for rec in tests:
+        name = str(rec.get("nodeid", ""))
+        if SEP in name.rsplit("::", 1)[-1]:
+            outcomes[int(name.rsplit(SEP, 1)[1].split("[", 1)[0])].append(str(rec.get("outcome")))
+    say(f"{len(mutants)} mutants in {seconds:.1f}s ({len(mutants) / seconds:.2f} mutants/s) on the fleet")
+    for i, m in enumerate(mutants):
+        got = outcomes.get(i, [])
+        m.seconds = seconds / len(mutants)
+        if (workdir / f"unapplied-{i}").exists() or not got or all(o == "skipped" for o in got):
+            m.outcome = "not-applied"
+        elif any(o == "timeout" for o in got):
+            m.outcome = "timeout"
+        elif any(o in {"failed", "error", "crashed"} for o in got):
+            m.outcome = "killed"
+        elif all(o in {"passed", "skipped", "xfailed"} for o in got):
+            m.outcome = "survived"
+        else:
+            m.outcome = "error"
+
+
 def mutate(result: AuditResult, data: RunData, opts: AuditOptions, say: Progress) -> dict[str, tuple[int, int]]:
     """Run up to ``opts.mutate`` mutants; fill the measurement; return (killed, survived) per test file."""
     meas = result.measurement
@@ -179,8 +239,14 @@ def mutate(result: AuditResult, data: RunData, opts: AuditOptions, say: Progress
         return {}
     workdir = data.workdir / "mutants"
     workdir.mkdir(exist_ok=True)
+    meas.mutation_via = opts.mutate_via
+    phase = time.perf_counter()
+    if opts.mutate_via == "fleet":
+        run_on_fleet(mutants, data, opts, workdir, say)
+        meas.mutation_seconds = round(time.perf_counter() - phase, 3)
+        return _aggregate(meas, mutants, data)
     (workdir / "_testfleet_mutant_boot.py").write_text(BOOT, encoding="utf-8")
-    say(f"running {len(mutants)} mutants on {opts.workers} workers")
+    say(f"running {len(mutants)} mutants on {opts.workers} workers, one pytest process each")
     start, done = time.perf_counter(), 0
     with ThreadPoolExecutor(max_workers=opts.workers) as pool:
         futures = [pool.submit(_run_one, m, i, data, workdir) for i, m in enumerate(mutants)]
@@ -190,6 +256,7 @@ def mutate(result: AuditResult, data: RunData, opts: AuditOptions, say: Progress
             eta = (time.perf_counter() - start) / done * (len(mutants) - done)
             say(f"mutant {done}/{len(mutants)} {m.kind} {Path(m.file).name}:{m.function} -> {m.outcome}; "
                 f"ETA {eta:.0f}s")
+    meas.mutation_seconds = round(time.perf_counter() - phase, 3)
     return _aggregate(meas, mutants, data)
 
 

@@ -9,9 +9,16 @@ It does nothing unless ``TESTFLEET_AUDIT_DIR`` is set. Then, in every process th
   ``assert_*`` calls and ``pytest.raises/warns/deprecated_call`` calls;
 * one JSON line per test (node id, file, outcome, duration, checks) goes to ``tests-<pid>.jsonl``.
 
-Under testfleet (``TESTFLEET_AUDIT_FLEET=1``) the collector measures import/collection and saves at
-the end of collection; each worker starts its own coverage in ``pytest_testfleet_worker_started`` and
-saves in ``pytest_testfleet_worker_stopping``. Under plain pytest one coverage spans the session.
+Coverage is coverage.py's own process machinery when ``TESTFLEET_AUDIT_COVRC`` names a config with
+``patch = subprocess, _exit, fork`` and ``parallel = true`` (``measure.coverage_config``): the probe
+sets ``COVERAGE_PROCESS_START`` so that every Python process started from here on measures itself
+(testfleet's collector and the subprocesses tests start, through coverage's ``.pth`` file), forked
+children (testfleet's workers, ``multiprocessing``) restart coverage, and ``os._exit`` saves first.
+Under testfleet (``TESTFLEET_AUDIT_FLEET=1``) the controller itself is not measured (it is the
+audit's harness); in each worker the probe switches the dynamic context of the worker's coverage to
+the running test. Without that config (older coverage) the probe starts one coverage per process
+itself: the collector's until the end of collection, each worker's from
+``pytest_testfleet_worker_started`` to ``pytest_testfleet_worker_stopping``, or one per session.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import pytest
 ENV_DIR = "TESTFLEET_AUDIT_DIR"
 ENV_SOURCE = "TESTFLEET_AUDIT_SOURCE"
 ENV_FLEET = "TESTFLEET_AUDIT_FLEET"
+ENV_COVRC = "TESTFLEET_AUDIT_COVRC"
 
 
 @dataclass
@@ -37,6 +45,7 @@ class _State:
     source: list[str]
     fleet: bool
     cov: Any = None
+    process_mode: bool = False  # coverage.py's process machinery measures (and saves) every process
     current: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -58,7 +67,20 @@ def _start(tag: str) -> Any:
     return cov
 
 
+def _process_coverage() -> Any:
+    """The coverage that coverage.py started in this process (its ``.pth`` hook), or start it now."""
+    import coverage
+
+    cov = coverage.Coverage.current()
+    if cov is None:
+        coverage.process_startup()
+        cov = coverage.Coverage.current()
+    return cov
+
+
 def _stop(save: bool) -> None:
+    if _STATE is not None and _STATE.process_mode:
+        return  # coverage.py saves at exit, at os._exit and before exec
     if _STATE is not None and _STATE.cov is not None:
         _STATE.cov.stop()
         if save:
@@ -116,7 +138,45 @@ def pytest_configure(config: pytest.Config) -> None:
     _STATE.out.mkdir(parents=True, exist_ok=True)
     _install_counters()
     _relax_hypothesis()
+    rc = os.environ.get(ENV_COVRC)
+    if rc and _has_process_patches():
+        os.environ["COVERAGE_PROCESS_START"] = rc  # inherited by every process started from here on
+        _STATE.process_mode = True
+        _keep_parent_data_in_parent()
+        if _STATE.fleet and not os.environ.get("TESTFLEET_ROLE"):
+            return  # testfleet's controller: the audit's harness, not code under test
+        _STATE.cov = _process_coverage()
+        return
     _STATE.cov = _start("main")
+
+
+_FORKING: list[Any] = []  # the coverage running in this process when it forks
+
+
+def _keep_parent_data_in_parent() -> None:
+    """After a fork, coverage.py's fork patch restarts coverage in the child, but the parent's
+    Coverage object lives on there: its ``os._exit`` and SIGTERM hooks would save the parent's data
+    from the child, into the parent's data file, racing with the parent's own save (seen as a
+    corrupt data file from a ``multiprocessing`` fork pool). In the child it saves nothing."""
+    import coverage
+
+    def before() -> None:
+        _FORKING[:] = [coverage.Coverage.current()]
+
+    def after_in_child() -> None:
+        parent = _FORKING[0] if _FORKING else None
+        if parent is not None and parent is not coverage.Coverage.current():
+            parent.save = lambda: None
+
+    os.register_at_fork(before=before, after_in_child=after_in_child)
+
+
+def _has_process_patches() -> bool:
+    try:
+        import coverage.patch
+    except ImportError:
+        return False
+    return all(hasattr(coverage.patch, f"_patch_{p}") for p in ("subprocess", "_exit", "fork"))
 
 
 def _relax_hypothesis() -> None:
@@ -140,9 +200,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_testfleet_worker_started(config: pytest.Config, worker_id: str) -> None:
     if _STATE is None:
         return
-    _stop(save=False)  # a coverage inherited through fork belongs to the collector
     _STATE.records.clear()
     _STATE.counts.clear()
+    if _STATE.process_mode:
+        _STATE.cov = _process_coverage()  # restarted after the fork by coverage's fork patch
+        return
+    _stop(save=False)  # a coverage inherited through fork belongs to the collector
     _STATE.cov = _start(f"w{worker_id}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-from testfleet.audit.model import AuditResult
+from testfleet.audit.model import AuditResult, score_text
 
 _CSS = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
@@ -27,7 +27,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def render(result: AuditResult) -> str:
     m = result.measurement
     by_rule = Counter(f.rule for f in result.findings)
-    score = "not measured" if result.score is None else f"{result.score:.1f}/10"
+    score = result.score_text
     parts = [f"<h1>Test suite audit</h1><p><code>{escape(result.root)}</code></p>",
              f"<p><b>Score: {escape(score)}</b> &middot; {len(result.files)} files &middot; "
              f"{len(result.tests)} tests &middot; {len(result.findings)} findings &middot; "
@@ -53,7 +53,7 @@ def render(result: AuditResult) -> str:
                      + "".join(f"<li>{escape(p)}</li>" for p in m.problems) + "</ul>")
     parts.append("<h2>Files</h2>")
     for fr in sorted(result.files, key=lambda f: f.path):
-        fscore = "skipped" if fr.error else "not measured" if fr.score is None else f"{fr.score:.1f}/10"
+        fscore = "skipped" if fr.error else score_text(fr.score, fr.score_high)
         rows = [[str(f.line), f'<span class="{f.severity}">{escape(f.rule)}</span>',
                  f"<code>{escape(f.test or '(file)')}</code>", escape(f.message)] for f in fr.findings]
         tests = ", ".join(f"{escape(t.test)} [{escape('/'.join(t.types))}]" for t in fr.tests[:200])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from testfleet.audit.model import AuditResult, ComponentReport
+from testfleet.audit.model import AuditResult, ComponentReport, score_text
 from testfleet.audit.score import WEIGHTS
 
 _STATUS = {"measured-pass": "PASS", "measured-fail": "FAIL", "not-measured": "not measured"}
@@ -12,10 +12,6 @@ _STATUS = {"measured-pass": "PASS", "measured-fail": "FAIL", "not-measured": "no
 
 def _pct(x: float | None) -> str:
     return "not measured" if x is None else f"{100 * x:.1f}%"
-
-
-def _score(x: float | None) -> str:
-    return "not measured" if x is None else f"{x:.1f}/10"
 
 
 def _component_rows(comps: list[ComponentReport], limit: int) -> list[str]:
@@ -35,8 +31,13 @@ def render(result: AuditResult, max_findings_per_file: int = 50) -> str:
     by_rule = Counter(f.rule for f in findings)
     types = Counter(ty for t in tests for ty in t.types)
     out = [f"# Test suite audit: `{result.root}`", "",
-           f"**Score: {_score(result.score)}** over {len(result.files)} files and {len(tests)} tests; "
+           f"**Score: {result.score_text}** over {len(result.files)} files and {len(tests)} tests; "
            f"{len(findings)} findings.", ""]
+    if result.score is not None:
+        subs = ", ".join(f"{k} {'not measured' if v is None else f'{v:.2f}'} (weight {WEIGHTS[k]:.2f})"
+                         for k, v in result.subscores.items())
+        out += [f"Sub-scores: {subs}." + (f" Capped at {result.score_cap:.1f} by the checklist's FAIL items."
+                                          if result.score_cap < 10 else ""), ""]
     if m.ran:
         out.append(f"Measured run via {m.via}: exit code {m.exit_code}; line coverage {_pct(m.line_rate)}, "
                    f"branch coverage {_pct(m.branch_rate)}; mutation score {_pct(m.mutation_score)}"
@@ -67,10 +68,11 @@ def render(result: AuditResult, max_findings_per_file: int = 50) -> str:
             out.append(f"- ... {len(m.zero_check_passes) - 50} more")
     if m.problems:
         out += ["", "## Not measured, and why", ""] + [f"- {p}" for p in m.problems]
-    out += ["", "## Files", "", "Score = 10 x weighted mean of measured sub-scores (weights: "
-            + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items()) + "; see docs/audit.md).", ""]
+    out += ["", "## Files", "", "Score = 10 x sum of weight x sub-score; an unmeasured sub-score counts 0 at the "
+            "low end and 1 at the high end (weights: " + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items())
+            + "; see docs/audit.md).", ""]
     for fr in sorted(result.files, key=lambda f: (f.score if f.score is not None else 11, f.path)):
-        out.append(f"### `{fr.path}`: {_score(fr.score)}")
+        out.append(f"### `{fr.path}`: {score_text(fr.score, fr.score_high)}")
         out.append("")
         if fr.error:
             out += [f"Skipped: {fr.error}.", ""]

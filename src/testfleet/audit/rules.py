@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from testfleet.audit.checks import Check, call_name, dotted, is_camel_assert, is_pytest_call, walk_body
 from testfleet.audit.discover import ParsedFile, TestDef, class_hierarchy
 from testfleet.audit.model import Finding, Rule, Severity
+from testfleet.audit.weakrules import built_names, is_did_not_crash_check, weak_test_findings
 
 H, M, L = Severity.HIGH, Severity.MEDIUM, Severity.LOW
 RULES: dict[str, Rule] = {r.id: r for r in [
@@ -20,12 +21,22 @@ RULES: dict[str, Rule] = {r.id: r for r in [
                            "no assert-method or assert_* call, no explicit fail or raise."),
     Rule("placeholder", H, "The body is only pass, ..., a docstring or raise NotImplementedError."),
     Rule("trivial-assert", H, "An assertion is always true: a truthy literal, a non-empty tuple/string/"
-                              "container, 'x or True', a comparison of two literals or of an expression "
-                              "with itself."),
-    Rule("weak-assert", M, "Every check is weak: 'is not None', isinstance/hasattr, truthiness of a call "
-                           "result, or len(...) > 0."),
-    Rule("swallowed-failure", H, "A try/except swallows failures (broad handler that passes/logs, or a "
-                                 "handler around asserts), or the only checks are inside except blocks."),
+                              "container, 'x or True', a comparison of two literals, or 'x is x' (not "
+                              "'x == x': a custom __eq__ or NaN can make it false)."),
+    Rule("weak-assert", L, "Every check is weak: 'is not None', hasattr/callable, truthiness of a "
+                           "constructor call's result, or len(...) > 0 (isinstance is not: real suites test "
+                           "types on purpose)."),
+    Rule("mock-only", H, "Every effective check concerns only mocks the test created (assert_* methods; "
+                         "called/call_count/call_args/mock_calls); none reads the unit's result or state."),
+    Rule("did-not-crash", M, "Every effective check is 'is not None' or isinstance of a value the test just "
+                             "built by a call, or truthiness of a constructor's result: the test fails "
+                             "only if the call raises."),
+    Rule("constant-assert", H, "Every effective check compares constants only: literals, module ALL_CAPS "
+                               "names the test does not assign, or names it bound to a literal and uses "
+                               "nowhere else."),
+    Rule("swallowed-failure", H, "A try/except whose handler passes/logs catches any failure (bare, "
+                                 "Exception, BaseException) or AssertionError around checks, or the only checks "
+                                 "are inside except blocks. A narrow handler (AttributeError) is not reported."),
     Rule("broad-raises", M, "pytest.raises/assertRaises(Exception or BaseException) without match= and "
                             "without inspecting the exception."),
     Rule("sleep-sync", M, "time.sleep/asyncio.sleep with a literal delay in a test, outside a polling loop."),
@@ -96,9 +107,14 @@ def r_trivial(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Findi
 
 def r_weak(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
     eff = effective(checks)
-    if eff and all(c.weak for c in eff):
+    if eff and all(c.weak for c in eff) and not all(is_did_not_crash_check(c, built_names(t.node)) for c in eff):
         yield finding(pf, "weak-assert", eff[0].node, t.nodeid,
                       f"all {len(eff)} check(s) are weak (existence/type/truthiness only)")
+
+
+def r_weak_tests(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
+    for rule, node, message in weak_test_findings(pf, t, effective(checks)):
+        yield finding(pf, rule, node, t.nodeid, message)
 
 
 def _swallows(handler: ast.ExceptHandler) -> bool:
@@ -116,6 +132,11 @@ def _swallows(handler: ast.ExceptHandler) -> bool:
     return True
 
 
+def _catches_all(handler: ast.ExceptHandler) -> bool:
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(t is not None and dotted(t) in {"Exception", "BaseException"} for t in types)
+
+
 def _is_broad(handler: ast.ExceptHandler) -> bool:
     if handler.type is None:
         return True
@@ -130,7 +151,7 @@ def r_swallowed(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Fin
         in_body = {id(n) for stmt in node.body for n in ast.walk(stmt)}
         body_has_check = any(id(c.node) in in_body and not c.is_unconditional_fail for c in checks)
         for h in node.handlers:
-            if _swallows(h) and (_is_broad(h) or body_has_check):
+            if _swallows(h) and _is_broad(h) and (h.type is None or body_has_check or _catches_all(h)):
                 yield finding(pf, "swallowed-failure", h, t.nodeid,
                               "except handler swallows the failure of the code it wraps")
                 return
@@ -308,5 +329,5 @@ def r_print(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding
             return
 
 
-TEST_RULES: list[RuleFn] = [r_placeholder_cannot_fail, r_trivial, r_weak, r_swallowed, r_broad_raises,
+TEST_RULES: list[RuleFn] = [r_placeholder_cannot_fail, r_trivial, r_weak, r_weak_tests, r_swallowed, r_broad_raises,
                             r_sleep, r_mock, r_unittest_in_pytest, r_skip, r_print]

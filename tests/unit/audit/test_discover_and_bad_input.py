@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from testfleet.audit.discover import iter_test_files, parse_file
-from testfleet.audit.engine import AuditOptions, static_audit
+from testfleet.audit.engine import static_audit
 from testfleet.audit.filerules import analyze
+from testfleet.audit.options import AuditOptions
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

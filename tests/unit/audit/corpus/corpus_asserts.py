@@ -44,7 +44,10 @@ def test_assert_literal_comparison():
     assert 1 == 1
 
 
-# expect: trivial-assert, cannot-fail
+# tightened after the real-code sample (docs/audit.md): x == x can be false (custom __eq__, NaN)
+
+
+# expect: -
 def test_assert_self_comparison():
     x = compute(1)
     assert x == x
@@ -89,11 +92,11 @@ class TestUnittestTrivial(unittest.TestCase):
     def test_assert_equal_real(self):
         self.assertEqual(compute(1), 1)
 
-    # expect: weak-assert
+    # expect: did-not-crash
     def test_assert_is_not_none(self):
         self.assertIsNotNone(load("cfg"))
 
-    # expect: weak-assert
+    # expect: did-not-crash
     def test_assert_is_instance(self):
         self.assertIsInstance(load("cfg"), Config)
 
@@ -103,7 +106,9 @@ class TestUnittestTrivial(unittest.TestCase):
         self.assertIsInstance(cfg, Config)
         self.assertEqual(cfg.name, "cfg")
 
-    # expect: weak-assert
+    # tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+    # expect: -
     def test_assert_true_of_call(self):
         self.assertTrue(load("cfg"))
 
@@ -142,17 +147,20 @@ def test_assert_or_of_two_real():
     assert x == 1 or x == -1
 
 
-# expect: weak-assert
+# expect: did-not-crash
 def test_only_is_not_none():
     assert parse("x") is not None
 
 
-# expect: weak-assert
+# expect: did-not-crash
 def test_only_isinstance():
     assert isinstance(parse("x"), dict)
 
 
-# expect: weak-assert
+# tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+
+# expect: -
 def test_only_truthiness_of_call():
     assert parse("x")
 
@@ -169,7 +177,10 @@ def test_len_ge_one_and_not_none():
     assert len(res) >= 1
 
 
-# expect: weak-assert
+# tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+
+# expect: -
 def test_truthiness_of_result_variable():
     result = compute(3)
     assert result
@@ -185,7 +196,7 @@ def test_len_not_zero():
     assert len(registry.all()) != 0
 
 
-# expect: weak-assert
+# expect: did-not-crash
 def test_weak_and_chain():
     r = parse("x")
     assert r is not None and isinstance(r, dict)
@@ -248,7 +259,7 @@ def test_is_valid_predicate():
     assert registry.is_valid("a")
 
 
-# expect: weak-assert
+# expect: did-not-crash
 async def test_async_weak():
     r = await load("cfg")
     assert r is not None
@@ -274,6 +285,9 @@ def test_infix_predicate_subgraph_is_isomorphic():
     assert registry.get("m").subgraph_is_isomorphic()
 
 
-# expect: weak-assert
+# tightened after the real-code sample (docs/audit.md): truthiness of a non-constructor call may be the result
+
+
+# expect: -
 def test_call_with_is_inside_a_word_is_still_weak():
     assert registry.lookup("this")

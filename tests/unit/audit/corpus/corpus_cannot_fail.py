@@ -84,14 +84,14 @@ def test_same_file_helper_that_asserts():
     _assert_graph(_build_graph(3))
 
 
-# expect: -
+# expect: mock-only
 def test_mock_assert_called_once_with():
     m = mock.Mock()
     compute(callback=m)
     m.assert_called_once_with(2)
 
 
-# expect: -
+# expect: mock-only
 def test_mock_assert_not_called():
     m = mock.Mock()
     compute(callback=None)

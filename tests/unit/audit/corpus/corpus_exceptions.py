@@ -61,7 +61,10 @@ def test_unittest_assert_only_in_except():
         assert e.errno == 111
 
 
-# expect: swallowed-failure
+# tightened after the real-code sample (docs/audit.md): a narrow handler lets AssertionError through
+
+
+# expect: -
 def test_narrow_handler_around_assert():
     try:
         assert compute(3) == 9

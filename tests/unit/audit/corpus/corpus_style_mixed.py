@@ -40,7 +40,7 @@ class TestLegacy(unittest.TestCase):
         self.assertAlmostEqual(compute(0.5), 0.25)
 
 
-# expect: -
+# expect: mock-only
 def test_mock_snake_case_asserts_are_not_unittest_style():
     from unittest import mock
 

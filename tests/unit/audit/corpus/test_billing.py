@@ -19,7 +19,7 @@ def test_four_decorator_patches(audit_log, clock, mailer, db):
     db.save.assert_called_once()
 
 
-# expect: mock-overuse
+# expect: mock-only, mock-overuse
 def test_four_context_patches():
     with patch("shop.billing.db") as db, patch("shop.billing.mailer"), patch("shop.billing.clock"), \
             patch("shop.billing.audit_log"):
@@ -83,7 +83,7 @@ def test_three_patches_at_threshold():
         assert billing.charge(1, 10) == 10
 
 
-# expect: -
+# expect: mock-only
 def test_patch_dependency_called_indirectly():
     with patch("shop.billing.mailer") as mailer:
         billing.charge(1, 10)
@@ -115,7 +115,7 @@ class TestClassPatched:
         assert billing.charge(2, 10) == 20
 
 
-# expect: -
+# expect: mock-only
 def test_mock_object_not_a_patch():
     m = mock.Mock()
     m.configure_mock(a=1)
