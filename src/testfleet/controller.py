@@ -25,6 +25,8 @@ import pytest
 
 from testfleet import events
 from testfleet.config import Settings
+from testfleet.executor.local import describe_exit
+from testfleet.ledger import ASSIGNED, ENDED, NAMES, PENDING, InvariantBroken, Ledger
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, one_line, outcome_of, synthetic_reports
@@ -47,6 +49,10 @@ MAX_DEPTH = 64
 NAP_MAX = 0.005
 NAP_MIN = 0.001
 EXIT_GRACE = 3.0
+# A worker the controller killed whose exit status has not come after this long is looked
+# up by its pid (its parent, the collector, may be stopped or gone).
+KILL_GRACE = 2.0
+HEALTH_EVERY = 0.25  # seconds between looks at the collector process
 # The controller keeps every report (pytest's terminal reporter holds them for the summary),
 # so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
 # settled tests what exists is frozen (gc.freeze): later passes skip it. The plugin unfreezes
@@ -93,6 +99,7 @@ class Worker:
     eof_at: float | None = None
     finished_tests: int = 0
     timed_out: int | None = None
+    killed_at: float | None = None  # when the controller killed it (its exit must follow)
     timeout_stacks: str = ""
     peak_rss_kb: int | None = None
     flushed: bool = False
@@ -131,6 +138,7 @@ class Controller:
         self.scheduler: Scheduler | None = None
         self.stop_requested = False
         self.kill_requested = False
+        self.kill_requested_at = 0.0
         self.early_deaths = 0
         self.breaker_message: str | None = None
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
@@ -140,6 +148,12 @@ class Controller:
         # of the round (_feed_round), with one ``run`` message each, not after every message.
         self.to_feed: dict[str, Worker] = {}
         self.feed_idle = False
+        self.ledger = Ledger(0)  # where each test is; made for the collection (see ledger.py)
+        # Worker exits seen in a loop round, handled after every message of the round: a
+        # worker's last results and its exit often arrive in the same round, on two channels.
+        self.exits: list[tuple[str, str]] = []
+        self.collector_gone: str | None = None  # why no worker can be started any more
+        self._next_health = 0.0
 
     # ------------------------------------------------------------------ start-up
     def run(self, session: pytest.Session) -> None:
@@ -255,6 +269,7 @@ class Controller:
             # Plugins read what they are given (hypothesis looks into each one's __dict__).
             config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in msg["deselected"]])
         self.items = expand(msg["items"], msg["extra"])
+        self.ledger = Ledger(len(self.items))
         self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"], len(msg["deselected"]))
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
@@ -359,6 +374,7 @@ class Controller:
                     self.scheduler.done(w.id, idx)
                     self._set_aside(idx, f"did not fit in the --deadline of {self.settings.deadline:g}s")
                     continue
+                self.ledger.assign(idx, w.id)
                 w.outstanding.append(idx)
                 send.append(idx)
         try:
@@ -397,10 +413,19 @@ class Controller:
     def _set_aside(self, idx: int, reason: str) -> None:
         """A test that will not run: not_run now, and whatever waits for it is skipped."""
         assert self.scheduler is not None
-        self.state.not_run(idx, reason)
+        self._not_run(idx, reason)
         for skip_idx, why in self.scheduler.finished(idx, Outcome.NOT_RUN.value):
             if not self.state.is_final(skip_idx):
                 self._settle_controller(skip_idx, Outcome.SKIPPED.value, why, None)
+
+    def _not_run(self, idx: int, reason: str | None = None) -> None:
+        """Give ``idx`` its final ``not_run`` (from PENDING or an ended attempt; the end-of-run
+        sweep passes ``sweep``)."""
+        self.ledger.close(idx)
+        if reason is None:
+            self.state.not_run(idx)
+        else:
+            self.state.not_run(idx, reason)
 
     def _feed_round(self) -> None:
         """Top up the queues this round's messages shortened, then give work to idle workers
@@ -426,8 +451,12 @@ class Controller:
             self.to_feed[w.id] = w
         elif kind == "done":
             idx = msg["i"]
+            if not self.ledger.end(idx, w.id):  # not running there (stale, or a lie): refused
+                return
             if w.outstanding and w.outstanding[0] == idx:
                 w.outstanding.popleft()
+            else:
+                w.outstanding.remove(idx)
             w.running = None
             reports = rebuild(self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"])
             took = sum(r.duration for r in reports)
@@ -449,6 +478,8 @@ class Controller:
             self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0), msg.get("cpu_seconds"))
 
     def _on_start(self, w: Worker, idx: int, ts: float | None, loc: list[Any] | None) -> None:
+        if not self.ledger.start(idx, w.id):  # not handed to this worker: refused
+            return
         w.running, w.started_at, w.started_wall = idx, time.monotonic(), ts or time.time()
         if loc:
             self.locations[idx] = (loc[0], loc[1], loc[2])
@@ -471,7 +502,7 @@ class Controller:
         if kind == "forked":
             self.executor.forked(msg["worker"], msg["pid"])
         elif kind == "exited":
-            self._on_exit(msg["worker"], msg["status"])
+            self.exits.append((msg["worker"], msg["status"]))  # handled at the end of the round
 
     # ------------------------------------------------------------------ outcomes
     def _settle_reports(self, idx: int, w: Worker, reports: list[pytest.TestReport]) -> None:
@@ -513,11 +544,24 @@ class Controller:
         self._finalize(idx, result, reports, w)
 
     def _finalize(self, idx: int, result: TestResult, reports: list[pytest.TestReport], w: Worker | None) -> None:
-        retry = self.state.record_attempt(idx, result)
+        """The one verb that gives a test an outcome: an attempt that ended (a worker's
+        result, a crash, a timeout) or a test no worker holds (skipped, unschedulable).
+        Retries go back to the queue; a final outcome is accepted once (the ledger refuses
+        a second) and only then reaches pytest's hooks."""
+        where = self.ledger.state[idx]
+        if where not in (ENDED, PENDING):  # held by a worker, or final already: a controller bug
+            raise InvariantBroken(f"outcome {result.outcome} for test {idx}, which is {NAMES[where]}")
+        ended = where == ENDED  # an attempt ended; else a verdict on a test no worker holds
+        retry = self.state.record_attempt(idx, result) and ended
         if retry:
+            self.ledger.retry(idx)
             assert self.scheduler is not None
             self.scheduler.requeue([idx], avoid=w.id if w else None)
             return
+        if ended:
+            self.ledger.finish(idx)
+        else:
+            self.ledger.close(idx)
         info = self.items[idx]
         hook = self.config.hook
         location = self._location(idx)
@@ -560,20 +604,41 @@ class Controller:
             w.chan.close()
         assert self.scheduler is not None
         self.scheduler.remove_worker(w.id)
-        running = w.running if w.running is not None else None
-        leftover = [i for i in w.outstanding if i != running]
+        # What the worker held, by the ledger: the test it was running (started, no result)
+        # and the tests it never started, which alone may go back to the queue as they are.
+        ledger = self.ledger
+        running: int | None = None
+        leftover: list[int] = []
+        for i in w.outstanding:
+            if ledger.running_on(i, w.id):
+                running = i
+            elif ledger.state[i] == ASSIGNED and ledger.holder[i] == w.id:
+                leftover.append(i)
+        for i in w.outstanding:
+            self.scheduler.done(w.id, i)
+        for i in leftover:
+            ledger.release(i, w.id)
         lost = self.executor.lost(w.id) if hasattr(self.executor, "lost") else None
         if lost is not None:  # its node went away: not the test's fault, so it runs again, once
             moved = [running] if running is not None and running not in self.requeued_lost else []
             self.requeued_lost.update(moved)
-            if moved:
-                leftover.insert(0, moved[0])
+            if running is not None and moved:
+                ledger.end_running(running, w.id)
+                ledger.retry(running)  # a counted attempt: it started
+                leftover.insert(0, running)
                 running = None
             self.state.lost_workers.append({**lost, "worker": w.id,
                                             "requeued": [self.items[i]["nodeid"] for i in moved]})
-        for i in w.outstanding:
-            self.scheduler.done(w.id, i)
+        if (running is not None and w.killed_at is not None and w.timed_out is not None
+                and w.timed_out != running and not self.kill_requested):
+            # The controller's timeout kill meant for an earlier test landed on this one
+            # (an executor that cannot pause a worker): not its fault, it runs again.
+            ledger.end_running(running, w.id)
+            ledger.retry(running)
+            leftover.insert(0, running)
+            running = None
         if running is not None:
+            ledger.end_running(running, w.id)
             self._settle_lost(w, running, status)
         if leftover:
             self.scheduler.requeue(leftover)
@@ -588,7 +653,7 @@ class Controller:
             self.stop_requested = True
             return
         if (not w.stopping and self.workers.get(self.slots[w.slot]) is w and self._work_remains()
-                and (lost is None or self.executor.can_start(w.slot))):
+                and self._can_start_workers() and (lost is None or self.executor.can_start(w.slot))):
             self._start_worker(w.slot)
 
     def _settle_lost(self, w: Worker, idx: int, status: str) -> None:
@@ -630,20 +695,83 @@ class Controller:
             if w.dead or w.running is None or w.timed_out is not None:
                 continue
             if now - w.started_at > limit:
-                w.timed_out = w.running
-                w.timeout_stacks = self.executor.dump_stacks(w.id)
-                self.executor.kill(w.id)
+                self._time_out(w)
+
+    def _time_out(self, w: Worker) -> None:
+        """Kill ``w`` for the attempt it is running now, and only for that one: its stacks
+        are read, then it is paused (SIGSTOP of its group) and what it sent meanwhile is
+        read. A test that ended in the meantime keeps its real outcome, and the worker goes
+        on; else the kill lands on the attempt it was meant for."""
+        idx = w.running
+        assert idx is not None
+        attempt = self.ledger.attempt[idx]
+        stacks = self.executor.dump_stacks(w.id)
+        pause = getattr(self.executor, "pause", None)  # local: SIGSTOP; Ray: cannot
+        paused = bool(pause(w.id)) if pause is not None else False
+        self._drain(w)
+        if w.dead or not (w.running == idx and self.ledger.attempt[idx] == attempt
+                          and self.ledger.running_on(idx, w.id)):
+            if paused:
+                self.executor.resume(w.id)
+            return
+        w.timed_out = idx
+        w.timeout_stacks = stacks
+        w.killed_at = time.monotonic()
+        self.executor.kill(w.id)
+
+    def _drain(self, w: Worker) -> None:
+        """Read and handle every message ``w`` has sent so far."""
+        if w.chan is None or w.dead:
+            return
+        try:
+            msgs = w.chan.poll()
+        except ChannelClosed:
+            msgs = w.chan.messages()
+        for msg in msgs:
+            self._on_worker_msg(w, msg)
 
     def _check_eof(self) -> None:
         now = time.monotonic()
+        gone = getattr(self.executor, "exited", None)  # local: the worker's pid is gone
+        orphaned = not self._can_start_workers()
         for w in self.workers.values():
-            if w.dead or w.eof_at is None:
+            if w.dead:
                 continue
-            if now - w.eof_at > EXIT_GRACE:
+            if w.eof_at is not None and now - w.eof_at > EXIT_GRACE and w.killed_at is None:
                 self.executor.kill(w.id)  # the exit message follows
-                w.eof_at = now + 60  # do not kill again and again
-        for wid, status in self.executor.poll_exits():
-            self._on_exit(wid, status)
+                w.killed_at = now
+            if gone is None or not (orphaned or (w.killed_at is not None and now - w.killed_at > KILL_GRACE)):
+                continue
+            # No exit status will come (the collector that reports them is gone, or stopped):
+            # a worker whose process is gone has exited.
+            if w.pid is None and w.chan is None and orphaned and not self.executor.forked_pid(w.id):
+                self.exits.append((w.id, f"was never started: {self.collector_gone}"))
+            elif (w.eof_at is not None or w.killed_at is not None) and gone(w.id):
+                status = ("killed by signal 9 (SIGKILL)" if w.killed_at is not None
+                          else "exited (its exit status was lost with the collector)")
+                self.exits.append((w.id, status))
+        if self.kill_requested and now - self.kill_requested_at > KILL_GRACE * 2:
+            for w in self._live():  # killed, and still no exit after seconds: gone all the same
+                self.exits.append((w.id, "killed when the run was interrupted (no exit status came)"))
+        self.exits.extend(self.executor.poll_exits())
+
+    def _handle_exits(self) -> None:
+        while self.exits:
+            batch, self.exits = self.exits, []
+            for wid, status in batch:
+                self._on_exit(wid, status)
+
+    def _check_collector(self) -> None:
+        """A collector that died or was stopped (a test may kill or stop its parent): a
+        stopped one is continued; a dead one is noted, and no worker is started any more."""
+        now = time.monotonic()
+        if self.collector_gone is not None or now < self._next_health:
+            return
+        self._next_health = now + HEALTH_EVERY
+        health = getattr(self.executor, "collector_health", None)
+        why = health() if health is not None else None
+        if why is not None:
+            self._collector_lost(why)
 
     # ------------------------------------------------------------------ loop
     def _stopping(self) -> bool:
@@ -654,6 +782,10 @@ class Controller:
     def _work_remains(self) -> bool:
         assert self.scheduler is not None
         return not self._stopping() and self.scheduler.pending() > 0
+
+    def _can_start_workers(self) -> bool:
+        """False once the collector that forks workers is gone."""
+        return self.collector_gone is None or self.settings.start != "fork" or self.settings.backend != "local"
 
     def _live(self) -> list[Worker]:
         return [w for w in self.workers.values() if not w.dead]
@@ -667,7 +799,8 @@ class Controller:
             for kind, ref, msg in self._poll(0.05):
                 if kind == "msg":
                     if isinstance(ref, Worker):
-                        self._on_worker_msg(ref, msg)
+                        if not ref.dead:
+                            self._on_worker_msg(ref, msg)
                     elif ref == "collector":
                         self._on_collector_msg(msg)
                     elif msg["t"] == "hello":
@@ -676,12 +809,17 @@ class Controller:
                 elif kind == "eof" and isinstance(ref, Worker):
                     ref.eof_at = ref.eof_at or time.monotonic()
                 elif kind == "eof" and ref == "collector":
-                    self._collector_lost()
+                    self._collector_lost(self._collector_status())
+            self._check_collector()
             self._check_timeouts()
             self._check_eof()
+            self._handle_exits()  # after every message of the round (see self.exits)
             self._feed_round()
             if self.kill_requested:
+                now = time.monotonic()
                 for w in self._live():
+                    if w.killed_at is None:
+                        w.killed_at = now
                     self.executor.kill(w.id)
             if self.stop_requested or self.session.shouldfail or self.session.shouldstop:
                 for w in self._live():
@@ -692,19 +830,27 @@ class Controller:
             if not live:
                 if self._work_remains():
                     can_start = getattr(self.executor, "can_start", lambda slot: True)  # Ray: room left?
-                    startable = [slot for slot in range(self.settings.workers) if can_start(slot)]
+                    startable = [slot for slot in range(self.settings.workers)
+                                 if self._can_start_workers() and can_start(slot)]
                     for slot in startable:
                         self._start_worker(slot)
                     if startable:
                         continue
-                    self._settle_stranded("no worker can be started any more")
+                    if self.collector_gone is not None and self.settings.start == "fork":
+                        for idx in self.scheduler.drain():
+                            if not self.state.is_final(idx):
+                                self._set_aside(idx, f"no worker was left to run it: {self.collector_gone}, "
+                                                     "so no worker could be started any more")
+                    else:
+                        self._settle_stranded("no worker can be started any more")
                 break
         assert self.scheduler is not None
         for idx in self.scheduler.drain():
             if not self.state.is_final(idx):
-                self.state.not_run(idx)
+                self._not_run(idx)
         for idx in range(len(self.items)):
             if not self.state.is_final(idx):
+                self.ledger.abandon(idx)  # the sweep: every test ends with exactly one outcome
                 self.state.not_run(idx)
 
     def _nap(self) -> float:
@@ -744,9 +890,24 @@ class Controller:
                                     f"no worker left can run it: {reason}"
                                     + (f" (workers lost with: {lost})" if lost else ""), None)
 
-    def _collector_lost(self) -> None:
-        self.breaker_message = "testfleet: the collector process died; no worker can be replaced"
-        self.stop_requested = True
+    def _collector_status(self) -> str:
+        code = self.executor.collector_exit() if hasattr(self.executor, "collector_exit") else None
+        if code is None:
+            return "the collector process closed its connection"
+        return f"the collector process {describe_exit(code)}"
+
+    def _collector_lost(self, why: str) -> None:
+        """The collector (the workers' parent, which forks replacements and reports exits)
+        is gone. Running workers go on; worker exits are then found by their pids; tests left
+        when no worker is left end not_run, saying why."""
+        if self.collector_gone is not None:
+            return
+        self.collector_gone = why
+        if self.settings.start == "fork" and self.settings.backend == "local":
+            self.state.progress.note(f"testfleet: {why}; the running workers go on, none can be started any more")
+            self.state.warning({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
+                                "message": f"{why}; no worker could be started after that",
+                                "filename": "", "lineno": 0})
 
     def _poll(self, timeout: float) -> list[tuple[str, Any, Any]]:
         """One selector round: accept connections, read messages, note EOFs."""
@@ -840,11 +1001,16 @@ class Controller:
             self.state.progress.note(
                 "testfleet: Ctrl-C: no new tests start; running tests finish. Ctrl-C again to kill the workers.")
         else:
-            self.kill_requested = True
+            self._request_kill()
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         # Terminated from outside: stop now, but still settle, store and report everything.
         self.stop_requested = True
+        self._request_kill()
+
+    def _request_kill(self) -> None:
+        if not self.kill_requested:
+            self.kill_requested_at = time.monotonic()
         self.kill_requested = True
 
     def _shutdown(self) -> None:
