@@ -1,0 +1,77 @@
+"""Every collected test runs once and ends with one outcome, whatever happens (issue 13).
+
+Real worker processes; every test appends its node id (and its pid) to a log from an
+autouse fixture, so the log says how often each one really ran."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+LOGGING_CONFTEST = """
+import os
+import pytest
+
+@pytest.fixture(autouse=True)
+def _execution_log(request):
+    fd = os.open(os.environ["EXEC_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(fd, f"{request.node.nodeid} {os.getpid()}\\n".encode())
+    os.close(fd)
+    yield
+"""
+
+
+def executions(log: Path) -> Counter[str]:
+    return Counter(line.split()[0] for line in log.read_text().splitlines() if line.strip())
+
+
+def summary_count(out: str, word: str) -> int:
+    found = re.findall(rf"(\d+) {word}", out)
+    assert found, out[-2000:]
+    return int(found[-1])
+
+
+@pytest.mark.parametrize("workers", [8, 16])
+def test_many_trivial_tests_each_run_exactly_once(fleet: Any, workers: int) -> None:
+    modules, per_module = 20, 100
+    fleet.write("conftest.py", LOGGING_CONFTEST)
+    for m in range(modules):
+        fleet.write(f"test_m{m:02d}.py", "".join(f"def test_{t}(): pass\n" for t in range(per_module)))
+    log, junit = fleet.root / "exec.log", fleet.root / "junit.xml"
+    total = modules * per_module
+    run = fleet.run("-w", str(workers), "--db", "none", f"--junitxml={junit}", env={"EXEC_LOG": str(log)})
+    assert run.code == 0, run.out[-3000:] + run.err[-3000:]
+    ran = executions(log)
+    assert len(ran) == total
+    assert [n for n, c in ran.items() if c != 1] == []  # nothing ran twice
+    assert summary_count(run.out, "passed") == total  # pytest's own summary
+    cases = [(c.get("classname"), c.get("name")) for c in ET.parse(junit).getroot().iter("testcase")]
+    assert len(cases) == total and len(set(cases)) == total  # no duplicate testcases
+    assert run.report is not None
+    assert run.report["counts"]["passed"] == total and len(run.report["tests"]) == total
+
+
+def test_tests_that_crash_their_worker_run_once_without_retries(fleet: Any) -> None:
+    """Issue 13 point 2: a crashing test was sometimes run again, on a second worker."""
+    fleet.write("conftest.py", LOGGING_CONFTEST)
+    body = ["import os, signal, pytest\n"]
+    for k in range(12):
+        body.append(f"def test_crash_{k}():\n    os.kill(os.getpid(), signal.SIGSEGV)\n")
+        body.append(f"@pytest.mark.parametrize('n', range(3))\ndef test_ok_{k}(n): pass\n")
+    fleet.write("test_crashers.py", "".join(body))
+    log = fleet.root / "exec.log"
+    run = fleet.run("-w", "2", "--db", "none", env={"EXEC_LOG": str(log)})
+    assert run.code == 1, run.out[-3000:]
+    ran = executions(log)
+    assert len(ran) == 48
+    assert [n for n, c in ran.items() if c != 1] == []
+    assert run.report is not None
+    crashed = [t for t in run.report["tests"] if t["outcome"] == "crashed"]
+    assert len(crashed) == 12 and all("signal 11" in t["message"] for t in crashed)
+    assert all(t["attempts"] == 1 for t in run.report["tests"])
+    assert summary_count(run.out, "passed") == 36
