@@ -75,3 +75,24 @@ def test_tests_that_crash_their_worker_run_once_without_retries(fleet: Any) -> N
     assert len(crashed) == 12 and all("signal 11" in t["message"] for t in crashed)
     assert all(t["attempts"] == 1 for t in run.report["tests"])
     assert summary_count(run.out, "passed") == 36
+
+
+def test_timeouts_land_on_the_test_they_were_meant_for(fleet: Any) -> None:
+    """Issue 13 point 6: with --timeout near test durations, the kill meant for a test that
+    ran long landed on the next, 3 ms test on that worker ("crashed")."""
+    body = ["import time, pytest\n"]
+    for k in range(8):
+        body.append(f"def test_slow_{k}(): time.sleep({0.22 + 0.01 * k:.2f})\n")
+        body.append(f"def test_quick_{k}(): time.sleep(0.003)\n")
+    fleet.write("test_timing.py", "".join(body))
+    for _ in range(3):
+        run = fleet.run("-w", "2", "--db", "none", "--timeout", "0.25")
+        assert run.report is not None, run.out[-2000:] + run.err[-2000:]
+        outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in run.report["tests"]}
+        assert len(outcomes) == 16
+        quick = {n: o for n, o in outcomes.items() if n.startswith("test_quick")}
+        assert set(quick.values()) == {"passed"}, (quick, run.out[-3000:])
+        slow = {n: o for n, o in outcomes.items() if n.startswith("test_slow")}
+        assert set(slow.values()) <= {"passed", "timeout"}, slow
+        for t in run.report["tests"]:  # a timeout is only ever a test that ran past the limit
+            assert t["outcome"] != "timeout" or t["duration"] >= 0.25, t
