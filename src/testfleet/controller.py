@@ -891,7 +891,12 @@ class Controller:
                                     + (f" (workers lost with: {lost})" if lost else ""), None)
 
     def _collector_status(self) -> str:
-        code = self.executor.collector_exit() if hasattr(self.executor, "collector_exit") else None
+        code = None
+        for _ in range(25):  # its pipe closed: its exit status follows within moments
+            code = self.executor.collector_exit()
+            if code is not None:
+                break
+            time.sleep(0.02)
         if code is None:
             return "the collector process closed its connection"
         return f"the collector process {describe_exit(code)}"

@@ -5,7 +5,12 @@ autouse fixture, so the log says how often each one really ran."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -13,9 +18,13 @@ from typing import Any
 
 import pytest
 
+from testfleet.testing import eventually
+
 LOGGING_CONFTEST = """
 import os
 import pytest
+
+from testfleet.testing import eventually
 
 @pytest.fixture(autouse=True)
 def _execution_log(request):
@@ -96,3 +105,76 @@ def test_timeouts_land_on_the_test_they_were_meant_for(fleet: Any) -> None:
         assert set(slow.values()) <= {"passed", "timeout"}, slow
         for t in run.report["tests"]:  # a timeout is only ever a test that ran past the limit
             assert t["outcome"] != "timeout" or t["duration"] >= 0.25, t
+
+
+ATTACK = """
+import os, signal, time, pytest
+
+def test_before(): time.sleep(0.05)
+
+def test_attack_parent():
+    os.kill(os.getppid(), signal.{sig})
+
+@pytest.mark.parametrize("n", range(12))
+def test_after(n): time.sleep(0.05)
+"""
+
+
+@pytest.mark.parametrize("order", ["collection", "random:7"])
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP", "SIGTERM"])
+def test_a_test_that_attacks_the_collector_does_not_hang_the_run(fleet: Any, sig: str, order: str) -> None:
+    """Issue 13 point 4: the controller waited forever for exits the collector would report."""
+    fleet.write("test_attack.py", ATTACK.replace("{sig}", sig))
+    run = fleet.run("-w", "2", "--db", "none", "--order", order, timeout=float(os.environ.get("ATTACK_TIMEOUT", "90")))
+    assert run.report is not None, run.out[-3000:] + run.err[-3000:]
+    outcomes = Counter(t["outcome"] for t in run.report["tests"])
+    assert outcomes == {"passed": 14}, (outcomes, run.out[-3000:])
+    assert run.code == 0, run.out[-3000:]
+
+
+def test_tests_left_without_a_collector_end_not_run_saying_why(fleet: Any) -> None:
+    fleet.write("test_attack.py", "import os, signal\n"
+                "def test_attack_parent(): os.kill(os.getppid(), signal.SIGKILL)\n"
+                "def test_die(): os._exit(1)\n"
+                "def test_left_1(): pass\n"
+                "def test_left_2(): pass\n")
+    run = fleet.run("-w", "1", "--db", "none", "--order", "collection", timeout=float(os.environ.get("ATTACK_TIMEOUT", "90")))
+    assert run.report is not None, run.out[-3000:] + run.err[-3000:]
+    assert run.outcome("test_attack_parent")["outcome"] == "passed"
+    assert run.outcome("test_die")["outcome"] == "crashed"
+    for name in ("test_left_1", "test_left_2"):
+        left = run.outcome(name)
+        assert left["outcome"] == "not_run"
+        assert "collector process was killed by signal 9" in left["message"], left
+    assert run.code in (1, 2)
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
+def test_sigterm_ends_a_run_whose_collector_was_attacked_within_seconds(fleet: Any, sig: str) -> None:
+    """Issue 13 point 4: neither SIGTERM nor SIGINT ended such a run."""
+    fleet.write("test_hang.py", f"""
+import os, signal, time
+HERE = os.path.dirname(__file__)
+def test_attack():
+    os.kill(os.getppid(), signal.{sig})
+    open(os.path.join(HERE, "attacked"), "w").close()
+    time.sleep(120)
+def test_hang():
+    time.sleep(120)
+""")
+    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none",
+                             "--order", "collection"], cwd=fleet.root, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        eventually(lambda: (fleet.root / "attacked").exists(), timeout=30)
+        time.sleep(0.3)  # the controller notices the collector (it looks every 0.25 s)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        out, _err = proc.communicate(timeout=30)
+        assert time.monotonic() - t0 < 15
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 2, out[-2000:]
+    assert "2 not_run" in out, out[-2000:]
