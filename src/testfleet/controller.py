@@ -815,6 +815,7 @@ class Controller:
             self._check_eof()
             self._handle_exits()  # after every message of the round (see self.exits)
             self._feed_round()
+            self.state.journal_flush()  # what settled this round survives a kill of this process
             if self.kill_requested:
                 now = time.monotonic()
                 for w in self._live():
@@ -852,6 +853,7 @@ class Controller:
             if not self.state.is_final(idx):
                 self.ledger.abandon(idx)  # the sweep: every test ends with exactly one outcome
                 self.state.not_run(idx)
+        self.state.journal_flush()
 
     def _nap(self) -> float:
         return 0.0 if self.stop_requested or self.kill_requested else nap_seconds(self.workers.values())

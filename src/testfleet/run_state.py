@@ -21,6 +21,7 @@ from testfleet.config import Settings
 from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.scheduler.protocol import Scheduler, TestSpec
+from testfleet.store.journal import Journal, discard, journal_path, read_journal
 
 RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
 
@@ -78,6 +79,8 @@ class RunState:
         self.resumed_from: str | None = None
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
+        self.journal: Journal | None = None  # the results of this run as they settle (store/journal.py)
+        self.replayed: list[Path] = []  # journals of the resumed runs, stored by this one
         from testfleet.plugin import event_bus
 
         self.bus = event_bus(config)
@@ -101,6 +104,7 @@ class RunState:
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
                 backend=self.settings.backend, parent_run=self.resumed_from))
+            self._open_journal()
             self.history = self.store.durations()
             self.last_outcomes = self.store.last_outcomes()
         except UsageError:
@@ -109,6 +113,44 @@ class RunState:
             if self.settings.resume:
                 raise UsageError(f"--resume needs the results store, which cannot be opened: {exc}") from None
             self._store_failed(exc)
+
+    def _open_journal(self) -> None:
+        path = getattr(self.store, "path", None)
+        if path is None:
+            return
+        try:
+            self.journal = Journal(journal_path(path, self.run_id))
+        except OSError as exc:  # no journal: the store alone, as before
+            self.warnings.append({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
+                                  "message": f"no results journal ({exc}): --resume after a kill may re-run "
+                                             "tests that had finished", "filename": "", "lineno": 0})
+
+    def journal_flush(self) -> None:
+        """Append what settled since the last call to the journal (once per loop round)."""
+        if self.journal is not None:
+            try:
+                self.journal.flush()
+            except OSError:
+                self.journal = None
+
+    def _replay_journals(self, chain: list[str]) -> list[TestResult]:
+        """Results in the journals of ``chain`` (run ids) that the store lacks: stored now,
+        under their own runs, and returned."""
+        path = getattr(self.store, "path", None)
+        if path is None:
+            return []
+        missing: list[TestResult] = []
+        for rid in chain:
+            jpath = journal_path(path, rid)
+            journaled = read_journal(jpath)
+            if not journaled:
+                continue
+            self.replayed.append(jpath)
+            stored = {(r.nodeid, r.attempt) for r in self.store.results(rid)}
+            missing += [r for r in journaled if (r.nodeid, r.attempt) not in stored]
+        if missing:
+            self.store.add_results(missing)
+        return missing
 
     def _prepare_resume(self) -> None:
         """--resume: the run to continue, and what it already settled (nothing runs twice)."""
@@ -125,14 +167,21 @@ class RunState:
         if run.status == "running":
             raise UsageError(f"--resume: run {run.run_id} is still running (controller pid {run.pid})")
         self.resumed_from = run.run_id
-        done = self.store.completed_nodeids(run.run_id, include_parents=True)
+        ids: list[str] = []
+        link: RunInfo | None = run
+        while link is not None:
+            ids.append(link.run_id)
+            link = self.store.get_run(link.parent_run) if link.parent_run else None
+        # What the killed controller had received but its store batch had not written yet.
+        replayed = [r for r in self._replay_journals(ids) if r.final and r.outcome != Outcome.NOT_RUN.value]
+        done = self.store.completed_nodeids(run.run_id, include_parents=True) | {r.nodeid for r in replayed}
         previous: dict[str, TestResult] = {}
-        chain = run
-        while chain is not None:
-            for r in self.store.results(chain.run_id):
+        for rid in ids:
+            for r in self.store.results(rid):
                 if r.final and r.outcome != Outcome.NOT_RUN.value and r.nodeid in done:
                     previous.setdefault(r.nodeid, r)
-            chain = self.store.get_run(chain.parent_run) if chain.parent_run else None
+        for r in replayed:
+            previous.setdefault(r.nodeid, r)
         self.resume_done = previous
 
     def _store_failed(self, exc: BaseException) -> None:
@@ -287,6 +336,8 @@ class RunState:
                 result.flaky = True
             self.final[idx] = result
         self._store_call("add_results", [result])
+        if self.journal is not None:
+            self.journal.add(result)
         self._published(result)
         hook = self.config.hook.pytest_testfleet_result
         if hook.get_hookimpls():  # most runs have no listener; skip the call then
@@ -301,6 +352,8 @@ class RunState:
                             message=reason, attempt=len(self.attempts.get(idx, [])) + 1)
         self.final[idx] = result
         self._store_call("add_results", [result])
+        if self.journal is not None:
+            self.journal.add(result)
         self._published(result)
 
     def _published(self, result: TestResult) -> None:
@@ -325,12 +378,20 @@ class RunState:
         if self.bus.wants(events.RunFinished):
             self.bus.publish(events.RunFinished(self.run_id, time.time(), exitstatus, status, self.counts(),
                                                 self.wall_seconds()))
+        stored = False
         if self.store is not None:
             try:
                 self.store.finish_run(self.run_id, status, time.time(), exitstatus, self.counts())
                 self.store.close()
+                stored = True
             except Exception as exc:  # noqa: BLE001
                 self._store_failed(exc)
+        if self.journal is not None:  # all in the store now: the journals are not needed
+            self.journal.close(remove=stored)
+            self.journal = None
+        if stored:
+            for path in self.replayed:
+                discard(path)
         if self.settings.report_json:
             from testfleet.report.json import write_report
 
