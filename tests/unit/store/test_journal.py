@@ -9,8 +9,9 @@ from testfleet.store.journal import Journal, journal_path, read_journal
 
 
 def result(n: int, **kw: object) -> TestResult:
-    return TestResult(run_id="r1", nodeid=f"t.py::test_{n}", outcome="passed", worker="w0", start=1.5,
-                      call_duration=0.25, message=None, **kw)  # type: ignore[arg-type]
+    fields: dict[str, object] = {"outcome": "passed", "worker": "w0", "start": 1.5, "call_duration": 0.25}
+    fields.update(kw)
+    return TestResult(run_id="r1", nodeid=f"t.py::test_{n}", **fields)  # type: ignore[arg-type]
 
 
 def test_flushed_results_read_back_field_for_field(tmp_path: Path) -> None:
