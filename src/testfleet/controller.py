@@ -105,6 +105,7 @@ class Worker:
     flushed: bool = False
     halted: bool = False  # told to drop what it holds (the run is stopping)
     avg_duration: float | None = None  # moving average of this worker's recent tests
+    late_tail: int | None = None  # the last test sent in a "late" batch (see Controller._feed)
 
 
 def nap_seconds(workers: Iterable[Worker]) -> float:
@@ -154,6 +155,8 @@ class Controller:
         self.exits: list[tuple[str, str]] = []
         self.collector_gone: str | None = None  # why no worker can be started any more
         self._next_health = 0.0
+        self.observed: dict[str, float] = {}  # module -> what its tests took so far in this run
+        self.observed_n: dict[str, int] = {}  # module -> how many of its tests ran so far
 
     # ------------------------------------------------------------------ start-up
     def run(self, session: pytest.Session) -> None:
@@ -343,28 +346,60 @@ class Controller:
         for w in retired:
             self._start_worker(w.slot, replacement=False)
 
-    def _depth(self, w: Worker) -> int:
+    def _estimate(self, idx: int) -> float | None:
+        """What ``idx`` should take: its own history, else what the tests of its module took
+        so far in this run; None when neither is known (a weak estimate: the module median
+        of other tests' history is no guide to a test that never ran)."""
+        nodeid = self.items[idx]["nodeid"]
+        if self.state.history:
+            own = self.state.history.get(nodeid)
+            if own is not None:
+                return float(own)
+        return self.observed.get(nodeid.partition("::")[0])
+
+    def _trust(self, idx: int) -> int:
+        """How many of ``idx``'s kind may queue on one worker: any number with its own
+        history, else as many as its module has run so far in this run (a slow start: one
+        fast test says little about the module's others)."""
+        nodeid = self.items[idx]["nodeid"]
+        if self.state.history and nodeid in self.state.history:
+            return MAX_DEPTH
+        return max(2, self.observed_n.get(nodeid.partition("::")[0], 0))
+
+    def _weak(self, idx: int) -> bool:
+        """Unknown, or long enough that a round trip per test costs nothing: such a test is
+        handed out alone (a "late" batch) and nothing waits behind it on its worker."""
+        est = self._estimate(idx)
+        return est is None or est * 2 >= PREFETCH_SECONDS
+
+    def _depth(self, w: Worker, asked: bool = False) -> int:
         """How many tests the worker's queue should hold now (see PREFETCH_SECONDS)."""
-        nxt = w.outstanding[-1] if w.outstanding else None
-        est = self.state.estimate(nxt) if nxt is not None else None
-        if est is None:
-            est = w.avg_duration  # no history: judge by what this worker has been running
-        if est is None or est * 2 >= PREFETCH_SECONDS:
+        n = len(w.outstanding)
+        if n == 0:
             return 2
-        target = min(MAX_DEPTH, int(PREFETCH_SECONDS / max(est, 1e-4)))
+        last = w.outstanding[-1]
+        est = self._estimate(last)
+        if est is None or est * 2 >= PREFETCH_SECONDS:
+            if last == w.late_tail and not asked:
+                return n  # it asks ("next") when it needs the next one
+            return n + 1  # its tail waits for a next item: one more (alone, if weak)
+        target = min(MAX_DEPTH, int(PREFETCH_SECONDS / max(est, 1e-4)), self._trust(last))
         # Top up in batches (when half is left), so worker and controller do not wake each
         # other for every test.
-        return target if len(w.outstanding) <= target // 2 else len(w.outstanding)
+        return max(n + asked, target if n <= target // 2 else n)
 
-    def _feed(self, w: Worker) -> None:
-        """Keep the worker's queue just deep enough: the running test and its next item."""
+    def _feed(self, w: Worker, asked: bool = False) -> None:
+        """Keep the worker's queue just deep enough: the running test and its next item;
+        more short tests of known duration; a test of weak estimate alone, sent as a "late"
+        batch that the worker may start before its next item is known (it asks for that
+        with ``next``, when the test tears down). A worker that asked always gets an answer."""
         if w.chan is None or w.dead or w.stopping:
             return
         assert self.scheduler is not None
         send: list[int] = []
-        starved = False
+        starved = late = False
         if not self._stopping():
-            depth = self._depth(w)
+            depth = self._depth(w, asked)
             while len(w.outstanding) < depth:
                 idx = self.scheduler.next_for(w.id)
                 if idx is None:
@@ -377,15 +412,23 @@ class Controller:
                 self.ledger.assign(idx, w.id)
                 w.outstanding.append(idx)
                 send.append(idx)
+                if self._weak(idx):
+                    late = True
+                    break
+                depth = min(depth, self._trust(idx) + 1)
         try:
             if send:
-                w.chan.send({"t": "run", "items": send})
+                w.chan.send({"t": "run", "items": send, "late": True} if late else {"t": "run", "items": send})
                 w.flushed = False
+                w.late_tail = send[-1] if late else None
             if self._stopping():
                 self._halt(w)
             elif not self._work_remains():
                 w.stopping = True
                 w.chan.send({"t": "stop"})
+            elif asked and not send:
+                w.flushed = True
+                w.chan.send({"t": "flush"})
             elif starved and len(w.outstanding) == 1 and w.running is None and not w.flushed:
                 # Work remains, but none this worker may take now: run what it holds.
                 w.flushed = True
@@ -461,6 +504,11 @@ class Controller:
             reports = rebuild(self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"])
             took = sum(r.duration for r in reports)
             w.avg_duration = took if w.avg_duration is None else 0.8 * w.avg_duration + 0.2 * took
+            module = self.items[idx]["nodeid"].partition("::")[0]
+            seen = self.observed.get(module)
+            # What its module's tests took so far: a slow one counts at once, fast ones slowly.
+            self.observed[module] = took if seen is None or took > seen else 0.8 * seen + 0.2 * took
+            self.observed_n[module] = self.observed_n.get(module, 0) + 1
             w.finished_tests += 1
             self.early_deaths = 0
             assert self.scheduler is not None
@@ -471,6 +519,8 @@ class Controller:
                 self._on_start(w, nxt[0], nxt[1], nxt[2])
             self.to_feed[w.id] = w
             self.feed_idle = True
+        elif kind == "next":  # a test started before its next item was known tears down
+            self._feed(w, asked=True)
         elif kind == "warning":
             self.state.warning(msg)
         elif kind == "bye":

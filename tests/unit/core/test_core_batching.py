@@ -115,6 +115,7 @@ def bare_controller(monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, list[s
     c.items = [{"nodeid": f"t.py::test_{i}"} for i in range(10)]
     c.locations, c.early_deaths, c.config = {}, 0, None  # type: ignore[assignment]
     c.ledger = Ledger(len(c.items))
+    c.observed, c.observed_n = {}, {}
     c.scheduler = FakeScheduler()  # type: ignore[assignment]
     c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None),  # type: ignore[assignment]
                               bus=SimpleNamespace(wants=lambda kind: False), attempts={})
