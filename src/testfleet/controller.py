@@ -236,6 +236,9 @@ class Controller:
             raise session.Failed(session.shouldfail)
         if session.shouldstop:
             raise session.Interrupted(session.shouldstop)
+        not_run = self.state.count(Outcome.NOT_RUN)
+        if not_run:  # past a --deadline, or no worker left: the run did not finish (exit 2)
+            raise session.Interrupted(f"testfleet: {not_run} test{'s' if not_run != 1 else ''} not run")
 
     def _wait_for_collection(self) -> dict[str, Any]:
         while True:
@@ -693,7 +696,7 @@ class Controller:
         if leftover:
             self.scheduler.requeue(leftover)
         w.outstanding.clear()
-        self.state.worker_gone(w.id, status)
+        self.state.worker_gone(w.id, status, w.finished_tests)
         if w.finished_tests == 0 and running is None and not w.stopping and lost is None:
             self.early_deaths += 1
         if self.early_deaths >= EARLY_DEATH_LIMIT:

@@ -73,6 +73,7 @@ class RunState:
         self.controller_peak_rss_kb: int | None = None
         self.controller_cpu_seconds: float | None = None  # user + system, up to the end of the run loop
         self.store: Any = None
+        self.run_info: RunInfo | None = None
         self.store_error: str | None = None
         self.warnings: list[dict[str, Any]] = []
         self.exit_code: int | None = None
@@ -99,11 +100,12 @@ class RunState:
             self.store = open_store(db, rootdir=self.config.rootpath, lock_timeout=5.0)
             self._prepare_resume()
             commit, branch = git_info(self.config.rootpath)
-            self.store.start_run(RunInfo(
+            self.run_info = RunInfo(
                 run_id=self.run_id, start=self.started, args=list(self.config.invocation_params.args),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
-                backend=self.settings.backend, parent_run=self.resumed_from))
+                backend=self.settings.backend, parent_run=self.resumed_from)
+            self.store.start_run(self.run_info)
             self._open_journal()
             self.history = self.store.durations()
             self.last_outcomes = self.store.last_outcomes()
@@ -201,6 +203,9 @@ class RunState:
         self.items = items
         self.collect_seconds = seconds
         self.collection_hash = digest
+        if self.run_info is not None:  # the run's row, now with its collection size
+            self.run_info.collected = len(items)
+            self._store_call("start_run", self.run_info)
         if self.bus.wants(events.Collected):
             self.bus.publish(events.Collected(
                 run_id=self.run_id, total=len(items), deselected=deselected, seconds=seconds,
@@ -312,9 +317,12 @@ class RunState:
         if wid in self.workers:
             self.workers[wid].update(peak_rss_kb=peak, tests=tests, cpu_seconds=cpu_seconds)
 
-    def worker_gone(self, wid: str, status: str) -> None:
+    def worker_gone(self, wid: str, status: str, ran: int = 0) -> None:
+        """``wid`` exited; ``ran``: tests it finished, as the controller counted them (a
+        worker that crashed sent no ``bye`` with its own count)."""
         if wid in self.workers:
             self.workers[wid]["exit"] = status
+            self.workers[wid]["tests"] = max(self.workers[wid].get("tests") or 0, ran)
         if self.bus.wants(events.WorkerDown):
             self.bus.publish(events.WorkerDown(wid, status))
 

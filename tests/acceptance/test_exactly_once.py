@@ -178,3 +178,12 @@ def test_hang():
             proc.wait()
     assert proc.returncode == 2, out[-2000:]
     assert "2 not_run" in out, out[-2000:]
+
+
+def test_report_counts_the_tests_of_a_worker_that_crashed(fleet: Any) -> None:
+    fleet.write("test_c.py", "import os\ndef test_a(): pass\ndef test_b(): pass\ndef test_c(): pass\n"
+                             "def test_z_dies(): os._exit(3)\n")
+    run = fleet.run("-w", "1", "--db", "none", "--order", "collection")
+    assert run.report is not None
+    first = [w for w in run.report["workers"] if w["id"] == "w0"]
+    assert first and first[0]["tests"] == 3, run.report["workers"]

@@ -43,6 +43,7 @@ def test_run_is_stored_and_listed(fleet: Any) -> None:
     shown = cli("show", run_id, "--db", str(db), cwd=fleet.root)
     assert shown.returncode == 0
     assert "test_a.py::test_bad" in shown.stdout and "nope" in shown.stdout
+    assert "(2 collected)" in shown.stdout  # runs.collected is filled (issue 13)
 
 
 def test_default_store_lives_under_the_rootdir(fleet: Any) -> None:
