@@ -106,6 +106,7 @@ class Worker:
     halted: bool = False  # told to drop what it holds (the run is stopping)
     avg_duration: float | None = None  # moving average of this worker's recent tests
     late_tail: int | None = None  # the last test sent in a "late" batch (see Controller._feed)
+    unqueue_sent: bool = False  # asked to give back unstarted tests; its "returned" is due
 
 
 def nap_seconds(workers: Iterable[Worker]) -> float:
@@ -426,9 +427,21 @@ class Controller:
                 w.late_tail = send[-1] if late else None
             if self._stopping():
                 self._halt(w)
+            elif not self._work_remains() and w.outstanding:
+                # Nothing left to hand out, but it still holds tests: it is told to stop only
+                # once idle (an idle worker may take tests back from another's queue). Until
+                # then a tail that waits for a next item, or a worker that asked, is flushed.
+                if asked or (len(w.outstanding) == 1 and w.running is None and not w.flushed
+                             and w.outstanding[-1] != w.late_tail):
+                    w.flushed = True
+                    w.chan.send({"t": "flush"})
             elif not self._work_remains():
-                w.stopping = True
-                w.chan.send({"t": "stop"})
+                victim = self._victim(w)
+                if victim is not None:  # tests wait on another worker's queue: take some back
+                    self._unqueue(victim)
+                elif not self._unqueue_due():
+                    w.stopping = True
+                    w.chan.send({"t": "stop"})
             elif asked and not send:
                 w.flushed = True
                 w.chan.send({"t": "flush"})
@@ -438,6 +451,54 @@ class Controller:
                 w.chan.send({"t": "flush"})
         except ChannelClosed:
             pass
+
+    def _unstarted(self, w: Worker) -> int:
+        """Tests ``w`` holds that it could give back: neither running nor next."""
+        return len(w.outstanding) - (1 if w.running is not None else 0) - 1
+
+    def _victim(self, thief: Worker) -> Worker | None:
+        """The worker holding the most tests it has not started (at least one beyond its
+        next), for an idle ``thief``; None if there is none or one was asked already."""
+        best: Worker | None = None
+        most = 0
+        for w in self.workers.values():
+            if w is thief or w.dead or w.stopping or w.chan is None:
+                continue
+            if w.unqueue_sent:
+                return None  # one at a time: its answer frees work for the idle ones
+            k = self._unstarted(w)
+            if k > most:
+                best, most = w, k
+        return best
+
+    def _unqueue_due(self) -> bool:
+        return any(w.unqueue_sent and not w.dead for w in self.workers.values())
+
+    def _unqueue(self, victim: Worker) -> None:
+        idle = sum(1 for w in self._live() if not w.outstanding and not w.stopping and w.chan is not None)
+        k = self._unstarted(victim)
+        n = max(1, k * idle // (idle + 1))
+        victim.unqueue_sent = True
+        try:
+            assert victim.chan is not None
+            victim.chan.send({"t": "unqueue", "n": n})
+        except ChannelClosed:
+            pass
+
+    def _on_returned(self, w: Worker, items: list[int]) -> None:
+        """``w`` gave back tests it never started: they go back to the queue, for the idle."""
+        w.unqueue_sent = False
+        ledger = self.ledger
+        back = [i for i in items if ledger.state[i] == ASSIGNED and ledger.holder[i] == w.id]
+        assert self.scheduler is not None
+        for i in back:
+            ledger.release(i, w.id)
+            w.outstanding.remove(i)
+            self.scheduler.done(w.id, i)
+        if back:
+            self.scheduler.requeue(back)
+            w.late_tail = w.outstanding[-1] if w.outstanding else None
+        self.feed_idle = True
 
     def _halt(self, w: Worker) -> None:
         """The run is stopping (-x/--maxfail, Ctrl-C, a plugin): the worker ends its current
@@ -524,6 +585,8 @@ class Controller:
             self.feed_idle = True
         elif kind == "next":  # a test started before its next item was known tears down
             self._feed(w, asked=True)
+        elif kind == "returned":
+            self._on_returned(w, msg["items"])
         elif kind == "warning":
             self.state.warning(msg)
         elif kind == "bye":

@@ -38,3 +38,16 @@ def test_unknown_tests_do_not_borrow_a_fast_modules_history(fleet: Any) -> None:
     assert run.report is not None
     per_worker = Counter(t["worker"] for t in run.report["tests"] if "test_slow" in t["nodeid"])
     assert len(per_worker) == 2 and min(per_worker.values()) >= 4, per_worker
+
+
+def test_idle_workers_take_back_tests_queued_on_another_worker(fleet: Any) -> None:
+    """Issue 13 point 5: trivial tests then slow ones in one module, no history: the slow
+    ones were queued deep behind the trivial ones on one worker while the other idled."""
+    body = ["import time\n"] + [f"def test_fast_{i}(): pass\n" for i in range(300)]
+    body += [f"def test_slow_{i}(): time.sleep(0.3)\n" for i in range(12)]
+    fleet.write("test_mix.py", "".join(body))
+    run = fleet.run("-w", "2", "--db", "none")
+    assert run.code == 0, run.out[-2000:]
+    assert run.report is not None
+    per_worker = Counter(t["worker"] for t in run.report["tests"] if "test_slow" in t["nodeid"])
+    assert len(per_worker) == 2 and min(per_worker.values()) >= 3, per_worker

@@ -266,11 +266,30 @@ class WorkQueue:
             self.late_tail = msg["items"][-1] if msg.get("late") else None
         elif kind == "flush" and not self.halted:
             self.queue.append(_FLUSH)
+        elif kind == "unqueue":
+            self.give_back(int(msg["n"]))
         elif kind == "stop":
             self.stopping = True
         elif kind == "halt":
             self.queue.clear()
             self.stopping = self.halted = True
+
+
+    def give_back(self, n: int) -> None:
+        """The controller takes back up to ``n`` tests not started yet, from the tail, for an
+        idle worker; the next test (already the running one's ``nextitem``) stays. The reply
+        ``returned`` lists them (maybe none: they started meanwhile). What is left becomes a
+        late tail: it may start before its next item is known."""
+        queue = self.queue
+        keep = max(1, len(queue) - n)
+        back: list[int] = []
+        if not self.halted and all(isinstance(i, int) for i in queue):
+            while len(queue) > keep:
+                back.append(queue.pop())
+            back.reverse()
+            if back:
+                self.late_tail = queue[-1]
+        self.chan.send({"t": "returned", "items": back})
 
 
 class LateNext:
