@@ -53,6 +53,8 @@ EXIT_GRACE = 3.0
 # up by its pid (its parent, the collector, may be stopped or gone).
 KILL_GRACE = 2.0
 HEALTH_EVERY = 0.25  # seconds between looks at the collector process
+# An idle worker takes back tests queued on another only if they are worth this much work.
+STEAL_SECONDS = 0.2
 # The controller keeps every report (pytest's terminal reporter holds them for the summary),
 # so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
 # settled tests what exists is frozen (gc.freeze): later passes skip it. The plugin unfreezes
@@ -439,7 +441,7 @@ class Controller:
                 victim = self._victim(w)
                 if victim is not None:  # tests wait on another worker's queue: take some back
                     self._unqueue(victim)
-                elif not self._unqueue_due():
+                elif not self._unqueue_due() and not self._held_elsewhere(w):
                     w.stopping = True
                     w.chan.send({"t": "stop"})
             elif asked and not send:
@@ -458,7 +460,8 @@ class Controller:
 
     def _victim(self, thief: Worker) -> Worker | None:
         """The worker holding the most tests it has not started (at least one beyond its
-        next), for an idle ``thief``; None if there is none or one was asked already."""
+        next), for an idle ``thief``, if they are worth moving (STEAL_SECONDS of work by
+        their estimates, or unknown); None if there is none or one was asked already."""
         best: Worker | None = None
         most = 0
         for w in self.workers.values():
@@ -469,7 +472,23 @@ class Controller:
             k = self._unstarted(w)
             if k > most:
                 best, most = w, k
-        return best
+        if best is None:
+            return None
+        work = 0.0
+        for i in list(best.outstanding)[-most:]:
+            est = self._estimate(i)
+            work += STEAL_SECONDS if est is None else est
+            if work >= STEAL_SECONDS:
+                return best
+        return None
+
+    def _held_elsewhere(self, thief: Worker) -> bool:
+        """Another worker still holds tests it has not started (maybe worth taking later,
+        once what they take is known): an idle worker waits instead of stopping."""
+        retries = self.settings.retries > 0  # a running test may come back as a retry
+        return any(w is not thief and not w.dead and (self._unstarted(w) > 0 and not w.stopping
+                                                      or retries and bool(w.outstanding))
+                   for w in self.workers.values())
 
     def _unqueue_due(self) -> bool:
         return any(w.unqueue_sent and not w.dead for w in self.workers.values())
@@ -987,6 +1006,13 @@ class Controller:
             self._feed(w)
         if any(w.outstanding for w in live):
             return
+        avoid = getattr(self.scheduler, "avoid", None)
+        if avoid:  # "retry elsewhere" is a preference: with no other worker, retry here
+            avoid.clear()
+            for w in live:
+                self._feed(w)
+            if any(w.outstanding for w in live):
+                return
         self._settle_stranded()
         for w in live:
             self._feed(w)
