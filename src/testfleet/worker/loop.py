@@ -107,6 +107,16 @@ def _quiet_controller_plugins(config: pytest.Config) -> None:
         pm.register(_SilentReporterShim(tr), "terminalreporter")
 
 
+def _trust_controller_dependencies() -> None:
+    """pytest-dependency checks a test's dependencies against what ran in this process; in a
+    fleet they may have run on another worker. The controller hands a dependent test out only
+    once its dependencies passed (and skips it itself otherwise: scheduler/deps.py), so here an
+    unknown dependency is one that passed elsewhere: the plugin is told to ignore unknown ones."""
+    module = sys.modules.get("pytest_dependency")
+    if module is not None and hasattr(module, "_ignore_unknown"):
+        module._ignore_unknown = True
+
+
 class _SilentReporterShim:
     """Holds a TerminalReporter for plugins that call ``get_plugin('terminalreporter')`` but
     implements no hooks, so per-test reporting costs nothing in the worker."""
@@ -178,6 +188,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                "launch": os.environ.get("TESTFLEET_LAUNCH", "")})
     plugin = WorkerPlugin(config, chan)
     _quiet_controller_plugins(config)
+    _trust_controller_dependencies()
     config.pluginmanager.register(plugin, "testfleet-worker")
     config.hook.pytest_testfleet_worker_started(config=config, worker_id=worker_id)
     items = session.items
