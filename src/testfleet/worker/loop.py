@@ -114,7 +114,7 @@ def _trust_controller_dependencies() -> None:
     unknown dependency is one that passed elsewhere: the plugin is told to ignore unknown ones."""
     module = sys.modules.get("pytest_dependency")
     if module is not None and hasattr(module, "_ignore_unknown"):
-        module._ignore_unknown = True
+        setattr(module, "_ignore_unknown", True)  # noqa: B010 - a private global of the plugin
 
 
 class _SilentReporterShim:
