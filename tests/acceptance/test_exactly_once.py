@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from testfleet.testing import eventually
+from testfleet.testing.eventually import eventually
 
 LOGGING_CONFTEST = """
 import os
 import pytest
 
-from testfleet.testing import eventually
+from testfleet.testing.eventually import eventually
 
 @pytest.fixture(autouse=True)
 def _execution_log(request):
