@@ -167,7 +167,7 @@ class Controller:
 
         self.session = session
         self.executor = make_executor(self.config, self.settings)
-        for listener in getattr(self.executor, "listeners", [self.executor.listener]):
+        for listener in self.executor.listeners:
             self.sel.register(listener, selectors.EVENT_READ, ("listen", None))
         old_handler = signal.signal(signal.SIGINT, self._on_sigint)
         old_term = signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -179,7 +179,7 @@ class Controller:
             self.executor.start_collector()
             self.state.phase("collector_started")
             # Ray: workers that collect for themselves start now, alongside the collector.
-            for slot in range(getattr(self.executor, "early_workers", lambda: 0)()):
+            for slot in range(self.executor.early_workers()):
                 self._start_worker(slot)
             collected = self._wait_for_collection()
             self.state.phase("collected")
@@ -190,7 +190,7 @@ class Controller:
             if not self.items:
                 return
             n = min(self.settings.workers, len(self.items))
-            placed = hasattr(self.executor, "plan")  # Ray: size and place the slots; their caps are the fleet
+            placed = self.executor.placed  # Ray: size and place the slots; their caps are the fleet
             if not placed:
                 # Fork the workers first: they start while the scheduler is built.
                 for slot in range(n):
@@ -753,7 +753,7 @@ class Controller:
             self.scheduler.done(w.id, i)
         for i in leftover:
             ledger.release(i, w.id)
-        lost = self.executor.lost(w.id) if hasattr(self.executor, "lost") else None
+        lost = self.executor.lost(w.id)
         if lost is not None:  # its node went away: not the test's fault, so it runs again, once
             moved = [running] if running is not None and running not in self.requeued_lost else []
             self.requeued_lost.update(moved)
@@ -841,8 +841,7 @@ class Controller:
         assert idx is not None
         attempt = self.ledger.attempt[idx]
         stacks = self.executor.dump_stacks(w.id)
-        pause = getattr(self.executor, "pause", None)  # local: SIGSTOP; Ray: cannot
-        paused = bool(pause(w.id)) if pause is not None else False
+        paused = self.executor.pause(w.id)  # local: SIGSTOP; Ray: cannot
         self._drain(w)
         if w.dead or not (w.running == idx and self.ledger.attempt[idx] == attempt
                           and self.ledger.running_on(idx, w.id)):
@@ -867,7 +866,7 @@ class Controller:
 
     def _check_eof(self) -> None:
         now = time.monotonic()
-        gone = getattr(self.executor, "exited", None)  # local: the worker's pid is gone
+        gone = self.executor.exited  # local: the worker's pid is gone; Ray: cannot tell
         orphaned = not self._can_start_workers()
         for w in self.workers.values():
             if w.dead:
@@ -875,7 +874,7 @@ class Controller:
             if w.eof_at is not None and now - w.eof_at > EXIT_GRACE and w.killed_at is None:
                 self.executor.kill(w.id)  # the exit message follows
                 w.killed_at = now
-            if gone is None or not (orphaned or (w.killed_at is not None and now - w.killed_at > KILL_GRACE)):
+            if not (orphaned or (w.killed_at is not None and now - w.killed_at > KILL_GRACE)):
                 continue
             # No exit status will come (the collector that reports them is gone, or stopped):
             # a worker whose process is gone has exited.
@@ -903,8 +902,7 @@ class Controller:
         if self.collector_gone is not None or now < self._next_health:
             return
         self._next_health = now + HEALTH_EVERY
-        health = getattr(self.executor, "collector_health", None)
-        why = health() if health is not None else None
+        why = self.executor.collector_health()
         if why is not None:
             self._collector_lost(why)
 
@@ -965,9 +963,8 @@ class Controller:
             live = self._live()
             if not live:
                 if self._work_remains():
-                    can_start = getattr(self.executor, "can_start", lambda slot: True)  # Ray: room left?
-                    startable = [slot for slot in range(self.settings.workers)
-                                 if self._can_start_workers() and can_start(slot)]
+                    startable = [slot for slot in range(self.settings.workers)  # Ray: room left?
+                                 if self._can_start_workers() and self.executor.can_start(slot)]
                     for slot in startable:
                         self._start_worker(slot)
                     if startable:
@@ -1173,7 +1170,7 @@ class Controller:
                 except ChannelClosed:
                     pass
         executor.shutdown()
-        self.state.executor_timings = dict(getattr(executor, "timings", {}))
+        self.state.executor_timings = dict(executor.timings)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self.state.controller_peak_rss_kb = usage.ru_maxrss
         self.state.controller_cpu_seconds = round(usage.ru_utime + usage.ru_stime, 3)

@@ -18,9 +18,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from testfleet.messages import Channel, ChannelClosed
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from testfleet.scheduler.protocol import TestSpec
 
 
 @dataclass
@@ -169,6 +174,9 @@ class LocalExecutor:
         self.spawned: dict[str, subprocess.Popen[bytes]] = {}
         self.pids: dict[str, int] = {}
         self.fork_requested: dict[str, float] = {}
+        self.listeners = [self.listener]
+        self.timings: dict[str, Any] = {}
+        self.placed = False  # the controller's own slots (RunState.slot_caps)
 
     # --- start-up ---
     def _child_spec(self, role: str, worker: str | None = None) -> dict[str, Any]:
@@ -225,6 +233,22 @@ class LocalExecutor:
             else:
                 out.append((wid, f"exited with code {code}"))
         return out
+
+    # --- slots: this machine's, as the run state describes them
+    def early_workers(self) -> int:
+        return 0
+
+    def plan(self, specs: Sequence[TestSpec]) -> bool:
+        return True
+
+    def slot_caps(self, slot: int) -> dict[str, Any]:
+        return {}
+
+    def can_start(self, slot: int) -> bool:
+        return True
+
+    def lost(self, worker_id: str) -> dict[str, Any] | None:
+        return None  # a local worker's machine does not go away
 
     def forked_pid(self, worker_id: str) -> int | None:
         return self.pids.get(worker_id)

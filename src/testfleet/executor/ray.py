@@ -158,6 +158,7 @@ class RayExecutor:
     """Worker slots as Ray actors; see the module docstring."""
 
     backend = "ray"
+    placed = True  # sizes and places its slots (plan, slot_caps)
 
     def __init__(self, spec: LaunchSpec, settings: Settings) -> None:
         try:
@@ -476,6 +477,23 @@ class RayExecutor:
                 ray.kill(actor)
             except Exception:  # noqa: BLE001
                 pass
+
+    # Executor protocol members a Ray worker cannot offer: its exit status always comes
+    # from its actor, and a remote process cannot be paused from here.
+    def collector_health(self) -> str | None:
+        return None
+
+    def forked_pid(self, worker_id: str) -> int | None:
+        return self.pids.get(worker_id)
+
+    def exited(self, worker_id: str) -> bool:
+        return False
+
+    def pause(self, worker_id: str) -> bool:
+        return False
+
+    def resume(self, worker_id: str) -> bool:
+        return False
 
     def lost(self, worker_id: str) -> dict[str, Any] | None:
         """Where and why a worker was lost with its node (None: it ended on its own)."""
