@@ -39,7 +39,7 @@ import suites  # noqa: E402
 HERE = Path(__file__).resolve().parent
 FAMILIES = ("pytest", "xdist", "testfleet")
 SUITE_CHOICES = (*suites.SUITE_NAMES, "all")
-TIMEOUTS = {"trivial": 900.0, "heavy_tail": 300.0, "networkx": 1800.0}  # seconds per run (full size)
+TIMEOUTS = {"trivial": 900.0, "heavy_tail": 300.0, "networkx": 1800.0, "fast_then_slow": 300.0}  # seconds per run (full size)
 # Read from testfleet's --report-json when present; every one is optional.
 REPORT_FIELDS = ("controller_peak_rss_kb", "workers", "replacements", "collect_seconds", "wall_seconds",
                  "makespan_seconds", "phases", "executor")

@@ -19,6 +19,10 @@ heavy_tail
 networkx
     networkx's own test suite, installed in the venv, run with ``--pyargs networkx`` (about 6,800
     tests). A real-world suite with imports, fixtures, skips and xfails.
+fast_then_slow
+    300 trivial tests (``test_a_fast.py``) collected before 36 tests of 0.25 s (``test_b_slow.py``)
+    and 20 of mixed durations (``test_c_mixed.py``, seed 5). Run without history (``--db none``):
+    measures how a first run spreads work it knows nothing about (issue 13).
 networkx + crash
     the same plus one extra module (``crash/test_kill_worker.py``) whose tests SIGKILL their own
     worker, to measure how fast testfleet replaces a crashed worker.
@@ -40,7 +44,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work"
-SUITE_NAMES = ("trivial", "heavy_tail", "networkx")
+SUITE_NAMES = ("trivial", "heavy_tail", "networkx", "fast_then_slow")
 
 # Sizes: (full, quick). Quick sizes are for smoke-testing the tooling only.
 TRIVIAL_SIZE = {False: (40, 500), True: (4, 25)}  # modules, tests per module
@@ -50,6 +54,9 @@ HEAVY_TAIL_ALPHA = 1.4  # Pareto shape: smaller is heavier-tailed
 HEAVY_TAIL_SEED = 2  # chosen so that the longest test (7.6 s) is below total / 4 (12 s)
 HEAVY_TAIL_MIN_SECONDS = 0.01
 NETWORKX_PYARGS = {False: "networkx", True: "networkx.utils"}
+# fast_then_slow: trivial tests, then 0.25 s tests, then mixed ones (issue 13, point 5).
+FAST_THEN_SLOW_SIZE = {False: (300, 36, 20), True: (30, 4, 4)}  # trivial, 0.25 s, mixed
+FAST_THEN_SLOW_SEED = 5
 CRASH_TESTS = 3
 # run.py sets this in the environment of the tools it starts; the crash tests only kill a process
 # whose parent is not that runner, i.e. a worker, never the controller or plain pytest.
@@ -218,7 +225,35 @@ def _version(dist: str) -> str | None:
         return None
 
 
-BUILDERS = {"trivial": trivial, "heavy_tail": heavy_tail, "networkx": networkx}
+def fast_then_slow(quick: bool = False, root: Path = WORK) -> Suite:
+    """Trivial tests collected before slow ones, in three modules: a first run without
+    history must still spread the slow tests over every worker."""
+    trivial_n, slow_n, mixed_n = FAST_THEN_SLOW_SIZE[quick]
+    rng = random.Random(FAST_THEN_SLOW_SEED)
+    mixed = [round(rng.choice((0.005, 0.05, 0.3, 0.6)) * rng.uniform(0.5, 1.5), 3) for _ in range(mixed_n)]
+    files = {
+        "pytest.ini": PYTEST_INI,
+        "test_a_fast.py": '"""Generated: trivial tests."""\n' + "".join(
+            f"\n\ndef test_fast_{i:03d}():\n    assert {i} == {i}\n" for i in range(trivial_n)),
+        "test_b_slow.py": '"""Generated: 0.25 s tests."""\n\nimport time\n' + "".join(
+            f"\n\ndef test_slow_{i:03d}():\n    time.sleep(0.25)\n" for i in range(slow_n)),
+        "test_c_mixed.py": '"""Generated: mixed durations."""\n\nimport time\n' + "".join(
+            f"\n\ndef test_mixed_{i:03d}():\n    time.sleep({s!r})\n" for i, s in enumerate(mixed)),
+    }
+    total = trivial_n + slow_n + mixed_n
+    manifest = {
+        "suite": "fast_then_slow",
+        "tests": total,
+        "sleep_seconds": round(slow_n * 0.25 + sum(mixed), 3),
+        "seed": FAST_THEN_SLOW_SEED,
+        "expected": {"passed": total},
+    }
+    directory = _suite_dir("fast_then_slow", quick, root)
+    _write_if_changed(directory, manifest, files)
+    return Suite("fast_then_slow", directory, ["."], manifest)
+
+
+BUILDERS = {"trivial": trivial, "heavy_tail": heavy_tail, "networkx": networkx, "fast_then_slow": fast_then_slow}
 
 
 def build(name: str, quick: bool = False, root: Path = WORK) -> Suite:

@@ -26,8 +26,10 @@ import pytest
 from testfleet import events
 from testfleet.config import Settings
 from testfleet.errors import UsageError
+from testfleet.executor.local import describe_exit
 from testfleet.hardware.forksafety import spawn_mismatch
 from testfleet.hardware.pool import run_env
+from testfleet.ledger import ASSIGNED, ENDED, NAMES, PENDING, InvariantBroken, Ledger
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, one_line, outcome_of, synthetic_reports
@@ -51,6 +53,12 @@ MAX_DEPTH = 64
 NAP_MAX = 0.005
 NAP_MIN = 0.001
 EXIT_GRACE = 3.0
+# A worker the controller killed whose exit status has not come after this long is looked
+# up by its pid (its parent, the collector, may be stopped or gone).
+KILL_GRACE = 2.0
+HEALTH_EVERY = 0.25  # seconds between looks at the collector process
+# An idle worker takes back tests queued on another only if they are worth this much work.
+STEAL_SECONDS = 0.2
 # The controller keeps every report (pytest's terminal reporter holds them for the summary),
 # so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
 # settled tests what exists is frozen (gc.freeze): later passes skip it. The plugin unfreezes
@@ -97,11 +105,14 @@ class Worker:
     eof_at: float | None = None
     finished_tests: int = 0
     timed_out: int | None = None
+    killed_at: float | None = None  # when the controller killed it (its exit must follow)
     timeout_stacks: str = ""
     peak_rss_kb: int | None = None
     flushed: bool = False
     halted: bool = False  # told to drop what it holds (the run is stopping)
     avg_duration: float | None = None  # moving average of this worker's recent tests
+    late_tail: int | None = None  # the last test sent in a "late" batch (see Controller._feed)
+    unqueue_sent: bool = False  # asked to give back unstarted tests; its "returned" is due
 
 
 def nap_seconds(workers: Iterable[Worker]) -> float:
@@ -135,6 +146,7 @@ class Controller:
         self.scheduler: Scheduler | None = None
         self.stop_requested = False
         self.kill_requested = False
+        self.kill_requested_at = 0.0
         self.early_deaths = 0
         self.breaker_message: str | None = None
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
@@ -144,6 +156,14 @@ class Controller:
         # of the round (_feed_round), with one ``run`` message each, not after every message.
         self.to_feed: dict[str, Worker] = {}
         self.feed_idle = False
+        self.ledger = Ledger(0)  # where each test is; made for the collection (see ledger.py)
+        # Worker exits seen in a loop round, handled after every message of the round: a
+        # worker's last results and its exit often arrive in the same round, on two channels.
+        self.exits: list[tuple[str, str]] = []
+        self.collector_gone: str | None = None  # why no worker can be started any more
+        self._next_health = 0.0
+        self.observed: dict[str, float] = {}  # module -> what its tests took so far in this run
+        self.observed_n: dict[str, int] = {}  # module -> how many of its tests ran so far
 
     # ------------------------------------------------------------------ start-up
     def run(self, session: pytest.Session) -> None:
@@ -151,7 +171,7 @@ class Controller:
 
         self.session = session
         self.executor = make_executor(self.config, self.settings)
-        for listener in getattr(self.executor, "listeners", [self.executor.listener]):
+        for listener in self.executor.listeners:
             self.sel.register(listener, selectors.EVENT_READ, ("listen", None))
         old_handler = signal.signal(signal.SIGINT, self._on_sigint)
         old_term = signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -166,7 +186,7 @@ class Controller:
             self.settings = self.state.settings = getattr(self.executor, "settings", self.settings)
             self.state.phase("collector_started")
             # Ray: workers that collect for themselves start now, alongside the collector.
-            for slot in range(getattr(self.executor, "early_workers", lambda: 0)()):
+            for slot in range(self.executor.early_workers()):
                 self._start_worker(slot)
             collected = self._wait_for_collection()
             if collected.get("fork_hazard") and self.settings.start == "fork" and self.executor.backend == "local":
@@ -178,8 +198,8 @@ class Controller:
                 raise session.Interrupted(f"{n} error{'s' if n != 1 else ''} during collection")
             if not self.items:
                 return
-            n = min(self.settings.workers, max(len(self.items), widest(self.items)))  # hardware: mpi=N takes N slots
-            placed = hasattr(self.executor, "plan")  # Ray: size and place the slots; their caps are the fleet
+            n = min(self.settings.workers, max(len(self.items), widest(self.items)))  # mpi=N takes N slots
+            placed = self.executor.placed  # Ray: size and place the slots; their caps are the fleet
             if not placed:
                 # Fork the workers first: they start while the scheduler is built.
                 for slot in range(n):
@@ -228,6 +248,9 @@ class Controller:
             raise session.Failed(session.shouldfail)
         if session.shouldstop:
             raise session.Interrupted(session.shouldstop)
+        not_run = self.state.count(Outcome.NOT_RUN)
+        if not_run:  # past a --deadline, or no worker left: the run did not finish (exit 2)
+            raise session.Interrupted(f"testfleet: {not_run} test{'s' if not_run != 1 else ''} not run")
 
     def _wait_for_collection(self) -> dict[str, Any]:
         while True:
@@ -266,6 +289,7 @@ class Controller:
             # Plugins read what they are given (hypothesis looks into each one's __dict__).
             config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in msg["deselected"]])
         self.items = expand(msg["items"], msg["extra"])
+        self.ledger = Ledger(len(self.items))
         self.state.collected(self.items, msg.get("seconds", 0.0), msg["hash"], len(msg["deselected"]))
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
@@ -337,28 +361,60 @@ class Controller:
         for w in retired:
             self._start_worker(w.slot, replacement=False)
 
-    def _depth(self, w: Worker) -> int:
+    def _estimate(self, idx: int) -> float | None:
+        """What ``idx`` should take: its own history, else what the tests of its module took
+        so far in this run; None when neither is known (a weak estimate: the module median
+        of other tests' history is no guide to a test that never ran)."""
+        nodeid = self.items[idx]["nodeid"]
+        if self.state.history:
+            own = self.state.history.get(nodeid)
+            if own is not None:
+                return float(own)
+        return self.observed.get(nodeid.partition("::")[0])
+
+    def _trust(self, idx: int) -> int:
+        """How many of ``idx``'s kind may queue on one worker: any number with its own
+        history, else as many as its module has run so far in this run (a slow start: one
+        fast test says little about the module's others)."""
+        nodeid = self.items[idx]["nodeid"]
+        if self.state.history and nodeid in self.state.history:
+            return MAX_DEPTH
+        return max(2, self.observed_n.get(nodeid.partition("::")[0], 0))
+
+    def _weak(self, idx: int) -> bool:
+        """Unknown, or long enough that a round trip per test costs nothing: such a test is
+        handed out alone (a "late" batch) and nothing waits behind it on its worker."""
+        est = self._estimate(idx)
+        return est is None or est * 2 >= PREFETCH_SECONDS
+
+    def _depth(self, w: Worker, asked: bool = False) -> int:
         """How many tests the worker's queue should hold now (see PREFETCH_SECONDS)."""
-        nxt = w.outstanding[-1] if w.outstanding else None
-        est = self.state.estimate(nxt) if nxt is not None else None
-        if est is None:
-            est = w.avg_duration  # no history: judge by what this worker has been running
-        if est is None or est * 2 >= PREFETCH_SECONDS:
+        n = len(w.outstanding)
+        if n == 0:
             return 2
-        target = min(MAX_DEPTH, int(PREFETCH_SECONDS / max(est, 1e-4)))
+        last = w.outstanding[-1]
+        est = self._estimate(last)
+        if est is None or est * 2 >= PREFETCH_SECONDS:
+            if last == w.late_tail and not asked:
+                return n  # it asks ("next") when it needs the next one
+            return n + 1  # its tail waits for a next item: one more (alone, if weak)
+        target = min(MAX_DEPTH, int(PREFETCH_SECONDS / max(est, 1e-4)), self._trust(last))
         # Top up in batches (when half is left), so worker and controller do not wake each
         # other for every test.
-        return target if len(w.outstanding) <= target // 2 else len(w.outstanding)
+        return max(n + asked, target if n <= target // 2 else n)
 
-    def _feed(self, w: Worker) -> None:
-        """Keep the worker's queue just deep enough: the running test and its next item."""
+    def _feed(self, w: Worker, asked: bool = False) -> None:
+        """Keep the worker's queue just deep enough: the running test and its next item;
+        more short tests of known duration; a test of weak estimate alone, sent as a "late"
+        batch that the worker may start before its next item is known (it asks for that
+        with ``next``, when the test tears down). A worker that asked always gets an answer."""
         if w.chan is None or w.dead or w.stopping:
             return
         assert self.scheduler is not None
         send: list[int] = []
-        starved = False
+        starved = late = False
         if not self._stopping():
-            depth = self._depth(w)
+            depth = self._depth(w, asked)
             while len(w.outstanding) < depth:
                 idx = self.scheduler.next_for(w.id)
                 if idx is None:
@@ -368,24 +424,115 @@ class Controller:
                     self.scheduler.done(w.id, idx)
                     self._set_aside(idx, f"did not fit in the --deadline of {self.settings.deadline:g}s")
                     continue
+                self.ledger.assign(idx, w.id)
                 w.outstanding.append(idx)
                 send.append(idx)
+                if self._weak(idx):
+                    late = True
+                    break
+                depth = min(depth, self._trust(idx) + 1)
         try:
             if send:
                 env = run_env(self.scheduler, self.items, send)  # hardware: a GPU test's CUDA_VISIBLE_DEVICES
-                w.chan.send({"t": "run", "items": send, "env": env} if env else {"t": "run", "items": send})
+                message: dict[str, Any] = {"t": "run", "items": send}
+                if env:
+                    message["env"] = env
+                if late:
+                    message["late"] = True
+                w.chan.send(message)
                 w.flushed = False
+                w.late_tail = send[-1] if late else None
             if self._stopping():
                 self._halt(w)
+            elif not self._work_remains() and w.outstanding:
+                # Nothing left to hand out, but it still holds tests: it is told to stop only
+                # once idle (an idle worker may take tests back from another's queue). Until
+                # then a tail that waits for a next item, or a worker that asked, is flushed.
+                if asked or (len(w.outstanding) == 1 and w.running is None and not w.flushed
+                             and w.outstanding[-1] != w.late_tail):
+                    w.flushed = True
+                    w.chan.send({"t": "flush"})
             elif not self._work_remains():
-                w.stopping = True
-                w.chan.send({"t": "stop"})
+                victim = self._victim(w)
+                if victim is not None:  # tests wait on another worker's queue: take some back
+                    self._unqueue(victim)
+                elif not self._unqueue_due() and not self._held_elsewhere(w):
+                    w.stopping = True
+                    w.chan.send({"t": "stop"})
+            elif asked and not send:
+                w.flushed = True
+                w.chan.send({"t": "flush"})
             elif starved and len(w.outstanding) == 1 and w.running is None and not w.flushed:
                 # Work remains, but none this worker may take now: run what it holds.
                 w.flushed = True
                 w.chan.send({"t": "flush"})
         except ChannelClosed:
             pass
+
+    def _unstarted(self, w: Worker) -> int:
+        """Tests ``w`` holds that it could give back: neither running nor next."""
+        return len(w.outstanding) - (1 if w.running is not None else 0) - 1
+
+    def _victim(self, thief: Worker) -> Worker | None:
+        """The worker holding the most tests it has not started (at least one beyond its
+        next), for an idle ``thief``, if they are worth moving (STEAL_SECONDS of work by
+        their estimates, or unknown); None if there is none or one was asked already."""
+        best: Worker | None = None
+        most = 0
+        for w in self.workers.values():
+            if w is thief or w.dead or w.stopping or w.chan is None:
+                continue
+            if w.unqueue_sent:
+                return None  # one at a time: its answer frees work for the idle ones
+            k = self._unstarted(w)
+            if k > most:
+                best, most = w, k
+        if best is None:
+            return None
+        work = 0.0
+        for i in list(best.outstanding)[-most:]:
+            est = self._estimate(i)
+            work += STEAL_SECONDS if est is None else est
+            if work >= STEAL_SECONDS:
+                return best
+        return None
+
+    def _held_elsewhere(self, thief: Worker) -> bool:
+        """Another worker still holds tests it has not started (maybe worth taking later,
+        once what they take is known): an idle worker waits instead of stopping."""
+        retries = self.settings.retries > 0  # a running test may come back as a retry
+        return any(w is not thief and not w.dead and (self._unstarted(w) > 0 and not w.stopping
+                                                      or retries and bool(w.outstanding))
+                   for w in self.workers.values())
+
+    def _unqueue_due(self) -> bool:
+        return any(w.unqueue_sent and not w.dead for w in self.workers.values())
+
+    def _unqueue(self, victim: Worker) -> None:
+        idle = sum(1 for w in self._live() if not w.outstanding and not w.stopping and w.chan is not None)
+        k = self._unstarted(victim)
+        n = max(1, k * idle // (idle + 1))
+        victim.unqueue_sent = True
+        try:
+            assert victim.chan is not None
+            victim.chan.send({"t": "unqueue", "n": n})
+        except ChannelClosed:
+            pass
+
+    def _on_returned(self, w: Worker, items: list[int]) -> None:
+        """``w`` gave back tests it never started: they go back to the queue, for the idle."""
+        w.unqueue_sent = False
+        ledger = self.ledger
+        back = [i for i in items if ledger.state[i] == ASSIGNED and ledger.holder[i] == w.id]
+        assert self.scheduler is not None
+        for i in back:
+            ledger.release(i, w.id)
+            w.outstanding.remove(i)
+            self.scheduler.done(w.id, i)
+        if back:
+            self.scheduler.requeue(back)
+            w.late_tail = w.outstanding[-1] if w.outstanding else None
+        self.feed_idle = True
 
     def _halt(self, w: Worker) -> None:
         """The run is stopping (-x/--maxfail, Ctrl-C, a plugin): the worker ends its current
@@ -407,10 +554,19 @@ class Controller:
     def _set_aside(self, idx: int, reason: str) -> None:
         """A test that will not run: not_run now, and whatever waits for it is skipped."""
         assert self.scheduler is not None
-        self.state.not_run(idx, reason)
+        self._not_run(idx, reason)
         for skip_idx, why in self.scheduler.finished(idx, Outcome.NOT_RUN.value):
             if not self.state.is_final(skip_idx):
                 self._settle_controller(skip_idx, Outcome.SKIPPED.value, why, None)
+
+    def _not_run(self, idx: int, reason: str | None = None) -> None:
+        """Give ``idx`` its final ``not_run`` (from PENDING or an ended attempt; the end-of-run
+        sweep passes ``sweep``)."""
+        self.ledger.close(idx)
+        if reason is None:
+            self.state.not_run(idx)
+        else:
+            self.state.not_run(idx, reason)
 
     def _feed_round(self) -> None:
         """Top up the queues this round's messages shortened, then give work to idle workers
@@ -436,12 +592,21 @@ class Controller:
             self.to_feed[w.id] = w
         elif kind == "done":
             idx = msg["i"]
+            if not self.ledger.end(idx, w.id):  # not running there (stale, or a lie): refused
+                return
             if w.outstanding and w.outstanding[0] == idx:
                 w.outstanding.popleft()
+            else:
+                w.outstanding.remove(idx)
             w.running = None
             reports = rebuild(self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"])
             took = sum(r.duration for r in reports)
             w.avg_duration = took if w.avg_duration is None else 0.8 * w.avg_duration + 0.2 * took
+            module = self.items[idx]["nodeid"].partition("::")[0]
+            seen = self.observed.get(module)
+            # What its module's tests took so far: a slow one counts at once, fast ones slowly.
+            self.observed[module] = took if seen is None or took > seen else 0.8 * seen + 0.2 * took
+            self.observed_n[module] = self.observed_n.get(module, 0) + 1
             w.finished_tests += 1
             self.early_deaths = 0
             assert self.scheduler is not None
@@ -452,6 +617,10 @@ class Controller:
                 self._on_start(w, nxt[0], nxt[1], nxt[2])
             self.to_feed[w.id] = w
             self.feed_idle = True
+        elif kind == "next":  # a test started before its next item was known tears down
+            self._feed(w, asked=True)
+        elif kind == "returned":
+            self._on_returned(w, msg["items"])
         elif kind == "warning":
             self.state.warning(msg)
         elif kind == "workeroutput":  # xdist-style data a worker's plugins send back (compat/)
@@ -463,6 +632,8 @@ class Controller:
             self.state.worker_bye(w.id, w.peak_rss_kb, msg.get("tests", 0), msg.get("cpu_seconds"))
 
     def _on_start(self, w: Worker, idx: int, ts: float | None, loc: list[Any] | None) -> None:
+        if not self.ledger.start(idx, w.id):  # not handed to this worker: refused
+            return
         w.running, w.started_at, w.started_wall = idx, time.monotonic(), ts or time.time()
         if loc:
             self.locations[idx] = (loc[0], loc[1], loc[2])
@@ -485,7 +656,7 @@ class Controller:
         if kind == "forked":
             self.executor.forked(msg["worker"], msg["pid"])
         elif kind == "exited":
-            self._on_exit(msg["worker"], msg["status"])
+            self.exits.append((msg["worker"], msg["status"]))  # handled at the end of the round
 
     # ------------------------------------------------------------------ outcomes
     def _settle_reports(self, idx: int, w: Worker, reports: list[pytest.TestReport]) -> None:
@@ -527,11 +698,24 @@ class Controller:
         self._finalize(idx, result, reports, w)
 
     def _finalize(self, idx: int, result: TestResult, reports: list[pytest.TestReport], w: Worker | None) -> None:
-        retry = self.state.record_attempt(idx, result)
+        """The one verb that gives a test an outcome: an attempt that ended (a worker's
+        result, a crash, a timeout) or a test no worker holds (skipped, unschedulable).
+        Retries go back to the queue; a final outcome is accepted once (the ledger refuses
+        a second) and only then reaches pytest's hooks."""
+        where = self.ledger.state[idx]
+        if where not in (ENDED, PENDING):  # held by a worker, or final already: a controller bug
+            raise InvariantBroken(f"outcome {result.outcome} for test {idx}, which is {NAMES[where]}")
+        ended = where == ENDED  # an attempt ended; else a verdict on a test no worker holds
+        retry = self.state.record_attempt(idx, result) and ended
         if retry:
+            self.ledger.retry(idx)
             assert self.scheduler is not None
             self.scheduler.requeue([idx], avoid=w.id if w else None)
             return
+        if ended:
+            self.ledger.finish(idx)
+        else:
+            self.ledger.close(idx)
         info = self.items[idx]
         hook = self.config.hook
         location = self._location(idx)
@@ -574,26 +758,47 @@ class Controller:
             w.chan.close()
         assert self.scheduler is not None
         self.scheduler.remove_worker(w.id)
-        running = w.running if w.running is not None else None
-        leftover = [i for i in w.outstanding if i != running]
-        lost = self.executor.lost(w.id) if hasattr(self.executor, "lost") else None
+        # What the worker held, by the ledger: the test it was running (started, no result)
+        # and the tests it never started, which alone may go back to the queue as they are.
+        ledger = self.ledger
+        running: int | None = None
+        leftover: list[int] = []
+        for i in w.outstanding:
+            if ledger.running_on(i, w.id):
+                running = i
+            elif ledger.state[i] == ASSIGNED and ledger.holder[i] == w.id:
+                leftover.append(i)
+        for i in w.outstanding:
+            self.scheduler.done(w.id, i)
+        for i in leftover:
+            ledger.release(i, w.id)
+        lost = self.executor.lost(w.id)
         if lost is not None:  # its node went away: not the test's fault, so it runs again, once
             moved = [running] if running is not None and running not in self.requeued_lost else []
             self.requeued_lost.update(moved)
-            if moved:
-                leftover.insert(0, moved[0])
+            if running is not None and moved:
+                ledger.end_running(running, w.id)
+                ledger.retry(running)  # a counted attempt: it started
+                leftover.insert(0, running)
                 running = None
             self.state.lost_workers.append({**lost, "worker": w.id,
                                             "requeued": [self.items[i]["nodeid"] for i in moved]})
-        for i in w.outstanding:
-            self.scheduler.done(w.id, i)
+        if (running is not None and w.killed_at is not None and w.timed_out is not None
+                and w.timed_out != running and not self.kill_requested):
+            # The controller's timeout kill meant for an earlier test landed on this one
+            # (an executor that cannot pause a worker): not its fault, it runs again.
+            ledger.end_running(running, w.id)
+            ledger.retry(running)
+            leftover.insert(0, running)
+            running = None
         if running is not None:
+            ledger.end_running(running, w.id)
             self._settle_lost(w, running, status)
         if leftover:
             self.scheduler.requeue(leftover)
         w.outstanding.clear()
         self.feed_idle = True  # the workers a multi-slot test (cpus=k, mpi=N) kept idle are free: feed or stop them
-        self.state.worker_gone(w.id, status)
+        self.state.worker_gone(w.id, status, w.finished_tests)
         # A worker told to stop still counts when it died holding tests it never started.
         if w.finished_tests == 0 and running is None and (not w.stopping or leftover) and lost is None:
             self.early_deaths += 1
@@ -604,7 +809,7 @@ class Controller:
             self.stop_requested = True
             return
         if (not w.stopping and self.workers.get(self.slots[w.slot]) is w and self._work_remains()
-                and (lost is None or self.executor.can_start(w.slot))):
+                and self._can_start_workers() and (lost is None or self.executor.can_start(w.slot))):
             self._start_worker(w.slot)
 
     def _settle_lost(self, w: Worker, idx: int, status: str) -> None:
@@ -646,20 +851,81 @@ class Controller:
             if w.dead or w.running is None or w.timed_out is not None:
                 continue
             if now - w.started_at > limit:
-                w.timed_out = w.running
-                w.timeout_stacks = self.executor.dump_stacks(w.id)
-                self.executor.kill(w.id)
+                self._time_out(w)
+
+    def _time_out(self, w: Worker) -> None:
+        """Kill ``w`` for the attempt it is running now, and only for that one: its stacks
+        are read, then it is paused (SIGSTOP of its group) and what it sent meanwhile is
+        read. A test that ended in the meantime keeps its real outcome, and the worker goes
+        on; else the kill lands on the attempt it was meant for."""
+        idx = w.running
+        assert idx is not None
+        attempt = self.ledger.attempt[idx]
+        stacks = self.executor.dump_stacks(w.id)
+        paused = self.executor.pause(w.id)  # local: SIGSTOP; Ray: cannot
+        self._drain(w)
+        if w.dead or not (w.running == idx and self.ledger.attempt[idx] == attempt
+                          and self.ledger.running_on(idx, w.id)):
+            if paused:
+                self.executor.resume(w.id)
+            return
+        w.timed_out = idx
+        w.timeout_stacks = stacks
+        w.killed_at = time.monotonic()
+        self.executor.kill(w.id)
+
+    def _drain(self, w: Worker) -> None:
+        """Read and handle every message ``w`` has sent so far."""
+        if w.chan is None or w.dead:
+            return
+        try:
+            msgs = w.chan.poll()
+        except ChannelClosed:
+            msgs = w.chan.messages()
+        for msg in msgs:
+            self._on_worker_msg(w, msg)
 
     def _check_eof(self) -> None:
         now = time.monotonic()
+        gone = self.executor.exited  # local: the worker's pid is gone; Ray: cannot tell
+        orphaned = not self._can_start_workers()
         for w in self.workers.values():
-            if w.dead or w.eof_at is None:
+            if w.dead:
                 continue
-            if now - w.eof_at > EXIT_GRACE:
+            if w.eof_at is not None and now - w.eof_at > EXIT_GRACE and w.killed_at is None:
                 self.executor.kill(w.id)  # the exit message follows
-                w.eof_at = now + 60  # do not kill again and again
-        for wid, status in self.executor.poll_exits():
-            self._on_exit(wid, status)
+                w.killed_at = now
+            if not (orphaned or (w.killed_at is not None and now - w.killed_at > KILL_GRACE)):
+                continue
+            # No exit status will come (the collector that reports them is gone, or stopped):
+            # a worker whose process is gone has exited.
+            if w.pid is None and w.chan is None and orphaned and not self.executor.forked_pid(w.id):
+                self.exits.append((w.id, f"was never started: {self.collector_gone}"))
+            elif (w.eof_at is not None or w.killed_at is not None) and gone(w.id):
+                status = ("killed by signal 9 (SIGKILL)" if w.killed_at is not None
+                          else "exited (its exit status was lost with the collector)")
+                self.exits.append((w.id, status))
+        if self.kill_requested and now - self.kill_requested_at > KILL_GRACE * 2:
+            for w in self._live():  # killed, and still no exit after seconds: gone all the same
+                self.exits.append((w.id, "killed when the run was interrupted (no exit status came)"))
+        self.exits.extend(self.executor.poll_exits())
+
+    def _handle_exits(self) -> None:
+        while self.exits:
+            batch, self.exits = self.exits, []
+            for wid, status in batch:
+                self._on_exit(wid, status)
+
+    def _check_collector(self) -> None:
+        """A collector that died or was stopped (a test may kill or stop its parent): a
+        stopped one is continued; a dead one is noted, and no worker is started any more."""
+        now = time.monotonic()
+        if self.collector_gone is not None or now < self._next_health:
+            return
+        self._next_health = now + HEALTH_EVERY
+        why = self.executor.collector_health()
+        if why is not None:
+            self._collector_lost(why)
 
     # ------------------------------------------------------------------ loop
     def _stopping(self) -> bool:
@@ -670,6 +936,10 @@ class Controller:
     def _work_remains(self) -> bool:
         assert self.scheduler is not None
         return not self._stopping() and self.scheduler.pending() > 0
+
+    def _can_start_workers(self) -> bool:
+        """False once the collector that forks workers is gone."""
+        return self.collector_gone is None or self.settings.start != "fork" or self.settings.backend != "local"
 
     def _live(self) -> list[Worker]:
         return [w for w in self.workers.values() if not w.dead]
@@ -683,7 +953,8 @@ class Controller:
             for kind, ref, msg in self._poll(0.05):
                 if kind == "msg":
                     if isinstance(ref, Worker):
-                        self._on_worker_msg(ref, msg)
+                        if not ref.dead:
+                            self._on_worker_msg(ref, msg)
                     elif ref == "collector":
                         self._on_collector_msg(msg)
                     elif msg["t"] == "hello":
@@ -692,12 +963,18 @@ class Controller:
                 elif kind == "eof" and isinstance(ref, Worker):
                     ref.eof_at = ref.eof_at or time.monotonic()
                 elif kind == "eof" and ref == "collector":
-                    self._collector_lost()
+                    self._collector_lost(self._collector_status())
+            self._check_collector()
             self._check_timeouts()
             self._check_eof()
+            self._handle_exits()  # after every message of the round (see self.exits)
             self._feed_round()
+            self.state.journal_flush()  # what settled this round survives a kill of this process
             if self.kill_requested:
+                now = time.monotonic()
                 for w in self._live():
+                    if w.killed_at is None:
+                        w.killed_at = now
                     self.executor.kill(w.id)
             if self.stop_requested or self.session.shouldfail or self.session.shouldstop:
                 for w in self._live():
@@ -707,21 +984,29 @@ class Controller:
             live = self._live()
             if not live:
                 if self._work_remains():
-                    can_start = getattr(self.executor, "can_start", lambda slot: True)  # Ray: room left?
-                    startable = [slot for slot in range(self.settings.workers) if can_start(slot)]
+                    startable = [slot for slot in range(self.settings.workers)  # Ray: room left?
+                                 if self._can_start_workers() and self.executor.can_start(slot)]
                     for slot in startable:
                         self._start_worker(slot)
                     if startable:
                         continue
-                    self._settle_stranded("no worker can be started any more")
+                    if self.collector_gone is not None and self.settings.start == "fork":
+                        for idx in self.scheduler.drain():
+                            if not self.state.is_final(idx):
+                                self._set_aside(idx, f"no worker was left to run it: {self.collector_gone}, "
+                                                     "so no worker could be started any more")
+                    else:
+                        self._settle_stranded("no worker can be started any more")
                 break
         assert self.scheduler is not None
         for idx in self.scheduler.drain():
             if not self.state.is_final(idx):
-                self.state.not_run(idx)
+                self._not_run(idx)
         for idx in range(len(self.items)):
             if not self.state.is_final(idx):
+                self.ledger.abandon(idx)  # the sweep: every test ends with exactly one outcome
                 self.state.not_run(idx)
+        self.state.journal_flush()
 
     def _nap(self) -> float:
         return 0.0 if self.stop_requested or self.kill_requested else nap_seconds(self.workers.values())
@@ -739,6 +1024,13 @@ class Controller:
             self._feed(w)
         if any(w.outstanding for w in live):
             return
+        avoid = getattr(self.scheduler, "avoid", None)
+        if avoid:  # "retry elsewhere" is a preference: with no other worker, retry here
+            avoid.clear()
+            for w in live:
+                self._feed(w)
+            if any(w.outstanding for w in live):
+                return
         self._settle_stranded()
         for w in live:
             self._feed(w)
@@ -760,9 +1052,29 @@ class Controller:
                                     f"no worker left can run it: {reason}"
                                     + (f" (workers lost with: {lost})" if lost else ""), None)
 
-    def _collector_lost(self) -> None:
-        self.breaker_message = "testfleet: the collector process died; no worker can be replaced"
-        self.stop_requested = True
+    def _collector_status(self) -> str:
+        code = None
+        for _ in range(25):  # its pipe closed: its exit status follows within moments
+            code = self.executor.collector_exit()
+            if code is not None:
+                break
+            time.sleep(0.02)
+        if code is None:
+            return "the collector process closed its connection"
+        return f"the collector process {describe_exit(code)}"
+
+    def _collector_lost(self, why: str) -> None:
+        """The collector (the workers' parent, which forks replacements and reports exits)
+        is gone. Running workers go on; worker exits are then found by their pids; tests left
+        when no worker is left end not_run, saying why."""
+        if self.collector_gone is not None:
+            return
+        self.collector_gone = why
+        if self.settings.start == "fork" and self.settings.backend == "local":
+            self.state.progress.note(f"testfleet: {why}; the running workers go on, none can be started any more")
+            self.state.warning({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
+                                "message": f"{why}; no worker could be started after that",
+                                "filename": "", "lineno": 0})
 
     def _poll(self, timeout: float) -> list[tuple[str, Any, Any]]:
         """One selector round: accept connections, read messages, note EOFs."""
@@ -856,11 +1168,16 @@ class Controller:
             self.state.progress.note(
                 "testfleet: Ctrl-C: no new tests start; running tests finish. Ctrl-C again to kill the workers.")
         else:
-            self.kill_requested = True
+            self._request_kill()
 
     def _on_sigterm(self, signum: int, frame: Any) -> None:
         # Terminated from outside: stop now, but still settle, store and report everything.
         self.stop_requested = True
+        self._request_kill()
+
+    def _request_kill(self) -> None:
+        if not self.kill_requested:
+            self.kill_requested_at = time.monotonic()
         self.kill_requested = True
 
     def _shutdown(self) -> None:
@@ -874,7 +1191,7 @@ class Controller:
                 except ChannelClosed:
                     pass
         executor.shutdown()
-        self.state.executor_timings = dict(getattr(executor, "timings", {}))
+        self.state.executor_timings = dict(executor.timings)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         self.state.controller_peak_rss_kb = usage.ru_maxrss
         self.state.controller_cpu_seconds = round(usage.ru_utime + usage.ru_stime, 3)

@@ -20,6 +20,7 @@ from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.scheduler.protocol import Scheduler, TestSpec
 from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
+from testfleet.store.journal import Journal, discard, journal_path, read_journal
 
 RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
 
@@ -84,13 +85,16 @@ class RunState:
         self.controller_peak_rss_kb: int | None = None
         self.controller_cpu_seconds: float | None = None  # user + system, up to the end of the run loop
         self.store: Any = None
+        self.run_info: RunInfo | None = None
         self.store_error: str | None = None
         self.warnings: list[dict[str, Any]] = []
         self.exit_code: int | None = None
         self.resumed_from: str | None = None
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
-        from testfleet.stash import event_bus  # not the plugin: no import cycle (cli edit)
+        self.journal: Journal | None = None  # the results of this run as they settle (store/journal.py)
+        self.replayed: list[Path] = []  # journals of the resumed runs, stored by this one
+        from testfleet.stash import event_bus  # not the plugin: no import cycle
 
         self.bus = event_bus(config)
         self._open_store()
@@ -108,12 +112,14 @@ class RunState:
             self.store = open_store(db, rootdir=self.config.rootpath, lock_timeout=5.0)
             self._prepare_resume()
             commit, branch = git_info(self.config.rootpath)
-            self.store.start_run(RunInfo(
+            self.run_info = RunInfo(
                 run_id=self.run_id, start=self.started, args=typed_args(self.config),
                 rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
                 host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
                 backend=self.settings.backend, parent_run=self.resumed_from,
-                partial=is_partial(self.config, self.settings)))
+                partial=is_partial(self.config, self.settings))
+            self.store.start_run(self.run_info)
+            self._open_journal()
             self.history = self.store.durations()
             self.last_outcomes = self.store.last_outcomes()
         except UsageError:
@@ -122,6 +128,44 @@ class RunState:
             if self.settings.resume:
                 raise UsageError(f"--resume needs the results store, which cannot be opened: {exc}") from None
             self._store_failed(exc)
+
+    def _open_journal(self) -> None:
+        path = getattr(self.store, "path", None)
+        if path is None:
+            return
+        try:
+            self.journal = Journal(journal_path(path, self.run_id))
+        except OSError as exc:  # no journal: the store alone, as before
+            self.warnings.append({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
+                                  "message": f"no results journal ({exc}): --resume after a kill may re-run "
+                                             "tests that had finished", "filename": "", "lineno": 0})
+
+    def journal_flush(self) -> None:
+        """Append what settled since the last call to the journal (once per loop round)."""
+        if self.journal is not None:
+            try:
+                self.journal.flush()
+            except OSError:
+                self.journal = None
+
+    def _replay_journals(self, chain: list[str]) -> list[TestResult]:
+        """Results in the journals of ``chain`` (run ids) that the store lacks: stored now,
+        under their own runs, and returned."""
+        path = getattr(self.store, "path", None)
+        if path is None:
+            return []
+        missing: list[TestResult] = []
+        for rid in chain:
+            jpath = journal_path(path, rid)
+            journaled = read_journal(jpath)
+            if not journaled:
+                continue
+            self.replayed.append(jpath)
+            stored = {(r.nodeid, r.attempt) for r in self.store.results(rid)}
+            missing += [r for r in journaled if (r.nodeid, r.attempt) not in stored]
+        if missing:
+            self.store.add_results(missing)
+        return missing
 
     def _prepare_resume(self) -> None:
         """--resume: the run to continue, and what it already settled (nothing runs twice)."""
@@ -138,14 +182,21 @@ class RunState:
         if run.status == "running":
             raise UsageError(f"--resume: run {run.run_id} is still running (controller pid {run.pid})")
         self.resumed_from = run.run_id
-        done = self.store.completed_nodeids(run.run_id, include_parents=True)
+        ids: list[str] = []
+        link: RunInfo | None = run
+        while link is not None:
+            ids.append(link.run_id)
+            link = self.store.get_run(link.parent_run) if link.parent_run else None
+        # What the killed controller had received but its store batch had not written yet.
+        replayed = [r for r in self._replay_journals(ids) if r.final and r.outcome != Outcome.NOT_RUN.value]
+        done = self.store.completed_nodeids(run.run_id, include_parents=True) | {r.nodeid for r in replayed}
         previous: dict[str, TestResult] = {}
-        chain = run
-        while chain is not None:
-            for r in self.store.results(chain.run_id):
+        for rid in ids:
+            for r in self.store.results(rid):
                 if r.final and r.outcome != Outcome.NOT_RUN.value and r.nodeid in done:
                     previous.setdefault(r.nodeid, r)
-            chain = self.store.get_run(chain.parent_run) if chain.parent_run else None
+        for r in replayed:
+            previous.setdefault(r.nodeid, r)
         self.resume_done = previous
 
     def _store_failed(self, exc: BaseException) -> None:
@@ -165,6 +216,9 @@ class RunState:
         self.items = items
         self.collect_seconds = seconds
         self.collection_hash = digest
+        if self.run_info is not None:  # the run's row, now with its collection size
+            self.run_info.collected = len(items)
+            self._store_call("start_run", self.run_info)
         if self.bus.wants(events.Collected):
             self.bus.publish(events.Collected(
                 run_id=self.run_id, total=len(items), deselected=deselected, seconds=seconds,
@@ -277,9 +331,12 @@ class RunState:
         if wid in self.workers:
             self.workers[wid].update(peak_rss_kb=peak, tests=tests, cpu_seconds=cpu_seconds)
 
-    def worker_gone(self, wid: str, status: str) -> None:
+    def worker_gone(self, wid: str, status: str, ran: int = 0) -> None:
+        """``wid`` exited; ``ran``: tests it finished, as the controller counted them (a
+        worker that crashed sent no ``bye`` with its own count)."""
         if wid in self.workers:
             self.workers[wid]["exit"] = status
+            self.workers[wid]["tests"] = max(self.workers[wid].get("tests") or 0, ran)
         if self.bus.wants(events.WorkerDown):
             self.bus.publish(events.WorkerDown(wid, status))
 
@@ -304,6 +361,8 @@ class RunState:
                 result.flaky = True
             self.final[idx] = result
         self._store_call("add_results", [result])
+        if self.journal is not None:
+            self.journal.add(result)
         self._published(result)
         hook = self.config.hook.pytest_testfleet_result
         if hook.get_hookimpls():  # most runs have no listener; skip the call then
@@ -318,6 +377,8 @@ class RunState:
                             message=reason, attempt=len(self.attempts.get(idx, [])) + 1)
         self.final[idx] = result
         self._store_call("add_results", [result])
+        if self.journal is not None:
+            self.journal.add(result)
         self._published(result)
 
     def _published(self, result: TestResult) -> None:
@@ -344,12 +405,20 @@ class RunState:
         if self.bus.wants(events.RunFinished):
             self.bus.publish(events.RunFinished(self.run_id, time.time(), exitstatus, status, self.counts(),
                                                 self.wall_seconds()))
+        stored = False
         if self.store is not None:
             try:
                 self.store.finish_run(self.run_id, status, time.time(), exitstatus, self.counts())
                 self.store.close()
+                stored = True
             except Exception as exc:  # noqa: BLE001
                 self._store_failed(exc)
+        if self.journal is not None:  # all in the store now: the journals are not needed
+            self.journal.close(remove=stored)
+            self.journal = None
+        if stored:
+            for path in self.replayed:
+                discard(path)
         if self.settings.report_json:
             from testfleet.report.json import write_report
 

@@ -247,6 +247,7 @@ def test_deadline_lists_tests_that_did_not_fit(fleet: Any) -> None:
     assert counts["not_run"] >= 2 and counts["passed"] >= 1
     assert sum(counts.values()) == 6
     assert "did not fit in the --deadline" in run.out
+    assert run.code == 2  # the run did not finish: interrupted, as the docs say (issue 13)
 
 
 def test_circuit_breaker_stops_workers_that_keep_dying(fleet: Any) -> None:
@@ -305,3 +306,27 @@ def test_strict_markers_accepts_the_fleet_marker(fleet: Any) -> None:
     fleet.write("test_ok.py", "import pytest\n@pytest.mark.fleet(group='g')\ndef test_ok(): pass\n")
     run = fleet.run("-w", "1", "--db", "none", "--strict-markers")
     assert run.code == 0, run.out + run.err
+
+
+def test_pytest_dependency_marker_passes_a_test_whose_dependency_ran_on_another_worker(fleet: Any) -> None:
+    """Issue 13 point 8: pytest-dependency's own check skipped a dependent test whose
+    dependency passed on another worker (plain pytest passes it)."""
+    pytest.importorskip("pytest_dependency")
+    fleet.write("test_dep.py", """
+import time, pytest
+
+@pytest.mark.dependency(name="base")
+def test_base():
+    time.sleep(0.3)
+
+@pytest.mark.dependency(depends=["base"])
+@pytest.mark.parametrize("n", range(8))
+def test_uses_base(n):
+    time.sleep(0.1)
+""")
+    run = fleet.run("-w", "2", "--db", "none")
+    assert run.report is not None, run.out[-2000:]
+    outcomes = {t["nodeid"]: (t["outcome"], t["worker"]) for t in run.report["tests"]}
+    assert {o for o, _ in outcomes.values()} == {"passed"}, outcomes
+    assert len({w for _, w in outcomes.values()}) == 2  # dependants ran on both workers
+    assert run.code == 0

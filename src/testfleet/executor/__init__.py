@@ -1,16 +1,15 @@
-"""Executors start, feed and kill workers. ``local`` (default) and ``ray`` share one protocol:
-``listener``, ``token``, ``backend``, ``start_collector``, ``attach_collector``,
-``collector_log``, ``collector_exit``, ``start_worker``, ``forked``, ``poll_exits``, ``kill``,
-``dump_stacks``, ``worker_file``, ``shutdown``."""
+"""Executors start, feed and kill workers. ``local`` (default) and ``ray`` implement one
+protocol, :class:`testfleet.executor.protocol.Executor`; ``make_executor`` returns it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # testfleet run imports this package before pytest, to start the collector early
     import pytest
 
     from testfleet.config import Settings
+    from testfleet.executor.protocol import Executor
 
 
 def collector_args(config: pytest.Config) -> list[str]:
@@ -19,7 +18,7 @@ def collector_args(config: pytest.Config) -> list[str]:
     return [str(a) for a in config.invocation_params.args] + compat_args(config)
 
 
-def make_executor(config: pytest.Config, settings: Settings) -> Any:
+def make_executor(config: pytest.Config, settings: Settings) -> Executor:
     from testfleet.executor.local import LaunchSpec
 
     spec = LaunchSpec(args=collector_args(config), cwd=str(config.invocation_params.dir), start=settings.start,

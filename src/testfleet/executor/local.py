@@ -18,9 +18,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from testfleet.messages import Channel, ChannelClosed
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from testfleet.scheduler.protocol import TestSpec
 
 
 @dataclass
@@ -121,6 +126,36 @@ def _popen_collector(spec: LaunchSpec, endpoint: Endpoint, role: str, worker: st
         out.close()
 
 
+def process_state(pid: int) -> str | None:
+    """The state letter of a process (R, S, T, Z, ...), None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc: ask the kernel whether it exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except OSError:
+            pass
+        return "?"
+    fields = data.rpartition(b")")[2].split()
+    return fields[0].decode() if fields else "?"
+
+
+def describe_exit(code: int) -> str:
+    """``Popen.returncode`` in words: "exited with code 3", "was killed by signal 9 (SIGKILL)"."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = str(-code)
+        return f"was killed by signal {-code} ({name})"
+    return f"exited with code {code}"
+
+
 class LocalExecutor:
     """Starts the collector, forks/spawns workers, kills them, dumps their stacks."""
 
@@ -139,6 +174,9 @@ class LocalExecutor:
         self.spawned: dict[str, subprocess.Popen[bytes]] = {}
         self.pids: dict[str, int] = {}
         self.fork_requested: dict[str, float] = {}
+        self.listeners = [self.listener]
+        self.timings: dict[str, Any] = {}
+        self.placed = False  # the controller's own slots (RunState.slot_caps)
 
     # --- start-up ---
     def _child_spec(self, role: str, worker: str | None = None) -> dict[str, Any]:
@@ -195,6 +233,64 @@ class LocalExecutor:
             else:
                 out.append((wid, f"exited with code {code}"))
         return out
+
+    # --- slots: this machine's, as the run state describes them
+    def early_workers(self) -> int:
+        return 0
+
+    def plan(self, specs: Sequence[TestSpec]) -> bool:
+        return True
+
+    def slot_caps(self, slot: int) -> dict[str, Any]:
+        return {}
+
+    def can_start(self, slot: int) -> bool:
+        return True
+
+    def lost(self, worker_id: str) -> dict[str, Any] | None:
+        return None  # a local worker's machine does not go away
+
+    def forked_pid(self, worker_id: str) -> int | None:
+        return self.pids.get(worker_id)
+
+    def exited(self, worker_id: str) -> bool:
+        """The worker's process is gone (or a zombie nobody reaps): for when no exit status
+        can come, its parent being stopped or dead."""
+        pid = self.pids.get(worker_id)
+        return pid is None or process_state(pid) in (None, "Z", "X")
+
+    def pause(self, worker_id: str) -> bool:
+        """Stop the worker's process group (SIGSTOP); True if it was signalled."""
+        return self._signal_group(worker_id, signal.SIGSTOP)
+
+    def resume(self, worker_id: str) -> bool:
+        return self._signal_group(worker_id, signal.SIGCONT)
+
+    def _signal_group(self, worker_id: str, sig: int) -> bool:
+        pid = self.pids.get(worker_id)
+        if pid is None:
+            return False
+        try:
+            os.killpg(pid, sig)
+        except OSError:
+            return False
+        return True
+
+    def collector_health(self) -> str | None:
+        """None while the collector is alive and running. A stopped collector (SIGSTOP,
+        e.g. by a test in one of its workers) is continued; a dead one is described."""
+        proc = self.collector
+        if proc is None:
+            return None
+        code = proc.poll()
+        if code is not None:
+            return f"the collector process {describe_exit(code)}"
+        if process_state(proc.pid) in ("T", "t"):
+            try:
+                os.kill(proc.pid, signal.SIGCONT)
+            except OSError:
+                pass
+        return None
 
     def kill(self, worker_id: str) -> None:
         pid = self.pids.get(worker_id)

@@ -78,6 +78,7 @@ class RayExecutor:
     (:class:`RayConnection`) unless a test passes a fake."""
 
     backend = "ray"
+    placed = True  # sizes and places its slots (plan, slot_caps)
 
     def __init__(self, spec: LaunchSpec, settings: Settings, cluster: Cluster | None = None) -> None:
         if cluster is None:
@@ -224,6 +225,23 @@ class RayExecutor:
 
     def poll_exits(self) -> list[tuple[str, str]]:
         return self.slots.poll_exits()
+
+    # Executor protocol members a Ray worker cannot offer: its exit status always comes
+    # from its actor, and a remote process cannot be paused from here.
+    def collector_health(self) -> str | None:
+        return None
+
+    def forked_pid(self, worker_id: str) -> int | None:
+        return self.slots.pids.get(worker_id)
+
+    def exited(self, worker_id: str) -> bool:
+        return False
+
+    def pause(self, worker_id: str) -> bool:
+        return False
+
+    def resume(self, worker_id: str) -> bool:
+        return False
 
     def lost(self, worker_id: str) -> dict[str, Any] | None:
         """Where and why a worker was lost with its node (None: it ended on its own)."""

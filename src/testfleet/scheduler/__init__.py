@@ -42,6 +42,7 @@ def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], 
     effective = "value" if deadline else order
     sched = ConstrainedScheduler(runnable, history, order=effective, seed=seed, rank=rank, deps=deps,
                                  names={t.index: t.nodeid for t in tests})
+    sched.fleet = len(fleet)  # retries avoid their worker even before every worker is up
     for index, outcome in done.items():  # --resume: settled by the earlier part of the run
         for waiting, reason in sched.finished(index, outcome):
             settled.append((waiting, "skipped", reason))

@@ -96,6 +96,7 @@ class ConstrainedScheduler(LoadScheduler):
         self.reserved: dict[str, int] = {}
         self.final: dict[int, str] = {}
         self.avoid: dict[int, str] = {}
+        self.fleet = 0  # worker slots of the run (set by build_scheduler): a dead one's is refilled
         self._where: dict[int, str] = {}
         self._exclusive_out: set[int] = set()  # exclusive tests handed out and not yet done
         self.reservations = Reservations()
@@ -130,7 +131,7 @@ class ConstrainedScheduler(LoadScheduler):
             self.reservations.release(i)
             self._exclusive_out.discard(i)
             self.reserved = {w: r for w, r in self.reserved.items() if r != i}
-            if avoid is not None and len(self.workers) > 1:
+            if avoid is not None and max(self.fleet, len(self.workers)) > 1:
                 self.avoid[i] = avoid
             if is_constrained(self.tests[i]) or i in self.deps or i in self.avoid:
                 self.special.insert(0, i)
@@ -181,7 +182,7 @@ class ConstrainedScheduler(LoadScheduler):
     def _eligible(self, worker_id: str, idx: int, *, as_idle: bool = False) -> bool:
         """Whether ``worker_id`` may take ``idx`` now (``as_idle``: were its queue empty)."""
         t = self.tests[idx]
-        if self.avoid.get(idx) == worker_id and len(self.workers) > 1:
+        if self.avoid.get(idx) == worker_id and max(self.fleet, len(self.workers)) > 1:
             return False
         w = self.workers.get(worker_id)
         if w is None:

@@ -108,6 +108,16 @@ def _quiet_controller_plugins(config: pytest.Config) -> None:
         pm.register(_SilentReporterShim(tr), "terminalreporter")
 
 
+def _trust_controller_dependencies() -> None:
+    """pytest-dependency checks a test's dependencies against what ran in this process; in a
+    fleet they may have run on another worker. The controller hands a dependent test out only
+    once its dependencies passed (and skips it itself otherwise: scheduler/deps.py), so here an
+    unknown dependency is one that passed elsewhere: the plugin is told to ignore unknown ones."""
+    module = sys.modules.get("pytest_dependency")
+    if module is not None and hasattr(module, "_ignore_unknown"):
+        setattr(module, "_ignore_unknown", True)  # noqa: B010 - a private global of the plugin
+
+
 class _SilentReporterShim:
     """Holds a TerminalReporter for plugins that call ``get_plugin('terminalreporter')`` but
     implements no hooks, so per-test reporting costs nothing in the worker."""
@@ -179,35 +189,39 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                "launch": os.environ.get("TESTFLEET_LAUNCH", "")})
     plugin = WorkerPlugin(config, chan)
     _quiet_controller_plugins(config)
+    _trust_controller_dependencies()
     config.pluginmanager.register(plugin, "testfleet-worker")
     hardware.register(config)  # hardware: per-test GPUs (CUDA_VISIBLE_DEVICES), MPI-launched tests
     config.hook.pytest_testfleet_worker_started(config=config, worker_id=worker_id)
     items = session.items
-    queue: deque[Any] = deque()
-    stopping = halted = False
+    q = WorkQueue(chan)
+    queue = q.queue
     held = False
     pending: dict[str, Any] | None = None  # the last test's done message, not sent yet
     ran = 0
     try:
         while True:
-            # Run the head as soon as its next item is known, or known not to exist.
-            while len(queue) < 2 and not stopping and not (queue and queue[-1] is _FLUSH):
+            # Run the head as soon as its next item is known, or known not to exist, or the
+            # controller said it may start before its next item is known (a "late" batch).
+            while (len(queue) < 2 and not q.stopping and not (queue and queue[-1] is _FLUSH)
+                   and not (len(queue) == 1 and queue[0] == q.late_tail)):
                 if pending is not None:  # the controller must have the results before we wait
                     chan.queue(pending)
                     pending = None
                 msg = chan.recv()
                 assert msg is not None
-                stopping, halted = _take(msg, queue, halted)
+                q.take(msg)
             for msg in chan.poll():
-                stop, halted = _take(msg, queue, halted)
-                stopping = stopping or stop
+                q.take(msg)
             if not queue:
                 break
             head = queue.popleft()
             if head is _FLUSH:
                 continue
             nxt = queue[0] if queue else None
-            nextitem = items[nxt] if isinstance(nxt, int) else None
+            nextitem: Any = items[nxt] if isinstance(nxt, int) else None
+            if nxt is None and head == q.late_tail and not q.stopping:
+                nextitem = LateNext(q, items, head)  # asked for when the test tears down
             plugin.current = head
             item = items[head]
             # One message per test: the previous test's results carry this start ("next"),
@@ -219,12 +233,14 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             else:
                 chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+            if isinstance(nextitem, LateNext):
+                nextitem = nextitem.resolve()
             held = nextitem is not None  # fixtures kept up for the next item
             if session.shouldfail or session.shouldstop:
                 # -x/--maxfail reached by this worker's own tests (so the run's count has
                 # reached it too), or a plugin stopped the session: run nothing more it holds.
                 queue.clear()
-                stopping = halted = True
+                q.stopping = q.halted = True
             pending = plugin.done_message(head)
             ran += 1
         if pending is not None:
@@ -243,20 +259,89 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     return 0
 
 
-def _take(msg: dict[str, Any], queue: deque[Any], halted: bool) -> tuple[bool, bool]:
-    """Apply one controller message to the queue; returns (stopping, halted)."""
-    kind = msg["t"]
-    if kind == "run" and not halted:  # items sent before the controller knew: not run
-        queue.extend(msg["items"])
-        hardware.remember(msg)  # hardware: a GPU test's environment
-    elif kind == "flush" and not halted:
-        queue.append(_FLUSH)
-    elif kind == "stop":
-        return True, halted
-    elif kind == "halt":
-        queue.clear()
-        return True, True
-    return False, halted
+class WorkQueue:
+    """The worker's queue of test indices and what the controller said about it."""
+
+    def __init__(self, chan: Channel) -> None:
+        self.chan = chan
+        self.queue: deque[Any] = deque()
+        self.stopping = False
+        self.halted = False
+        # The last item of a "late" batch: it may start before its next item is known (the
+        # controller keeps work back while estimates are weak); LateNext asks for it.
+        self.late_tail: int | None = None
+
+    def take(self, msg: dict[str, Any]) -> None:
+        """Apply one controller message to the queue."""
+        kind = msg["t"]
+        if kind == "run" and not self.halted:  # items sent before the controller knew: not run
+            self.queue.extend(msg["items"])
+            self.late_tail = msg["items"][-1] if msg.get("late") else None
+            hardware.remember(msg)  # hardware: a GPU test's environment
+        elif kind == "flush" and not self.halted:
+            self.queue.append(_FLUSH)
+        elif kind == "unqueue":
+            self.give_back(int(msg["n"]))
+        elif kind == "stop":
+            self.stopping = True
+        elif kind == "halt":
+            self.queue.clear()
+            self.stopping = self.halted = True
+
+
+    def give_back(self, n: int) -> None:
+        """The controller takes back up to ``n`` tests not started yet, from the tail, for an
+        idle worker; the next test (already the running one's ``nextitem``) stays. The reply
+        ``returned`` lists them (maybe none: they started meanwhile). What is left becomes a
+        late tail: it may start before its next item is known."""
+        queue = self.queue
+        keep = max(1, len(queue) - n)
+        back: list[int] = []
+        if not self.halted and all(isinstance(i, int) for i in queue):
+            while len(queue) > keep:
+                back.append(queue.pop())
+            back.reverse()
+            if back:
+                self.late_tail = queue[-1]
+        self.chan.send({"t": "returned", "items": back})
+
+
+class LateNext:
+    """Stands for the next item of a test started before it was known. pytest asks for it
+    only when the test tears down (``teardown_exact(nextitem)`` reads ``listchain()``): then
+    the worker asks the controller (``next``) and waits for a ``run``, ``flush``, ``stop``
+    or ``halt``. Anything else a plugin reads is the real next item's."""
+
+    def __init__(self, q: WorkQueue, items: list[pytest.Item], head: int) -> None:
+        self._q = q
+        self._items = items
+        self._head = head
+        self._done = False
+        self._item: pytest.Item | None = None
+
+    def resolve(self) -> pytest.Item | None:
+        if self._done:
+            return self._item
+        q = self._q
+        for msg in q.chan.poll():
+            q.take(msg)
+        if not q.queue and not q.stopping:
+            q.chan.send({"t": "next", "i": self._head})
+            while not q.queue and not q.stopping:
+                reply = q.chan.recv()
+                assert reply is not None
+                q.take(reply)
+        nxt = q.queue[0] if q.queue else None
+        self._item = self._items[nxt] if isinstance(nxt, int) else None
+        self._done = True
+        return self._item
+
+    def listchain(self) -> list[Any]:
+        item = self.resolve()
+        return item.listchain() if item is not None else []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.resolve(), name)
 
 
 def _teardown_all(session: pytest.Session) -> None:

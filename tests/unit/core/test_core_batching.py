@@ -12,7 +12,7 @@ import pytest
 
 from testfleet import controller as controller_mod
 from testfleet.controller import NAP_MAX, NAP_MIN, Controller, Worker, nap_seconds
-from testfleet.events import EventBus
+from testfleet.ledger import Ledger
 from testfleet.report import progress
 from testfleet.report.progress import PlainProgress
 
@@ -114,8 +114,11 @@ def bare_controller(monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, list[s
     c.to_feed, c.feed_idle = {}, False
     c.items = [{"nodeid": f"t.py::test_{i}"} for i in range(10)]
     c.locations, c.early_deaths, c.config = {}, 0, None  # type: ignore[assignment]
+    c.ledger = Ledger(len(c.items))
+    c.observed, c.observed_n = {}, {}
     c.scheduler = FakeScheduler()  # type: ignore[assignment]
-    c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None), bus=EventBus())  # type: ignore[assignment]
+    c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None),  # type: ignore[assignment]
+                              bus=SimpleNamespace(wants=lambda kind: False), attempts={})
     fed: list[str] = []
     settled: list[int] = []
     monkeypatch.setattr(c, "_feed", lambda w: fed.append(w.id))
@@ -130,6 +133,9 @@ def test_queues_are_topped_up_once_per_loop_round_not_per_message(monkeypatch: p
     w0, w1 = worker(3, None), worker(2, None)
     w1.id = "w1"
     w0.outstanding, w1.outstanding = deque([0, 1, 2, 3]), deque([5, 6, 7])
+    for w in (w0, w1):  # handed out, as _feed does
+        for i in w.outstanding:
+            c.ledger.assign(i, w.id)
     c._on_worker_msg(w0, {"t": "start", "i": 0, "ts": 1.0, "loc": ["t.py", 1, "test_0"]})
     c._on_worker_msg(w1, {"t": "start", "i": 5, "ts": 1.0, "loc": ["t.py", 5, "test_5"]})
     for i in range(3):  # a round's worth of results: each names the test started right after
@@ -148,6 +154,8 @@ def test_queues_are_topped_up_once_per_loop_round_not_per_message(monkeypatch: p
 def test_a_start_message_alone_tops_up_without_waking_idle_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     c, fed, _ = bare_controller(monkeypatch)
     w0 = worker(1, None)
+    for i in w0.outstanding:
+        c.ledger.assign(i, w0.id)
     c._on_worker_msg(w0, {"t": "start", "i": 0, "ts": 1.0, "loc": None})
     c._feed_round()
     assert fed == ["w0"]
