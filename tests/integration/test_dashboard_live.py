@@ -169,9 +169,15 @@ def test_another_address_needs_the_token_on_http_and_websocket(suite: Path) -> N
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         cookie = headers["set-cookie"].split(";")[0]
-        status, _, body = get(f"{base}/api/state", {"cookie": cookie})
-        state = json.loads(body)
-        assert status == 200 and state["total"] == 10 and state["planned_workers"] == 2
+        from testfleet.testing import eventually
+
+        def collected() -> dict[str, Any]:
+            status, _, body = get(f"{base}/api/state", {"cookie": cookie})
+            state = json.loads(body)
+            assert status == 200 and state["total"] == 10  # the collection may still be under way
+            return state
+
+        assert eventually(collected, timeout=30)["planned_workers"] == 2
         with pytest.raises(InvalidStatus):
             connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10).close()
         with connect(
