@@ -78,7 +78,7 @@ COMMAND_LINE_MISTAKES = [
     (["rnu"], "(did you mean run?)"),
     (
         ["show", "--limit", "3"],
-        "testfleet show has no option --limit; its options: --db, --help, --verbose (testfleet runs has it)",
+        "testfleet show has no option --limit; its options: --db, --format, --help, --runs, --verbose (testfleet runs has it)",
     ),
     (["flaky", "--runs", "abc"], "flaky --runs: 'abc' is not a whole number"),
     (["compare", "--min-ratio", "abc"], "compare --min-ratio: 'abc' is not a number"),
