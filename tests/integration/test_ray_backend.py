@@ -69,8 +69,8 @@ def test_missing_ray_is_a_one_line_usage_error(tmp_path: Path) -> None:
     (suite / "test_a.py").write_text("def test_a():\n    pass\n")
     proc, _ = run_testfleet(suite, "--backend", "ray", env={"PYTHONPATH": str(shim)}, timeout=60)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    errors = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("ERROR:")]
-    assert errors == ["ERROR: --backend ray needs Ray, which is not installed; install it with: "
+    errors = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("testfleet: error:")]
+    assert errors == ["testfleet: error: --backend ray needs Ray, which is not installed; install it with: "
                       "pip install 'testfleet[ray]'"]
 
 
@@ -326,8 +326,8 @@ def test_a_project_over_rays_size_limit_is_a_usage_error_naming_the_way_out(
     proc, _ = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1",
                             env=limit, timeout=90)
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    [error] = [ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines() if ln.startswith("ERROR:")]
-    assert error.startswith(f"ERROR: --backend ray: the project {root} is ")
+    [error] = [ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines() if ln.startswith("testfleet: error:")]
+    assert error.startswith(f"testfleet: error: --backend ray: the project {root} is ")
     assert "over Ray's limit of 2.00MiB" in error and "--ray-exclude PATTERN" in error and "--ray-no-ship" in error
     proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1",
                                  "--ray-exclude", "data", env={**limit, "EXEC_LOG": str(root / "exec.log")},
