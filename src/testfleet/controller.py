@@ -26,7 +26,7 @@ import pytest
 from testfleet import events
 from testfleet.config import Settings
 from testfleet.errors import UsageError
-from testfleet.executor.local import describe_exit
+from testfleet.executor.local import collector_ended
 from testfleet.hardware.forksafety import spawn_mismatch
 from testfleet.hardware.pool import run_env
 from testfleet.ledger import ASSIGNED, ENDED, NAMES, PENDING, InvariantBroken, Ledger
@@ -1061,7 +1061,7 @@ class Controller:
             time.sleep(0.02)
         if code is None:
             return "the collector process closed its connection"
-        return f"the collector process {describe_exit(code)}"
+        return collector_ended(code)
 
     def _collector_lost(self, why: str) -> None:
         """The collector (the workers' parent, which forks replacements and reports exits)

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testfleet.testing.eventually import eventually
+
+from testfleet.testing import eventually
 
 LOGGING_CONFTEST = """
 import os
 import pytest
 
-from testfleet.testing.eventually import eventually
+from testfleet.testing import eventually
 
 @pytest.fixture(autouse=True)
 def _execution_log(request):

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from testfleet.diagnostics import describe_exit
 from testfleet.messages import Channel, ChannelClosed
 
 if TYPE_CHECKING:
@@ -145,15 +146,11 @@ def process_state(pid: int) -> str | None:
     return fields[0].decode() if fields else "?"
 
 
-def describe_exit(code: int) -> str:
-    """``Popen.returncode`` in words: "exited with code 3", "was killed by signal 9 (SIGKILL)"."""
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = str(-code)
-        return f"was killed by signal {-code} ({name})"
-    return f"exited with code {code}"
+def collector_ended(code: int) -> str:
+    """How the collector process ended, in words: "the collector process exited with code 3",
+    "... was killed by signal 9 (SIGKILL)" (wording from :func:`testfleet.diagnostics.describe_exit`)."""
+    words = describe_exit(code)
+    return f"the collector process {'was ' + words if code < 0 else words}"
 
 
 class LocalExecutor:
@@ -284,7 +281,7 @@ class LocalExecutor:
             return None
         code = proc.poll()
         if code is not None:
-            return f"the collector process {describe_exit(code)}"
+            return collector_ended(code)
         if process_state(proc.pid) in ("T", "t"):
             try:
                 os.kill(proc.pid, signal.SIGCONT)
