@@ -104,8 +104,11 @@ async def test_fails():
 
 
 def _falsifying(result: Result) -> list[str]:
-    """The minimal failing examples hypothesis reports, e.g. ``test_small(n=1000)``."""
-    text = re.sub(r"^E?\s+", "", result.out, flags=re.M)
+    """The minimal failing examples hypothesis reports, e.g. ``test_small(n=1000)``, read from the
+    failure sections only: the short summary may repeat the message (pytest prints it whole when
+    the output is not a terminal)."""
+    failures = result.out.split("short test summary info", 1)[0]
+    text = re.sub(r"^E?\s+", "", failures, flags=re.M)
     found = re.findall(
         r"^(?:Falsifying example|Failing test case): (test_\w+)\(\n((?:\w+=.*,\n)*)\)", text, re.M
     )

@@ -16,8 +16,12 @@ def test_exit_codes_and_wait_statuses_read_the_same() -> None:
     assert describe_exit(-9) == "killed by signal 9 (SIGKILL)"
     assert describe_exit(-200) == "killed by signal 200 (200)"
     pid = os.fork() if hasattr(os, "fork") else 0
-    if pid == 0:
-        os.kill(os.getpid(), signal.SIGTERM)
+    if pid == 0:  # the child: whatever handler the parent process holds, die of SIGTERM
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            os._exit(70)
     _, status = os.waitpid(pid, 0)
     assert describe_status(status) == "killed by signal 15 (SIGTERM)"
     proc = subprocess.run([sys.executable, "-c", "raise SystemExit(4)"])

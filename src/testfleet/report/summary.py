@@ -8,6 +8,7 @@ counted, listed only with ``-v``, and the ``testfleet run --resume`` line is pri
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from testfleet.model import FAILURE_VALUES, OUTCOME_ORDER, Outcome
@@ -115,7 +116,7 @@ def include_in_short_summary(tr: Any) -> None:
     original = tr.short_test_summary
 
     def short_test_summary() -> None:
-        special = [rep for cat in SHOWN_IN_FULL for rep in tr.stats.get(cat, [])]
+        special = [_headline(rep) for cat in SHOWN_IN_FULL for rep in tr.stats.get(cat, [])]
         if not special:
             original()
             return
@@ -131,6 +132,17 @@ def include_in_short_summary(tr: Any) -> None:
 
     tr.short_test_summary = short_test_summary
     tr._testfleet_short_summary = True
+
+
+def _headline(rep: Any) -> Any:
+    """A copy of a crashed/timed-out/unschedulable report whose text is its first line: pytest
+    prints a string report whole in the short summary on CI (``CI`` set) or at -vv, and these
+    carry the stacks of every thread, which belong in the failure section above."""
+    if not isinstance(rep.longrepr, str):
+        return rep
+    short = copy.copy(rep)
+    short.longrepr = next((ln for ln in rep.longrepr.splitlines() if ln.strip()), "")
+    return short
 
 
 def _annotate(tr: Any, state: Any) -> None:
