@@ -241,6 +241,7 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
     report = json.loads(report_path.read_text())
     assert proc.returncode == 0, out
     assert report["counts"] == {"passed": 8}
+    assert len(report["lost_nodes"]) == 1, (report["lost_nodes"], out)
     [lost] = report["lost_nodes"]
     assert lost["node"] == doomed.node_id
     assert "died" in lost["reason"]
