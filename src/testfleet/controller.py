@@ -183,7 +183,7 @@ class Controller:
             self.executor.start_collector()
             # What the executor settled that the settings left open (Ray: one worker per CPU
             # of the cluster, spawned workers) is in its own copy; the run goes by that.
-            self.settings = self.state.settings = getattr(self.executor, "settings", self.settings)
+            self.settings = self.state.settings = self.executor.settings
             self.state.phase("collector_started")
             # Ray: workers that collect for themselves start now, alongside the collector.
             for slot in range(self.executor.early_workers()):

@@ -29,4 +29,4 @@ def make_executor(config: pytest.Config, settings: Settings) -> Executor:
         return RayExecutor(spec, settings)
     from testfleet.executor.local import LocalExecutor
 
-    return LocalExecutor(spec)
+    return LocalExecutor(spec, settings)

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from testfleet.config import Settings
 from testfleet.diagnostics import describe_exit
 from testfleet.messages import Channel, ChannelClosed
 
@@ -158,8 +159,11 @@ class LocalExecutor:
 
     backend = "local"
 
-    def __init__(self, spec: LaunchSpec) -> None:
+    def __init__(self, spec: LaunchSpec, settings: Settings | None = None) -> None:
         self.spec = spec
+        # The run's settings: a local executor settles nothing they left open, so they are the
+        # controller's own (the Ray executor keeps a copy it completes, see executor/ray.py).
+        self.settings = settings if settings is not None else Settings()
         early = Prestarted.take(spec)
         self.endpoint = early.endpoint if early is not None else Endpoint()
         self.workdir = self.endpoint.workdir

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from testfleet.config import Settings
 from testfleet.messages import Channel
 from testfleet.scheduler.protocol import TestSpec
 
@@ -20,6 +21,9 @@ class Executor(Protocol):
     token: str  # the secret every worker and the collector send back in their first message
     listeners: list[socket.socket]  # sockets the controller accepts connections on
     timings: dict[str, Any]  # what the executor timed (Ray: connect, placement), for the report
+    # The run's settings as the executor resolved them (Ray: the fleet's size from the cluster,
+    # spawned workers); the controller adopts them once the collector has started.
+    settings: Settings
     placed: bool  # True: the executor sizes and places the slots itself (plan, slot_caps)
 
     # --- the collector
