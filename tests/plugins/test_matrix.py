@@ -233,3 +233,42 @@ def test_default():
         suite.fleet("-p", "pytest_env.plugin", env=env),
     )
     _same_summary(plain, fleet, "2 passed")
+
+
+def test_dependency_passes_dependants_across_workers_and_skips_after_a_failure(suite: Suite) -> None:
+    """Issue 13 point 8: pytest-dependency's own check skipped a dependant whose dependency
+    passed on another worker (plain pytest passes it); a failed dependency still skips."""
+    need("pytest_dependency")
+    suite.write(
+        "test_dep.py",
+        """
+import time, pytest
+
+@pytest.mark.dependency(name="base")
+def test_base():
+    time.sleep(0.3)
+
+@pytest.mark.dependency(depends=["base"])
+@pytest.mark.parametrize("n", range(8))
+def test_uses_base(n):
+    time.sleep(0.1)
+
+@pytest.mark.dependency(name="broken")
+def test_broken():
+    assert 1 == 2
+
+@pytest.mark.dependency(depends=["broken"])
+def test_uses_broken():
+    pass
+""",
+    )
+    plain = suite.plain("-p", "dependency", "-rs")
+    fleet = suite.fleet("-p", "dependency", "-rs", "--report-json", "r.json")
+    _same_summary(plain, fleet, "1 failed, 9 passed, 1 skipped")
+    for result in (plain, fleet):
+        result.line(r"^SKIPPED \[1\] \S+: .*depends on .*broken")  # each in its own words
+    tests = json.loads((suite.root / "r.json").read_text(encoding="utf-8"))["tests"]
+    # the dependants ran on both workers, and passed there
+    dependants = [t for t in tests if "test_uses_base" in t["nodeid"]]
+    assert {t["outcome"] for t in dependants} == {"passed"}, dependants
+    assert len({t["worker"] for t in dependants}) == 2, dependants
