@@ -29,24 +29,42 @@ def test_wrap_items_breaks_between_items_and_long_items_after_commas() -> None:
     assert wrap_items(items, 11).splitlines() == items  # one a line, none cut
     long = ["cpus=2", "node_resources=CPU=16.0,GPU=2.0,memory=47244640256.0", "python=3.11"]
     assert wrap_items(long, 30).splitlines() == [
-        "cpus=2", "node_resources=CPU=16.0,", "  GPU=2.0,memory=47244640256.0", "python=3.11"]
+        "cpus=2",
+        "node_resources=CPU=16.0,",
+        "  GPU=2.0,memory=47244640256.0",
+        "python=3.11",
+    ]
 
 
 def run_row(run_id: str, outcomes: str, partial: bool = False) -> dict[str, str]:
-    return {"run": run_id, "started": "12-05 07:00", "took": "12.5s", "status": "interrupted",
-            "tests": "40*" if partial else "40 ", "exit": "2", "commit": "abcdef1", "outcomes": outcomes}
+    return {
+        "run": run_id,
+        "started": "12-05 07:00",
+        "took": "12.5s",
+        "status": "interrupted",
+        "tests": "40*" if partial else "40 ",
+        "exit": "2",
+        "commit": "abcdef1",
+        "outcomes": outcomes,
+    }
 
 
-@pytest.mark.parametrize(("width", "start_in_id", "header"), [
-    (120, True, ["run", "started", "took", "status", "tests", "exit", "commit", "outcomes"]),
-    (80, True, ["run", "took", "status", "tests", "exit", "commit", "outcomes"]),
-    (80, False, ["run", "started", "took", "status", "tests", "outcomes"]),
-    (60, True, ["run", "status", "tests", "outcomes"]),
-])
+@pytest.mark.parametrize(
+    ("width", "start_in_id", "header"),
+    [
+        (120, True, ["run", "started", "took", "status", "tests", "exit", "commit", "outcomes"]),
+        (80, True, ["run", "took", "status", "tests", "exit", "commit", "outcomes"]),
+        (80, False, ["run", "started", "took", "status", "tests", "outcomes"]),
+        (60, True, ["run", "status", "tests", "outcomes"]),
+    ],
+)
 def test_runs_table_leaves_out_optional_columns_as_the_terminal_narrows(
-        width: int, start_in_id: bool, header: list[str]) -> None:
-    rows = [run_row("20261205-070044-036c", "36 passed, 1 failed, 2 skipped, 1 xfailed, 4 not run"),
-            run_row("20261205-070042-c2d5", "1234 unschedulable", partial=True)]
+    width: int, start_in_id: bool, header: list[str]
+) -> None:
+    rows = [
+        run_row("20261205-070044-036c", "36 passed, 1 failed, 2 skipped, 1 xfailed, 4 not run"),
+        run_row("20261205-070042-c2d5", "1234 unschedulable", partial=True),
+    ]
     lines = render(runs_table(rows, width, start_in_id=start_in_id), width)
     assert lines[0].split() == header
     assert all(len(line) <= width for line in lines)
