@@ -59,7 +59,11 @@ def open_for_reading(ns: argparse.Namespace) -> Store:
     if ns.db is None:  # say which store was found (stderr: stdout may be JSON)
         from testfleet.console import err
 
-        err().print(f"testfleet: reading {path}", markup=False, highlight=False, soft_wrap=True)
+        console = err()
+        line = f"testfleet: reading {path}"
+        if console.is_terminal and len(line) > console.width:  # the path on a line of its own
+            line = f"testfleet: reading\n  {path}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     return store
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from testfleet.cli.storeopts import add_db_option
 from testfleet.cli.window import add_format_option
+
+if TYPE_CHECKING:
+    from testfleet.model import WorkerInfo
 
 
 def register(subparsers: Any) -> None:
@@ -19,12 +23,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(ns: argparse.Namespace) -> int:
-    from rich.table import Table
-
-    from testfleet.cli import render
     from testfleet.cli.storeopts import read_run
     from testfleet.console import out
-    from testfleet.hardware import show
 
     info, workers = read_run(ns, lambda store, run: store.workers(run.run_id))
     if ns.format == "json":
@@ -37,21 +37,100 @@ def run(ns: argparse.Namespace) -> int:
     if not workers:
         out().print(f"run {info.run_id} recorded no workers", markup=False)
         return 0
-    table = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",
-                  title=f"workers of run {info.run_id}")
-    # At 80 columns: long host names and Ray node ids fold within their own cells; the
-    # capabilities wrap between "key=value" items, never one character per line.
-    table.add_column("worker", no_wrap=True)
-    table.add_column("host", overflow="fold", max_width=20)
-    table.add_column("node", overflow="fold", max_width=16)
-    table.add_column("pid", justify="right", no_wrap=True)
-    table.add_column("gpus", overflow="fold")
-    table.add_column("tags", overflow="fold")
-    table.add_column("capabilities", overflow="fold", ratio=1)
-    for w in workers:
-        table.add_row(*render.cells(w.worker_id, w.host or "-", w.node or "-",
-                                    "-" if w.pid is None else str(w.pid),
-                                    show.gpus_cell(w.capabilities), show.tags_cell(w.capabilities) or "-",
-                                    render.capabilities(show.other_caps(w.capabilities))))
-    out().print(table)
+    console = out()
+    console.print(workers_table(workers, console.width, f"workers of run {info.run_id}"))
     return 0
+
+
+# Below this many characters for the capabilities, Ray node ids and then host names are shortened.
+CAPS_MIN = 30
+NODE_SHORT = 8  # characters of a Ray node id kept (of 56), like a short git hash
+GAP = 2  # spaces between columns
+
+
+def workers_table(workers: Sequence[WorkerInfo], width: int, title: str) -> Any:
+    """The workers table within ``width`` columns. When every worker fits one line, the GPUs and
+    tags have their own columns; otherwise they become the first items of the capabilities
+    cell, which wraps between ``key=value`` items (never inside one), and, while that cell
+    would get fewer than CAPS_MIN characters, Ray node ids and then host names are shortened
+    (``--format json`` has them in full). The node column is shown for Ray runs only."""
+    from rich.table import Table
+
+    from testfleet.cli import render
+
+    workers = sorted(workers, key=natural_order)  # w0, w1, ..., w10 (the store has them as they said hello)
+    rows = [worker_cells(w) for w in workers]
+    items = [capability_items(w) for w in workers]
+    shown = ["worker", "host", *(["node"] if any(w.node for w in workers) else []), "pid", "gpus", "tags"]
+
+    def room() -> int:
+        return width - sum(max([len(c), *(len(row[c]) for row in rows)]) + GAP for c in shown)
+
+    if room() < max([len("capabilities"), *(len(" ".join(its)) for its in items)]):
+        shown = [c for c in shown if c not in ("gpus", "tags")]
+        items = [hardware_items(row) + [i for i in its if i != "-"] or ["-"] for row, its in zip(rows, items, strict=True)]
+        for name, shorten in (("node", short_node), ("host", short_host)):
+            if name in shown and room() < CAPS_MIN:
+                for row in rows:
+                    row[name] = shorten(row[name])
+    width_left = max(len("capabilities"), room())
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, GAP // 2), title_justify="left",
+                  title=title)
+    for name in shown:
+        table.add_column(name, no_wrap=True, justify="right" if name == "pid" else "left")
+    table.add_column("capabilities", overflow="fold")
+    for row, its in zip(rows, items, strict=True):
+        table.add_row(*render.cells(*(row[c] for c in shown), render.wrap_items(its, width_left)))
+    return table
+
+
+def natural_order(w: WorkerInfo) -> list[tuple[int, str]]:
+    import re
+
+    return [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", w.worker_id)]
+
+
+def worker_cells(w: WorkerInfo) -> dict[str, str]:
+    from testfleet.hardware import show
+
+    return {"worker": w.worker_id, "host": w.host or "-", "node": w.node or "-",
+            "pid": "-" if w.pid is None else str(w.pid), "gpus": show.gpus_cell(w.capabilities),
+            "tags": show.tags_cell(w.capabilities) or "-"}
+
+
+def capability_items(w: WorkerInfo) -> list[str]:
+    """``key=value`` of the capabilities not shown in a column of their own."""
+    from testfleet.cli import render
+    from testfleet.hardware import show
+
+    caps = show.other_caps(w.capabilities)
+    if w.node:
+        caps.pop("node", None)  # the node column
+    tags = w.capabilities.get("tags")
+    for tag in tags if isinstance(tags, list | tuple) else []:
+        if caps.get(tag) is True:  # a Ray tag is also a capability: shown once, as a tag
+            del caps[tag]
+    return [f"{k}={render.capability(k, v)}" for k, v in sorted(caps.items())] or ["-"]
+
+
+def hardware_items(row: dict[str, str]) -> list[str]:
+    """The gpus and tags cells as capability items: ``gpus=0:A10G 24G,``, ``1:A10G 24G``, ``tags=gpu``."""
+    gpus = row["gpus"].split(", ") if row["gpus"] != "-" else []
+    folded = [("gpus=" if i == 0 else "") + gpu + ("," if i < len(gpus) - 1 else "") for i, gpu in enumerate(gpus)]
+    return folded + ([f"tags={row['tags']}"] if row["tags"] != "-" else [])
+
+
+def short_node(node: str) -> str:
+    """A Ray node id (56 hex digits) as its first NODE_SHORT, marked as shortened."""
+    return node if len(node) <= NODE_SHORT + 1 else node[:NODE_SHORT] + "\u2026"
+
+
+def short_host(host: str) -> str:
+    """``ip-10-0-12-34.eu-west-1.compute.internal`` -> ``ip-10-0-12-34``; IP addresses stay whole."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.split(".", 1)[0] or host
+    return host
