@@ -100,11 +100,6 @@ def test_json_report_to_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.slow
-# Flaky, not a rule change: often (3 of 8 runs, then 5 of 5) the probe records test_clamp_smoke (no check at all)
-# with checks=1 when it runs after another test on the same worker, so it leaves zero_check_passes.
-# The measurement is wrong, this test is right (open: probe.py per-test check counting).
-@pytest.mark.xfail(strict=False, reason="known: probe.py sometimes credits test_clamp_smoke with 1 check "
-                   "when it runs after another test on the same worker (often, order-dependent)")
 def test_run_measures_coverage_and_zero_check_passes(tmp_path: Path) -> None:
     _project(tmp_path)
     proc = _cli(tmp_path, "tests", "--run", "--format", "json", "-o", "a.json")

@@ -75,7 +75,6 @@ def test_fixture_checks(checked_teardown):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="known: the worker's own assert at a test's teardown counts as its check")
 def test_checks_counted_per_test_exclude_the_workers_own_asserts(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
