@@ -143,8 +143,12 @@ def _count(frame: FrameType | None) -> None:
 
 
 def _asserting_frame() -> FrameType | None:
-    """The frame whose assert just passed: the caller of pytest's ``_call_assertion_pass``."""
-    code = _rewrite._call_assertion_pass.__code__
+    """The frame whose assert just passed: the caller of pytest's ``_call_assertion_pass`` (None
+    when this pytest has no such function: the check then counts, as before)."""
+    called = getattr(_rewrite, "_call_assertion_pass", None)
+    code = getattr(called, "__code__", None)
+    if code is None:
+        return None
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code is not code:
         frame = frame.f_back
