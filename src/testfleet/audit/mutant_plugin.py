@@ -9,6 +9,10 @@ of the fleet (local or Ray). In the worker, around each clone's protocol, it swa
 function's ``__code__`` for the mutated one and restores it after: no re-import, no new process.
 A mutant whose function cannot be swapped (a closure, a decorated wrapper) writes
 ``unapplied-<id>`` into ``TESTFLEET_AUDIT_MUTANT_DIR`` and its clone is skipped.
+
+A mutant stops at its first kill: the first clone of it that fails or errors writes ``killed-<id>``
+into that directory, and every clone of it that starts afterwards, on any worker sharing the
+directory, is skipped ("mutant <id> already killed").
 """
 
 from __future__ import annotations
@@ -72,6 +76,24 @@ def pytest_collection_modifyitems(
     items[:] = clones
 
 
+def mutant_id(nodeid: str) -> int | None:
+    """The mutant of a clone's node id (``<file>::<test>@m<id>[<params>]``), else None."""
+    name = nodeid.rsplit("::", 1)[-1]
+    if SEP not in name:
+        return None
+    try:
+        return int(name.rsplit(SEP, 1)[1].split("[", 1)[0])
+    except ValueError:
+        return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    out = os.environ.get(ENV_DIR)
+    mid = mutant_id(report.nodeid) if report.failed and out else None
+    if out and mid is not None:
+        Path(out, f"killed-{mid}").touch()
+
+
 def _find_code(code: types.CodeType, qualname: str) -> types.CodeType | None:
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
@@ -115,6 +137,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if mid is None or mid not in _PLAN:
         yield
         return
+    out = os.environ.get(ENV_DIR)
+    if out and Path(out, f"killed-{mid}").exists():
+        item.add_marker(pytest.mark.skip(reason=f"mutant {mid} already killed"))
+        yield
+        return
     fn, code = _target(_PLAN[mid]), _mutated_code(mid)
     original = fn.__code__ if fn is not None else None
     try:
@@ -122,7 +149,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             raise ValueError("function not found")
         fn.__code__ = code
     except ValueError:
-        out = os.environ.get(ENV_DIR)
         if out:
             Path(out, f"unapplied-{mid}").touch()
         item.add_marker(pytest.mark.skip(reason="mutant could not be applied"))

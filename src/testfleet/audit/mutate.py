@@ -30,7 +30,11 @@ from testfleet.audit.model import AuditResult, ComponentReport
 from testfleet.audit.options import AuditOptions, Progress
 
 MAX_TESTS_PER_MUTANT = 40
-MAX_TESTS_PER_MUTANT_FLEET = 10  # no -x across work items: every covering test of a mutant runs
+MAX_TESTS_PER_MUTANT_FLEET = 10  # a mutant's items run on several workers: it stops at the first kill seen
+# A mutant whose tests take longer than TIMEOUT_FACTOR x their baseline (unmutated) time is stopped
+# and counted "timeout", a kill (as mutmut does): a mutant that loops forever must not hold the run.
+TIMEOUT_FACTOR = 10.0
+FLEET_ITEM_SLACK = 5.0  # seconds added to a fleet item's limit: its baseline is one test, in a live worker
 _FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt,
     ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn, ast.NotIn: ast.In}
@@ -143,7 +147,30 @@ def plan(data: RunData, cap: int) -> list[Mutant]:
     return ordered[:cap]
 
 
-def _run_one(m: Mutant, idx: int, data: RunData, workdir: Path) -> Mutant:
+def _pytest_command(tests: list[str], data: RunData, *plugins: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", *plugins, "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "--no-header", *[f"{data.rootdir}/{t}" for t in tests]]
+
+
+def startup_seconds(mutants: list[Mutant], data: RunData) -> float:
+    """What one pytest process costs besides its tests (interpreter, imports, collection): one
+    unmutated run of the fastest covering test, less that test's measured duration."""
+    test = min((t for m in mutants for t in m.tests), key=lambda t: data.durations.get(t, 0.0))
+    env = dict(os.environ)
+    env.pop("TESTFLEET_AUDIT_DIR", None)
+    start = time.perf_counter()
+    subprocess.run(_pytest_command([test], data), cwd=data.cwd, env=env, capture_output=True, text=True,
+                   check=False)
+    return max(0.0, time.perf_counter() - start - data.durations.get(test, 0.0))
+
+
+def budget(m: Mutant, data: RunData, startup: float) -> float:
+    """The time limit of one mutant's pytest process: TIMEOUT_FACTOR x its baseline (process
+    start-up plus its tests' measured durations)."""
+    return TIMEOUT_FACTOR * (startup + sum(data.durations.get(t, 0.0) for t in m.tests))
+
+
+def _run_one(m: Mutant, idx: int, data: RunData, workdir: Path, limit: float) -> Mutant:
     src = workdir / f"mutant-{idx}.py"
     src.write_text(m.source, encoding="utf-8")
     mark = workdir / f"mutant-{idx}.loaded"
@@ -152,13 +179,10 @@ def _run_one(m: Mutant, idx: int, data: RunData, workdir: Path) -> Mutant:
                PYTHONPATH=os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")]))
     for k in ("TESTFLEET_AUDIT_DIR",):
         env.pop(k, None)
-    args = [f"{data.rootdir}/{t}" for t in m.tests]
-    cmd = [sys.executable, "-m", "pytest", "-p", "_testfleet_mutant_boot", "-x", "-q", "-p", "no:cacheprovider",
-           "-p", "no:randomly", "--no-header", *args]
-    budget = 10.0 + 5 * sum(data.durations.get(t, 0.0) for t in m.tests)
+    cmd = _pytest_command(m.tests, data, "-p", "_testfleet_mutant_boot")  # -x: stops at the first kill
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=data.cwd, env=env, capture_output=True, text=True, timeout=budget,
+        proc = subprocess.run(cmd, cwd=data.cwd, env=env, capture_output=True, text=True, timeout=limit,
                               check=False)
         rc: int | None = proc.returncode
     except subprocess.TimeoutExpired:
@@ -179,7 +203,7 @@ def run_on_fleet(mutants: list[Mutant], data: RunData, opts: AuditOptions, workd
     worker around that one test. Fills each mutant's outcome and (shared) seconds."""
     import json
 
-    from testfleet.audit.mutant_plugin import ENV_DIR, ENV_PLAN, SEP
+    from testfleet.audit.mutant_plugin import ENV_DIR, ENV_PLAN, mutant_id
 
     plan = workdir / "plan.json"
     for m in mutants:
@@ -190,7 +214,7 @@ def run_on_fleet(mutants: list[Mutant], data: RunData, opts: AuditOptions, workd
     files = sorted({t.split("::", 1)[0] for m in mutants for t in m.tests})
     slowest = max((data.durations.get(t, 0.0) for m in mutants for t in m.tests), default=0.0)
     cmd = [sys.executable, "-m", "testfleet", "run", "-w", str(opts.workers), "--db", "none",
-           "--report-json", str(report), "--timeout", f"{5.0 + 5 * slowest:.1f}",
+           "--report-json", str(report), "--timeout", f"{FLEET_ITEM_SLACK + TIMEOUT_FACTOR * slowest:.1f}",
            "-p", "testfleet.audit.mutant_plugin", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
            *[f"{data.rootdir}/{f}" for f in files]]
     env = dict(os.environ, **{ENV_PLAN: str(plan), ENV_DIR: str(workdir)})
@@ -211,9 +235,9 @@ def run_on_fleet(mutants: list[Mutant], data: RunData, opts: AuditOptions, workd
         tests = []
     outcomes: dict[int, list[str]] = defaultdict(list)
     for rec in tests:
-        name = str(rec.get("nodeid", ""))
-        if SEP in name.rsplit("::", 1)[-1]:
-            outcomes[int(name.rsplit(SEP, 1)[1].split("[", 1)[0])].append(str(rec.get("outcome")))
+        mid = mutant_id(str(rec.get("nodeid", "")))
+        if mid is not None:
+            outcomes[mid].append(str(rec.get("outcome")))
     say(f"{len(mutants)} mutants in {seconds:.1f}s ({len(mutants) / seconds:.2f} mutants/s) on the fleet")
     for i, m in enumerate(mutants):
         got = outcomes.get(i, [])
@@ -246,10 +270,13 @@ def mutate(result: AuditResult, data: RunData, opts: AuditOptions, say: Progress
         meas.mutation_seconds = round(time.perf_counter() - phase, 3)
         return _aggregate(meas, mutants, data)
     (workdir / "_testfleet_mutant_boot.py").write_text(BOOT, encoding="utf-8")
-    say(f"running {len(mutants)} mutants on {opts.workers} workers, one pytest process each")
+    startup = startup_seconds(mutants, data)
+    say(f"running {len(mutants)} mutants on {opts.workers} workers, one pytest process each "
+        f"(time limit {TIMEOUT_FACTOR:g} x baseline; start-up {startup:.1f}s)")
     start, done = time.perf_counter(), 0
     with ThreadPoolExecutor(max_workers=opts.workers) as pool:
-        futures = [pool.submit(_run_one, m, i, data, workdir) for i, m in enumerate(mutants)]
+        futures = [pool.submit(_run_one, m, i, data, workdir, budget(m, data, startup))
+                   for i, m in enumerate(mutants)]
         for fut in as_completed(futures):
             m = fut.result()
             done += 1

@@ -9,6 +9,14 @@ It does nothing unless ``TESTFLEET_AUDIT_DIR`` is set. Then, in every process th
   ``assert_*`` calls and ``pytest.raises/warns/deprecated_call`` calls;
 * one JSON line per test (node id, file, outcome, duration, checks) goes to ``tests-<pid>.jsonl``.
 
+A check counts only when the suite makes it (a test module, a conftest, a helper): pytest also
+rewrites the asserts of every installed plugin's packages (a ``pytest11`` entry point), testfleet's
+own included, and its pass hook fires for them inside the running test's protocol. testfleet's
+worker asserts while a test tears down when it asks for the next test then (``LateNext``), which
+credited a test that checks nothing with one check, depending on the order the tests arrived in.
+So the code making a check is looked up (the assert's frame, or the caller of a counted call) and
+checks made by plugins' packages are not counted (``_is_harness``).
+
 Coverage is coverage.py's own process machinery when ``TESTFLEET_AUDIT_COVRC`` names a config with
 ``patch = subprocess, _exit, fork`` and ``parallel = true`` (``measure.coverage_config``): the probe
 sets ``COVERAGE_PROCESS_START`` so that every Python process started from here on measures itself
@@ -23,15 +31,19 @@ itself: the collector's until the end of collection, each worker's from
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import json
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
+from _pytest.assertion import rewrite as _rewrite
 
 ENV_DIR = "TESTFLEET_AUDIT_DIR"
 ENV_SOURCE = "TESTFLEET_AUDIT_SOURCE"
@@ -49,6 +61,9 @@ class _State:
     current: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    harness: frozenset[str] = frozenset({"testfleet"})  # top-level packages whose checks do not count
+    test_files: tuple[str, ...] = ("test_*.py", "conftest.py")  # the suite's own, even in such a package
+    harness_files: dict[str, bool] = field(default_factory=dict)  # file name -> verdict (a cache)
     local = threading.local()
 
 
@@ -88,10 +103,56 @@ def _stop(save: bool) -> None:
         _STATE.cov = None
 
 
-def _count() -> None:
+def _plugin_packages() -> frozenset[str]:
+    """The top-level packages of installed pytest plugins (what pytest rewrites as plugins' code),
+    and testfleet's, which runs the tests."""
+    from importlib import metadata
+
+    tops = {"testfleet"}
+    for dist in metadata.distributions():
+        if not any(ep.group == "pytest11" for ep in dist.entry_points):
+            continue
+        listed = (dist.read_text("top_level.txt") or "").split()
+        files = [] if listed else [f.parts[0] for f in dist.files or () if f.suffix == ".py"]
+        tops.update(listed or (top.removesuffix(".py") for top in files))
+        tops.update(ep.value.partition(".")[0].partition(":")[0] for ep in dist.entry_points
+                    if ep.group == "pytest11")
+    return frozenset(tops)
+
+
+def _is_harness(s: _State, frame: FrameType) -> bool:
+    """Whether the code of ``frame`` belongs to a plugin's package (not a test module or conftest)."""
+    filename = frame.f_code.co_filename
+    verdict = s.harness_files.get(filename)
+    if verdict is None:
+        top = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        base = os.path.basename(filename)
+        verdict = top in s.harness and not any(fnmatch.fnmatch(base, p) for p in s.test_files)
+        s.harness_files[filename] = verdict
+    return verdict
+
+
+def _count(frame: FrameType | None) -> None:
+    """One check for the running test, made by the code of ``frame`` (None: not known)."""
     s = _STATE
-    if s is not None and s.current is not None and not getattr(s.local, "depth", 0):
-        s.counts[s.current] = s.counts.get(s.current, 0) + 1
+    if s is None or s.current is None or getattr(s.local, "depth", 0) > 0:
+        return
+    if frame is not None and _is_harness(s, frame):
+        return
+    s.counts[s.current] = s.counts.get(s.current, 0) + 1
+
+
+def _asserting_frame() -> FrameType | None:
+    """The frame whose assert just passed: the caller of pytest's ``_call_assertion_pass`` (None
+    when this pytest has no such function: the check then counts, as before)."""
+    called = getattr(_rewrite, "_call_assertion_pass", None)
+    code = getattr(called, "__code__", None)
+    if code is None:
+        return None
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code is not code:
+        frame = frame.f_back
+    return frame.f_back if frame is not None else None
 
 
 def _counting(fn: Any) -> Any:
@@ -100,7 +161,7 @@ def _counting(fn: Any) -> Any:
         state = _STATE
         if state is None:
             return fn(*args, **kwargs)
-        _count()
+        _count(sys._getframe(1))
         state.local.depth = getattr(state.local, "depth", 0) + 1
         try:
             return fn(*args, **kwargs)
@@ -134,7 +195,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if not out:
         return
     source = [s for s in os.environ.get(ENV_SOURCE, "").split(os.pathsep) if s]
-    _STATE = _State(Path(out), source, os.environ.get(ENV_FLEET) == "1")
+    _STATE = _State(Path(out), source, os.environ.get(ENV_FLEET) == "1", harness=_plugin_packages(),
+                    test_files=(*config.getini("python_files"), "conftest.py"))
     _STATE.out.mkdir(parents=True, exist_ok=True)
     _install_counters()
     _relax_hypothesis()
@@ -228,7 +290,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_assertion_pass(item: pytest.Item, lineno: int, orig: str, expl: str) -> None:
-    _count()
+    _count(_asserting_frame())
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

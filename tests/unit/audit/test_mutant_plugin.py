@@ -78,7 +78,7 @@ def _plan(tmp: Path, lib: Path) -> Path:
     return path
 
 
-def test_mutants_become_items_and_apply_only_around_them(
+def test_mutants_become_items_apply_only_around_them_and_stop_at_the_first_kill(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lib = pytester.makepyfile(lib=LIB)
@@ -95,9 +95,11 @@ def test_mutants_become_items_and_apply_only_around_them(
     }
     assert outcomes == {
         "test_lib.py::test_double@m0[1]": "FAILED",  # 3 * 1 != 2
-        "test_lib.py::test_double@m0[2]": "FAILED",
+        # stops at the first kill: the mutant's next covering test does not run
+        "[1] test_lib.py:5: mutant 0 already killed": "SKIPPED",
         "test_lib.py::test_size@m1": "PASSED",  # an equivalent mutant survives
         "[1] test_lib.py: mutant could not be applied": "SKIPPED",  # a closure: not swapped
     }
     assert (pytester.path / "unapplied-2").exists()
     assert not (pytester.path / "unapplied-0").exists()
+    assert sorted(p.name for p in pytester.path.glob("killed-*")) == ["killed-0"]
