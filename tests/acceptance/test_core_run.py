@@ -65,6 +65,34 @@ def test_verdicts_match_plain_pytest(fleet: Any) -> None:
     assert run.outcome("test_fail")["message"].startswith("AssertionError: one plus one")
 
 
+SIGNAL_DISPOSITIONS = """
+import signal, socket, pytest
+
+def test_writing_to_a_closed_peer_raises_broken_pipe():
+    # Python ignores SIGPIPE, so a write to a closed peer raises instead of killing the process:
+    # network tests rely on it (a peer that went away is an error to handle, not a crash).
+    a, b = socket.socketpair()
+    b.close()
+    with pytest.raises(BrokenPipeError):
+        for _ in range(100):
+            a.send(b"x" * 65536)
+
+def test_sigpipe_is_ignored_as_python_sets_it():
+    assert signal.getsignal(signal.SIGPIPE) is signal.SIG_IGN
+"""
+
+
+def test_signal_dispositions_are_plain_pythons_in_workers(fleet: Any) -> None:
+    """Seen in `testfleet audit tests --run`: workers reset SIGPIPE to its default, so a test that
+    wrote to a closed socket killed its worker (crashed) where plain pytest passes it."""
+    fleet.write("test_signals.py", SIGNAL_DISPOSITIONS)
+    plain = plain_pytest(fleet.root)
+    assert plain.returncode == 0, plain.stdout
+    run = fleet.run("-w", "2", "--db", "none")
+    assert run.report["counts"] == {"passed": 2}, run.out
+    assert run.code == 0
+
+
 def test_module_level_skip_is_counted_like_plain_pytest(fleet: Any) -> None:
     fleet.write("test_opt.py", "import pytest\npytest.importorskip('no_such_module_here')\n"
                                "def test_never(): pass\n")
