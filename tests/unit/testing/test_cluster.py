@@ -110,8 +110,8 @@ def test_command_nodes_read_the_environment_and_get_extra_args(tmp_path: Path, p
 def test_kill_reaches_the_whole_process_group(tmp_path: Path, ports: PortRange) -> None:
     with ProcessCluster(with_child, 1, ports=ports, log_dir=tmp_path) as cluster:
         child_file = Path(f"{cluster[0].log_path}.child")
-        eventually(child_file.exists, timeout=5)
-        child = int(child_file.read_text())
+        # the file appears before its pid is written: wait for the text, not the file
+        child = int(eventually(lambda: child_file.exists() and child_file.read_text().strip(), timeout=5))
         assert not is_dead(child)
         cluster.kill(0)
         eventually(lambda: is_dead(child), timeout=5, message="grandchild survived the group kill")
@@ -120,8 +120,8 @@ def test_kill_reaches_the_whole_process_group(tmp_path: Path, ports: PortRange) 
 def test_leftovers_of_a_node_are_killed_once_it_exits(tmp_path: Path, ports: PortRange) -> None:
     with ProcessCluster(with_stubborn_child, 1, ports=ports, log_dir=tmp_path) as cluster:
         child_file = Path(f"{cluster[0].log_path}.child")
-        eventually(child_file.exists, timeout=5)
-        child = int(child_file.read_text())
+        # the file appears before its pid is written: wait for the text, not the file
+        child = int(eventually(lambda: child_file.exists() and child_file.read_text().strip(), timeout=5))
         assert cluster.kill(0, signal.SIGTERM) == -signal.SIGTERM  # the child ignores SIGTERM...
         eventually(lambda: is_dead(child), timeout=5, message="SIGTERM-ignoring grandchild survived")
 
