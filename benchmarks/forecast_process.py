@@ -38,12 +38,12 @@ def one(src: str, argv: list[str]) -> tuple[float, float, str]:
 
     env = {**os.environ, "PYTHONPATH": src}
     cpu0, t = children_cpu(), time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "testfleet", *argv], capture_output=True, text=True,
-                          env=env)
+    done = subprocess.run([sys.executable, "-m", "testfleet", *argv], capture_output=True, text=True, env=env)
     wall, cpu = time.perf_counter() - t, children_cpu() - cpu0
     if done.returncode != 0:
-        raise SystemExit(f"PYTHONPATH={src} testfleet {' '.join(argv)} exited {done.returncode}: "
-                         f"{done.stderr}")
+        raise SystemExit(
+            f"PYTHONPATH={src} testfleet {' '.join(argv)} exited {done.returncode}: {done.stderr}"
+        )
     return wall, cpu, str(json.loads(done.stdout)["method"])
 
 
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     extra: list[str] = []
     if "--" in args:
-        extra = args[args.index("--") + 1:]
-        args = args[:args.index("--")]
+        extra = args[args.index("--") + 1 :]
+        args = args[: args.index("--")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("srcs", nargs="+", help="src directories to compare (first on PYTHONPATH)")
     parser.add_argument("--rounds", type=int, default=5)
@@ -64,8 +64,18 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             rows = build(path, 500, 2100)
             print(f"built {path}: {rows:,} result rows in {time.perf_counter() - t:.1f} s")
-        command = ["forecast", "--db", str(path), "--metric", "total-duration", "--horizon", "5",
-                   "--format", "json", *extra]
+        command = [
+            "forecast",
+            "--db",
+            str(path),
+            "--metric",
+            "total-duration",
+            "--horizon",
+            "5",
+            "--format",
+            "json",
+            *extra,
+        ]
         print(f"testfleet {' '.join(command)}; load average before: {os.getloadavg()[0]:.2f}")
         walls: dict[str, list[float]] = {s: [] for s in ns.srcs}
         cpus: dict[str, list[float]] = {s: [] for s in ns.srcs}
@@ -80,8 +90,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         print(f"{'src':<32} {'method':<7} {'median wall s':>13} {'max wall s':>10} {'median CPU s':>12}")
         for src in ns.srcs:
-            print(f"{src:<32} {methods[src]:<7} {statistics.median(walls[src]):13.3f} "
-                  f"{max(walls[src]):10.3f} {statistics.median(cpus[src]):12.3f}")
+            print(
+                f"{src:<32} {methods[src]:<7} {statistics.median(walls[src]):13.3f} "
+                f"{max(walls[src]):10.3f} {statistics.median(cpus[src]):12.3f}"
+            )
     return 0
 
 

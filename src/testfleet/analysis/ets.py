@@ -12,16 +12,21 @@ The model (Gardner & McKenzie 1985; in state-space form Hyndman, Koehler, Ord & 
 ``-n/2 * log(SSE / n)`` (up to a constant), so the fit minimizes the sum of squared one-step
 errors (SSE) over alpha, beta* and phi, bounded as statsmodels' ``ETSModel`` bounds them
 (alpha and beta* in [1e-4, 1 - 1e-4], phi in [0.8, 0.98]; beta* < 1 is Hyndman et al.'s
-``0 < beta < alpha``). The seed states ``(l_0, b_0)`` are not searched: the model is linear, so
-every one-step error is an affine function of them (``e_t = e0_t - z_t . x_0``, with ``e0`` the
-errors from a zero seed and ``z_t = w' D^{t-1}``, ``D = F - g w'``) and the best seed for given
-parameters is a 2 x 2 least-squares solve (Hyndman et al. 2008, section 5.2). The search is a
-coarse grid followed by a box-bounded Nelder-Mead (1965) simplex from the best grid points.
+``0 < beta < alpha``). The seed states ``x_0 = (l_0, b_0)`` are not searched: the model is
+linear, ``x_t = D x_{t-1} + g y_t`` with ``D = F - g w'`` (``w = (1, phi)``,
+``F = [[1, phi], [0, phi]]``, ``g = (alpha, beta)``), so every one-step error is affine in the
+seed, ``e_t = e0_t - z_t . x_0`` with ``e0`` the errors from a zero seed and
+``z_t = w' D^{t-1}``, and the best seed for given parameters is a 2 x 2 least-squares solve.
+The search is a coarse grid followed by a box-bounded Nelder-Mead (1965) simplex from the best
+grid points.
 
-**Intervals.** ETS(A,Ad,N) is a class-1 model (Hyndman et al. 2008, section 6.1): the
-h-step forecast ``l_n + phi_h * b_n`` (``phi_h = phi + phi^2 + ... + phi^h``) has variance
+**Intervals.** ETS(A,Ad,N) is a class-1 (linear, homoscedastic) model (Hyndman, Koehler,
+Ord & Snyder, "Prediction intervals for exponential smoothing using two new classes of state
+space models", *Journal of Forecasting* 24, 2005; Hyndman et al. 2008, ch. 6): the h-step
+forecast ``l_n + phi_h * b_n`` (``phi_h = phi + phi^2 + ... + phi^h``) has variance
 ``sigma^2 * (1 + sum_{j=1}^{h-1} c_j^2)`` with ``c_j = w' F^{j-1} g = alpha + beta * phi_j``
-(= ``alpha * (1 + beta* * phi_j)``), the closed form of FPP3 Table 8.8. ``sigma^2`` is the
+(= ``alpha * (1 + beta* * phi_j)``), whose closed form is FPP3 Table 8.8's
+(:func:`relative_variance`). ``sigma^2`` is the
 maximum likelihood estimate ``SSE / n`` and the intervals use normal quantiles, as statsmodels
 does; like statsmodels' they leave out the uncertainty of the fitted parameters.
 """
@@ -66,7 +71,7 @@ class DampedTrendFit:
         for h in range(1, horizon + 1):
             if h > 1:
                 spread += (self.alpha + self.beta * phi_h) ** 2  # c_{h-1}, phi_h is phi_{h-1} here
-            phi_h += self.phi ** h
+            phi_h += self.phi**h
             out.append((self.level + phi_h * self.trend, self.sigma2 * (1.0 + spread)))
         return out
 
@@ -74,10 +79,16 @@ class DampedTrendFit:
 def relative_variance(alpha: float, beta: float, phi: float, h: int) -> float:
     """FPP3 Table 8.8's closed form of ``v_h / sigma^2`` for ETS(A,Ad,N) (a cross-check of
     :meth:`DampedTrendFit.forecast`'s sum)."""
-    return (1.0 + alpha ** 2 * (h - 1)
-            + beta * phi * h / (1.0 - phi) ** 2 * (2.0 * alpha * (1.0 - phi) + beta * phi)
-            - beta * phi * (1.0 - phi ** h) / ((1.0 - phi) ** 2 * (1.0 - phi ** 2))
-            * (2.0 * alpha * (1.0 - phi ** 2) + beta * phi * (1.0 + 2.0 * phi - phi ** h)))
+    return (
+        1.0
+        + alpha**2 * (h - 1)
+        + beta * phi * h / (1.0 - phi) ** 2 * (2.0 * alpha * (1.0 - phi) + beta * phi)
+        - beta
+        * phi
+        * (1.0 - phi**h)
+        / ((1.0 - phi) ** 2 * (1.0 - phi**2))
+        * (2.0 * alpha * (1.0 - phi**2) + beta * phi * (1.0 + 2.0 * phi - phi**h))
+    )
 
 
 def seeded_sse(y: Sequence[float], alpha: float, beta: float, phi: float) -> tuple[float, float, float]:
@@ -107,8 +118,9 @@ def seeded_sse(y: Sequence[float], alpha: float, beta: float, phi: float) -> tup
     return max(ee - l0 * r1 - b0 * r2, 0.0), l0, b0
 
 
-def smooth(y: Sequence[float], alpha: float, beta: float, phi: float, l0: float,
-            b0: float) -> tuple[float, float, float]:
+def smooth(
+    y: Sequence[float], alpha: float, beta: float, phi: float, l0: float, b0: float
+) -> tuple[float, float, float]:
     """SSE and the final states of the model run from the seed ``(l0, b0)``."""
     level, trend, sse = l0, b0, 0.0
     for v in y:
@@ -124,9 +136,16 @@ def _params(u: Sequence[float]) -> tuple[float, float, float]:
     return alpha, alpha * beta_star, phi
 
 
-def nelder_mead(f: Callable[[list[float]], float], start: Sequence[float],
-                bounds: Sequence[tuple[float, float]], *, step: float = 0.1, xtol: float = 1e-7,
-                ftol: float = 1e-12, max_evals: int = 600) -> tuple[list[float], float]:
+def nelder_mead(
+    f: Callable[[list[float]], float],
+    start: Sequence[float],
+    bounds: Sequence[tuple[float, float]],
+    *,
+    step: float = 0.1,
+    xtol: float = 1e-7,
+    ftol: float = 1e-12,
+    max_evals: int = 600,
+) -> tuple[list[float], float]:
     """Minimize ``f`` over a box by Nelder & Mead's simplex (1965; the standard coefficients
     1, 2, 0.5, 0.5), every trial point clipped into ``bounds``. Returns the best point and value."""
     dim = len(start)
@@ -173,8 +192,9 @@ def nelder_mead(f: Callable[[list[float]], float], start: Sequence[float],
             simplex[-1], values[-1] = contracted, fc
             continue
         best = simplex[0]
-        simplex = [best] + [clip([b + 0.5 * (v - b) for b, v in zip(best, x, strict=True)])
-                            for x in simplex[1:]]
+        simplex = [best] + [
+            clip([b + 0.5 * (v - b) for b, v in zip(best, x, strict=True)]) for x in simplex[1:]
+        ]
         values = [values[0]] + [f(x) for x in simplex[1:]]
         evals += dim
     i = min(range(dim + 1), key=values.__getitem__)
@@ -206,8 +226,17 @@ def fit_damped_trend(values: Sequence[float]) -> DampedTrendFit:
     alpha, beta, phi = _params(best_u)
     _, l0, b0 = seeded_sse(y, alpha, beta, phi)
     total, level, trend = smooth(y, alpha, beta, phi, l0, b0)  # recomputed, not by difference
-    fit = DampedTrendFit(alpha, beta, phi, shift + scale * l0, scale * b0, shift + scale * level,
-                         scale * trend, scale * scale * total, n)
+    fit = DampedTrendFit(
+        alpha,
+        beta,
+        phi,
+        shift + scale * l0,
+        scale * b0,
+        shift + scale * level,
+        scale * trend,
+        scale * scale * total,
+        n,
+    )
     if not all(math.isfinite(v) for v in (fit.level, fit.trend, fit.sse)):
         raise ArithmeticError("the exponential smoothing fit did not converge")
     return fit

@@ -13,15 +13,13 @@ import pytest
 
 from testfleet.analysis.ets import (
     DampedTrendFit,
-    seeded_sse,
-    smooth,
     fit_damped_trend,
     nelder_mead,
     relative_variance,
+    seeded_sse,
+    smooth,
 )
-from testfleet.analysis.forecast import Z95
-
-Z80 = 1.2815515655446004
+from testfleet.analysis.forecast import Z80, Z95
 
 
 def test_a_noise_free_damped_trend_is_continued_exactly_with_no_spread() -> None:
@@ -91,6 +89,7 @@ def test_bad_series_are_refused() -> None:
 
 # --- statsmodels as the reference -------------------------------------------------------------
 
+
 def seeded_series(kind: str, seed: int) -> list[float]:
     """Series like a suite's total test time: trends, a random walk with drift, a level shift,
     a damped trend drawn from the model itself, a suite growing every other run."""
@@ -122,7 +121,9 @@ MEAN_TOL = 1e-3  # of the series' standard deviation
 HALF_TOL = 1e-2  # relative, on the 95% half-width
 
 
-def reference(ys: list[float], horizon: int, start: list[float] | None = None) -> tuple[Any, list[float], list[float]]:
+def reference(
+    ys: list[float], horizon: int, start: list[float] | None = None
+) -> tuple[Any, list[float], list[float]]:
     """statsmodels' fit (from its default start, or from ``start``): the results, the means and
     the 95% half-widths of its analytic intervals."""
     pd = pytest.importorskip("pandas")
@@ -131,18 +132,23 @@ def reference(ys: list[float], horizon: int, start: list[float] | None = None) -
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = ets.ETSModel(y, error="add", trend="add", damped_trend=True).fit(
-            start_params=start, disp=False)
+            start_params=start, disp=False
+        )
         frame = fitted.get_prediction(start=len(y), end=len(y) + horizon - 1).summary_frame(alpha=0.05)
     means = [float(m) for m in frame["mean"]]
-    halves = [(float(hi) - float(lo)) / 2.0 for lo, hi in zip(frame["pi_lower"], frame["pi_upper"], strict=True)]
+    halves = [
+        (float(hi) - float(lo)) / 2.0 for lo, hi in zip(frame["pi_lower"], frame["pi_upper"], strict=True)
+    ]
     return fitted, means, halves
 
 
 def agree(ys: list[float], fit: DampedTrendFit, means: list[float], halves: list[float]) -> bool:
     sd = math.sqrt(sum((y - sum(ys) / len(ys)) ** 2 for y in ys) / len(ys))
     mine = fit.forecast(len(means))
-    return all(abs(m - ref) <= MEAN_TOL * sd and abs(Z95 * math.sqrt(v) - half) <= HALF_TOL * half
-               for (m, v), ref, half in zip(mine, means, halves, strict=True))
+    return all(
+        abs(m - ref) <= MEAN_TOL * sd and abs(Z95 * math.sqrt(v) - half) <= HALF_TOL * half
+        for (m, v), ref, half in zip(mine, means, halves, strict=True)
+    )
 
 
 def test_forecasts_and_95_intervals_agree_with_statsmodels() -> None:
@@ -181,8 +187,9 @@ def test_with_the_same_parameters_the_intervals_are_statsmodels_own() -> None:
         smoothed = model.smooth([fit.alpha, fit.beta, fit.phi, fit.level0, fit.trend0])
         prediction = smoothed.get_prediction(start=len(y), end=len(y) + 5)
         f80, f95 = prediction.summary_frame(alpha=0.20), prediction.summary_frame(alpha=0.05)
-        for (m, v), mean, lo80, lo95 in zip(fit.forecast(6), f95["mean"], f80["pi_lower"], f95["pi_lower"],
-                                            strict=True):
+        for (m, v), mean, lo80, lo95 in zip(
+            fit.forecast(6), f95["mean"], f80["pi_lower"], f95["pi_lower"], strict=True
+        ):
             assert m == pytest.approx(float(mean), rel=1e-9)
             assert m - Z80 * math.sqrt(v) == pytest.approx(float(lo80), rel=1e-9)
             assert m - Z95 * math.sqrt(v) == pytest.approx(float(lo95), rel=1e-9)
