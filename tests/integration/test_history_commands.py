@@ -4,13 +4,14 @@ known answers, written to real DuckDB files (tests/integration/histories.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from histories import Plan, build, run_id
 
-from testfleet.analysis.forecast import statsmodels_available
 from testfleet.cli.main import main
 
 PLANS = [
@@ -81,8 +82,6 @@ def test_flaky_names_the_flaky_tests_and_calls_the_broken_one_broken(
 @pytest.mark.parametrize("method", ["linear", "ets"])
 def test_forecast_95_intervals_hold_the_next_runs(method: str, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    if method == "ets" and not statsmodels_available():
-        pytest.skip("statsmodels (testfleet[analysis]) is not installed")
     for plan in PLANS:
         db = tmp_path / f"f{plan.seed}.duckdb"
         known = build(db, plan, upto=plan.runs - 5)
@@ -95,6 +94,25 @@ def test_forecast_95_intervals_hold_the_next_runs(method: str, tmp_path: Path,
         held_out = known.totals[-5:]
         inside = sum(p["lo95"] <= y <= p["hi95"] for p, y in zip(points, held_out, strict=True))
         assert inside >= 4, (plan.seed, points, held_out)
+
+
+def test_forecast_in_a_fresh_process_imports_neither_statsmodels_nor_pandas(
+        history: tuple[Plan, Path]) -> None:
+    # Importing statsmodels cost a one-shot `testfleet forecast` 1-2 s of its 1 s budget
+    # (benchmarks/RESULTS.md); the ets method is pure Python now and the default.
+    _, db = history
+    script = ("import json, sys\n"
+              "from testfleet.cli.main import main\n"
+              "code = main(['forecast', '--db', sys.argv[1], '--format', 'json'])\n"
+              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'statsmodels', 'pandas', 'scipy'})\n"
+              "print('REPORT', json.dumps({'code': code, 'heavy': heavy}))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed, _, report = done.stdout.rpartition("REPORT ")
+    forecast_json = json.loads(printed)
+    assert forecast_json["method"] == "ets" and len(forecast_json["points"]) == 5
+    assert json.loads(report) == {"code": 0, "heavy": []}
 
 
 def test_partial_runs_are_left_out_unless_asked_for(history: tuple[Plan, Path],

@@ -2,27 +2,29 @@
 
 Two methods (docs/analysis.md "forecast"):
 
-* ``ets`` -- exponential smoothing with additive errors and an additive *damped* trend
-  (Gardner & McKenzie 1985; Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*,
-  ch. 8), fitted by maximum likelihood with statsmodels' ``ETSModel``; its intervals are the
-  model's analytic prediction intervals. Needs the optional extra ``testfleet[analysis]``
-  (statsmodels) and at least :data:`ETS_MIN_POINTS` runs.
+* ``ets`` -- exponential smoothing with additive errors and an additive *damped* trend,
+  ETS(A,Ad,N), fitted by maximum likelihood in pure Python (:mod:`testfleet.analysis.ets`,
+  which has the references); its intervals are the model's analytic prediction intervals,
+  widened by :func:`envelope`. Needs at least :data:`ETS_MIN_POINTS` runs. statsmodels'
+  ``ETSModel`` (the optional extra ``testfleet[analysis]``) is the reference it is tested
+  against, never imported here: importing it costs a one-shot command 1-2 s.
 * ``linear`` -- ordinary least squares on the last ``fit_window`` runs (default 20: the recent
   level, not the whole history) with the classic prediction interval
-  ``yhat +- t(df=n-2) * s * sqrt(1 + 1/n + (x0 - xbar)^2 / Sxx)``. Pure Python; used when
-  statsmodels is missing or the history is short.
+  ``yhat +- t(df=n-2) * s * sqrt(1 + 1/n + (x0 - xbar)^2 / Sxx)``. Pure Python; used when the
+  history is short.
 
-``auto`` picks ``ets`` when it can and ``linear`` otherwise. Metrics are never negative, so
-the bounds are clipped at 0.
+``auto`` picks ``ets`` from :data:`ETS_MIN_POINTS` runs on (and ``linear`` if its fit fails),
+``linear`` below. Metrics are never negative, so the bounds are clipped at 0.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
+from testfleet.analysis.ets import fit_damped_trend
 from testfleet.analysis.stats import t_ppf
 from testfleet.store.history import RunStats
 
@@ -32,6 +34,8 @@ ETS_MIN_POINTS = 10
 MIN_POINTS = 3
 DEFAULT_HORIZON = 5
 DEFAULT_FIT_WINDOW = 20
+Z80 = NormalDist().inv_cdf(0.90)
+Z95 = NormalDist().inv_cdf(0.975)
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,6 @@ def metric_values(runs: Sequence[RunStats], metric: str) -> list[float]:
     raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
 
 
-def statsmodels_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("statsmodels") is not None
-
-
 def forecast(values: Sequence[float], horizon: int = DEFAULT_HORIZON, *, metric: str = "",
              method: str = "auto", fit_window: int = DEFAULT_FIT_WINDOW) -> Forecast:
     """Forecast the next ``horizon`` values of ``values`` (oldest first)."""
@@ -86,15 +84,14 @@ def forecast(values: Sequence[float], horizon: int = DEFAULT_HORIZON, *, metric:
         raise ValueError(f"horizon must be at least 1, not {horizon}")
     if len(values) < MIN_POINTS:
         raise ValueError(f"a forecast needs at least {MIN_POINTS} runs, got {len(values)}")
-    if method == "ets" or (method == "auto" and len(values) >= ETS_MIN_POINTS
-                           and statsmodels_available()):
+    if method == "ets" or (method == "auto" and len(values) >= ETS_MIN_POINTS):
         if len(values) < ETS_MIN_POINTS:
             raise ValueError(f"method ets needs at least {ETS_MIN_POINTS} runs, got {len(values)}")
         try:
             points = ets_points(values, horizon)
             window = list(values)[-fit_window:] if fit_window > 0 else list(values)
             return Forecast(metric, "ets", len(values), envelope(points, linear_points(window, horizon)))
-        except (ArithmeticError, ValueError, np_errors()):
+        except (ArithmeticError, ValueError):
             if method == "ets":
                 raise
     window = list(values)[-fit_window:] if fit_window > 0 else list(values)
@@ -111,15 +108,6 @@ def envelope(ets: Sequence[ForecastPoint], linear: Sequence[ForecastPoint]) -> t
     return tuple(ForecastPoint(e.step, e.mean, min(e.lo80, max(lin.lo80, 0.0)), max(e.hi80, lin.hi80),
                                min(e.lo95, max(lin.lo95, 0.0)), max(e.hi95, lin.hi95))
                  for e, lin in zip(ets, linear, strict=True))
-
-
-def np_errors() -> type[Exception]:
-    """numpy's LinAlgError when numpy is installed (statsmodels fits may raise it)."""
-    try:
-        from numpy.linalg import LinAlgError
-    except ImportError:  # pragma: no cover - statsmodels brings numpy
-        return ArithmeticError
-    return LinAlgError
 
 
 def _point(step: int, mean: float, half80: float, half95: float) -> ForecastPoint:
@@ -148,20 +136,10 @@ def linear_points(values: Sequence[float], horizon: int) -> tuple[ForecastPoint,
 
 
 def ets_points(values: Sequence[float], horizon: int) -> tuple[ForecastPoint, ...]:
-    """Damped-trend exponential smoothing (statsmodels ``ETSModel``) with its intervals."""
-    import pandas as pd
-    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    y = pd.Series([float(v) for v in values])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fitted = ETSModel(y, error="add", trend="add", damped_trend=True).fit(disp=False)
-        prediction = fitted.get_prediction(start=len(y), end=len(y) + horizon - 1)
-        f80 = prediction.summary_frame(alpha=0.20)
-        f95 = prediction.summary_frame(alpha=0.05)
-    means = [float(m) for m in f95["mean"]]
-    half80 = [(float(hi) - float(lo)) / 2.0 for lo, hi in zip(f80["pi_lower"], f80["pi_upper"], strict=True)]
-    half95 = [(float(hi) - float(lo)) / 2.0 for lo, hi in zip(f95["pi_lower"], f95["pi_upper"], strict=True)]
-    if not all(math.isfinite(v) for v in (*means, *half80, *half95)):
-        raise ArithmeticError("the exponential smoothing fit did not converge")
-    return tuple(_point(i + 1, m, h8, h9) for i, (m, h8, h9) in enumerate(zip(means, half80, half95, strict=True)))
+    """Damped-trend exponential smoothing (:func:`~testfleet.analysis.ets.fit_damped_trend`)
+    with its analytic intervals (normal quantiles, as statsmodels' ``ETSModel``)."""
+    out = []
+    for step, (mean, variance) in enumerate(fit_damped_trend(values).forecast(horizon), start=1):
+        sd = math.sqrt(variance)
+        out.append(_point(step, mean, Z80 * sd, Z95 * sd))
+    return tuple(out)

@@ -22,13 +22,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--horizon", type=int, default=fc.DEFAULT_HORIZON, metavar="K",
                         help=f"how many runs ahead (default {fc.DEFAULT_HORIZON})")
     parser.add_argument("--method", choices=fc.METHODS, default="auto",
-                        help="ets (statsmodels, damped trend), linear (pure Python), or auto "
-                             "(ets when installed and there are 10+ runs)")
+                        help="ets (exponential smoothing with a damped trend), linear (least "
+                             "squares on the last 20 runs), or auto (default: ets from 10 runs on)")
     parser.set_defaults(func=run)
 
 
 def run(ns: argparse.Namespace) -> int:
-    from testfleet.analysis.forecast import MIN_POINTS, forecast, metric_values, statsmodels_available
+    from testfleet.analysis.forecast import MIN_POINTS, forecast, metric_values
     from testfleet.cli import render
     from testfleet.cli.window import check_runs, emit_json, line, read_window
     from testfleet.console import abort
@@ -36,8 +36,6 @@ def run(ns: argparse.Namespace) -> int:
     check_runs(ns, MIN_POINTS)
     if ns.horizon < 1:
         abort(f"--horizon {ns.horizon}: give a number of runs of at least 1", 4)
-    if ns.method == "ets" and not statsmodels_available():
-        abort("--method ets needs statsmodels: pip install 'testfleet[analysis]' (or use --method linear)", 4)
     window = read_window(ns, series=False)
     values = metric_values(window.runs, ns.metric)
     try:
