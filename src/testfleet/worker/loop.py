@@ -28,6 +28,7 @@ import pytest
 from testfleet.hardware import worker as hardware
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.worker import capture
+from testfleet.worker.journal import WorkerJournal
 from testfleet.worker.probe import capabilities
 
 # Captured sections larger than this are cut (head and tail kept) before they cross the wire.
@@ -198,6 +199,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     queue = q.queue
     held = False
     pending: dict[str, Any] | None = None  # the last test's done message, not sent yet
+    journal = WorkerJournal.from_env()  # results on disk before they are sent (--resume)
     ran = 0
     try:
         while True:
@@ -226,12 +228,13 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             item = items[head]
             # One message per test: the previous test's results carry this start ("next"),
             # so the controller always knows which test is running.
+            started = time.time()
             if pending is not None:
-                pending["next"] = [head, time.time(), item.location]
+                pending["next"] = [head, started, item.location]
                 chan.send(pending)
                 pending = None
             else:
-                chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
+                chan.send({"t": "start", "i": head, "ts": started, "loc": item.location})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             if isinstance(nextitem, LateNext):
                 nextitem = nextitem.resolve()
@@ -242,6 +245,8 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                 queue.clear()
                 q.stopping = q.halted = True
             pending = plugin.done_message(head)
+            if journal is not None:  # before it can be sent: what the controller may get is on disk
+                journal.record(item.nodeid, started, item.location, pending)
             ran += 1
         if pending is not None:
             chan.queue(pending)

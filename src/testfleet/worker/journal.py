@@ -1,0 +1,65 @@
+"""The worker's own journal of the results it produced, written before they are sent.
+
+A controller killed with SIGKILL loses what its workers had sent but it had not read yet
+(still in the socket). So a local worker appends each test's results to its journal file
+(``TESTFLEET_JOURNAL``, set by the controller next to its own journal) *before* it sends
+them: anything the controller may have received is on disk, whichever of the two processes
+dies first. ``--resume`` reads it back (``testfleet.store.journal.read_worker_journal``).
+
+One line per test, ``[nodeid, start, location, keywords, reports]``, the reports as they go
+on the wire; one ``write`` per line, no fsync (what a process wrote survives its SIGKILL).
+A worker killed mid-write leaves a torn last line, which the reader skips: that test was in
+flight and runs again. Imports nothing of the controller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+# ensure_ascii (the default): a line never holds a raw newline, and encodes as ASCII.
+_ENCODER = json.JSONEncoder(default=repr, separators=(",", ":"))
+
+
+class WorkerJournal:
+    """Appends one line per finished test to ``path``; gives up quietly on an error (the
+    controller's own journal still holds what it read)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, path: str) -> None:
+        self.fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    @classmethod
+    def from_env(cls) -> WorkerJournal | None:
+        path = os.environ.pop("TESTFLEET_JOURNAL", None)  # not for the tests (a nested run)
+        if not path:
+            return None
+        try:
+            return cls(path)
+        except OSError:
+            return None
+
+    def record(self, nodeid: str, start: float, location: Any, done: dict[str, Any]) -> None:
+        """Append the results of ``done`` (a ``done`` message, before it is sent)."""
+        if self.fd is None:
+            return
+        data = (_ENCODER.encode([nodeid, start, location, done["kw"], done["r"]]) + "\n").encode("ascii")
+        try:
+            written = os.write(self.fd, data)
+            while written < len(data):  # a short write (a signal, a full disk): the rest
+                more = os.write(self.fd, data[written:])
+                if more <= 0:
+                    raise OSError("the journal takes no more data")
+                written += more
+        except OSError:
+            self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
