@@ -41,11 +41,13 @@ class WorkerJournal:
         except OSError:
             return None
 
-    def record(self, nodeid: str, start: float, location: Any, done: dict[str, Any]) -> None:
-        """Append the results of ``done`` (a ``done`` message, before it is sent)."""
+    def record(self, nodeid: str, start: float, location: Any, keywords: str, reports: str) -> None:
+        """Append a test's results before they are sent: ``keywords`` and ``reports`` are the
+        JSON text of its ``done`` message's ``kw`` and ``r`` (``messages.encode_json``)."""
         if self.fd is None:
             return
-        data = (_ENCODER.encode([nodeid, start, location, done["kw"], done["r"]]) + "\n").encode("ascii")
+        head = _ENCODER.encode([nodeid, float(start), location])
+        data = f"{head[:-1]},{keywords},{reports}]\n".encode("utf-8", "surrogatepass")
         try:
             written = os.write(self.fd, data)
             while written < len(data):  # a short write (a signal, a full disk): the rest

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from testfleet.hardware import worker as hardware
-from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
+from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed, encode_json, frame
 from testfleet.worker import capture
 from testfleet.worker.journal import WorkerJournal
 from testfleet.worker.probe import capabilities
@@ -66,6 +66,22 @@ def encode_report(config: pytest.Config, report: pytest.TestReport) -> Any:
     return data
 
 
+class Done:
+    """A test's ``done`` message, its parts encoded once: the same text goes to the worker's
+    journal and, with the ``next`` test's start once known, to the controller."""
+
+    __slots__ = ("index", "reports", "keywords")
+
+    def __init__(self, index: int, reports: str, keywords: str) -> None:
+        self.index = index
+        self.reports = reports  # JSON text of the list of wire reports
+        self.keywords = keywords  # JSON text of the list of keyword names
+
+    def frame(self, nxt: list[Any] | None = None) -> bytes:
+        tail = "}" if nxt is None else f',"next":{encode_json(nxt)}}}'
+        return frame(f'{{"t":"done","i":{self.index},"r":{self.reports},"kw":{self.keywords}{tail}')
+
+
 class WorkerPlugin:
     """Registered in the worker: collects the reports of the running test and forwards
     warnings to the controller."""
@@ -80,11 +96,11 @@ class WorkerPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.reports.append(report)
 
-    def done_message(self, index: int) -> dict[str, Any]:
+    def done_message(self, index: int) -> Done:
         """The test's reports, in one message: ``done`` (i, r: reports, kw: keyword names)."""
         reports, self.reports = self.reports, []
         kw = list(reports[0].keywords) if reports else []
-        return {"t": "done", "i": index, "r": [encode_report(self.config, r) for r in reports], "kw": kw}
+        return Done(index, encode_json([encode_report(self.config, r) for r in reports]), encode_json(kw))
 
     @pytest.hookimpl(trylast=True)
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
@@ -198,7 +214,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     q = WorkQueue(chan)
     queue = q.queue
     held = False
-    pending: dict[str, Any] | None = None  # the last test's done message, not sent yet
+    pending: Done | None = None  # the last test's done message, not sent yet
     journal = WorkerJournal.from_env()  # results on disk before they are sent (--resume)
     ran = 0
     try:
@@ -208,7 +224,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             while (len(queue) < 2 and not q.stopping and not (queue and queue[-1] is _FLUSH)
                    and not (len(queue) == 1 and queue[0] == q.late_tail)):
                 if pending is not None:  # the controller must have the results before we wait
-                    chan.queue(pending)
+                    chan.queue_frame(pending.frame())
                     pending = None
                 msg = chan.recv()
                 assert msg is not None
@@ -230,8 +246,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             # so the controller always knows which test is running.
             started = time.time()
             if pending is not None:
-                pending["next"] = [head, started, item.location]
-                chan.send(pending)
+                chan.send_frame(pending.frame([head, started, item.location]))
                 pending = None
             else:
                 chan.send({"t": "start", "i": head, "ts": started, "loc": item.location})
@@ -246,10 +261,10 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                 q.stopping = q.halted = True
             pending = plugin.done_message(head)
             if journal is not None:  # before it can be sent: what the controller may get is on disk
-                journal.record(item.nodeid, started, item.location, pending)
+                journal.record(item.nodeid, started, item.location, pending.keywords, pending.reports)
             ran += 1
         if pending is not None:
-            chan.queue(pending)
+            chan.queue_frame(pending.frame())
         if held:
             _teardown_all(session)
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)

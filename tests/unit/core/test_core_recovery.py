@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from testfleet.messages import encode_json
 from testfleet.model import TestResult
 from testfleet.recovery import recovered, unrecorded
 from testfleet.store.journal import journal_path, read_worker_journal, worker_journal_path, worker_journals
@@ -31,8 +32,8 @@ def write(config: pytest.Config, run_journal: Path, worker: str,
     path = worker_journal_path(run_journal, worker)
     journal = WorkerJournal(str(path))
     for nodeid, start, reps in executions:
-        done = {"t": "done", "i": 0, "kw": ["x"], "r": [encode_report(config, r) for r in reps]}
-        journal.record(nodeid, start, ("t.py", 1, nodeid.rpartition("::")[2]), done)
+        wire = encode_json([encode_report(config, r) for r in reps])
+        journal.record(nodeid, start, ("t.py", 1, nodeid.rpartition("::")[2]), encode_json(["x"]), wire)
     journal.close()
     return path
 

@@ -5,17 +5,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from testfleet.messages import encode_json
 from testfleet.store.journal import journal_path, read_worker_journal, worker_journal_path, worker_journals
 from testfleet.worker.journal import WorkerJournal
 
 
-def done(n: int) -> dict[str, object]:
+def done(n: int) -> dict[str, Any]:
     return {"t": "done", "i": n, "kw": [f"test_{n}", "t.py"],
             "r": [["setup", "passed", 0.001, 10.0, 10.001], ["call", "passed", 0.5, 10.001, 10.501],
                   ["teardown", "passed", 0.0, 10.501, 10.501]]}
+
+
+def record(journal: WorkerJournal, nodeid: str, start: float, location: Any, msg: dict[str, Any]) -> None:
+    journal.record(nodeid, start, location, encode_json(msg["kw"]), encode_json(msg["r"]))
 
 
 def test_lines_read_back_in_order_and_a_torn_one_is_skipped(tmp_path: Path) -> None:
@@ -23,8 +29,8 @@ def test_lines_read_back_in_order_and_a_torn_one_is_skipped(tmp_path: Path) -> N
     run_journal.parent.mkdir()
     path = worker_journal_path(run_journal, "w0.1")
     journal = WorkerJournal(str(path))
-    journal.record("t.py::test_1", 10.0, ("t.py", 3, "test_1"), done(1))
-    journal.record("t.py::test_\u2603", 11.25, ("t.py", 5, "test_\u2603"), done(2))
+    record(journal, "t.py::test_1", 10.0, ("t.py", 3, "test_1"), done(1))
+    record(journal, "t.py::test_\u2603", 11.25, ("t.py", 5, "test_\u2603"), done(2))
     journal.close()
     with path.open("a") as fh:
         fh.write('["t.py::test_3",12.0,["t.py",7,"te')  # killed mid-write
@@ -45,7 +51,7 @@ def test_the_path_comes_from_the_environment_and_is_taken_out_of_it(tmp_path: Pa
     monkeypatch.setenv("TESTFLEET_JOURNAL", str(tmp_path / "r1@w0.jsonl"))
     journal = WorkerJournal.from_env()
     assert journal is not None and "TESTFLEET_JOURNAL" not in os.environ
-    journal.record("t.py::test_1", 1.0, None, done(1))
+    record(journal, "t.py::test_1", 1.0, None, done(1))
     journal.close()
-    journal.record("t.py::test_2", 2.0, None, done(2))  # closed: nothing more is written
+    record(journal, "t.py::test_2", 2.0, None, done(2))  # closed: nothing more is written
     assert [e[0] for e in read_worker_journal(tmp_path / "r1@w0.jsonl")] == ["t.py::test_1"]
