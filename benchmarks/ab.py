@@ -6,9 +6,10 @@ Each REV is a git revision, or ``.`` for the working tree. Its ``src/`` is expor
 temporary directory and put first on ``PYTHONPATH``, so every revision runs with the same
 interpreter, pytest and plugins. Each round runs every revision once (the order alternates
 between rounds) on the suite ``run.py`` generated under ``benchmarks/_work/``, with
-``--db none`` (or ``--db fresh``: a new store file per run) and the environment ``run.py`` gives the tools. The machine's speed drifts by
-20% within minutes here, so a revision is judged by the median of its per-round ratio to the
-first revision, not by its median wall time.
+``--db none`` (``--db fresh``: a new results store file per run, as ``run.py`` runs testfleet)
+and the environment ``run.py`` gives the tools. The machine's speed drifts by 20% within
+minutes here, so a revision is judged by the median of its per-round ratio to the first
+revision, not by its median wall time.
 Also reported: the controller's and the workers' CPU seconds (from ``--report-json``).
 """
 

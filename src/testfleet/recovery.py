@@ -75,7 +75,10 @@ def recovered(config: pytest.Config, run_id: str, journals: Mapping[str, Sequenc
         prior = attempts.setdefault(entry[0], [])
         if any(p.final for p in prior):  # the controller gave it its outcome: that one stands
             continue
-        result = result_of(config, run_id, worker, entry)
+        try:
+            result = result_of(config, run_id, worker, entry)
+        except Exception:  # noqa: BLE001 - a line that cannot be read back (a plugin gone): it runs again
+            result = None
         if result is None:
             continue
         result.attempt = max((p.attempt for p in prior), default=0) + 1

@@ -100,6 +100,7 @@ class RunState:
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
         self.journal: Journal | None = None  # the results of this run as they settle (store/journal.py)
+        self.journal_path: Path | None = None  # where it is: its workers' journals are beside it
         self.replayed: list[Path] = []  # journals of the resumed runs, stored by this one
         from testfleet.stash import event_bus  # not the plugin: no import cycle
 
@@ -141,7 +142,8 @@ class RunState:
         if path is None:
             return
         try:
-            self.journal = Journal(journal_path(path, self.run_id))
+            self.journal_path = journal_path(path, self.run_id)
+            self.journal = Journal(self.journal_path)
         except OSError as exc:  # no journal: the store alone, as before
             self.warnings.append({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
                                   "message": f"no results journal ({exc}): --resume after a kill may re-run "
@@ -435,12 +437,12 @@ class RunState:
                 stored = True
             except Exception as exc:  # noqa: BLE001
                 self._store_failed(exc)
-        if self.journal is not None:  # all in the store now: the journals are not needed
-            if stored:
-                for path in worker_journals(self.journal.path).values():
-                    discard(path)
-            self.journal.close(remove=stored)
+        if self.journal is not None:
+            self.journal.close()
             self.journal = None
+        if stored and self.journal_path is not None:  # all in the store now: the journals are not needed
+            for path in [*worker_journals(self.journal_path).values(), self.journal_path]:
+                discard(path)
         if stored:
             for path in self.replayed:
                 discard(path)
