@@ -7,19 +7,15 @@ them: anything the controller may have received is on disk, whichever of the two
 dies first. ``--resume`` reads it back (``testfleet.store.journal.read_worker_journal``).
 
 One line per test, ``[nodeid, start, location, keywords, reports]``, the reports as they go
-on the wire; one ``write`` per line, no fsync (what a process wrote survives its SIGKILL).
-A worker killed mid-write leaves a torn last line, which the reader skips: that test was in
+on the wire (JSON text with no raw newline); one ``write`` per line, no fsync (what a process
+wrote survives its SIGKILL). A worker killed mid-write leaves a torn last line, which the reader skips: that test was in
 flight and runs again. Imports nothing of the controller.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
-
-# ensure_ascii (the default): a line never holds a raw newline, and encodes as ASCII.
-_ENCODER = json.JSONEncoder(default=repr, separators=(",", ":"))
+from json.encoder import encode_basestring_ascii as quote  # a str as JSON text, ASCII
 
 
 class WorkerJournal:
@@ -41,13 +37,13 @@ class WorkerJournal:
         except OSError:
             return None
 
-    def record(self, nodeid: str, start: float, location: Any, keywords: str, reports: str) -> None:
-        """Append a test's results before they are sent: ``keywords`` and ``reports`` are the
-        JSON text of its ``done`` message's ``kw`` and ``r`` (``messages.encode_json``)."""
+    def record(self, nodeid: str, start: float, location: str, keywords: str, reports: str) -> None:
+        """Append a test's results before they are sent: ``location``, ``keywords`` and
+        ``reports`` are JSON text, the last two those of its ``done`` message's ``kw`` and ``r``
+        (the worker encodes them once for both, with ``testfleet.messages``)."""
         if self.fd is None:
             return
-        head = _ENCODER.encode([nodeid, float(start), location])
-        data = f"{head[:-1]},{keywords},{reports}]\n".encode("utf-8", "surrogatepass")
+        data = f"[{quote(nodeid)},{start!r},{location},{keywords},{reports}]\n".encode("utf-8", "surrogatepass")
         try:
             written = os.write(self.fd, data)
             while written < len(data):  # a short write (a signal, a full disk): the rest

@@ -26,7 +26,15 @@ from typing import Any
 import pytest
 
 from testfleet.hardware import worker as hardware
-from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed, encode_json, frame
+from testfleet.messages import (
+    PROTOCOL_VERSION,
+    Channel,
+    ChannelClosed,
+    encode_json,
+    encode_location,
+    encode_names,
+    frame,
+)
 from testfleet.worker import capture
 from testfleet.worker.journal import WorkerJournal
 from testfleet.worker.probe import capabilities
@@ -77,8 +85,9 @@ class Done:
         self.reports = reports  # JSON text of the list of wire reports
         self.keywords = keywords  # JSON text of the list of keyword names
 
-    def frame(self, nxt: list[Any] | None = None) -> bytes:
-        tail = "}" if nxt is None else f',"next":{encode_json(nxt)}}}'
+    def frame(self, nxt: int | None = None, ts: float = 0.0, location: str = "") -> bytes:
+        """The message, with the start of test ``nxt`` at ``ts`` (``location``: JSON text)."""
+        tail = "}" if nxt is None else f',"next":[{nxt},{ts!r},{location}]}}'
         return frame(f'{{"t":"done","i":{self.index},"r":{self.reports},"kw":{self.keywords}{tail}')
 
 
@@ -100,7 +109,7 @@ class WorkerPlugin:
         """The test's reports, in one message: ``done`` (i, r: reports, kw: keyword names)."""
         reports, self.reports = self.reports, []
         kw = list(reports[0].keywords) if reports else []
-        return Done(index, encode_json([encode_report(self.config, r) for r in reports]), encode_json(kw))
+        return Done(index, encode_json([encode_report(self.config, r) for r in reports]), encode_names(kw))
 
     @pytest.hookimpl(trylast=True)
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
@@ -245,8 +254,9 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             # One message per test: the previous test's results carry this start ("next"),
             # so the controller always knows which test is running.
             started = time.time()
+            location = encode_location(item.location)  # JSON text: for "next" and the journal
             if pending is not None:
-                chan.send_frame(pending.frame([head, started, item.location]))
+                chan.send_frame(pending.frame(head, started, location))
                 pending = None
             else:
                 chan.send({"t": "start", "i": head, "ts": started, "loc": item.location})
@@ -261,7 +271,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                 q.stopping = q.halted = True
             pending = plugin.done_message(head)
             if journal is not None:  # before it can be sent: what the controller may get is on disk
-                journal.record(item.nodeid, started, item.location, pending.keywords, pending.reports)
+                journal.record(item.nodeid, started, location, pending.keywords, pending.reports)
             ran += 1
         if pending is not None:
             chan.queue_frame(pending.frame())

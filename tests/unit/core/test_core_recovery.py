@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from testfleet.messages import encode_json
+from testfleet.messages import encode_json, encode_location, encode_names
 from testfleet.model import TestResult
 from testfleet.recovery import recovered, unrecorded
 from testfleet.store.journal import journal_path, read_worker_journal, worker_journal_path, worker_journals
@@ -33,7 +33,8 @@ def write(config: pytest.Config, run_journal: Path, worker: str,
     journal = WorkerJournal(str(path))
     for nodeid, start, reps in executions:
         wire = encode_json([encode_report(config, r) for r in reps])
-        journal.record(nodeid, start, ("t.py", 1, nodeid.rpartition("::")[2]), encode_json(["x"]), wire)
+        location = encode_location(("t.py", 1, nodeid.rpartition("::")[2]))
+        journal.record(nodeid, start, location, encode_names(["x"]), wire)
     journal.close()
     return path
 

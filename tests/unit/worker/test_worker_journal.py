@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from testfleet.messages import encode_json
+from testfleet.messages import encode_json, encode_location, encode_names
 from testfleet.store.journal import journal_path, read_worker_journal, worker_journal_path, worker_journals
 from testfleet.worker.journal import WorkerJournal
 
@@ -21,7 +21,7 @@ def done(n: int) -> dict[str, Any]:
 
 
 def record(journal: WorkerJournal, nodeid: str, start: float, location: Any, msg: dict[str, Any]) -> None:
-    journal.record(nodeid, start, location, encode_json(msg["kw"]), encode_json(msg["r"]))
+    journal.record(nodeid, start, encode_location(location), encode_names(msg["kw"]), encode_json(msg["r"]))
 
 
 def test_lines_read_back_in_order_and_a_torn_one_is_skipped(tmp_path: Path) -> None:
