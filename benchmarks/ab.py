@@ -1,14 +1,15 @@
 """Paired A/B of testfleet revisions on one suite: is a change faster, on a noisy machine?
 
-    python benchmarks/ab.py [--rounds N] [--suite trivial] [--workers 2] REV [REV ...]
+    python benchmarks/ab.py [--rounds N] [--suite trivial] [--workers 2] [--db none|fresh] REV [REV ...]
 
 Each REV is a git revision, or ``.`` for the working tree. Its ``src/`` is exported to a
 temporary directory and put first on ``PYTHONPATH``, so every revision runs with the same
 interpreter, pytest and plugins. Each round runs every revision once (the order alternates
 between rounds) on the suite ``run.py`` generated under ``benchmarks/_work/``, with
-``--db none`` and the environment ``run.py`` gives the tools. The machine's speed drifts by
-20% within minutes here, so a revision is judged by the median of its per-round ratio to the
-first revision, not by its median wall time.
+``--db none`` (``--db fresh``: a new results store file per run, as ``run.py`` runs testfleet)
+and the environment ``run.py`` gives the tools. The machine's speed drifts by 20% within
+minutes here, so a revision is judged by the median of its per-round ratio to the first
+revision, not by its median wall time.
 Also reported: the controller's and the workers' CPU seconds (from ``--report-json``).
 """
 
@@ -47,11 +48,16 @@ def export(rev: str, into: Path) -> Path:
     return into / "src"
 
 
-def run_once(src: Path, suite_dir: Path, workers: int, report: Path) -> dict[str, Any]:
+def run_once(src: Path, suite_dir: Path, workers: int, report: Path, db: str = "none") -> dict[str, Any]:
+    """One run; ``db``: ``none``, or a path (removed first: a fresh store, as run.py's default)."""
     env = run.tool_env()  # as benchmarks/run.py runs the tools
     env["PYTHONPATH"] = str(src)
+    if db != "none":
+        for path in (Path(db), Path(f"{db}.wal")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(f"{db}.journal", ignore_errors=True)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", str(workers), "--db", "none",
+    proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", str(workers), "--db", db,
                            "--report-json", str(report), "-q", "."], cwd=suite_dir, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
     wall = time.perf_counter() - t0
@@ -74,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--suite", default="trivial", help="a suite run.py generated under benchmarks/_work/")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--db", choices=["none", "fresh"], default="none",
+                   help="--db none (default), or a fresh results store file per run (run.py's default)")
     args = p.parse_args(argv)
     suite_dir = suites.WORK / args.suite
     if not suite_dir.is_dir():
@@ -85,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         for rnd in range(args.rounds):
             order = args.revs if rnd % 2 == 0 else args.revs[::-1]
             for rev in order:
-                runs[rev].append(run_once(srcs[rev], suite_dir, args.workers, report))
+                db = "none" if args.db == "none" else str(Path(tmp) / "store.duckdb")
+                runs[rev].append(run_once(srcs[rev], suite_dir, args.workers, report, db))
             print(f"round {rnd + 1}: " + "  ".join(f"[{r}] {runs[r][-1]['wall']:.2f} s" for r in args.revs),
                   flush=True)
     base = runs[args.revs[0]]

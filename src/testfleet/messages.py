@@ -28,6 +28,7 @@ import json
 import socket
 import struct
 from collections import deque
+from json.encoder import encode_basestring_ascii as quote  # a str as JSON text, as the encoder writes it
 from typing import Any
 
 PROTOCOL_VERSION = 3
@@ -46,9 +47,37 @@ def _default(obj: object) -> object:
 _ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"))
 
 
-def encode(msg: Message) -> bytes:
-    data = _ENCODER.encode(msg).encode("utf-8", "surrogatepass")
+def encode_json(obj: object) -> str:
+    """JSON text as messages carry it (compact, ASCII, what JSON cannot hold as its repr):
+    for a part encoded once and used twice (a worker's results: its journal and the wire)."""
+    return _ENCODER.encode(obj)
+
+
+def encode_names(names: list[str]) -> str:
+    """``encode_json`` of a list of strings, without an encoder call (each costs microseconds)."""
+    try:
+        return "[" + ",".join(map(quote, names)) + "]"
+    except TypeError:  # not all strings
+        return encode_json(names)
+
+
+def encode_location(location: Any) -> str:
+    """``encode_json`` of a report location ``(path, lineno or None, domain)``, likewise."""
+    if isinstance(location, tuple) and len(location) == 3:
+        path, lineno, domain = location
+        if isinstance(path, str) and isinstance(domain, str) and (lineno is None or type(lineno) is int):
+            return f'[{quote(path)},{"null" if lineno is None else lineno},{quote(domain)}]'
+    return encode_json(location)
+
+
+def frame(text: str) -> bytes:
+    """A message already encoded as JSON text, framed for the wire."""
+    data = text.encode("utf-8", "surrogatepass")
     return _HEADER.pack(len(data)) + data
+
+
+def encode(msg: Message) -> bytes:
+    return frame(_ENCODER.encode(msg))
 
 
 class ChannelClosed(Exception):
@@ -73,18 +102,26 @@ class Channel:
         return self.sock.fileno()
 
     def send(self, msg: Message) -> None:
+        self.send_frame(encode(msg))
+
+    def send_frame(self, data: bytes) -> None:
+        """``send`` for a message framed already (:func:`frame`)."""
         if self._out:
-            self.queue(msg)
+            self._out.append(data)
             self.flush()
             return
         try:
-            self.sock.sendall(encode(msg))
+            self.sock.sendall(data)
         except OSError as exc:
             raise ChannelClosed(str(exc)) from exc
 
     def queue(self, msg: Message) -> None:
         """Buffer a message; it goes out with the next ``flush`` or ``send``."""
         self._out.append(encode(msg))
+
+    def queue_frame(self, data: bytes) -> None:
+        """``queue`` for a message framed already (:func:`frame`)."""
+        self._out.append(data)
 
     def flush(self) -> None:
         if not self._out:

@@ -10,6 +10,9 @@ import pytest
 
 from testfleet.model import Outcome
 
+# Outcomes an attempt may be retried after (--retries).
+RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
+
 # Outcomes the controller decides itself; they are shown with their own words.
 CONTROLLER_OUTCOMES = {
     Outcome.CRASHED.value: ("crashed", "C", "CRASHED"),

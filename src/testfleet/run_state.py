@@ -18,11 +18,18 @@ from testfleet import events
 from testfleet.config import Settings
 from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
+from testfleet.outcomes import RETRYABLE
 from testfleet.scheduler.protocol import Scheduler, TestSpec
 from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
-from testfleet.store.journal import Journal, discard, journal_path, read_journal
-
-RETRYABLE = {Outcome.FAILED.value, Outcome.ERROR.value, Outcome.CRASHED.value, Outcome.TIMEOUT.value}
+from testfleet.store.journal import (
+    Journal,
+    discard,
+    journal_path,
+    read_journal,
+    read_worker_journal,
+    worker_journal_path,
+    worker_journals,
+)
 
 
 def typed_args(config: pytest.Config) -> list[str]:
@@ -93,6 +100,7 @@ class RunState:
         self.caps_provider: Callable[[int], dict[str, Any]] | None = None
         self.resume_done: dict[str, TestResult] = {}
         self.journal: Journal | None = None  # the results of this run as they settle (store/journal.py)
+        self.journal_path: Path | None = None  # where it is: its workers' journals are beside it
         self.replayed: list[Path] = []  # journals of the resumed runs, stored by this one
         from testfleet.stash import event_bus  # not the plugin: no import cycle
 
@@ -134,7 +142,8 @@ class RunState:
         if path is None:
             return
         try:
-            self.journal = Journal(journal_path(path, self.run_id))
+            self.journal_path = journal_path(path, self.run_id)
+            self.journal = Journal(self.journal_path)
         except OSError as exc:  # no journal: the store alone, as before
             self.warnings.append({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
                                   "message": f"no results journal ({exc}): --resume after a kill may re-run "
@@ -150,19 +159,32 @@ class RunState:
 
     def _replay_journals(self, chain: list[str]) -> list[TestResult]:
         """Results in the journals of ``chain`` (run ids) that the store lacks: stored now,
-        under their own runs, and returned."""
+        under their own runs, and returned. The controller's journal first, then its
+        workers' for what the controller had not recorded (recovery.py)."""
+        from testfleet.recovery import recovered
+
         path = getattr(self.store, "path", None)
         if path is None:
             return []
         missing: list[TestResult] = []
+        retries = 0 if self.config.option.maxfail else self.settings.retries
         for rid in chain:
             jpath = journal_path(path, rid)
             journaled = read_journal(jpath)
-            if not journaled:
+            by_worker = worker_journals(jpath)
+            if not journaled and not by_worker:
                 continue
-            self.replayed.append(jpath)
-            stored = {(r.nodeid, r.attempt) for r in self.store.results(rid)}
-            missing += [r for r in journaled if (r.nodeid, r.attempt) not in stored]
+            self.replayed += [jpath, *by_worker.values()]
+            known = self.store.results(rid)
+            keys = {(r.nodeid, r.attempt) for r in known}
+            for r in journaled:  # what the store lacks, each (test, attempt) once
+                if (r.nodeid, r.attempt) not in keys:
+                    keys.add((r.nodeid, r.attempt))
+                    known.append(r)
+                    missing.append(r)
+            if by_worker:
+                workers = {wid: read_worker_journal(p) for wid, p in by_worker.items()}
+                missing += recovered(self.config, rid, workers, known, retries)
         if missing:
             self.store.add_results(missing)
         return missing
@@ -309,6 +331,8 @@ class RunState:
             env["TESTFLEET_TAGS"] = ",".join(tags)
         if self.settings.backend == "local":
             env.update(self.machine().slot_env(slot))
+            if self.journal is not None:  # the worker's own journal, beside this run's (worker/journal.py)
+                env["TESTFLEET_JOURNAL"] = str(worker_journal_path(self.journal.path, worker_id))
         from testfleet.compat import worker_env  # plugins' data for the worker (compat/)
 
         env.update(worker_env(self.config, worker_id))
@@ -413,9 +437,12 @@ class RunState:
                 stored = True
             except Exception as exc:  # noqa: BLE001
                 self._store_failed(exc)
-        if self.journal is not None:  # all in the store now: the journals are not needed
-            self.journal.close(remove=stored)
+        if self.journal is not None:
+            self.journal.close()
             self.journal = None
+        if stored and self.journal_path is not None:  # all in the store now: the journals are not needed
+            for path in [*worker_journals(self.journal_path).values(), self.journal_path]:
+                discard(path)
         if stored:
             for path in self.replayed:
                 discard(path)

@@ -26,8 +26,17 @@ from typing import Any
 import pytest
 
 from testfleet.hardware import worker as hardware
-from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
+from testfleet.messages import (
+    PROTOCOL_VERSION,
+    Channel,
+    ChannelClosed,
+    encode_json,
+    encode_location,
+    encode_names,
+    frame,
+)
 from testfleet.worker import capture
+from testfleet.worker.journal import WorkerJournal
 from testfleet.worker.probe import capabilities
 
 # Captured sections larger than this are cut (head and tail kept) before they cross the wire.
@@ -65,6 +74,23 @@ def encode_report(config: pytest.Config, report: pytest.TestReport) -> Any:
     return data
 
 
+class Done:
+    """A test's ``done`` message, its parts encoded once: the same text goes to the worker's
+    journal and, with the ``next`` test's start once known, to the controller."""
+
+    __slots__ = ("index", "reports", "keywords")
+
+    def __init__(self, index: int, reports: str, keywords: str) -> None:
+        self.index = index
+        self.reports = reports  # JSON text of the list of wire reports
+        self.keywords = keywords  # JSON text of the list of keyword names
+
+    def frame(self, nxt: int | None = None, ts: float = 0.0, location: str = "") -> bytes:
+        """The message, with the start of test ``nxt`` at ``ts`` (``location``: JSON text)."""
+        tail = "}" if nxt is None else f',"next":[{nxt},{ts!r},{location}]}}'
+        return frame(f'{{"t":"done","i":{self.index},"r":{self.reports},"kw":{self.keywords}{tail}')
+
+
 class WorkerPlugin:
     """Registered in the worker: collects the reports of the running test and forwards
     warnings to the controller."""
@@ -79,11 +105,11 @@ class WorkerPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.reports.append(report)
 
-    def done_message(self, index: int) -> dict[str, Any]:
+    def done_message(self, index: int) -> Done:
         """The test's reports, in one message: ``done`` (i, r: reports, kw: keyword names)."""
         reports, self.reports = self.reports, []
         kw = list(reports[0].keywords) if reports else []
-        return {"t": "done", "i": index, "r": [encode_report(self.config, r) for r in reports], "kw": kw}
+        return Done(index, encode_json([encode_report(self.config, r) for r in reports]), encode_names(kw))
 
     @pytest.hookimpl(trylast=True)
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
@@ -200,7 +226,8 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     q = WorkQueue(chan)
     queue = q.queue
     held = False
-    pending: dict[str, Any] | None = None  # the last test's done message, not sent yet
+    pending: Done | None = None  # the last test's done message, not sent yet
+    journal = WorkerJournal.from_env()  # results on disk before they are sent (--resume)
     ran = 0
     try:
         while True:
@@ -209,7 +236,7 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             while (len(queue) < 2 and not q.stopping and not (queue and queue[-1] is _FLUSH)
                    and not (len(queue) == 1 and queue[0] == q.late_tail)):
                 if pending is not None:  # the controller must have the results before we wait
-                    chan.queue(pending)
+                    chan.queue_frame(pending.frame())
                     pending = None
                 msg = chan.recv()
                 assert msg is not None
@@ -229,12 +256,13 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             item = items[head]
             # One message per test: the previous test's results carry this start ("next"),
             # so the controller always knows which test is running.
+            started = time.time()
+            location = encode_location(item.location)  # JSON text: for "next" and the journal
             if pending is not None:
-                pending["next"] = [head, time.time(), item.location]
-                chan.send(pending)
+                chan.send_frame(pending.frame(head, started, location))
                 pending = None
             else:
-                chan.send({"t": "start", "i": head, "ts": time.time(), "loc": item.location})
+                chan.send({"t": "start", "i": head, "ts": started, "loc": item.location})
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
             if isinstance(nextitem, LateNext):
                 nextitem = nextitem.resolve()
@@ -245,9 +273,11 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
                 queue.clear()
                 q.stopping = q.halted = True
             pending = plugin.done_message(head)
+            if journal is not None:  # before it can be sent: what the controller may get is on disk
+                journal.record(item.nodeid, started, location, pending.keywords, pending.reports)
             ran += 1
         if pending is not None:
-            chan.queue(pending)
+            chan.queue_frame(pending.frame())
         if held:
             _teardown_all(session)
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)

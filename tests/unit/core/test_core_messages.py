@@ -163,3 +163,32 @@ def test_lone_surrogates_survive_the_round_trip(pair: tuple[Channel, Channel]) -
 def test_fileno_is_the_socket_fileno(pair: tuple[Channel, Channel]) -> None:
     writer, _ = pair
     assert writer.fileno() == writer.sock.fileno()
+
+
+@pytest.mark.parametrize("value", [
+    ["t.py", 12, "TestA.test_b[\u2603-\"q\"\n]"], ["t.py", None, "t.py"], ["t.py", True, "x"], ["t.py", 1.5, "x"],
+    ["t.py", 1, 2], [1, "x"],
+])
+def test_the_fast_encoders_write_what_the_message_encoder_writes(value: list[object]) -> None:
+    """A worker's results are encoded once, in parts, for its journal and the wire: the parts
+    must be the JSON the controller would have got from one ``encode``."""
+    assert messages.encode_location(tuple(value)) == messages.encode_json(value)
+    assert messages.encode_names(value) == messages.encode_json(value)  # type: ignore[arg-type]
+
+
+def test_a_done_frame_is_the_message_encode_makes(pair: tuple[Channel, Channel]) -> None:
+    from testfleet.worker.loop import Done
+
+    reports = [["setup", "passed", 0.001, 1.0, 1.001], {"when": "call", "longrepr": "E  boom\n\u2603"}]
+    done = Done(4, messages.encode_json(reports), messages.encode_names(["test_x", "t.py"]))
+    location = messages.encode_location(("t.py", 7, "test_y"))
+    expected = {"t": "done", "i": 4, "r": reports, "kw": ["test_x", "t.py"]}
+    assert done.frame() == encode(expected)
+    assert done.frame(5, 1733380000.123456, location) == encode({**expected, "next": [5, 1733380000.123456,
+                                                                                      ("t.py", 7, "test_y")]})
+    writer, reader = pair
+    reader.sock.setblocking(True)
+    writer.queue_frame(done.frame())
+    writer.send_frame(done.frame(5, 2.5, location))
+    assert reader.recv(timeout=5) == expected
+    assert reader.recv(timeout=5) == {**expected, "next": [5, 2.5, ["t.py", 7, "test_y"]]}
