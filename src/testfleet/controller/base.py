@@ -74,8 +74,9 @@ class ControllerBase:
 
     def _stopping(self) -> bool:
         """Ctrl-C, SIGTERM, -x/--maxfail or a plugin asked the run to stop dispatching."""
-        return bool(self.stop_requested or self.kill_requested or self.session.shouldfail
-                    or self.session.shouldstop)
+        return bool(
+            self.stop_requested or self.kill_requested or self.session.shouldfail or self.session.shouldstop
+        )
 
     def _work_remains(self) -> bool:
         assert self.scheduler is not None
@@ -83,7 +84,9 @@ class ControllerBase:
 
     def _can_start_workers(self) -> bool:
         """False once the collector that forks workers is gone."""
-        return self.collector_gone is None or self.settings.start != "fork" or self.settings.backend != "local"
+        return (
+            self.collector_gone is None or self.settings.start != "fork" or self.settings.backend != "local"
+        )
 
     def _live(self) -> list[Worker]:
         return [w for w in self.workers.values() if w.status is not DEAD]

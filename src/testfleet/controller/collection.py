@@ -71,8 +71,9 @@ class Collection(Transport):
         for data in msg["errors"]:
             rep = self._report(data)
             config.hook.pytest_collectreport(report=rep)
-            self.state.collection_report(rep.nodeid, "skipped" if rep.skipped else "error",
-                                         one_line(rep) or rep.outcome)
+            self.state.collection_report(
+                rep.nodeid, "skipped" if rep.skipped else "error", one_line(rep) or rep.outcome
+            )
         if msg["deselected"]:
             # Plugins read what they are given (hypothesis looks into each one's __dict__).
             config.hook.pytest_deselected(items=[DeselectedItem(nodeid) for nodeid in msg["deselected"]])
@@ -82,13 +83,15 @@ class Collection(Transport):
         session.testscollected = len(self.items)
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
-            tr._numcollected = len(self.items) + len(msg["deselected"])  # pytest subtracts the deselected (cli edit)
+            # pytest subtracts the deselected (cli edit)
+            tr._numcollected = len(self.items) + len(msg["deselected"])
             if tr.verbosity <= 0:
                 tr.showfspath = False
             tr.report_collect(True)
             tr.write_line(
                 f"testfleet: {self.settings.workers} worker{'s' if self.settings.workers != 1 else ''} "
-                f"({self.executor.backend}, {self.settings.start}), collected in {msg.get('seconds', 0):.2f}s")
+                f"({self.executor.backend}, {self.settings.start}), collected in {msg.get('seconds', 0):.2f}s"
+            )
 
     def _report(self, data: dict[str, Any]) -> Any:
         return from_dict(self.config, data)

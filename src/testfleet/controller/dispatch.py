@@ -121,8 +121,12 @@ class Dispatch(Verdicts):
                 # Nothing left to hand out, but it still holds tests: it is told to stop only
                 # once idle (an idle worker may take tests back from another's queue). Until
                 # then a tail that waits for a next item, or a worker that asked, is flushed.
-                if asked or (len(w.outstanding) == 1 and w.running is None and not w.flushed
-                             and w.outstanding[-1] != w.late_tail):
+                if asked or (
+                    len(w.outstanding) == 1
+                    and w.running is None
+                    and not w.flushed
+                    and w.outstanding[-1] != w.late_tail
+                ):
                     w.flushed = True
                     w.chan.send({"t": "flush"})
             elif not self._work_remains():
@@ -174,10 +178,18 @@ class Dispatch(Verdicts):
         """Another worker still holds tests it has not started (maybe worth taking later,
         once what they take is known): an idle worker waits instead of stopping."""
         retries = self.settings.retries > 0  # a running test may come back as a retry
-        return any(w is not thief and w.status is not DEAD
-                   and (self._unstarted(w) > 0 and w.status is not STOPPING and w.status is not HALTED
-                        or retries and bool(w.outstanding))
-                   for w in self.workers.values())
+        return any(
+            w is not thief
+            and w.status is not DEAD
+            and (
+                self._unstarted(w) > 0
+                and w.status is not STOPPING
+                and w.status is not HALTED
+                or retries
+                and bool(w.outstanding)
+            )
+            for w in self.workers.values()
+        )
 
     def _unqueue_due(self) -> bool:
         return any(w.unqueue_sent and w.status is not DEAD for w in self.workers.values())

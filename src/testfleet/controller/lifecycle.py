@@ -41,27 +41,39 @@ class Lifecycle(Results):
         wid = f"w{slot}" if gen == 0 else f"w{slot}.{gen}"
         env = self.state.worker_env(slot, wid)
         env["TESTFLEET_LAUNCH"] = secrets.token_hex(4)
-        w = Worker(id=wid, slot=slot, gen=gen, env=env, requested_at=time.perf_counter(),
-                   replacement=gen > 0 and replacement)
+        w = Worker(
+            id=wid,
+            slot=slot,
+            gen=gen,
+            env=env,
+            requested_at=time.perf_counter(),
+            replacement=gen > 0 and replacement,
+        )
         self.workers[wid] = w
         self.slots[slot] = wid
         self.executor.start_worker(wid, env)
 
     def _on_hello(self, chan: Channel, msg: dict[str, Any]) -> None:
         w = self.workers.get(msg["worker"])
-        if (w is None or w.status is DEAD or msg.get("token") != self.executor.token
-                or msg.get("launch", "") != w.env.get("TESTFLEET_LAUNCH", "")):
+        if (
+            w is None
+            or w.status is DEAD
+            or msg.get("token") != self.executor.token
+            or msg.get("launch", "") != w.env.get("TESTFLEET_LAUNCH", "")
+        ):
             self._drop(chan)
             return
         if msg.get("version") != PROTOCOL_VERSION:
             self.breaker_message = (
                 f"worker {w.id} speaks testfleet protocol {msg.get('version')}, this controller "
-                f"{PROTOCOL_VERSION}: install the same testfleet version on every node")
+                f"{PROTOCOL_VERSION}: install the same testfleet version on every node"
+            )
             self.stop_requested = True
             self._drop(chan)
             return
         if msg["hash"] != self.state.collection_hash:
-            self.breaker_message = spawn_mismatch(w.id, msg.get("caps") or {})  # hardware: its collection errors
+            # hardware: its collection errors
+            self.breaker_message = spawn_mismatch(w.id, msg.get("caps") or {})
             self.stop_requested = True
         w.chan, w.pid, w.caps = chan, msg["pid"], msg["caps"]
         if w.status is STARTING:
@@ -138,10 +150,16 @@ class Lifecycle(Results):
                 ledger.retry(running)  # a counted attempt: it started
                 leftover.insert(0, running)
                 running = None
-            self.state.lost_workers.append({**lost, "worker": w.id,
-                                            "requeued": [self.items[i]["nodeid"] for i in moved]})
-        if (running is not None and w.killed_at is not None and w.timed_out is not None
-                and w.timed_out != running and not self.kill_requested):
+            self.state.lost_workers.append(
+                {**lost, "worker": w.id, "requeued": [self.items[i]["nodeid"] for i in moved]}
+            )
+        if (
+            running is not None
+            and w.killed_at is not None
+            and w.timed_out is not None
+            and w.timed_out != running
+            and not self.kill_requested
+        ):
             # The controller's timeout kill meant for an earlier test landed on this one
             # (an executor that cannot pause a worker): not its fault, it runs again.
             ledger.end_running(running, w.id)
@@ -154,7 +172,8 @@ class Lifecycle(Results):
         if leftover:
             self.scheduler.requeue(leftover)
         w.outstanding.clear()
-        self.feed_idle = True  # the workers a multi-slot test (cpus=k, mpi=N) kept idle are free: feed or stop them
+        # The workers a multi-slot test (cpus=k, mpi=N) kept idle are free: feed or stop them.
+        self.feed_idle = True
         self.state.worker_gone(w.id, status, w.finished_tests)
         # A worker told to stop still counts when it died holding tests it never started.
         if w.finished_tests == 0 and running is None and (not stopping or leftover) and lost is None:
@@ -162,11 +181,17 @@ class Lifecycle(Results):
         if self.early_deaths >= EARLY_DEATH_LIMIT:
             self.breaker_message = (
                 f"testfleet: {self.early_deaths} workers in a row died before running any test "
-                f"(last: {status}); stopping. Worker log:\n{read_tail(self.executor.worker_file(w.id, 'log'), 2000)}")
+                f"(last: {status}); stopping. Worker log:\n{read_tail(self.executor.worker_file(w.id, 'log'), 2000)}"
+            )
             self.stop_requested = True
             return
-        if (not stopping and self.workers.get(self.slots[w.slot]) is w and self._work_remains()
-                and self._can_start_workers() and (lost is None or self.executor.can_start(w.slot))):
+        if (
+            not stopping
+            and self.workers.get(self.slots[w.slot]) is w
+            and self._work_remains()
+            and self._can_start_workers()
+            and (lost is None or self.executor.can_start(w.slot))
+        ):
             self._start_worker(w.slot)
 
     def _check_timeouts(self) -> None:
@@ -191,8 +216,9 @@ class Lifecycle(Results):
         stacks = self.executor.dump_stacks(w.id)
         paused = self.executor.pause(w.id)  # local: SIGSTOP; Ray: cannot
         self._drain(w)
-        if w.status is DEAD or not (w.running == idx and self.ledger.attempt[idx] == attempt
-                          and self.ledger.running_on(idx, w.id)):
+        if w.status is DEAD or not (
+            w.running == idx and self.ledger.attempt[idx] == attempt and self.ledger.running_on(idx, w.id)
+        ):
             if paused:
                 self.executor.resume(w.id)
             return
@@ -218,8 +244,11 @@ class Lifecycle(Results):
             if w.pid is None and w.chan is None and orphaned and not self.executor.forked_pid(w.id):
                 self.exits.append((w.id, f"was never started: {self.collector_gone}"))
             elif (w.eof_at is not None or w.killed_at is not None) and gone(w.id):
-                status = ("killed by signal 9 (SIGKILL)" if w.killed_at is not None
-                          else "exited (its exit status was lost with the collector)")
+                status = (
+                    "killed by signal 9 (SIGKILL)"
+                    if w.killed_at is not None
+                    else "exited (its exit status was lost with the collector)"
+                )
                 self.exits.append((w.id, status))
         if self.kill_requested and now - self.kill_requested_at > KILL_GRACE * 2:
             for w in self._live():  # killed, and still no exit after seconds: gone all the same
@@ -262,7 +291,17 @@ class Lifecycle(Results):
             return
         self.collector_gone = why
         if self.settings.start == "fork" and self.settings.backend == "local":
-            self.state.progress.note(f"testfleet: {why}; the running workers go on, none can be started any more")
-            self.state.warning({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
-                                "message": f"{why}; no worker could be started after that",
-                                "filename": "", "lineno": 0})
+            self.state.progress.note(
+                f"testfleet: {why}; the running workers go on, none can be started any more"
+            )
+            self.state.warning(
+                {
+                    "t": "warning",
+                    "nodeid": "",
+                    "when": "runtest",
+                    "category": "TestfleetWarning",
+                    "message": f"{why}; no worker could be started after that",
+                    "filename": "",
+                    "lineno": 0,
+                }
+            )

@@ -42,9 +42,16 @@ class Controller(Lifecycle):
         old_handler = signal.signal(signal.SIGINT, self._on_sigint)
         old_term = signal.signal(signal.SIGTERM, self._on_sigterm)
         if self.state.bus.wants(events.RunStarted):
-            self.state.bus.publish(events.RunStarted(
-                self.state.run_id, self.state.started, self.settings.workers, self.settings.backend,
-                tuple(str(a) for a in self.config.invocation_params.args), str(self.config.rootpath)))
+            self.state.bus.publish(
+                events.RunStarted(
+                    self.state.run_id,
+                    self.state.started,
+                    self.settings.workers,
+                    self.settings.backend,
+                    tuple(str(a) for a in self.config.invocation_params.args),
+                    str(self.config.rootpath),
+                )
+            )
         try:
             self.executor.start_collector()
             # What the executor settled that the settings left open (Ray: one worker per CPU
@@ -55,7 +62,11 @@ class Controller(Lifecycle):
             for slot in range(self.executor.early_workers()):
                 self._start_worker(slot)
             collected = self._wait_for_collection()
-            if collected.get("fork_hazard") and self.settings.start == "fork" and self.executor.backend == "local":
+            if (
+                collected.get("fork_hazard")
+                and self.settings.start == "fork"
+                and self.executor.backend == "local"
+            ):
                 raise UsageError(collected["fork_hazard"])  # hardware: the collector initialised CUDA
             self.state.phase("collected")
             self._emit_collection(session, collected)
@@ -109,7 +120,9 @@ class Controller(Lifecycle):
         if self.breaker_message:
             self.state.internal_error = self.breaker_message
         if self.stop_requested or self.kill_requested:
-            raise session.Interrupted(f"testfleet: interrupted, {self.state.count(Outcome.NOT_RUN)} tests not run")
+            raise session.Interrupted(
+                f"testfleet: interrupted, {self.state.count(Outcome.NOT_RUN)} tests not run"
+            )
         if session.shouldfail:
             raise session.Failed(session.shouldfail)
         if session.shouldstop:
@@ -158,8 +171,11 @@ class Controller(Lifecycle):
             live = self._live()
             if not live:
                 if self._work_remains():
-                    startable = [slot for slot in range(self.settings.workers)  # Ray: room left?
-                                 if self._can_start_workers() and self.executor.can_start(slot)]
+                    startable = [
+                        slot
+                        for slot in range(self.settings.workers)  # Ray: room left?
+                        if self._can_start_workers() and self.executor.can_start(slot)
+                    ]
                     for slot in startable:
                         self._start_worker(slot)
                     if startable:
@@ -167,8 +183,11 @@ class Controller(Lifecycle):
                     if self.collector_gone is not None and self.settings.start == "fork":
                         for idx in self.scheduler.drain():
                             if not self.state.is_final(idx):
-                                self._set_aside(idx, f"no worker was left to run it: {self.collector_gone}, "
-                                                     "so no worker could be started any more")
+                                self._set_aside(
+                                    idx,
+                                    f"no worker was left to run it: {self.collector_gone}, "
+                                    "so no worker could be started any more",
+                                )
                     else:
                         self._settle_stranded("no worker can be started any more")
                 break
@@ -206,7 +225,8 @@ class Controller(Lifecycle):
         if not self.stop_requested:
             self.stop_requested = True
             self.state.progress.note(
-                "testfleet: Ctrl-C: no new tests start; running tests finish. Ctrl-C again to kill the workers.")
+                "testfleet: Ctrl-C: no new tests start; running tests finish. Ctrl-C again to kill the workers."
+            )
         else:
             self._request_kill()
 

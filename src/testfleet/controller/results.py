@@ -34,7 +34,9 @@ class Results(Dispatch):
             else:
                 w.outstanding.remove(idx)
             w.running = None
-            reports = rebuild(self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"])
+            reports = rebuild(
+                self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"]
+            )
             took = sum(r.duration for r in reports)
             w.avg_duration = took if w.avg_duration is None else 0.8 * w.avg_duration + 0.2 * took
             module = self.items[idx]["nodeid"].partition("::")[0]
@@ -76,8 +78,11 @@ class Results(Dispatch):
         self.scheduler.started(w.id, idx)
         self.state.progress.started(w.id, self.items[idx]["nodeid"])
         if self.state.bus.wants(events.TestStarted):
-            self.state.bus.publish(events.TestStarted(self.items[idx]["nodeid"], w.id, w.started_wall,
-                                                      len(self.state.attempts.get(idx, ())) + 1))
+            self.state.bus.publish(
+                events.TestStarted(
+                    self.items[idx]["nodeid"], w.id, w.started_wall, len(self.state.attempts.get(idx, ())) + 1
+                )
+            )
 
     def _on_collector_msg(self, msg: dict[str, Any]) -> None:
         kind = msg["t"]

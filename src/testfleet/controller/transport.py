@@ -63,8 +63,9 @@ class Transport(ControllerBase):
                         break
                 # A connection that closed without becoming a worker or the collector is done.
                 # (One that did is kept: its EOF is seen again under its new role.)
-                if not alive and not any(ref2 is chan and m2["t"] in ("hello", "collected")
-                                         for _kind, ref2, m2 in out):
+                if not alive and not any(
+                    ref2 is chan and m2["t"] in ("hello", "collected") for _kind, ref2, m2 in out
+                ):
                     self._drop(chan)
                 continue
             if kind == "collector":

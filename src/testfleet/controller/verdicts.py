@@ -42,44 +42,80 @@ class Verdicts(Collection):
         """A worker's result for ``idx`` (its reports, rebuilt)."""
         outcome = outcome_of(reports)
         if outcome == Outcome.CRASHED:  # reports missing: treat as a crash of this test
-            self._settle_controller(idx, Outcome.CRASHED.value,
-                                    f"worker {w.id} sent no result for the test", w, reports)
+            self._settle_controller(
+                idx, Outcome.CRASHED.value, f"worker {w.id} sent no result for the test", w, reports
+            )
             return
         result = self._result(idx, w, outcome.value, reports)
         self._settle(idx, result, reports, w)
 
-    def _result(self, idx: int, w: Worker | None, outcome: str, reports: list[pytest.TestReport],
-                message: str | None = None, failure_text: str | None = None) -> TestResult:
+    def _result(
+        self,
+        idx: int,
+        w: Worker | None,
+        outcome: str,
+        reports: list[pytest.TestReport],
+        message: str | None = None,
+        failure_text: str | None = None,
+    ) -> TestResult:
         durations = {r.when: r.duration for r in reports}
         text = failure_text
         if text is None:
             failed = [r for r in reports if r.failed]
             text = "\n".join(r.longreprtext for r in failed) or None
         return TestResult(
-            run_id=self.state.run_id, nodeid=self.items[idx]["nodeid"], outcome=outcome,
-            worker=w.id if w else None, start=w.started_wall if w else time.time(),
-            setup_duration=durations.get("setup", 0.0), call_duration=durations.get("call", 0.0),
+            run_id=self.state.run_id,
+            nodeid=self.items[idx]["nodeid"],
+            outcome=outcome,
+            worker=w.id if w else None,
+            start=w.started_wall if w else time.time(),
+            setup_duration=durations.get("setup", 0.0),
+            call_duration=durations.get("call", 0.0),
             teardown_duration=durations.get("teardown", 0.0),
             message=message if message is not None else message_of(reports, Outcome(outcome)),
-            failure_text=text, stdout=captured(reports, "stdout") or None,
+            failure_text=text,
+            stdout=captured(reports, "stdout") or None,
             stderr=captured(reports, "stderr") or None,
         )
 
-    def _settle_controller(self, idx: int, outcome: str, text: str, w: Worker | None,
-                           prior: list[pytest.TestReport] | None = None,
-                           sections: list[tuple[str, str]] | None = None, duration: float = 0.0) -> None:
+    def _settle_controller(
+        self,
+        idx: int,
+        outcome: str,
+        text: str,
+        w: Worker | None,
+        prior: list[pytest.TestReport] | None = None,
+        sections: list[tuple[str, str]] | None = None,
+        duration: float = 0.0,
+    ) -> None:
         """A verdict of the controller's own (``text`` is its failure text), as pytest reports."""
         fail = not (outcome == Outcome.UNSCHEDULABLE.value and self.settings.allow_unschedulable)
-        reports = synthetic_reports(self.items[idx]["nodeid"], self._location(idx), outcome, text, sections or [],
-                                    duration, prior or [], fail=fail)
+        reports = synthetic_reports(
+            self.items[idx]["nodeid"],
+            self._location(idx),
+            outcome,
+            text,
+            sections or [],
+            duration,
+            prior or [],
+            fail=fail,
+        )
         first = text.strip().splitlines()[0] if text.strip() else outcome
         result = self._result(idx, w, outcome, reports, message=first, failure_text=text)
         if outcome != Outcome.SKIPPED.value:
             result.call_duration = duration
         self._settle(idx, result, reports, w)
 
-    def _settle(self, idx: int, result: TestResult | None, reports: Sequence[pytest.TestReport] = (),
-                w: Worker | None = None, *, why: str | None = None, sweep: bool = False) -> None:
+    def _settle(
+        self,
+        idx: int,
+        result: TestResult | None,
+        reports: Sequence[pytest.TestReport] = (),
+        w: Worker | None = None,
+        *,
+        why: str | None = None,
+        sweep: bool = False,
+    ) -> None:
         """The one verb that gives a test an outcome, and the one place that accepts it at
         most once: from an attempt that ended (a worker's result, a crash, a timeout), or as
         a verdict on a test no worker holds (skipped, unschedulable, not run). Anything else
@@ -163,13 +199,18 @@ class Verdicts(Collection):
         crash = read_tail(self.executor.worker_file(w.id, "crash"), 16000)
         # A test's reports arrive together, after it ends: all there is of this one is what
         # its worker's capture files and logs hold.
-        sections = [(title, body) for title, body in
-                    (("Captured stdout call", out1), ("Captured stderr call", out2)) if body]
+        sections = [
+            (title, body)
+            for title, body in (("Captured stdout call", out1), ("Captured stderr call", out2))
+            if body
+        ]
         elapsed = time.monotonic() - w.started_at
         if w.timed_out == idx:
-            text = (f"Timeout: the test ran longer than {self.settings.timeout:g}s; testfleet stopped worker "
-                    f"{w.id} (pid {w.pid}).\n\nPython stacks of every thread of the worker at the timeout:\n"
-                    f"{w.timeout_stacks.strip() or '(no stacks could be read)'}")
+            text = (
+                f"Timeout: the test ran longer than {self.settings.timeout:g}s; testfleet stopped worker "
+                f"{w.id} (pid {w.pid}).\n\nPython stacks of every thread of the worker at the timeout:\n"
+                f"{w.timeout_stacks.strip() or '(no stacks could be read)'}"
+            )
             for title, body in sections:
                 text += f"\n\n{title} (so far):\n{body.rstrip()}"
             self._settle_controller(idx, Outcome.TIMEOUT.value, text, w, None, sections, elapsed)
@@ -199,6 +240,9 @@ class Verdicts(Collection):
                 self._set_aside(idx, "no worker could take it under its constraints")
                 continue
             reason = why if why is not None else f"needs {missing}"
-            self._settle_controller(idx, Outcome.UNSCHEDULABLE.value,
-                                    f"no worker left can run it: {reason}"
-                                    + (f" (workers lost with: {lost})" if lost else ""), None)
+            self._settle_controller(
+                idx,
+                Outcome.UNSCHEDULABLE.value,
+                f"no worker left can run it: {reason}" + (f" (workers lost with: {lost})" if lost else ""),
+                None,
+            )

@@ -32,8 +32,13 @@ class WorkerStatus(enum.Enum):
 
 
 # Module-level names for the hot path: a module global is read faster than an enum member.
-STARTING, READY, STOPPING, HALTED, DEAD = (WorkerStatus.STARTING, WorkerStatus.READY, WorkerStatus.STOPPING,
-                                          WorkerStatus.HALTED, WorkerStatus.DEAD)
+STARTING, READY, STOPPING, HALTED, DEAD = (
+    WorkerStatus.STARTING,
+    WorkerStatus.READY,
+    WorkerStatus.STOPPING,
+    WorkerStatus.HALTED,
+    WorkerStatus.DEAD,
+)
 
 
 @dataclass
