@@ -7,7 +7,7 @@ one module each; every layer uses only itself and the layers below it::
     lifecycle   workers start, say hello, exit, time out, are lost; the collector's health
     results     worker and collector messages: start, done, next, returned, bye
     dispatch    what each worker's queue holds: feeding, prefetch depth, steal-back, halt
-    verdicts    the one verb that gives a test its outcome (settle) and what builds verdicts
+    verdicts    the one verb that gives a test its outcome (_settle) and what builds verdicts
     collection  waiting for the collection and re-emitting it through pytest's hooks
     transport   the selector round: accepted connections, messages and EOFs as events
     base        this module: the run's state, and a few questions every layer asks
