@@ -112,8 +112,7 @@ class Verdicts(Collection):
         result: TestResult | None,
         reports: Sequence[pytest.TestReport] = (),
         w: Worker | None = None,
-        *,
-        why: str | None = None,
+        why: str | None = None,  # not keyword-only: CPython's fast call path skips those
         sweep: bool = False,
     ) -> None:
         """The one verb that gives a test an outcome, and the one place that accepts it at
