@@ -43,6 +43,9 @@ STARTING, READY, STOPPING, HALTED, DEAD = (
 
 @dataclass
 class Worker:
+    """The controller's handle on one worker process: ``w<slot>`` or, for a replacement,
+    ``w<slot>.<generation>``; ``outstanding`` is what it holds (its running test first)."""
+
     id: str
     slot: int
     gen: int
