@@ -11,18 +11,22 @@ How the fake fleet gets in (the test hook; the core helper keeps these stable):
   with ``benchmarks/`` on ``PYTHONPATH``). Its ``pytest_configure`` replaces
   ``testfleet.executor.make_executor`` (the controller looks it up when its run starts) with
   a factory for :class:`FakeExecutor`. Nothing else of testfleet is touched.
-- :class:`FakeExecutor` implements the executor members the controller uses (``listener``,
-  ``token``, ``backend``, ``start_collector``, ``attach_collector``, ``collector_log``,
-  ``collector_exit``, ``start_worker``, ``forked``, ``poll_exits``, ``kill``, ``dump_stacks``,
-  ``worker_file``, ``shutdown``, ``timings``); :class:`FakeRayExecutor` adds ``plan`` and
-  ``slot_caps``, so the controller takes the Ray executor's path (placed slots, workers over
-  TCP). Its ``start_collector`` starts one *fleet process* (this file, ``--fleet-process``):
+- :class:`FakeExecutor` implements every member of the executor protocol
+  (``testfleet.executor.protocol.Executor``: ``settings``, ``listeners``, ``placed``,
+  ``early_workers``, ``collector_health``, ``can_start``, ``lost``, ``exited``, ``pause``...),
+  most of them as the local executor answers them; :class:`FakeRayExecutor` is ``placed``, so
+  the controller takes the Ray executor's path (planned slots, workers over TCP). Its
+  ``start_collector`` starts one *fleet process* (this file, ``--fleet-process``):
   it connects as the collector and sends a ``collected`` message of ``--tests`` items, then
   answers the controller's ``fork`` requests by connecting one socket per fake worker.
 - Each fake worker behaves as ``worker/loop.py`` does: it runs the head of its queue once the
-  next item is known (or a ``flush``/``stop`` says there is none), answers with the previous
-  test's ``done`` carrying ``next``, and on ``stop`` sends ``bye`` and closes; the fleet then
-  reports the exit on the collector channel (``exited``), as the real collector does.
+  next item is known (or a ``flush``/``stop`` says there is none, or it is the tail of a
+  ``late`` batch: then it asks for its next item with ``next`` and waits for the answer),
+  answers with the previous test's ``done`` carrying ``next``, gives unstarted tests back on
+  ``unqueue`` (``returned``), and on ``stop`` sends ``bye`` and closes; the fleet then
+  reports the exit on the collector channel (``exited``), as the real collector does. (A fake
+  worker that ignores ``late`` or ``unqueue`` waits forever for an item or an answer that
+  never comes, and so does the controller: the run hangs.)
 
 The rate is the number of tests over the time from the first ``start_worker`` call (the
 scheduler is built) to ``shutdown`` (the loop has settled every test), with the controller's
@@ -67,8 +71,10 @@ class FakeExecutor:
 
     backend = "fake-local"
     transport = "unix"
+    placed = False  # the controller's own slots (the local executor's path)
 
     def __init__(self, config: Any, settings: Any) -> None:
+        self.settings = settings  # nothing left open to settle: the run's own
         self.workdir = tempfile.mkdtemp(prefix="tf-bench-")
         self.token = "bench"
         self.timings: dict[str, Any] = {}
@@ -83,6 +89,7 @@ class FakeExecutor:
             self.address = path
         self.listener.listen(1024)
         self.listener.setblocking(False)
+        self.listeners = [self.listener]
         self.proc: subprocess.Popen[bytes] | None = None
         self.chan: Any = None
         self._first: tuple[float, float] | None = None
@@ -106,6 +113,37 @@ class FakeExecutor:
 
     def collector_exit(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
+
+    def collector_health(self) -> str | None:
+        code = self.collector_exit()
+        return None if code is None else f"the fake fleet exited with code {code}"
+
+    def early_workers(self) -> int:
+        return 0
+
+    def plan(self, specs: Any) -> bool:
+        return True
+
+    def slot_caps(self, slot: int) -> dict[str, Any]:
+        return {}
+
+    def can_start(self, slot: int) -> bool:
+        return True
+
+    def lost(self, worker_id: str) -> dict[str, Any] | None:
+        return None
+
+    def forked_pid(self, worker_id: str) -> int | None:
+        return None
+
+    def exited(self, worker_id: str) -> bool:
+        return False  # the fleet reports every exit (``exited``)
+
+    def pause(self, worker_id: str) -> bool:
+        return False
+
+    def resume(self, worker_id: str) -> bool:
+        return False
 
     def start_worker(self, worker_id: str, env: dict[str, str]) -> None:
         if self._first is None:
@@ -151,6 +189,7 @@ class FakeRayExecutor(FakeExecutor):
 
     backend = "fake-ray"
     transport = "tcp"
+    placed = True
 
     def plan(self, specs: Any) -> bool:
         return True
@@ -221,6 +260,38 @@ class FakeWorker:
         self.stopping = False
         self.halted = False
         self.ran = 0
+        # The last item of a "late" batch: it may start before its next item is known.
+        self.late_tail: int | None = None
+        self.asking = False  # asked for the next item ("next") of a late tail; waits for it
+
+    def take(self, msg: dict[str, Any], stats: dict[str, int]) -> bytes | None:
+        """Apply one controller message (as ``worker/loop.py``'s WorkQueue does); a reply, if any."""
+        kind = msg["t"]
+        if kind == "run" and not self.halted:
+            self.queue.extend(msg["items"])
+            self.late_tail = msg["items"][-1] if msg.get("late") else None
+            stats["run_messages"] += 1
+            stats["run_items"] += len(msg["items"])
+        elif kind == "flush" and not self.halted:
+            self.queue.append(FLUSH)
+            stats["flushes"] += 1
+        elif kind == "unqueue":  # give back up to n unstarted tests from the tail
+            keep = max(1, len(self.queue) - int(msg["n"]))
+            back: list[int] = []
+            if not self.halted and FLUSH not in self.queue:
+                while len(self.queue) > keep:
+                    back.append(self.queue.pop())
+                back.reverse()
+                if back:
+                    self.late_tail = self.queue[-1]
+            stats["returned"] = stats.get("returned", 0) + len(back)
+            return frame({"t": "returned", "items": back})
+        elif kind == "stop":
+            self.stopping = True
+        elif kind == "halt":
+            self.queue.clear()
+            self.stopping = self.halted = True
+        return None
 
 
 def done_text(i: int, nxt: int | None, now: float) -> str:
@@ -235,8 +306,13 @@ def advance(w: FakeWorker) -> tuple[list[bytes], bool]:
     """Run what the worker may run now (as worker/loop.py would); its messages, and whether it exits."""
     out: list[bytes] = []
     now = time.time()
+    if w.asking:  # the late tail's teardown waits for its next item (worker/loop.py LateNext)
+        if not w.queue and not w.stopping:
+            return out, False
+        w.asking = False
     while True:
-        if len(w.queue) < 2 and not w.stopping and not (w.queue and w.queue[-1] == FLUSH):
+        if (len(w.queue) < 2 and not w.stopping and not (w.queue and w.queue[-1] == FLUSH)
+                and not (len(w.queue) == 1 and w.queue[0] == w.late_tail)):
             if w.pending is not None:  # the controller must have the results before we wait
                 out.append(framed(done_text(w.pending, None, now)))
                 w.pending = None
@@ -256,6 +332,11 @@ def advance(w: FakeWorker) -> tuple[list[bytes], bool]:
             out.append(frame({"t": "start", "i": head, "ts": now, "loc": ["test_fake.py", head % 1000 + 1, f"t{head}"]}))
         w.pending = head
         w.ran += 1
+        if not w.queue and head == w.late_tail and not w.stopping:
+            # Started before its next item was known: it asks for it when it tears down.
+            out.append(frame({"t": "next", "i": head}))
+            w.asking = True
+            return out, False
 
 
 def fleet_process(address: str, token: str, tests: int, stats_path: str) -> None:
@@ -325,23 +406,16 @@ def fleet_process(address: str, token: str, tests: int, stats_path: str) -> None
             if msgs is None:
                 gone(w, "exited with code 70")
                 continue
+            replies: list[bytes] = []
             for msg in msgs:
-                kind = msg["t"]
-                if kind == "run" and not w.halted:
-                    w.queue.extend(msg["items"])
+                if msg["t"] == "run" and not w.halted:
                     ran.update(msg["items"])
-                    stats["run_messages"] += 1
-                    stats["run_items"] += len(msg["items"])
-                elif kind == "flush" and not w.halted:
-                    w.queue.append(FLUSH)
-                    stats["flushes"] += 1
-                elif kind == "stop":
-                    w.stopping = True
-                elif kind == "halt":
-                    w.queue.clear()
-                    w.stopping = w.halted = True
+                reply = w.take(msg, stats)
+                if reply is not None:
+                    replies.append(reply)
             before = w.ran
             out, leaving = advance(w)
+            out = replies + out
             stats["ran"] += w.ran - before
             if out:
                 w.conn.write(b"".join(out))
@@ -354,7 +428,9 @@ PROTOCOL_VERSION = 0  # set from testfleet.messages in the fleet process (see ma
 
 
 # ===================================================================== driver
-def run_once(workers: int, tests: int, like: str, python: str) -> dict[str, Any]:
+def run_once(workers: int, tests: int, like: str, python: str, timeout: float = 900) -> dict[str, Any]:
+    """One controller run against ``workers`` fake workers; a run past ``timeout`` seconds
+    (a controller and a fleet waiting on each other) raises ``subprocess.TimeoutExpired``."""
     with tempfile.TemporaryDirectory(prefix="tf-bench-run-") as tmp:
         root = Path(tmp)
         (root / "pytest.ini").write_text("[pytest]\n")
@@ -366,7 +442,7 @@ def run_once(workers: int, tests: int, like: str, python: str) -> dict[str, Any]
                "--fleet-report-json", str(report), "-q", "-p", "no:cacheprovider"]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=900)
+                              text=True, timeout=timeout)
         wall = time.perf_counter() - t0
         if not report.exists():
             raise SystemExit(f"no report from the controller (exit {proc.returncode}):\n{proc.stdout[-3000:]}")

@@ -148,8 +148,6 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 @pytest.mark.parametrize("path", sorted(SRC.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
 def test_no_module_over_500_lines(path: Path) -> None:
-    if path.name in ("controller.py", "ray.py"):  # core's; being split on its own branch
-        pytest.skip("split by the core helper (issue 14)")
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
 
 

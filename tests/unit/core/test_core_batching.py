@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from testfleet import controller as controller_mod
-from testfleet.controller import NAP_MAX, NAP_MIN, Controller, Worker, nap_seconds
+from testfleet.controller import NAP_MAX, NAP_MIN, Controller, Worker, WorkerStatus, nap_seconds
+from testfleet.controller import results as results_mod
 from testfleet.ledger import Ledger
 from testfleet.report import progress
 from testfleet.report.progress import PlainProgress
 
 
 def worker(queued: int, avg: float | None, **kw: Any) -> Worker:
+    kw.setdefault("status", WorkerStatus.READY)
     w = Worker(id="w0", slot=0, gen=0, env={}, chan=object(), avg_duration=avg, **kw)  # type: ignore[arg-type]
     w.outstanding = deque(range(queued + 1))  # the running test and what it holds after it
     return w
@@ -31,7 +32,8 @@ def test_nap_is_half_the_smallest_queue_and_capped() -> None:
 @pytest.mark.parametrize("other", [
     pytest.param(dict(queued=2, avg=0.0005), id="too-little-queued"),
     pytest.param(dict(queued=40, avg=None), id="no-test-finished-yet"),
-    pytest.param(dict(queued=40, avg=0.001, stopping=True), id="stopping"),
+    pytest.param(dict(queued=40, avg=0.001, status=WorkerStatus.STOPPING), id="stopping"),
+    pytest.param(dict(queued=40, avg=0.001, status=WorkerStatus.HALTED), id="halted"),
     pytest.param(dict(queued=0, avg=0.001), id="idle"),
 ])
 def test_no_nap_while_any_worker_could_starve(other: dict[str, Any]) -> None:
@@ -39,11 +41,11 @@ def test_no_nap_while_any_worker_could_starve(other: dict[str, Any]) -> None:
 
 
 def test_no_nap_for_a_worker_still_starting_and_none_without_workers() -> None:
-    starting = worker(40, 0.001)
+    starting = worker(40, 0.001, status=WorkerStatus.STARTING)
     starting.chan = None
     assert nap_seconds([worker(40, 0.001), starting]) == 0.0
     assert nap_seconds([]) == 0.0
-    dead = worker(0, None, dead=True)
+    dead = worker(0, None, status=WorkerStatus.DEAD)
     assert nap_seconds([dead, worker(40, 0.001)]) == pytest.approx(min(NAP_MAX, 40 * 0.001 / 2))
     assert 2 * NAP_MIN <= NAP_MAX
 
@@ -124,7 +126,7 @@ def bare_controller(monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, list[s
     monkeypatch.setattr(c, "_feed", lambda w: fed.append(w.id))
     monkeypatch.setattr(c, "_feed_idle", lambda: fed.append("idle"))
     monkeypatch.setattr(c, "_settle_reports", lambda idx, w, reports: settled.append(idx))
-    monkeypatch.setattr(controller_mod, "rebuild", lambda *a: [SimpleNamespace(duration=0.002)])
+    monkeypatch.setattr(results_mod, "rebuild", lambda *a: [SimpleNamespace(duration=0.002)])
     return c, fed, settled
 
 
