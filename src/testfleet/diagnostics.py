@@ -1,9 +1,8 @@
 """What a finished or dead process leaves for its report: how it ended and the tail of its
 files. Standard library only (Ray nodes import it).
 
-The one copy of these helpers; ``worker/collector.py`` (``describe_status``) and
-``worker/capture.py`` (``read_tail``) still hold their own until the core owner switches them
-to this module.
+The one copy of these helpers: the controller, the collector, the workers' capture and the Ray
+actors all use them.
 """
 
 from __future__ import annotations

@@ -12,12 +12,12 @@ from typing import Any
 
 from testfleet.controller.results import Results
 from testfleet.controller.workers import DEAD, HALTED, READY, STARTING, STOPPING, Worker
+from testfleet.diagnostics import read_tail
 from testfleet.executor.local import collector_ended
 from testfleet.hardware.forksafety import spawn_mismatch
 from testfleet.ledger import ASSIGNED
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import WorkerSpec
-from testfleet.worker.capture import read_tail
 
 # A worker that dies this many times in a row before finishing any test opens the breaker.
 EARLY_DEATH_LIMIT = 5
@@ -181,7 +181,7 @@ class Lifecycle(Results):
         if self.early_deaths >= EARLY_DEATH_LIMIT:
             self.breaker_message = (
                 f"testfleet: {self.early_deaths} workers in a row died before running any test "
-                f"(last: {status}); stopping. Worker log:\n{read_tail(self.executor.worker_file(w.id, 'log'), 2000)}"
+                f"(last: {status}); stopping. Worker log:\n{read_tail(self.executor.worker_file(w.id, 'log'), 2000) or ''}"
             )
             self.stop_requested = True
             return

@@ -23,10 +23,10 @@ import pytest
 
 from testfleet.controller.collection import Collection
 from testfleet.controller.workers import Worker
+from testfleet.diagnostics import read_tail
 from testfleet.ledger import ENDED, NAMES, PENDING, InvariantBroken
 from testfleet.model import Outcome, TestResult
 from testfleet.outcomes import captured, message_of, outcome_of, synthetic_reports
-from testfleet.worker.capture import read_tail
 
 # The controller keeps every report (pytest's terminal reporter holds them for the summary),
 # so its heap grows with the run and each full cyclic-GC pass gets slower. Every this many
@@ -192,10 +192,10 @@ class Verdicts(Collection):
     def _settle_lost(self, w: Worker, idx: int, status: str) -> None:
         """``idx`` was running on ``w`` when it exited (``status``): timed out, killed by an
         interrupt, or crashed; the text tells what its capture files and logs hold."""
-        out1 = read_tail(self.executor.worker_file(w.id, "fd1"))
-        out2 = read_tail(self.executor.worker_file(w.id, "fd2"))
-        log = read_tail(self.executor.worker_file(w.id, "log"), 8000)
-        crash = read_tail(self.executor.worker_file(w.id, "crash"), 16000)
+        out1 = read_tail(self.executor.worker_file(w.id, "fd1")) or ""
+        out2 = read_tail(self.executor.worker_file(w.id, "fd2")) or ""
+        log = read_tail(self.executor.worker_file(w.id, "log"), 8000) or ""
+        crash = read_tail(self.executor.worker_file(w.id, "crash"), 16000) or ""
         # A test's reports arrive together, after it ends: all there is of this one is what
         # its worker's capture files and logs hold.
         sections = [

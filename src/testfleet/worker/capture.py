@@ -19,6 +19,8 @@ from typing import IO, Any
 
 import pytest
 
+from testfleet.diagnostics import read_tail
+
 
 def stop_global_capture(config: pytest.Config) -> None:
     capman = config.pluginmanager.getplugin("capturemanager")
@@ -76,20 +78,4 @@ def dump_stacks(pid: int, path: str, wait: float = 1.0) -> str:
             break
         last = size
         time.sleep(0.02)
-    return read_tail(path, 256 * 1024)
-
-
-def read_tail(path: str, limit: int = 64 * 1024) -> str:
-    """The last ``limit`` bytes of a capture or log file, decoded leniently."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - limit))
-            data = fh.read()
-    except OSError:
-        return ""
-    text = data.decode("utf-8", "replace")
-    if size > limit:
-        text = f"[... {size - limit} earlier bytes not shown ...]\n" + text
-    return text
+    return read_tail(path, 256 * 1024) or ""

@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from testfleet.compat import collection_warnings
+from testfleet.diagnostics import describe_status
 from testfleet.hardware.forksafety import error_line, fork_hazard
 from testfleet.messages import Channel, ChannelClosed
 from testfleet.worker import capture
@@ -225,17 +226,6 @@ class ForkServer:
             except OSError:
                 pass
         return 0
-
-
-def describe_status(status: int) -> str:
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = str(sig)
-        return f"killed by signal {sig} ({name})"
-    return f"exited with code {os.WEXITSTATUS(status)}"
 
 
 _PROFILER: Any = None
