@@ -78,11 +78,6 @@ class BatchWriter:
                 self._urgent = self._urgent or urgent
                 self._cv.notify()
 
-    @property
-    def pending_rows(self) -> int:
-        with self._cv:
-            return self._pending_rows
-
     def _due(self, now: float) -> bool:
         if not self._pending or now < self._retry_at:
             return False
