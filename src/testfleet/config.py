@@ -46,14 +46,18 @@ class Settings:
     ray_exclude: list[str] = field(default_factory=list)
     ray_ship: bool = True
     worker_tags: dict[str, list[str]] = field(default_factory=dict)  # slot -> tags, from pyproject
-    gc_freeze: bool = True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
+    gc_freeze: bool = (
+        True  # collector: no cyclic GC while collecting, collected objects frozen before the fork
+    )
     ci: str = "auto"  # failure annotations: auto (from the environment), github, azure, none
     shard: str | None = None  # "I/K": run shard I of K (testfleet.shard)
     durations_file: str | None = None  # durations to shard by, instead of the store's history
     dashboard: tuple[str, int] | None = None  # live dashboard (host, port; port 0: a free one)
     dashboard_token: str | None = None  # required when the dashboard binds another address
     progress_interval: float = 10.0  # seconds between "N/M done" lines when stdout is not a terminal
-    gpu_isolation: str = "shared"  # shared: every slot sees a GPU; exclusive: each slot its own (docs/hardware.md)
+    gpu_isolation: str = (
+        "shared"  # shared: every slot sees a GPU; exclusive: each slot its own (docs/hardware.md)
+    )
 
 
 def parse_workers(value: str | int, option: str = "--workers") -> int:
@@ -97,7 +101,9 @@ def parse_duration(option: str, value: str | None) -> float | None:
 def parse_order(value: str, option: str = "--order") -> tuple[str, int | None]:
     name, _, seed = value.partition(":")
     if name not in ORDERS or (seed and name != "random"):
-        raise UsageError(f"{option}: {value!r} is not one of collection, duration, failed-first, random[:seed]")
+        raise UsageError(
+            f"{option}: {value!r} is not one of collection, duration, failed-first, random[:seed]"
+        )
     if seed and not seed.isdigit():
         raise UsageError(f"{option}: seed {seed!r} is not a whole number")
     return name, int(seed) if seed else None
@@ -176,7 +182,7 @@ def parse_list(option: str, value: Any) -> list[str]:
         return [t.strip() for t in value.split(",") if t.strip()]
     if isinstance(value, (list, tuple)) and all(isinstance(t, (str, int)) for t in value):
         return [str(t) for t in value]
-    raise UsageError(f"{option}: {value!r} is not a list of names (e.g. [\"browser\", \"gpu\"])")
+    raise UsageError(f'{option}: {value!r} is not a list of names (e.g. ["browser", "gpu"])')
 
 
 # parse kind (options.Option.parse) -> check. Each takes (the name the user typed, value).
@@ -258,7 +264,9 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
     if unknown:
         close = difflib.get_close_matches(unknown[0], known, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UsageError(f"[tool.testfleet]: unknown key {unknown[0]!r}{hint}; known keys: {', '.join(known)}")
+        raise UsageError(
+            f"[tool.testfleet]: unknown key {unknown[0]!r}{hint}; known keys: {', '.join(known)}"
+        )
 
     s = Settings()
     for o in OPTIONS:
@@ -283,10 +291,13 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
         setattr(s, o.name, parsed)
     wt = file_cfg.get("worker_tags", {})
     if not isinstance(wt, dict) or not all(isinstance(v, list) for v in wt.values()):
-        raise UsageError("[tool.testfleet] worker_tags must map a worker number to a list of tags, "
-                         "e.g. worker_tags = {0 = [\"browser\"]}")
+        raise UsageError(
+            "[tool.testfleet] worker_tags must map a worker number to a list of tags, "
+            'e.g. worker_tags = {0 = ["browser"]}'
+        )
     s.worker_tags = {str(k): [str(t) for t in v] for k, v in wt.items()}
     if s.port_base + s.workers * s.port_count > 65535:
         raise UsageError(
-            f"port_base {s.port_base} with {s.workers} workers x {s.port_count} ports goes past port 65535")
+            f"port_base {s.port_base} with {s.workers} workers x {s.port_count} ports goes past port 65535"
+        )
     return s

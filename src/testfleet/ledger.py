@@ -60,7 +60,8 @@ class Ledger:
     def _broken(self, verb: str, idx: int, wid: str | None = None) -> InvariantBroken:
         return InvariantBroken(
             f"{verb}({idx}{', ' + wid if wid else ''}): test {idx} is {NAMES[self.state[idx]]}"
-            f" (holder {self.holder[idx]}, attempt {self.attempt[idx]})")
+            f" (holder {self.holder[idx]}, attempt {self.attempt[idx]})"
+        )
 
     # ---------------------------------------------------------------- controller verbs
     def assign(self, idx: int, wid: str) -> int:

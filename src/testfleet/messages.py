@@ -66,7 +66,7 @@ def encode_location(location: Any) -> str:
     if isinstance(location, tuple) and len(location) == 3:
         path, lineno, domain = location
         if isinstance(path, str) and isinstance(domain, str) and (lineno is None or type(lineno) is int):
-            return f'[{quote(path)},{"null" if lineno is None else lineno},{quote(domain)}]'
+            return f"[{quote(path)},{'null' if lineno is None else lineno},{quote(domain)}]"
     return encode_json(location)
 
 

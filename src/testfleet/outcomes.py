@@ -85,9 +85,16 @@ def captured(reports: Sequence[pytest.TestReport], stream: str) -> str:
     return "".join(parts.values())
 
 
-def synthetic_reports(nodeid: str, location: tuple[str, int | None, str], outcome: str, longrepr: str,
-                      sections: Sequence[tuple[str, str]] = (), duration: float = 0.0,
-                      prior: Sequence[pytest.TestReport] = (), fail: bool = True) -> list[pytest.TestReport]:
+def synthetic_reports(
+    nodeid: str,
+    location: tuple[str, int | None, str],
+    outcome: str,
+    longrepr: str,
+    sections: Sequence[tuple[str, str]] = (),
+    duration: float = 0.0,
+    prior: Sequence[pytest.TestReport] = (),
+    fail: bool = True,
+) -> list[pytest.TestReport]:
     """setup/call/teardown reports for an outcome the controller decided.
 
     ``prior`` are the reports the worker sent before it died (kept, e.g. a passed setup).
@@ -95,7 +102,9 @@ def synthetic_reports(nodeid: str, location: tuple[str, int | None, str], outcom
     """
     reports = [r for r in prior if r.when == "setup" and r.passed]
 
-    def make(when: str, out: str, lr: Any, secs: Sequence[tuple[str, str]] = (), dur: float = 0.0) -> pytest.TestReport:
+    def make(
+        when: str, out: str, lr: Any, secs: Sequence[tuple[str, str]] = (), dur: float = 0.0
+    ) -> pytest.TestReport:
         rep = pytest.TestReport(nodeid, location, {}, out, lr, when, list(secs), dur)  # type: ignore[arg-type]
         rep.testfleet_outcome = outcome  # type: ignore[attr-defined]
         return rep

@@ -55,7 +55,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     for node in item.listchain():
         nodeid = node.nodeid
         if nodeid == old or nodeid.startswith(old + "::"):
-            _set_nodeid(node, new + nodeid[len(old):])
+            _set_nodeid(node, new + nodeid[len(old) :])
 
 
 def _set_nodeid(node: Any, nodeid: str) -> None:
@@ -166,7 +166,9 @@ class FleetPlugin:
             log = exc.log.strip()
             if exc.exitcode == 4:
                 errors = [ln for ln in log.splitlines() if ln.startswith("ERROR:")]
-                raise pytest.UsageError((errors[-1][6:].strip() if errors else log) or "usage error") from None
+                raise pytest.UsageError(
+                    (errors[-1][6:].strip() if errors else log) or "usage error"
+                ) from None
             tr = self.config.pluginmanager.get_plugin("terminalreporter")
             if tr is not None:
                 tr.write_line(log)
@@ -213,4 +215,3 @@ class FleetPlugin:
 
             remember_last_store(path)  # read commands run elsewhere find this store
         yield
-

@@ -35,8 +35,13 @@ def from_dict(config: pytest.Config, data: dict[str, Any]) -> pytest.TestReport:
     return rep
 
 
-def rebuild(config: pytest.Config, nodeid: str, location: tuple[str, int | None, str],
-            keywords: Sequence[str], entries: Sequence[Any]) -> list[pytest.TestReport]:
+def rebuild(
+    config: pytest.Config,
+    nodeid: str,
+    location: tuple[str, int | None, str],
+    keywords: Sequence[str],
+    entries: Sequence[Any],
+) -> list[pytest.TestReport]:
     """The reports of one test, in the order the worker made them."""
     out: list[pytest.TestReport] = []
     proto: pytest.TestReport | None = None
@@ -48,8 +53,18 @@ def rebuild(config: pytest.Config, nodeid: str, location: tuple[str, int | None,
         when, outcome, duration, start, stop = entry
         if proto is None:
             kw = dict.fromkeys(keywords, 1)
-            rep = pytest.TestReport(nodeid, location, kw, outcome, None, when, (),  # type: ignore[arg-type, unused-ignore]
-                                    duration, start, stop)
+            rep = pytest.TestReport(
+                nodeid,
+                location,
+                kw,
+                outcome,
+                None,
+                when,
+                (),  # type: ignore[arg-type, unused-ignore]
+                duration,
+                start,
+                stop,
+            )
             proto = rep
         else:
             # Same test: copy the first report's fields (its parsed nodeid among them) and
@@ -57,7 +72,13 @@ def rebuild(config: pytest.Config, nodeid: str, location: tuple[str, int | None,
             rep = pytest.TestReport.__new__(pytest.TestReport)
             d = rep.__dict__
             d.update(proto.__dict__)
-            d["when"], d["outcome"], d["duration"], d["start"], d["stop"] = when, outcome, duration, start, stop
+            d["when"], d["outcome"], d["duration"], d["start"], d["stop"] = (
+                when,
+                outcome,
+                duration,
+                start,
+                stop,
+            )
             d["sections"], d["user_properties"] = [], []
         out.append(rep)
     return out

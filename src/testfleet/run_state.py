@@ -19,17 +19,10 @@ from testfleet.config import Settings
 from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.outcomes import RETRYABLE
+from testfleet.recovery import replay_journals
 from testfleet.scheduler.protocol import Scheduler, TestSpec
 from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
-from testfleet.store.journal import (
-    Journal,
-    discard,
-    journal_path,
-    read_journal,
-    read_worker_journal,
-    worker_journal_path,
-    worker_journals,
-)
+from testfleet.store.journal import Journal, discard, journal_path, worker_journal_path, worker_journals
 
 
 def typed_args(config: pytest.Config) -> list[str]:
@@ -55,9 +48,14 @@ def is_partial(config: pytest.Config, settings: Settings) -> bool:
     part): history statistics leave it out (store/history.py). A -m in addopts is the suite."""
     opt, argv = config.option, [str(a) for a in config.invocation_params.args]
     selected = (getattr(opt, "keyword", "") or getattr(opt, "markexpr", "")) and any(
-        a.startswith(("-k", "-m")) for a in argv)
-    return bool(selected or settings.resume or getattr(settings, "shard", None)
-                or any("::" in str(a) for a in config.args))
+        a.startswith(("-k", "-m")) for a in argv
+    )
+    return bool(
+        selected
+        or settings.resume
+        or getattr(settings, "shard", None)
+        or any("::" in str(a) for a in config.args)
+    )
 
 
 class RunState:
@@ -121,11 +119,19 @@ class RunState:
             self._prepare_resume()
             commit, branch = git_info(self.config.rootpath)
             self.run_info = RunInfo(
-                run_id=self.run_id, start=self.started, args=typed_args(self.config),
-                rootdir=str(self.config.rootpath), git_commit=commit, git_branch=branch,
-                host=platform.node(), pid=os.getpid(), workers=self.settings.workers,
-                backend=self.settings.backend, parent_run=self.resumed_from,
-                partial=is_partial(self.config, self.settings))
+                run_id=self.run_id,
+                start=self.started,
+                args=typed_args(self.config),
+                rootdir=str(self.config.rootpath),
+                git_commit=commit,
+                git_branch=branch,
+                host=platform.node(),
+                pid=os.getpid(),
+                workers=self.settings.workers,
+                backend=self.settings.backend,
+                parent_run=self.resumed_from,
+                partial=is_partial(self.config, self.settings),
+            )
             self.store.start_run(self.run_info)
             self._open_journal()
             self.history = self.store.durations()
@@ -145,9 +151,18 @@ class RunState:
             self.journal_path = journal_path(path, self.run_id)
             self.journal = Journal(self.journal_path)
         except OSError as exc:  # no journal: the store alone, as before
-            self.warnings.append({"t": "warning", "nodeid": "", "when": "runtest", "category": "TestfleetWarning",
-                                  "message": f"no results journal ({exc}): --resume after a kill may re-run "
-                                             "tests that had finished", "filename": "", "lineno": 0})
+            self.warnings.append(
+                {
+                    "t": "warning",
+                    "nodeid": "",
+                    "when": "runtest",
+                    "category": "TestfleetWarning",
+                    "message": f"no results journal ({exc}): --resume after a kill may re-run "
+                    "tests that had finished",
+                    "filename": "",
+                    "lineno": 0,
+                }
+            )
 
     def journal_flush(self) -> None:
         """Append what settled since the last call to the journal (once per loop round)."""
@@ -157,38 +172,6 @@ class RunState:
             except OSError:
                 self.journal = None
 
-    def _replay_journals(self, chain: list[str]) -> list[TestResult]:
-        """Results in the journals of ``chain`` (run ids) that the store lacks: stored now,
-        under their own runs, and returned. The controller's journal first, then its
-        workers' for what the controller had not recorded (recovery.py)."""
-        from testfleet.recovery import recovered
-
-        path = getattr(self.store, "path", None)
-        if path is None:
-            return []
-        missing: list[TestResult] = []
-        retries = 0 if self.config.option.maxfail else self.settings.retries
-        for rid in chain:
-            jpath = journal_path(path, rid)
-            journaled = read_journal(jpath)
-            by_worker = worker_journals(jpath)
-            if not journaled and not by_worker:
-                continue
-            self.replayed += [jpath, *by_worker.values()]
-            known = self.store.results(rid)
-            keys = {(r.nodeid, r.attempt) for r in known}
-            for r in journaled:  # what the store lacks, each (test, attempt) once
-                if (r.nodeid, r.attempt) not in keys:
-                    keys.add((r.nodeid, r.attempt))
-                    known.append(r)
-                    missing.append(r)
-            if by_worker:
-                workers = {wid: read_worker_journal(p) for wid, p in by_worker.items()}
-                missing += recovered(self.config, rid, workers, known, retries)
-        if missing:
-            self.store.add_results(missing)
-        return missing
-
     def _prepare_resume(self) -> None:
         """--resume: the run to continue, and what it already settled (nothing runs twice)."""
         if not self.settings.resume:
@@ -197,8 +180,11 @@ class RunState:
         run_id = self.store.latest_run_id() if wanted == "last" else wanted
         run = self.store.get_run(run_id) if run_id else None
         if run is None:
-            raise UsageError(f"--resume: no run {wanted!r} in the results store" if wanted != "last"
-                             else "--resume: the results store has no runs")
+            raise UsageError(
+                f"--resume: no run {wanted!r} in the results store"
+                if wanted != "last"
+                else "--resume: the results store has no runs"
+            )
         if run.status == "finished":
             raise UsageError(f"--resume: run {run.run_id} finished; there is nothing to resume")
         if run.status == "running":
@@ -210,7 +196,9 @@ class RunState:
             ids.append(link.run_id)
             link = self.store.get_run(link.parent_run) if link.parent_run else None
         # What the killed controller had received but its store batch had not written yet.
-        replayed = [r for r in self._replay_journals(ids) if r.final and r.outcome != Outcome.NOT_RUN.value]
+        retries = 0 if self.config.option.maxfail else self.settings.retries
+        found, self.replayed = replay_journals(self.config, self.store, ids, retries)
+        replayed = [r for r in found if r.final and r.outcome != Outcome.NOT_RUN.value]
         done = self.store.completed_nodeids(run.run_id, include_parents=True) | {r.nodeid for r in replayed}
         previous: dict[str, TestResult] = {}
         for rid in ids:
@@ -234,7 +222,9 @@ class RunState:
             self._store_failed(exc)
 
     # ------------------------------------------------------------------ collection and scheduling
-    def collected(self, items: list[dict[str, Any]], seconds: float, digest: str, deselected: int = 0) -> None:
+    def collected(
+        self, items: list[dict[str, Any]], seconds: float, digest: str, deselected: int = 0
+    ) -> None:
         self.items = items
         self.collect_seconds = seconds
         self.collection_hash = digest
@@ -242,10 +232,18 @@ class RunState:
             self.run_info.collected = len(items)
             self._store_call("start_run", self.run_info)
         if self.bus.wants(events.Collected):
-            self.bus.publish(events.Collected(
-                run_id=self.run_id, total=len(items), deselected=deselected, seconds=seconds,
-                nodeids=tuple(i["nodeid"] for i in items),
-                estimates={n: d for n in (i["nodeid"] for i in items) if (d := self.history.get(n)) is not None}))
+            self.bus.publish(
+                events.Collected(
+                    run_id=self.run_id,
+                    total=len(items),
+                    deselected=deselected,
+                    seconds=seconds,
+                    nodeids=tuple(i["nodeid"] for i in items),
+                    estimates={
+                        n: d for n in (i["nodeid"] for i in items) if (d := self.history.get(n)) is not None
+                    },
+                )
+            )
 
     def collection_report(self, nodeid: str, outcome: str, message: str) -> None:
         self.collection.append({"nodeid": nodeid, "outcome": outcome, "message": message})
@@ -258,8 +256,10 @@ class RunState:
     def make_scheduler(self, items: list[dict[str, Any]], deselected: int) -> Scheduler:
         from testfleet.scheduler import WorkerSpec, build_scheduler
 
-        fleet = [WorkerSpec(f"w{slot}", self.slot_caps(slot), frozenset(self.slot_tags(slot)))
-                 for slot in range(self.settings.workers)]
+        fleet = [
+            WorkerSpec(f"w{slot}", self.slot_caps(slot), frozenset(self.slot_tags(slot)))
+            for slot in range(self.settings.workers)
+        ]
         partial = deselected > 0 or any("::" in str(a) for a in self.config.args)
         done: dict[int, str] = {}
         for i, info in enumerate(items):
@@ -268,9 +268,17 @@ class RunState:
                 self.final[i] = previous
                 done[i] = previous.outcome
         scheduler, presettled = build_scheduler(
-            self.specs(), items, order=self.settings.order, seed=self.settings.seed, history=self.history,
-            last_outcomes=self.last_outcomes, fleet=fleet, partial_selection=partial,
-            deadline=self.settings.deadline is not None, done=done)
+            self.specs(),
+            items,
+            order=self.settings.order,
+            seed=self.settings.seed,
+            history=self.history,
+            last_outcomes=self.last_outcomes,
+            fleet=fleet,
+            partial_selection=partial,
+            deadline=self.settings.deadline is not None,
+            done=done,
+        )
         self._presettled = presettled
         self.estimates = scheduler.estimates
         return scheduler
@@ -339,17 +347,30 @@ class RunState:
         return env
 
     # ------------------------------------------------------------------ workers
-    def worker_ready(self, wid: str, pid: int, caps: dict[str, Any], seconds: float, replacement: bool) -> None:
+    def worker_ready(
+        self, wid: str, pid: int, caps: dict[str, Any], seconds: float, replacement: bool
+    ) -> None:
         caps = dict(caps)
-        self.workers[wid] = {"id": wid, "pid": pid, "caps": caps, "peak_rss_kb": None, "tests": 0,
-                             "start_seconds": round(seconds, 4)}
+        self.workers[wid] = {
+            "id": wid,
+            "pid": pid,
+            "caps": caps,
+            "peak_rss_kb": None,
+            "tests": 0,
+            "start_seconds": round(seconds, 4),
+        }
         if replacement:
             self.replacements.append({"worker": wid, "seconds": round(seconds, 4)})
-        self._store_call("add_workers", [WorkerInfo(self.run_id, wid, caps.get("host", platform.node()),
-                                                    pid, caps, caps.get("node"))])
+        self._store_call(
+            "add_workers",
+            [WorkerInfo(self.run_id, wid, caps.get("host", platform.node()), pid, caps, caps.get("node"))],
+        )
         if self.bus.wants(events.WorkerUp):
-            self.bus.publish(events.WorkerUp(wid, pid, caps.get("host", platform.node()), caps.get("node"),
-                                             caps, replacement))
+            self.bus.publish(
+                events.WorkerUp(
+                    wid, pid, caps.get("host", platform.node()), caps.get("node"), caps, replacement
+                )
+            )
 
     def worker_bye(self, wid: str, peak: int | None, tests: int, cpu_seconds: float | None = None) -> None:
         if wid in self.workers:
@@ -376,8 +397,11 @@ class RunState:
         attempts = self.attempts.setdefault(idx, [])
         result.attempt = len(attempts) + 1
         attempts.append(result)
-        retry = (result.outcome in RETRYABLE and result.attempt <= self.settings.retries
-                 and not self.config.option.maxfail)
+        retry = (
+            result.outcome in RETRYABLE
+            and result.attempt <= self.settings.retries
+            and not self.config.option.maxfail
+        )
         if retry:
             result.final = False
         else:
@@ -397,8 +421,13 @@ class RunState:
         return idx in self.final
 
     def not_run(self, idx: int, reason: str = "the run stopped before this test started") -> None:
-        result = TestResult(run_id=self.run_id, nodeid=self.items[idx]["nodeid"], outcome=Outcome.NOT_RUN.value,
-                            message=reason, attempt=len(self.attempts.get(idx, [])) + 1)
+        result = TestResult(
+            run_id=self.run_id,
+            nodeid=self.items[idx]["nodeid"],
+            outcome=Outcome.NOT_RUN.value,
+            message=reason,
+            attempt=len(self.attempts.get(idx, [])) + 1,
+        )
         self.final[idx] = result
         self._store_call("add_results", [result])
         if self.journal is not None:
@@ -407,10 +436,19 @@ class RunState:
 
     def _published(self, result: TestResult) -> None:
         if self.bus.wants(events.TestFinished):
-            self.bus.publish(events.TestFinished(
-                nodeid=result.nodeid, outcome=result.outcome, worker_id=result.worker, duration=result.duration,
-                attempt=result.attempt, final=result.final, flaky=result.flaky, message=result.message,
-                failure_text=result.failure_text))
+            self.bus.publish(
+                events.TestFinished(
+                    nodeid=result.nodeid,
+                    outcome=result.outcome,
+                    worker_id=result.worker,
+                    duration=result.duration,
+                    attempt=result.attempt,
+                    final=result.final,
+                    flaky=result.flaky,
+                    message=result.message,
+                    failure_text=result.failure_text,
+                )
+            )
 
     def counts(self) -> dict[str, int]:
         c = Counter(r.outcome for r in self.final.values())
@@ -427,8 +465,11 @@ class RunState:
         if exitstatus == 4:  # a usage error: the run never properly ran (cli edit)
             status = "error"
         if self.bus.wants(events.RunFinished):
-            self.bus.publish(events.RunFinished(self.run_id, time.time(), exitstatus, status, self.counts(),
-                                                self.wall_seconds()))
+            self.bus.publish(
+                events.RunFinished(
+                    self.run_id, time.time(), exitstatus, status, self.counts(), self.wall_seconds()
+                )
+            )
         stored = False
         if self.store is not None:
             try:

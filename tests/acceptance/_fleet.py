@@ -27,8 +27,14 @@ class Run:
         return matches[0]
 
 
-def run_testfleet(args: list[str], cwd: Path, *, timeout: float = 120, report: bool = True,
-                  env: dict[str, str] | None = None) -> Run:
+def run_testfleet(
+    args: list[str],
+    cwd: Path,
+    *,
+    timeout: float = 120,
+    report: bool = True,
+    env: dict[str, str] | None = None,
+) -> Run:
     """``python -m testfleet run ...`` in a subprocess, with a JSON report read back."""
     with tempfile.TemporaryDirectory(prefix="testfleet-report-") as tmp:
         # Outside cwd: the suites under examples/ must not collect leftovers.
@@ -36,8 +42,14 @@ def run_testfleet(args: list[str], cwd: Path, *, timeout: float = 120, report: b
         full = [sys.executable, "-m", "testfleet", "run", *args]
         if report:
             full += ["--report-json", str(report_path)]
-        proc = subprocess.run(full, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
-                              start_new_session=True)
+        proc = subprocess.run(
+            full,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})},
+            start_new_session=True,
+        )
         data = json.loads(report_path.read_text()) if report and report_path.exists() else None
     return Run(proc.returncode, proc.stdout, proc.stderr, data)

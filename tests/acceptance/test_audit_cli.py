@@ -12,7 +12,7 @@ import pytest
 
 from testfleet.cli.main import main
 
-SRC = '''
+SRC = """
 def clamp(x, lo, hi):
     if x < lo:
         return lo
@@ -24,8 +24,8 @@ def clamp(x, lo, hi):
 def record(x, sink):
     sink.append(x)
     return 2 * x
-'''
-TESTS = '''
+"""
+TESTS = """
 from mini.calc import clamp, record
 
 
@@ -44,7 +44,7 @@ def test_dead_assert():
 
 def test_record():
     assert record(2, []) == 4
-'''
+"""
 
 
 def _project(tmp_path: Path, tests: str = TESTS, src: str = SRC) -> Path:
@@ -57,14 +57,30 @@ def _project(tmp_path: Path, tests: str = TESTS, src: str = SRC) -> Path:
 
 
 def _cli(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(tmp_path / "src"), str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.run([sys.executable, "-m", "testfleet", "audit", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [
+                str(tmp_path / "src"),
+                str(Path(__file__).resolve().parents[2] / "src"),
+                os.environ.get("PYTHONPATH", ""),
+            ]
+        ),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "testfleet", "audit", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
-def test_fail_on_and_fail_under_gate_the_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail_on_and_fail_under_gate_the_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _project(tmp_path)
     monkeypatch.chdir(tmp_path)
     # static only: static 0.75 x 0.35 = 2.6 proven; the unmeasured 0.65 counts only at the high end
@@ -74,29 +90,38 @@ def test_fail_on_and_fail_under_gate_the_exit_code(tmp_path: Path, monkeypatch: 
     assert main(["audit", "tests", "--fail-under", "5"]) == 1
     err = capsys.readouterr().err
     assert "FAIL: 1 finding(s) of --fail-on rule(s): cannot-fail" in err
-    assert ("FAIL: score 2.6-6.5/10 (checks, stability, coverage, mutation not measured) is below "
-            "--fail-under 5.0 (the low end counts)") in err
+    assert (
+        "FAIL: score 2.6-6.5/10 (checks, stability, coverage, mutation not measured) is below "
+        "--fail-under 5.0 (the low end counts)"
+    ) in err
 
 
-def test_unknown_rule_is_a_usage_error_naming_accepted_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_rule_is_a_usage_error_naming_accepted_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["audit", ".", "--fail-on", "no-such-rule"]) == 4
     line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert line.startswith("testfleet: error: --fail-on: unknown rule(s) no-such-rule; accepted: cannot-fail,")
+    assert line.startswith(
+        "testfleet: error: --fail-on: unknown rule(s) no-such-rule; accepted: cannot-fail,"
+    )
 
 
-def test_json_report_to_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_report_to_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _project(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert main(["audit", "tests", "--format", "json", "-o", "audit.json"]) == 0
-    assert capsys.readouterr().out.strip() == ("audit: score 2.6-6.5/10 (checks, stability, coverage, mutation not "
-                                               "measured), 4 tests, 1 findings; report written to audit.json")
+    assert capsys.readouterr().out.strip() == (
+        "audit: score 2.6-6.5/10 (checks, stability, coverage, mutation not "
+        "measured), 4 tests, 1 findings; report written to audit.json"
+    )
     data = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     # test_dead_assert has an explicit `assert False`: statically it can fail (--run shows it never does)
     assert [(f["rule"], f["path"], f["line"], f["test"]) for f in data["findings"]] == [
-        ("cannot-fail", "tests/test_calc.py", 9, "test_clamp_smoke")]
+        ("cannot-fail", "tests/test_calc.py", 9, "test_clamp_smoke")
+    ]
 
 
 @pytest.mark.slow
@@ -110,8 +135,10 @@ def test_run_measures_coverage_and_zero_check_passes(tmp_path: Path) -> None:
     assert (m["covered_statements"], m["total_statements"]) == (8, 9)
     assert (m["covered_branches"], m["total_branches"]) == (3, 4)
     # test_dead_assert contains an assert, but never executes it
-    assert sorted(m["zero_check_passes"]) == ["tests/test_calc.py::test_clamp_smoke",
-                                              "tests/test_calc.py::test_dead_assert"]
+    assert sorted(m["zero_check_passes"]) == [
+        "tests/test_calc.py::test_clamp_smoke",
+        "tests/test_calc.py::test_dead_assert",
+    ]
 
 
 @pytest.mark.slow
@@ -156,7 +183,9 @@ def test_mutant_that_never_ends_is_stopped_and_counted_timeout(tmp_path: Path, v
     m = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))["measurement"]
     # drop-call turns `items.pop()` into `pass`: `while items` never ends; the time limit stops it
     assert {(r["function"], r["kind"]): r["outcome"] for r in m["mutant_results"]} == {
-        ("drain", "default-return"): "killed", ("drain", "drop-call"): "timeout"}
+        ("drain", "default-return"): "killed",
+        ("drain", "drop-call"): "timeout",
+    }
     assert (m["mutants_run"], m["mutants_killed"]) == (2, 2)  # a timeout is a kill
 
 
@@ -246,8 +275,10 @@ def test_shop_with_mock_only_and_did_not_crash_tests_scores_at_most_5(tmp_path: 
     assert proc.returncode == 0, proc.stderr
     data = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
     assert sorted((f["test"], f["rule"]) for f in data["findings"]) == [
-        ("test_add_notifies", "mock-only"), ("test_cart_builds", "did-not-crash"),
-        ("test_checkout_notifies", "mock-only")]
+        ("test_add_notifies", "mock-only"),
+        ("test_cart_builds", "did-not-crash"),
+        ("test_checkout_notifies", "mock-only"),
+    ]
     assert data["measurement"]["ran"] is True
     assert data["score"] <= data["score_high"] <= 5.0
     assert data["unmeasured"] == ["mutation"]
@@ -255,7 +286,7 @@ def test_shop_with_mock_only_and_did_not_crash_tests_scores_at_most_5(tmp_path: 
     assert f"score {data['score']:.1f}-{data['score_high']:.1f}/10 (mutation not measured)" in proc.stdout
 
 
-KIDS_SRC = '''
+KIDS_SRC = """
 def in_fork_pool(x):
     y = x * 2
     return y + 1
@@ -279,8 +310,8 @@ def in_nested_worker(x):
 if __name__ == "__main__":
     import sys
     print(in_subprocess(int(sys.argv[1])))
-'''
-KIDS_TESTS = '''
+"""
+KIDS_TESTS = """
 import multiprocessing
 import os
 import subprocess
@@ -318,7 +349,7 @@ def test_nested_testfleet_run(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "-w", "1", "--db", "none", "-q",
                            "-p", "no:cacheprovider", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-'''
+"""
 
 
 @pytest.mark.slow
@@ -336,5 +367,9 @@ def test_run_measures_code_that_runs_only_in_child_processes(tmp_path: Path) -> 
     assert m["exit_code"] == 0, m["problems"]
     hits = {f["name"].rsplit(":", 1)[1]: (f["covered_statements"], f["statements"]) for f in m["functions"]}
     # each function body has 2 statements and runs only in a child process
-    assert hits == {"in_fork_pool": (2, 2), "in_spawn_pool": (2, 2), "in_subprocess": (2, 2),
-                    "in_nested_worker": (2, 2)}
+    assert hits == {
+        "in_fork_pool": (2, 2),
+        "in_spawn_pool": (2, 2),
+        "in_subprocess": (2, 2),
+        "in_nested_worker": (2, 2),
+    }

@@ -31,8 +31,11 @@ def test_unknown_tests_do_not_borrow_a_fast_modules_history(fleet: Any) -> None:
     fleet.write("test_m.py", "def test_fast(): pass\n")
     db = str(fleet.root / "r.duckdb")
     assert fleet.run("-w", "2", "--db", db).code == 0
-    fleet.write("test_m.py", "import time, pytest\ndef test_fast(): pass\n"
-                "@pytest.mark.parametrize('n', range(12))\ndef test_slow(n): time.sleep(0.3)\n")
+    fleet.write(
+        "test_m.py",
+        "import time, pytest\ndef test_fast(): pass\n"
+        "@pytest.mark.parametrize('n', range(12))\ndef test_slow(n): time.sleep(0.3)\n",
+    )
     run = fleet.run("-w", "2", "--db", db)
     assert run.code == 0, run.out[-2000:]
     assert run.report is not None

@@ -29,8 +29,9 @@ def test_gets_slower():
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "testfleet", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "testfleet", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture
@@ -65,8 +66,18 @@ def test_compare_defaults_to_the_last_two_runs_and_names_each_change(two_runs: A
 
 def test_compare_json_and_fail_on_gate(two_runs: Any) -> None:
     fleet, db, first, second = two_runs
-    done = cli("compare", first, second, "--db", str(db), "--format", "json", "--fail-on", "new-failures",
-               cwd=fleet.root)
+    done = cli(
+        "compare",
+        first,
+        second,
+        "--db",
+        str(db),
+        "--format",
+        "json",
+        "--fail-on",
+        "new-failures",
+        cwd=fleet.root,
+    )
     assert done.returncode == 1  # the gate: a new failure
     data = json.loads(done.stdout)
     assert (data["base"], data["head"]) == (first, second)
@@ -82,11 +93,14 @@ def test_compare_json_and_fail_on_gate(two_runs: Any) -> None:
     assert "x faster)" in back.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--fail-on", "everything"], "--fail-on 'everything' is not a section"),
-    (["--min-ratio", "0.5"], "--min-ratio must be at least 1.0"),
-    (["nosuchrun"], "no run 'nosuchrun'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fail-on", "everything"], "--fail-on 'everything' is not a section"),
+        (["--min-ratio", "0.5"], "--min-ratio must be at least 1.0"),
+        (["nosuchrun"], "no run 'nosuchrun'"),
+    ],
+)
 def test_compare_bad_input_is_one_line_and_exit_4(two_runs: Any, args: list[str], message: str) -> None:
     fleet, db, _first, _second = two_runs
     done = cli("compare", *args, "--db", str(db), cwd=fleet.root)

@@ -45,15 +45,27 @@ def test_param(n): assert n < 6
 
 
 def plain_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:testfleet", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:testfleet", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_verdicts_match_plain_pytest(fleet: Any) -> None:
     fleet.write("test_mixed.py", MIXED)
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 1
-    assert run.report["counts"] == {"passed": 7, "failed": 1, "error": 2, "skipped": 1, "xfailed": 1, "xpassed": 1}
+    assert run.report["counts"] == {
+        "passed": 7,
+        "failed": 1,
+        "error": 2,
+        "skipped": 1,
+        "xfailed": 1,
+        "xpassed": 1,
+    }
     # pytest's own final line counts the teardown error on top of the passed call, as pytest does.
     plain = plain_pytest(fleet.root)
     plain_last = plain.stdout.strip().splitlines()[-1]
@@ -94,13 +106,17 @@ def test_signal_dispositions_are_plain_pythons_in_workers(fleet: Any) -> None:
 
 
 def test_module_level_skip_is_counted_like_plain_pytest(fleet: Any) -> None:
-    fleet.write("test_opt.py", "import pytest\npytest.importorskip('no_such_module_here')\n"
-                               "def test_never(): pass\n")
+    fleet.write(
+        "test_opt.py", "import pytest\npytest.importorskip('no_such_module_here')\ndef test_never(): pass\n"
+    )
     fleet.write("test_ok.py", "def test_ok(): pass\n")
     run = fleet.run("-w", "2", "--db", "none")
     plain = plain_pytest(fleet.root)
     assert run.code == plain.returncode == 0
-    assert run.out.strip().splitlines()[-1].split(" in ")[0] == plain.stdout.strip().splitlines()[-1].split(" in ")[0]
+    assert (
+        run.out.strip().splitlines()[-1].split(" in ")[0]
+        == plain.stdout.strip().splitlines()[-1].split(" in ")[0]
+    )
     assert "1 passed, 1 skipped" in run.out.strip().splitlines()[-1]
 
 
@@ -120,8 +136,10 @@ def test_junitxml_durations_and_ra_keep_working(fleet: Any) -> None:
 
 
 def test_maxfail_stops_dispatch_and_lists_not_run(fleet: Any) -> None:
-    fleet.write("test_x.py", "import pytest\n@pytest.mark.parametrize('n', range(40))\n"
-                             "def test_n(n):\n    assert n != 3\n")
+    fleet.write(
+        "test_x.py",
+        "import pytest\n@pytest.mark.parametrize('n', range(40))\ndef test_n(n):\n    assert n != 3\n",
+    )
     run = fleet.run("-w", "1", "--db", "none", "-x")
     assert run.code == 1
     # As plain pytest: nothing after the first failure runs, even what the worker held.
@@ -145,11 +163,15 @@ def resource():
 
 
 def test_a_worker_stopped_by_maxfail_still_tears_down_module_fixtures(fleet: Any) -> None:
-    fleet.write("test_mod.py", LOGGED_MODULE_FIXTURE + """
+    fleet.write(
+        "test_mod.py",
+        LOGGED_MODULE_FIXTURE
+        + """
 @pytest.mark.parametrize("n", range(20))
 def test_uses(resource, n):
     assert n != 5
-""")
+""",
+    )
     run = fleet.run("-w", "1", "--db", "none", "--maxfail", "1")
     assert run.code == 1
     assert run.report["counts"] == {"passed": 5, "failed": 1, "not_run": 14}
@@ -157,12 +179,18 @@ def test_uses(resource, n):
 
 
 def test_a_worker_halted_by_another_workers_failure_tears_down_its_fixtures(fleet: Any) -> None:
-    fleet.write("test_b.py", LOGGED_MODULE_FIXTURE + """
+    fleet.write(
+        "test_b.py",
+        LOGGED_MODULE_FIXTURE
+        + """
 @pytest.mark.parametrize("n", range(30))
 def test_slow(resource, n):
     time.sleep(0.2)
-""")
-    fleet.write("test_a.py", """
+""",
+    )
+    fleet.write(
+        "test_a.py",
+        """
 import os, time
 LOG = os.path.join(os.path.dirname(__file__), "fixture.log")
 
@@ -171,7 +199,8 @@ def test_fails_once_the_other_module_runs():
     while not os.path.exists(LOG) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert False
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none", "-x")
     assert run.code == 1
     counts = run.report["counts"]
@@ -181,7 +210,9 @@ def test_fails_once_the_other_module_runs():
 
 
 def test_module_and_class_fixtures_are_set_up_once_per_worker(fleet: Any) -> None:
-    fleet.write("test_scoped.py", """
+    fleet.write(
+        "test_scoped.py",
+        """
 import os, pytest
 LOG = os.path.join(os.path.dirname(__file__), "setups.log")
 
@@ -196,7 +227,8 @@ def resource():
 @pytest.mark.parametrize("n", range(30))
 def test_uses(resource, n):
     assert resource == 1
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 0
     lines = (fleet.root / "setups.log").read_text().splitlines()
@@ -208,17 +240,20 @@ def test_uses(resource, n):
 
 
 def test_replacement_worker_is_forked_without_recollecting(fleet: Any) -> None:
-    fleet.write("conftest.py", """
+    fleet.write(
+        "conftest.py",
+        """
 import os
 import shutil
 def pytest_configure(config):
     with open(os.path.join(str(config.rootpath), "configured.log"), "a") as fh:
         fh.write(f"{os.getpid()}\\n")
-""")
-    fleet.write("test_die.py", "import os\n"
-                               "def test_die_1(): os._exit(1)\n"
-                               "def test_die_2(): os._exit(1)\n"
-                               "def test_ok(): pass\n")
+""",
+    )
+    fleet.write(
+        "test_die.py",
+        "import os\ndef test_die_1(): os._exit(1)\ndef test_die_2(): os._exit(1)\ndef test_ok(): pass\n",
+    )
     run = fleet.run("-w", "1", "--db", "none")
     assert run.report["counts"] == {"passed": 1, "crashed": 2}
     pids = (fleet.root / "configured.log").read_text().split()
@@ -231,13 +266,23 @@ def test_spawn_mode_runs_each_worker_from_its_own_collection(fleet: Any) -> None
     fleet.write("test_mixed.py", MIXED)
     run = fleet.run("-w", "2", "--db", "none", "--start", "spawn")
     assert run.code == 1
-    assert run.report["counts"] == {"passed": 7, "failed": 1, "error": 2, "skipped": 1, "xfailed": 1, "xpassed": 1}
+    assert run.report["counts"] == {
+        "passed": 7,
+        "failed": 1,
+        "error": 2,
+        "skipped": 1,
+        "xfailed": 1,
+        "xpassed": 1,
+    }
 
 
 def test_spawn_mode_detects_a_collection_that_differs(fleet: Any) -> None:
-    fleet.write("test_random.py", "import random\nimport pytest\n"
-                                  "@pytest.mark.parametrize('n', random.sample(range(10**6), 5))\n"
-                                  "def test_n(n): pass\n")
+    fleet.write(
+        "test_random.py",
+        "import random\nimport pytest\n"
+        "@pytest.mark.parametrize('n', random.sample(range(10**6), 5))\n"
+        "def test_n(n): pass\n",
+    )
     run = fleet.run("-w", "2", "--db", "none", "--start", "spawn")
     assert run.code == 3
     assert "collected a different set of tests" in run.out
@@ -281,10 +326,17 @@ def test_bad_input_is_one_line_and_exit_code_4(fleet: Any, args: list[str], mess
 
 def test_pytest_fleet_option_runs_the_same_way(fleet: Any) -> None:
     fleet.write("test_mixed.py", MIXED)
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--fleet", "2", "--fleet-db", "none"],
-                          cwd=fleet.root, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--fleet", "2", "--fleet-db", "none"],
+        cwd=fleet.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1
-    assert "testfleet: 13 collected: 7 passed, 1 failed, 2 error, 1 skipped, 1 xfailed, 1 xpassed" in proc.stdout
+    assert (
+        "testfleet: 13 collected: 7 passed, 1 failed, 2 error, 1 skipped, 1 xfailed, 1 xpassed" in proc.stdout
+    )
 
 
 def test_report_json_has_the_documented_fields(fleet: Any) -> None:
@@ -308,18 +360,25 @@ def _wait_for(path: Path, deadline: float) -> None:
 
 
 def test_ctrl_c_once_lets_running_tests_finish_and_exits_2(fleet: Any) -> None:
-    fleet.write("test_slow.py", """
+    fleet.write(
+        "test_slow.py",
+        """
 import os, time, pytest
 HERE = os.path.dirname(__file__)
 @pytest.mark.parametrize("n", range(20))
 def test_slow(n):
     open(os.path.join(HERE, f"started-{n}"), "w").close()
     time.sleep(1.0)
-""")
+""",
+    )
     report = fleet.root / "report.json"
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none",
-                             "--report-json", str(report)], cwd=fleet.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none", "--report-json", str(report)],
+        cwd=fleet.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(fleet.root / "started-0", 30)
     proc.send_signal(signal.SIGINT)
     out, _err = proc.communicate(timeout=60)
@@ -337,7 +396,9 @@ def test_slow(n):
 
 
 def test_ctrl_c_twice_kills_the_workers(fleet: Any) -> None:
-    fleet.write("test_hang.py", """
+    fleet.write(
+        "test_hang.py",
+        """
 import os, time
 HERE = os.path.dirname(__file__)
 def test_hang_a():
@@ -345,9 +406,15 @@ def test_hang_a():
     time.sleep(120)
 def test_hang_b():
     time.sleep(120)
-""")
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none"],
-                            cwd=fleet.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+""",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none"],
+        cwd=fleet.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(fleet.root / "started-a", 30)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.3)  # two distinct key presses
@@ -360,7 +427,9 @@ def test_hang_b():
 
 
 def test_env_vars_and_ports_are_given_to_each_worker(fleet: Any) -> None:
-    fleet.write("test_env.py", """
+    fleet.write(
+        "test_env.py",
+        """
 import os, pytest
 @pytest.mark.parametrize("n", range(8))
 def test_env(n):
@@ -369,7 +438,8 @@ def test_env(n):
     slot = int(wid[1:])
     assert os.environ["TESTFLEET_WORKERS"] == "2"
     assert base == 40000 + slot * count
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 0, run.out
     assert run.report["counts"] == {"passed": 8}
@@ -394,11 +464,19 @@ def test_env_is_left_clean(fleet: Any) -> None:
 
 @pytest.mark.skipif(not shutil.which("script"), reason="needs util-linux's script for a pseudo-terminal")
 def test_tty_shows_live_progress_with_workers_current_tests(fleet: Any) -> None:
-    fleet.write("test_slow.py", "import time, pytest\n@pytest.mark.parametrize('n', range(6))\n"
-                                "def test_slow(n): time.sleep(0.4)\n")
+    fleet.write(
+        "test_slow.py",
+        "import time, pytest\n@pytest.mark.parametrize('n', range(6))\ndef test_slow(n): time.sleep(0.4)\n",
+    )
     cmd = f"{sys.executable} -m testfleet run -w 2 --db none"
-    proc = subprocess.run(["script", "-qec", cmd, "/dev/null"], cwd=fleet.root, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "COLUMNS": "120"})
+    proc = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"],
+        cwd=fleet.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "120"},
+    )
     assert proc.returncode == 0, proc.stdout
     assert "testfleet: 0/6 done" in proc.stdout or "/6 done (" in proc.stdout
     assert "w0: test_slow.py::test_slow[" in proc.stdout or "w1: test_slow.py::test_slow[" in proc.stdout
@@ -408,11 +486,14 @@ def test_tty_shows_live_progress_with_workers_current_tests(fleet: Any) -> None:
 def test_plugins_see_deselected_items_with_their_node_ids(fleet: Any) -> None:
     # A plugin that reads every reported object (hypothesis's terminal summary does) must not
     # meet placeholders: it gets one object per deselected test, with its node id.
-    fleet.write("conftest.py", """
+    fleet.write(
+        "conftest.py",
+        """
 def pytest_terminal_summary(terminalreporter):
     for rep in terminalreporter.stats.get("deselected", []):
         terminalreporter.write_line(f"deselected: {rep.nodeid} {sorted(vars(rep))}")
-""")
+""",
+    )
     fleet.write("test_k.py", "def test_keep():\n    pass\ndef test_drop():\n    pass\n")
     run = fleet.run("-w", "2", "--db", "none", "-k", "keep")
     assert run.code == 0, run.out
@@ -423,23 +504,33 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def test_failures_are_annotated_for_github_actions(fleet: Any) -> None:
-    fleet.write("tests/test_ci.py", "import os\n\ndef test_ok():\n    pass\n\n"
-                                    "def test_bad():\n    assert 1 == 2, 'numbers differ'\n\n"
-                                    "def test_dies():\n    os._exit(3)\n")
+    fleet.write(
+        "tests/test_ci.py",
+        "import os\n\ndef test_ok():\n    pass\n\n"
+        "def test_bad():\n    assert 1 == 2, 'numbers differ'\n\n"
+        "def test_dies():\n    os._exit(3)\n",
+    )
     run = fleet.run("-w", "2", "--db", "none", "--junitxml", "junit.xml", env={"GITHUB_ACTIONS": "true"})
     assert run.code == 1
     # GitLab and Jenkins read JUnit XML: the crash is a failure there, with its text.
-    crashed = [case for case in ET.parse(fleet.root / "junit.xml").getroot().iter("testcase")
-               if case.get("name") == "test_dies"]
+    crashed = [
+        case
+        for case in ET.parse(fleet.root / "junit.xml").getroot().iter("testcase")
+        if case.get("name") == "test_dies"
+    ]
     assert len(crashed) == 1 and crashed[0].find("failure") is not None
     assert "exited with code 3" in (crashed[0].find("failure").text or "")  # type: ignore[union-attr]
     lines = [ln for ln in run.out.splitlines() if ln.startswith("::error ")]
     assert len(lines) == 2, run.out
     # Most important first: both are new (no history), and a crash ranks before an assertion.
-    assert lines[1] == ("::error file=tests/test_ci.py,line=6,title=failed%3A tests/test_ci.py%3A%3Atest_bad"
-                        "::AssertionError: numbers differ")
-    assert lines[0].startswith("::error file=tests/test_ci.py,line=9,title=crashed%3A "
-                               "tests/test_ci.py%3A%3Atest_dies::Crashed: worker w")
+    assert lines[1] == (
+        "::error file=tests/test_ci.py,line=6,title=failed%3A tests/test_ci.py%3A%3Atest_bad"
+        "::AssertionError: numbers differ"
+    )
+    assert lines[0].startswith(
+        "::error file=tests/test_ci.py,line=9,title=crashed%3A "
+        "tests/test_ci.py%3A%3Atest_dies::Crashed: worker w"
+    )
     assert lines[0].endswith("exited with code 3 while running this test.")
     quiet = fleet.run("-w", "2", "--db", "none", "--ci", "none", env={"GITHUB_ACTIONS": "true"})
     assert not any(ln.startswith("::error") for ln in quiet.out.splitlines())

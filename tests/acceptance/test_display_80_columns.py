@@ -61,7 +61,10 @@ def table_from(lines: list[str], header: str) -> list[str]:
 def test_runs_and_workers_tables_wrap_by_cell(project: Path) -> None:
     run_in_pty(cli("run", "-w", "2", "-q"), project)
     run_in_pty(cli("run", "-w", "2", "-q", "-k", "not 30"), project)  # a partial run
-    outcomes = ["36 passed, 2 skipped, 1 xfailed", "36 passed, 1 failed, 2 skipped, 1 xfailed"]  # newest first
+    outcomes = [
+        "36 passed, 2 skipped, 1 xfailed",
+        "36 passed, 1 failed, 2 skipped, 1 xfailed",
+    ]  # newest first
     code, lines = run_in_pty(cli("runs"), project)
     screen = "\n".join(lines)
     assert code == 0, screen
@@ -90,7 +93,9 @@ def test_runs_and_workers_tables_wrap_by_cell(project: Path) -> None:
     code, lines = run_in_pty(cli("runs"), project, columns=120)  # wide: every column, a line a run
     screen = "\n".join(lines)
     table = table_from(lines, "run ")
-    assert table[0].split() == ["run", "started", "took", "status", "tests", "exit", "commit", "outcomes"], screen
+    assert table[0].split() == ["run", "started", "took", "status", "tests", "exit", "commit", "outcomes"], (
+        screen
+    )
     assert [ln[table[0].index("outcomes") :] for ln in table[1:3]] == outcomes, screen
     assert table[3].startswith("* partial run") and len(table) == 4, screen
 
@@ -117,10 +122,21 @@ def test_workers_table_with_ray_node_ids_wraps_by_cell(tmp_path: Path) -> None:
     store.start_run(RunInfo(run_id="20261204-120000-abcd", start=1_700_000_000.0))
     node, host = "f" * 56, "ip-10-0-12-34.eu-west-1.compute.internal"
     caps = {  # what a Ray worker slot advertises (executor/ray_placement.slot_caps)
-        "node": node, "node_ip": "10.0.12.34", "tags": ["browser", "ssd"], "browser": True, "ssd": True,
-        "gpu": 2, "gpu_ids": ["0", "1"], "cpus": 16, "memory_gb": 62.5, "platform": "linux", "python": "3.11.7",
+        "node": node,
+        "node_ip": "10.0.12.34",
+        "tags": ["browser", "ssd"],
+        "browser": True,
+        "ssd": True,
+        "gpu": 2,
+        "gpu_ids": ["0", "1"],
+        "cpus": 16,
+        "memory_gb": 62.5,
+        "platform": "linux",
+        "python": "3.11.7",
     }
-    store.add_workers([WorkerInfo("20261204-120000-abcd", f"w{i}", host, 4000 + i, caps, node=node) for i in range(2)])
+    store.add_workers(
+        [WorkerInfo("20261204-120000-abcd", f"w{i}", host, 4000 + i, caps, node=node) for i in range(2)]
+    )
     store.finish_run("20261204-120000-abcd", "finished", 1_700_000_010.0, 0, {"passed": 1})
     store.close()
     items = "cpus=16 memory_gb=62.5 node_ip=10.0.12.34 platform=linux python=3.11.7"

@@ -125,7 +125,9 @@ def test_after(n): time.sleep(0.05)
 def test_a_test_that_attacks_the_collector_does_not_hang_the_run(fleet: Any, sig: str, order: str) -> None:
     """Issue 13 point 4: the controller waited forever for exits the collector would report."""
     fleet.write("test_attack.py", ATTACK.replace("{sig}", sig))
-    run = fleet.run("-w", "2", "--db", "none", "--order", order, timeout=float(os.environ.get("ATTACK_TIMEOUT", "90")))
+    run = fleet.run(
+        "-w", "2", "--db", "none", "--order", order, timeout=float(os.environ.get("ATTACK_TIMEOUT", "90"))
+    )
     assert run.report is not None, run.out[-3000:] + run.err[-3000:]
     outcomes = Counter(t["outcome"] for t in run.report["tests"])
     assert outcomes == {"passed": 14}, (outcomes, run.out[-3000:])
@@ -133,12 +135,23 @@ def test_a_test_that_attacks_the_collector_does_not_hang_the_run(fleet: Any, sig
 
 
 def test_tests_left_without_a_collector_end_not_run_saying_why(fleet: Any) -> None:
-    fleet.write("test_attack.py", "import os, signal\n"
-                "def test_attack_parent(): os.kill(os.getppid(), signal.SIGKILL)\n"
-                "def test_die(): os._exit(1)\n"
-                "def test_left_1(): pass\n"
-                "def test_left_2(): pass\n")
-    run = fleet.run("-w", "1", "--db", "none", "--order", "collection", timeout=float(os.environ.get("ATTACK_TIMEOUT", "90")))
+    fleet.write(
+        "test_attack.py",
+        "import os, signal\n"
+        "def test_attack_parent(): os.kill(os.getppid(), signal.SIGKILL)\n"
+        "def test_die(): os._exit(1)\n"
+        "def test_left_1(): pass\n"
+        "def test_left_2(): pass\n",
+    )
+    run = fleet.run(
+        "-w",
+        "1",
+        "--db",
+        "none",
+        "--order",
+        "collection",
+        timeout=float(os.environ.get("ATTACK_TIMEOUT", "90")),
+    )
     assert run.report is not None, run.out[-3000:] + run.err[-3000:]
     assert run.outcome("test_attack_parent")["outcome"] == "passed"
     assert run.outcome("test_die")["outcome"] == "crashed"
@@ -152,7 +165,9 @@ def test_tests_left_without_a_collector_end_not_run_saying_why(fleet: Any) -> No
 @pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
 def test_sigterm_ends_a_run_whose_collector_was_attacked_within_seconds(fleet: Any, sig: str) -> None:
     """Issue 13 point 4: neither SIGTERM nor SIGINT ended such a run."""
-    fleet.write("test_hang.py", f"""
+    fleet.write(
+        "test_hang.py",
+        f"""
 import os, signal, time
 HERE = os.path.dirname(__file__)
 def test_attack():
@@ -161,10 +176,16 @@ def test_attack():
     time.sleep(120)
 def test_hang():
     time.sleep(120)
-""")
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none",
-                             "--order", "collection"], cwd=fleet.root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+""",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", "none", "--order", "collection"],
+        cwd=fleet.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         eventually(lambda: (fleet.root / "attacked").exists(), timeout=30)
         time.sleep(0.3)  # the controller notices the collector (it looks every 0.25 s)
@@ -181,8 +202,11 @@ def test_hang():
 
 
 def test_report_counts_the_tests_of_a_worker_that_crashed(fleet: Any) -> None:
-    fleet.write("test_c.py", "import os\ndef test_a(): pass\ndef test_b(): pass\ndef test_c(): pass\n"
-                             "def test_z_dies(): os._exit(3)\n")
+    fleet.write(
+        "test_c.py",
+        "import os\ndef test_a(): pass\ndef test_b(): pass\ndef test_c(): pass\n"
+        "def test_z_dies(): os._exit(3)\n",
+    )
     run = fleet.run("-w", "1", "--db", "none", "--order", "collection")
     assert run.report is not None
     first = [w for w in run.report["workers"] if w["id"] == "w0"]

@@ -60,7 +60,12 @@ def overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
 @pytest.fixture(autouse=True)
 def no_inherited_gpus(monkeypatch: pytest.MonkeyPatch) -> None:
     """The runs must not inherit this process's own GPU settings (it may be a worker)."""
-    for name in ("CUDA_VISIBLE_DEVICES", "TESTFLEET_FAKE_GPUS", "TESTFLEET_FAKE_MEMORY_GB", "TESTFLEET_GPU_ISOLATION"):
+    for name in (
+        "CUDA_VISIBLE_DEVICES",
+        "TESTFLEET_FAKE_GPUS",
+        "TESTFLEET_FAKE_MEMORY_GB",
+        "TESTFLEET_GPU_ISOLATION",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -81,8 +86,14 @@ def test_every_worker_sees_the_gpu_and_marked_tests_hold_it(fleet: Any) -> None:
     assert len({s["worker"] for s in got}) > 1  # the unmarked tests did spread over the workers
     gpu = [s for s in got if s["name"].startswith("gpu")]
     assert not overlaps(gpu[0], gpu[1])  # one GPU, held by one marked test at a time
-    shown = subprocess.run([sys.executable, "-m", "testfleet", "workers", "--db", str(db)], cwd=fleet.root,
-                           capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+    shown = subprocess.run(
+        [sys.executable, "-m", "testfleet", "workers", "--db", str(db)],
+        cwd=fleet.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80"},
+    )
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), shown.stdout
@@ -93,7 +104,9 @@ def test_every_worker_sees_the_gpu_and_marked_tests_hold_it(fleet: Any) -> None:
 
 def test_exclusive_isolation_hides_a_slots_gpus_from_the_others(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_excl.py", """
+    fleet.write(
+        "test_excl.py",
+        """
 import os, pytest
 from helpers_record import record
 @pytest.mark.fleet(requires={"gpu": 1})
@@ -104,18 +117,24 @@ def test_gpu(n):
 @pytest.mark.parametrize("n", range(6))
 def test_any(n):
     record(f"any{n}", 0.05)
-""")
-    run = fleet.run("-w", "3", "--db", "none", "--gpu-isolation", "exclusive",
-                    env=clean_env(TESTFLEET_FAKE_GPUS="2"))
+""",
+    )
+    run = fleet.run(
+        "-w", "3", "--db", "none", "--gpu-isolation", "exclusive", env=clean_env(TESTFLEET_FAKE_GPUS="2")
+    )
     assert run.code == 0, run.out + run.err
     by_worker = {s["worker"]: s["cvd"] for s in spans(fleet.root)}
-    assert by_worker.get("w0", "0") == "0" and by_worker.get("w1", "1") == "1" and by_worker.get("w2", "") == ""
+    assert (
+        by_worker.get("w0", "0") == "0" and by_worker.get("w1", "1") == "1" and by_worker.get("w2", "") == ""
+    )
     assert {s["worker"] for s in spans(fleet.root) if s["name"].startswith("gpu")} <= {"w0", "w1"}
 
 
 def test_memory_is_a_reservation_three_20gb_tests_on_23gb_never_overlap(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_mem.py", """
+    fleet.write(
+        "test_mem.py",
+        """
 import os, time, pytest
 from helpers_record import HERE, record
 def wait_for(name, seconds):
@@ -133,7 +152,8 @@ def test_big(n):
 def test_small(n):
     open(os.path.join(HERE, "small-started"), "w").close()
     record(f"small{n}", 0.3)
-""")
+""",
+    )
     run = fleet.run("-w", "3", "--db", "none", env=clean_env(TESTFLEET_FAKE_MEMORY_GB="23"))
     assert run.code == 0, run.out + run.err
     got = spans(fleet.root)
@@ -147,7 +167,9 @@ def test_small(n):
 
 def test_two_gpus_round_robin_whole_and_fractional_reservations(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_two.py", """
+    fleet.write(
+        "test_two.py",
+        """
 import os, pytest
 from helpers_record import record
 @pytest.mark.fleet(requires={"gpu": 2})
@@ -162,7 +184,8 @@ def test_half(n):
 @pytest.mark.parametrize("n", range(4))
 def test_unmarked(n):
     record(f"plain{n}", 0.05)
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none", env=clean_env(TESTFLEET_FAKE_GPUS="2:40"))
     assert run.code == 0, run.out + run.err
     got = spans(fleet.root)
@@ -173,18 +196,22 @@ def test_unmarked(n):
 
 
 def test_an_mpi_test_on_a_worker_without_mpirun_fails_saying_so(fleet: Any) -> None:
-    fleet.write("test_mpi_missing.py", """
+    fleet.write(
+        "test_mpi_missing.py",
+        """
 import pytest
 @pytest.mark.fleet(mpi=2)
 def test_ranks():
     pass
 def test_plain():
     pass
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none", env=clean_env(TESTFLEET_MPIRUN="no-such-mpirun"))
     assert run.code == 1, run.out + run.err
     ranks = run.outcome("test_ranks")
     assert ranks["outcome"] == "failed"
-    assert ranks["message"] == ("mpi=2: no-such-mpirun not found on PATH (install Open MPI or MPICH, "
-                                "or set TESTFLEET_MPIRUN)")
+    assert ranks["message"] == (
+        "mpi=2: no-such-mpirun not found on PATH (install Open MPI or MPICH, or set TESTFLEET_MPIRUN)"
+    )
     assert run.outcome("test_plain")["outcome"] == "passed"

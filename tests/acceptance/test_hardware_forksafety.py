@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-FAKE_TORCH = '''
+FAKE_TORCH = """
 class _Cuda:
     initialized = False
     def is_initialized(self):
@@ -22,16 +22,16 @@ def zeros(n, device="cpu"):
     if device == "cuda":
         cuda.initialized = True
     return [0] * n
-'''
+"""
 
-CUDA_AT_IMPORT = '''
+CUDA_AT_IMPORT = """
 import torch
 _W = torch.zeros(4, device="cuda")
 def test_uses_the_module_tensor():
     assert len(_W) == 4
 def test_plain():
     pass
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -61,17 +61,22 @@ def test_the_same_suite_passes_with_start_spawn(fleet: Any) -> None:
 
 
 def test_spawned_worker_collection_errors_are_shown_as_such(fleet: Any) -> None:
-    fleet.write("test_needs_gpu_at_import.py", '''
+    fleet.write(
+        "test_needs_gpu_at_import.py",
+        """
 import os
 if os.environ.get("TESTFLEET_WORKER"):  # only the workers: the collector imports it fine
     raise RuntimeError("CUDA unavailable in this worker")
 def test_a():
     pass
-''')
+""",
+    )
     fleet.write("test_fine.py", "def test_b():\n    pass\n")
     run = fleet.run("-w", "1", "--db", "none", "--start", "spawn")
     text = run.out + run.err
     assert run.code == 3, text
-    assert ("worker w0 could not collect what the collector did: test_needs_gpu_at_import.py: "
-            "RuntimeError: CUDA unavailable in this worker") in text
+    assert (
+        "worker w0 could not collect what the collector did: test_needs_gpu_at_import.py: "
+        "RuntimeError: CUDA unavailable in this worker"
+    ) in text
     assert "collected a different set of tests" not in text

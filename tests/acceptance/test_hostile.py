@@ -12,7 +12,9 @@ from _fleet import EXAMPLES, Run, run_testfleet
 
 @pytest.fixture(scope="module")
 def hostile() -> Run:
-    return run_testfleet(["-w", "2", "--timeout", "3", "--db", "none", "-q"], EXAMPLES / "hostile", timeout=180)
+    return run_testfleet(
+        ["-w", "2", "--timeout", "3", "--db", "none", "-q"], EXAMPLES / "hostile", timeout=180
+    )
 
 
 def test_run_finishes_with_counts_that_add_up(hostile: Run) -> None:

@@ -30,8 +30,10 @@ def overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def test_tagged_tests_go_only_to_workers_with_the_tag(fleet: Any) -> None:
-    fleet.write("pyproject.toml", "[tool.testfleet]\nworker_tags = {1 = [\"browser\"]}\n")
-    fleet.write("test_tags.py", """
+    fleet.write("pyproject.toml", '[tool.testfleet]\nworker_tags = {1 = ["browser"]}\n')
+    fleet.write(
+        "test_tags.py",
+        """
 import os, pytest
 @pytest.mark.fleet(tags=["browser"])
 @pytest.mark.parametrize("n", range(6))
@@ -40,7 +42,8 @@ def test_browser(n):
     assert "browser" in os.environ["TESTFLEET_TAGS"].split(",")
 @pytest.mark.parametrize("n", range(6))
 def test_any(n): pass
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 0, run.out
     assert run.report["counts"] == {"passed": 12}
@@ -48,14 +51,17 @@ def test_any(n): pass
 
 
 def test_unschedulable_names_the_missing_capability_and_fails(fleet: Any) -> None:
-    fleet.write("test_gpu.py", """
+    fleet.write(
+        "test_gpu.py",
+        """
 import pytest
 @pytest.mark.fleet(requires={"gpu": 1})
 def test_needs_gpu(): pass
 @pytest.mark.fleet(tags=["quantum"])
 def test_needs_tag(): pass
 def test_ok(): pass
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 1
     assert run.report["counts"] == {"passed": 1, "unschedulable": 2}
@@ -67,7 +73,9 @@ def test_ok(): pass
 
 
 def test_fake_gpus_place_gpu_tests_with_their_own_cuda_devices(fleet: Any) -> None:
-    fleet.write("test_gpu.py", """
+    fleet.write(
+        "test_gpu.py",
+        """
 import os, pytest
 @pytest.mark.fleet(requires={"gpu": 1})
 @pytest.mark.parametrize("n", range(4))
@@ -77,17 +85,27 @@ def test_gpu(n):
 def test_cpu_worker_sees_no_gpu():
     if os.environ["TESTFLEET_WORKER"] == "w1":
         assert os.environ["CUDA_VISIBLE_DEVICES"] == ""
-""")
+""",
+    )
     # Exclusive isolation: each slot its own GPUs (w0 the only one), hidden from the others.
     # The shared default (every worker sees a GPU) is in test_hardware.py.
-    run = fleet.run("-w", "2", "--db", "none", "--gpu-isolation", "exclusive",
-                    env={"TESTFLEET_FAKE_GPUS": "1", "CUDA_VISIBLE_DEVICES": "0"})
+    run = fleet.run(
+        "-w",
+        "2",
+        "--db",
+        "none",
+        "--gpu-isolation",
+        "exclusive",
+        env={"TESTFLEET_FAKE_GPUS": "1", "CUDA_VISIBLE_DEVICES": "0"},
+    )
     assert run.code == 0, run.out
     assert run.report["counts"] == {"passed": 5}
 
 
 def test_dependency_failure_skips_the_dependent_with_a_reason(fleet: Any) -> None:
-    fleet.write("test_deps.py", """
+    fleet.write(
+        "test_deps.py",
+        """
 import pytest
 def test_setup_db(): assert False, "db down"
 @pytest.mark.fleet(after=["test_setup_db"])
@@ -97,23 +115,29 @@ def test_report(): pass
 def test_base(): pass
 @pytest.mark.fleet(after=["test_deps.py::test_base"])
 def test_after_base(): pass
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 1
     assert run.report["counts"] == {"passed": 2, "failed": 1, "skipped": 2}
-    assert run.outcome("test_query")["message"] == "depends on test_deps.py::test_setup_db, which ended failed"
+    assert (
+        run.outcome("test_query")["message"] == "depends on test_deps.py::test_setup_db, which ended failed"
+    )
     assert run.outcome("test_report")["message"] == "depends on test_deps.py::test_query, which ended skipped"
 
 
 def test_dependents_start_only_after_their_dependencies_finish(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_order.py", """
+    fleet.write(
+        "test_order.py",
+        """
 import pytest
 from helpers_record import record
 def test_first(): record("first", 0.5)
 @pytest.mark.fleet(after=["test_first"])
 def test_second(): record("second", 0.1)
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 0, run.out
     by_name = {s["name"]: s for s in spans(fleet.root)}
@@ -121,15 +145,21 @@ def test_second(): record("second", 0.1)
 
 
 def test_pytest_dependency_marker_is_understood(fleet: Any) -> None:
-    fleet.write("conftest.py", "def pytest_configure(config):\n"
-                               "    config.addinivalue_line('markers', 'dependency(name=None, depends=[]): x')\n")
-    fleet.write("test_pd.py", """
+    fleet.write(
+        "conftest.py",
+        "def pytest_configure(config):\n"
+        "    config.addinivalue_line('markers', 'dependency(name=None, depends=[]): x')\n",
+    )
+    fleet.write(
+        "test_pd.py",
+        """
 import pytest
 @pytest.mark.dependency(name="login")
 def test_login(): assert False
 @pytest.mark.dependency(depends=["login"])
 def test_profile(): pass
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.outcome("test_profile")["outcome"] == "skipped"
     assert "test_login" in run.outcome("test_profile")["message"]
@@ -137,7 +167,9 @@ def test_profile(): pass
 
 def test_exclusive_tests_run_alone(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_excl.py", """
+    fleet.write(
+        "test_excl.py",
+        """
 import pytest
 from helpers_record import record
 @pytest.mark.fleet(exclusive=True)
@@ -145,7 +177,8 @@ from helpers_record import record
 def test_alone(n): record(f"alone{n}", 0.4)
 @pytest.mark.parametrize("n", range(8))
 def test_crowd(n): record(f"crowd{n}", 0.15)
-""")
+""",
+    )
     run = fleet.run("-w", "3", "--db", "none")
     assert run.code == 0, run.out
     all_spans = spans(fleet.root)
@@ -158,7 +191,9 @@ def test_crowd(n): record(f"crowd{n}", 0.15)
 
 def test_group_members_never_overlap(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_group.py", """
+    fleet.write(
+        "test_group.py",
+        """
 import pytest
 from helpers_record import record
 @pytest.mark.fleet(group="db")
@@ -166,7 +201,8 @@ from helpers_record import record
 def test_db(n): record(f"db{n}", 0.2)
 @pytest.mark.parametrize("n", range(4))
 def test_free(n): record(f"free{n}", 0.2)
-""")
+""",
+    )
     run = fleet.run("-w", "3", "--db", "none")
     assert run.code == 0, run.out
     db = [s for s in spans(fleet.root) if s["name"].startswith("db")]
@@ -176,14 +212,17 @@ def test_free(n): record(f"free{n}", 0.2)
 
 def test_cpus_requirement_occupies_two_slots(fleet: Any) -> None:
     fleet.write("helpers_record.py", RECORD)
-    fleet.write("test_cpus.py", """
+    fleet.write(
+        "test_cpus.py",
+        """
 import pytest
 from helpers_record import record
 @pytest.mark.fleet(requires={"cpus": 2})
 def test_wide(): record("wide", 0.5)
 @pytest.mark.parametrize("n", range(6))
 def test_narrow(n): record(f"narrow{n}", 0.15)
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.code == 0, run.out
     all_spans = spans(fleet.root)
@@ -192,7 +231,9 @@ def test_narrow(n): record(f"narrow{n}", 0.15)
 
 
 def test_retry_then_pass_is_marked_flaky(fleet: Any) -> None:
-    fleet.write("test_flaky.py", """
+    fleet.write(
+        "test_flaky.py",
+        """
 import os
 HERE = os.path.dirname(__file__)
 def test_flaky():
@@ -205,7 +246,8 @@ def test_crash_once():
     if not os.path.exists(marker):
         open(marker, "w").close()
         os._exit(9)
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none", "--retries", "2")
     assert run.code == 0, run.out
     t = run.outcome("test_flaky")
@@ -214,7 +256,9 @@ def test_crash_once():
     assert t["worker"] != first_worker  # retried on the other worker
     c = run.outcome("test_crash_once")
     assert c["outcome"] == "passed" and c["flaky"] is True
-    assert "FLAKY test_flaky.py::test_flaky - attempt 1 failed: AssertionError: first attempt fails" in run.out
+    assert (
+        "FLAKY test_flaky.py::test_flaky - attempt 1 failed: AssertionError: first attempt fails" in run.out
+    )
 
 
 def test_retries_exhausted_keep_the_failure(fleet: Any) -> None:
@@ -226,7 +270,9 @@ def test_retries_exhausted_keep_the_failure(fleet: Any) -> None:
 
 
 def test_order_collection_and_random_are_deterministic(fleet: Any) -> None:
-    fleet.write("test_many.py", "import pytest\n@pytest.mark.parametrize('n', range(12))\ndef test_n(n): pass\n")
+    fleet.write(
+        "test_many.py", "import pytest\n@pytest.mark.parametrize('n', range(12))\ndef test_n(n): pass\n"
+    )
     a = fleet.run("-w", "1", "--db", "none", "--order", "random:7", "-v")
     b = fleet.run("-w", "1", "--db", "none", "--order", "random:7", "-v")
     c = fleet.run("-w", "1", "--db", "none", "--order", "collection", "-v")
@@ -237,8 +283,10 @@ def test_order_collection_and_random_are_deterministic(fleet: Any) -> None:
 
 
 def test_deadline_lists_tests_that_did_not_fit(fleet: Any) -> None:
-    fleet.write("test_slow.py", "import time, pytest\n@pytest.mark.parametrize('n', range(6))\n"
-                                "def test_slow(n): time.sleep(1.0)\n")
+    fleet.write(
+        "test_slow.py",
+        "import time, pytest\n@pytest.mark.parametrize('n', range(6))\ndef test_slow(n): time.sleep(1.0)\n",
+    )
     db = str(fleet.root / "r.duckdb")
     first = fleet.run("-w", "1", "--db", db)
     assert first.code == 0
@@ -251,11 +299,14 @@ def test_deadline_lists_tests_that_did_not_fit(fleet: Any) -> None:
 
 
 def test_circuit_breaker_stops_workers_that_keep_dying(fleet: Any) -> None:
-    fleet.write("conftest.py", """
+    fleet.write(
+        "conftest.py",
+        """
 import os
 def pytest_testfleet_worker_started(config, worker_id):
     os._exit(17)
-""")
+""",
+    )
     fleet.write("test_x.py", "def test_x(): pass\n")
     run = fleet.run("-w", "2", "--db", "none", timeout=60)
     assert run.code == 3
@@ -274,8 +325,11 @@ def pytest_testfleet_worker_started(config, worker_id):
     ],
 )
 def test_bad_marker_is_a_usage_error_and_nothing_runs(fleet: Any, marker: str, message: str) -> None:
-    fleet.write("test_m.py", f"import pytest, os\n{marker}\ndef test_m():\n"
-                             f"    open(os.path.join(os.path.dirname(__file__), 'ran'), 'w').close()\n")
+    fleet.write(
+        "test_m.py",
+        f"import pytest, os\n{marker}\ndef test_m():\n"
+        f"    open(os.path.join(os.path.dirname(__file__), 'ran'), 'w').close()\n",
+    )
     run = fleet.run("-w", "1", "--db", "none")
     assert run.code == 4
     assert message in run.err
@@ -283,16 +337,21 @@ def test_bad_marker_is_a_usage_error_and_nothing_runs(fleet: Any, marker: str, m
 
 
 def test_dependency_cycle_prints_the_cycle(fleet: Any) -> None:
-    fleet.write("test_cycle.py", """
+    fleet.write(
+        "test_cycle.py",
+        """
 import pytest
 @pytest.mark.fleet(after=["test_b"])
 def test_a(): pass
 @pytest.mark.fleet(after=["test_a"])
 def test_b(): pass
-""")
+""",
+    )
     run = fleet.run("-w", "1", "--db", "none")
     assert run.code == 4
-    assert "dependency cycle: test_cycle.py::test_a -> test_cycle.py::test_b -> test_cycle.py::test_a" in run.err
+    assert (
+        "dependency cycle: test_cycle.py::test_a -> test_cycle.py::test_b -> test_cycle.py::test_a" in run.err
+    )
 
 
 def test_bad_deadline_is_a_usage_error(fleet: Any) -> None:
@@ -312,7 +371,9 @@ def test_pytest_dependency_marker_passes_a_test_whose_dependency_ran_on_another_
     """Issue 13 point 8: pytest-dependency's own check skipped a dependent test whose
     dependency passed on another worker (plain pytest passes it)."""
     pytest.importorskip("pytest_dependency")
-    fleet.write("test_dep.py", """
+    fleet.write(
+        "test_dep.py",
+        """
 import time, pytest
 
 @pytest.mark.dependency(name="base")
@@ -323,7 +384,8 @@ def test_base():
 @pytest.mark.parametrize("n", range(8))
 def test_uses_base(n):
     time.sleep(0.1)
-""")
+""",
+    )
     run = fleet.run("-w", "2", "--db", "none")
     assert run.report is not None, run.out[-2000:]
     outcomes = {t["nodeid"]: (t["outcome"], t["worker"]) for t in run.report["tests"]}

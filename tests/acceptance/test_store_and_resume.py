@@ -30,8 +30,9 @@ def test_step(n):
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "testfleet", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "testfleet", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_run_is_stored_and_listed(fleet: Any) -> None:
@@ -122,8 +123,11 @@ def _stored_steps(db: Path) -> set[str]:
     store = open_store(str(db), rootdir=db.parent, readonly=True, lock_timeout=5.0)
     try:
         run_id = store.latest_run_id()
-        return {r.nodeid.rsplit("[", 1)[1].rstrip("]") for r in store.results(run_id or "")
-                if r.final and r.outcome == "passed"}
+        return {
+            r.nodeid.rsplit("[", 1)[1].rstrip("]")
+            for r in store.results(run_id or "")
+            if r.final and r.outcome == "passed"
+        }
     finally:
         store.close()
 
@@ -132,9 +136,13 @@ def test_resume_after_sigkill_of_the_controller_completes_the_run(fleet: Any) ->
     fleet.write("test_steps.py", SLOW_SUITE)
     db = fleet.root / "r.duckdb"
     log = fleet.root / "executions.log"
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db)],
-                            cwd=fleet.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db)],
+        cwd=fleet.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     _wait_for_lines(log, "end", 6, 60)
     _wait_for_stored(db, 4, 60)  # a store batch landed (every 2 s), as it would in a real run
     os.kill(proc.pid, signal.SIGKILL)
@@ -196,15 +204,22 @@ def test_resume_after_sigkill_reruns_only_what_was_in_flight(fleet: Any, unread:
         assert fleet.run("-w", "2", "--db", str(db)).code == 0
         log.write_text("")
     fleet.write("slow", "")
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db)],
-                            cwd=fleet.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db)],
+        cwd=fleet.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     _wait_for_lines(log, "end", 60, 60)
     if unread:  # the workers go on while the controller reads nothing
         os.kill(proc.pid, signal.SIGSTOP)
         before_stop = _ends(log)
-        eventually(lambda: _ends(log) >= before_stop + 4, timeout=30,
-                   message="the workers finished tests while the controller was stopped")
+        eventually(
+            lambda: _ends(log) >= before_stop + 4,
+            timeout=30,
+            message="the workers finished tests while the controller was stopped",
+        )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     _workers_gone(log)
@@ -226,8 +241,11 @@ def test_resume_after_sigkill_reruns_only_what_was_in_flight(fleet: Any, unread:
     assert rerun | ended == {str(n) for n in range(200)}
     store = open_store(str(db), rootdir=db.parent, readonly=True, lock_timeout=5.0)
     try:
-        rows = [r for run_id in (resumed.report["run_id"], store.get_run(resumed.report["run_id"]).parent_run)
-                for r in store.results(run_id or "")]
+        rows = [
+            r
+            for run_id in (resumed.report["run_id"], store.get_run(resumed.report["run_id"]).parent_run)
+            for r in store.results(run_id or "")
+        ]
     finally:
         store.close()
     finals = [r.nodeid for r in rows if r.final and r.outcome == "passed"]
@@ -248,11 +266,14 @@ def test_resume_of_a_finished_or_unknown_run_is_a_usage_error(fleet: Any) -> Non
 
 
 def test_history_puts_the_longest_test_first(fleet: Any) -> None:
-    fleet.write("test_d.py", """
+    fleet.write(
+        "test_d.py",
+        """
 import time, pytest
 @pytest.mark.parametrize("n", range(5))
 def test_d(n): time.sleep(0.05 if n < 4 else 0.6)
-""")
+""",
+    )
     db = str(fleet.root / "h.duckdb")
     fleet.run("-w", "1", "--db", db)
     second = fleet.run("-w", "1", "--db", db, "-v")
@@ -267,9 +288,14 @@ def test_sigterm_settles_reports_and_can_be_resumed(fleet: Any) -> None:
     db = fleet.root / "t.duckdb"
     report = fleet.root / "term.json"
     log = fleet.root / "executions.log"
-    proc = subprocess.Popen([sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db),
-                             "--report-json", str(report)], cwd=fleet.root, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testfleet", "run", "-w", "2", "--db", str(db), "--report-json", str(report)],
+        cwd=fleet.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     _wait_for_lines(log, "end", 2, 60)
     proc.terminate()
     out, _ = proc.communicate(timeout=30)

@@ -77,7 +77,9 @@ def _interrupt(fleet: Any, *extra: str) -> tuple[int, str]:
     )
     # Any test, not test_slow[0]: with the first run's history the order changes (tests that did
     # not run come first), and test_slow[0] may be the last to start.
-    eventually(lambda: any(fleet.root.glob("started-*")), timeout=60, interval=0.02, message="a first test starts")
+    eventually(
+        lambda: any(fleet.root.glob("started-*")), timeout=60, interval=0.02, message="a first test starts"
+    )
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     return proc.returncode, out

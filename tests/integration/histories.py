@@ -32,8 +32,9 @@ class Plan:
     faster: str = "t_fast.py::test_c"
     fast_at: int = 18
     fast_factor: float = 0.3
-    flaky: dict[str, float] = field(default_factory=lambda: {"t_flaky.py::test_low": 0.15,
-                                                              "t_flaky.py::test_high": 0.4})
+    flaky: dict[str, float] = field(
+        default_factory=lambda: {"t_flaky.py::test_low": 0.15, "t_flaky.py::test_high": 0.4}
+    )
     broken: str = "t_broken.py::test_d"
     broken_at: int = 28
     grow_every: int = 3  # a new test every N runs
@@ -80,16 +81,35 @@ def build(path: Path, plan: Plan, upto: int | None = None) -> History:
             if nodeid in plan.flaky and rng.random() < plan.flaky[nodeid]:
                 outcome = "failed"
                 if rng.random() < 0.3:  # retried to a pass
-                    results.append(Result(rid, nodeid, "failed", attempt=1, final=False,
-                                          call_duration=seconds, message="AssertionError: wobble"))
+                    results.append(
+                        Result(
+                            rid,
+                            nodeid,
+                            "failed",
+                            attempt=1,
+                            final=False,
+                            call_duration=seconds,
+                            message="AssertionError: wobble",
+                        )
+                    )
                     outcome, flaky = "passed", True
             if nodeid == plan.broken and i >= plan.broken_at:
                 outcome = "failed"
             if i == plan.infra_run and nodeid != plan.faster:
                 outcome = "error"
             message = None if outcome == "passed" else f"AssertionError: {nodeid} failed in {i}"
-            results.append(Result(rid, nodeid, outcome, attempt=2 if flaky else 1, flaky=flaky,
-                                  call_duration=seconds, message=message, start=T0 + i * SPACING))
+            results.append(
+                Result(
+                    rid,
+                    nodeid,
+                    outcome,
+                    attempt=2 if flaky else 1,
+                    flaky=flaky,
+                    call_duration=seconds,
+                    message=message,
+                    start=T0 + i * SPACING,
+                )
+            )
         total = sum(r.call_duration for r in results if r.final)
         hist.run_ids.append(rid)
         hist.totals.append(total)
@@ -102,10 +122,22 @@ def build(path: Path, plan: Plan, upto: int | None = None) -> History:
         store.finish_run(rid, "finished", start + total / 4 + rng.uniform(1, 3), 0, {})
         if i == plan.partial_after:  # a -k run of two tests, both failing: must not count
             pid = f"{plan.seed:04x}ffff{i:04x}"
-            store.start_run(RunInfo(run_id=pid, start=start + 60, git_commit=commit, collected=2,
-                                    partial=True, args=["-k", "stable"]))
-            store.add_results([Result(pid, nodeid, "failed", call_duration=50.0, message="partial")
-                               for nodeid in list(base)[:2]])
+            store.start_run(
+                RunInfo(
+                    run_id=pid,
+                    start=start + 60,
+                    git_commit=commit,
+                    collected=2,
+                    partial=True,
+                    args=["-k", "stable"],
+                )
+            )
+            store.add_results(
+                [
+                    Result(pid, nodeid, "failed", call_duration=50.0, message="partial")
+                    for nodeid in list(base)[:2]
+                ]
+            )
             store.finish_run(pid, "finished", start + 70, 1, {})
     if store is not None:
         store.close()

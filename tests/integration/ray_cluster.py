@@ -23,8 +23,7 @@ FAST_NODE_DEATH = {
     "health_check_timeout_ms": 500,
     "health_check_failure_threshold": 3,
 }
-NODE_ARGS: dict[str, Any] = {"object_store_memory": 80 * 2**20,
-                             "include_dashboard": False}
+NODE_ARGS: dict[str, Any] = {"object_store_memory": 80 * 2**20, "include_dashboard": False}
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -43,8 +42,10 @@ class RayCluster:
     def __init__(self) -> None:
         from ray.cluster_utils import Cluster
 
-        self.cluster = Cluster(initialize_head=True, head_node_args={
-            **NODE_ARGS, "num_cpus": 1, "_system_config": FAST_NODE_DEATH})
+        self.cluster = Cluster(
+            initialize_head=True,
+            head_node_args={**NODE_ARGS, "num_cpus": 1, "_system_config": FAST_NODE_DEATH},
+        )
         self.head = self.cluster.head_node
         self.gpu_node = self.add_node(resources={"gpu_sim": 1})
 
@@ -73,16 +74,36 @@ def ray_cluster_fixture() -> Iterator[RayCluster]:
         cluster.shutdown()
 
 
-def run_testfleet(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 150,
-                  ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def run_testfleet(
+    cwd: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 150,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """``python -m testfleet run ...`` in ``cwd``; the completed process and the report JSON."""
     report = cwd / "report.json"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "TESTFLEET_", "PYTEST_"))}
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "testfleet", "run", "--db", "none", "--report-json", str(report),
-         "-p", "no:cacheprovider", *args],
-        cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+        [
+            sys.executable,
+            "-m",
+            "testfleet",
+            "run",
+            "--db",
+            "none",
+            "--report-json",
+            str(report),
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     data = json.loads(report.read_text()) if report.exists() else {}
     return proc, data
 

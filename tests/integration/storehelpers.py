@@ -29,8 +29,12 @@ class LockHolder:
     """Another process that keeps ``path`` open read-write (so locked) until :meth:`release`."""
 
     def __init__(self, path: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until the child holds the lock
         assert line.strip() == "holding", line

@@ -104,8 +104,13 @@ def test_the_history_pages_render_charts_tables_and_the_grid_for_30_runs(store: 
             regressions = page.locator("table.regressions tr")
             expect(regressions).to_have_count(2)
             cells = regressions.nth(1).locator("td").all_inner_texts()
-            assert cells[:5] == ["tests/test_mod000.py::test_case_000004", "20261101-000020-0014", "0.2s",
-                                 "0.8s", "3.91x"], cells
+            assert cells[:5] == [
+                "tests/test_mod000.py::test_case_000004",
+                "20261101-000020-0014",
+                "0.2s",
+                "0.8s",
+                "3.91x",
+            ], cells
             assert float(cells[5]) < 0.01, cells
 
             page.click("text=Tests x runs")
@@ -185,7 +190,9 @@ def test_the_static_report_gains_the_history_charts(store: Path, tmp_path: Path)
     assert f"History (last {RUNS} runs)" in page
     assert page.count('<circle class="point"') == 2 * RUNS and page.count('<rect class="chart-bar"') == RUNS
     # The forecast of the next 5 runs on the test-time chart, as on the dashboard.
-    assert page.count('<polygon class="band band-95"') == 1 and page.count('<circle class="forecast-point"') == 5
+    assert (
+        page.count('<polygon class="band band-95"') == 1 and page.count('<circle class="forecast-point"') == 5
+    )
     assert "<script" not in page and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
@@ -225,7 +232,9 @@ def test_mistakes_are_one_line(tmp_path: Path, args: list[str], code: int, messa
     assert len(lines) == 1 and lines[0].startswith("testfleet: error: ") and message in lines[0], proc.stderr
 
 
-def test_the_page_reads_the_same_window_and_verdicts_as_the_history_commands(store: Path, tmp_path: Path) -> None:
+def test_the_page_reads_the_same_window_and_verdicts_as_the_history_commands(
+    store: Path, tmp_path: Path
+) -> None:
     """The page picks its tests before reading their series (for speed) and computes intervals
     only for the rows shown: the answers must be those of the store's queries and find_flaky."""
     import shutil
@@ -257,7 +266,9 @@ def test_the_page_reads_the_same_window_and_verdicts_as_the_history_commands(sto
     try:
         with reader.session() as conn:
             assert window_runs(conn, 50) == runs and len(runs) == RUNS
-            assert window_series(conn, runs, FAILED_SOMETIME) == failing and len(failing) == 7  # t % 97 == 0, t % 211 == 3, t == 2
+            assert (
+                window_series(conn, runs, FAILED_SOMETIME) == failing and len(failing) == 7
+            )  # t % 97 == 0, t % 211 == 3, t == 2
             mine = window_series(conn, runs, SPREAD_ENOUGH, DEFAULT_MIN_SECONDS, DEFAULT_MIN_RATIO)
             assert mine == spread and [s.nodeid for s in spread] == ["tests/test_mod000.py::test_case_000004"]
             found = insights(conn, trends(conn))
@@ -266,4 +277,6 @@ def test_the_page_reads_the_same_window_and_verdicts_as_the_history_commands(sto
     assert top_flaky(runs, failing, 3) == find_flaky(runs, failing)[:3]
     assert found.flaky == find_flaky(runs, failing) and len(found.flaky) == 7
     assert found.regressions == find_regressions(runs, spread).regressions
-    assert found.forecast is not None and found.forecast.method == "linear" and len(found.forecast.points) == 5
+    assert (
+        found.forecast is not None and found.forecast.method == "linear" and len(found.forecast.points) == 5
+    )

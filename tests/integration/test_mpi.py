@@ -18,13 +18,17 @@ import pytest
 from testfleet.testing import eventually
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("mpirun") is None,
-                       reason="mpirun not installed (apt-get install -y openmpi-bin libopenmpi-dev)"),
-    pytest.mark.skipif(not any((Path(p) / "mpi4py").is_dir() for p in sys.path if p),
-                       reason="mpi4py not installed (pip install mpi4py)"),
+    pytest.mark.skipif(
+        shutil.which("mpirun") is None,
+        reason="mpirun not installed (apt-get install -y openmpi-bin libopenmpi-dev)",
+    ),
+    pytest.mark.skipif(
+        not any((Path(p) / "mpi4py").is_dir() for p in sys.path if p),
+        reason="mpi4py not installed (pip install mpi4py)",
+    ),
 ]
 
-SUITE = '''
+SUITE = """
 import os, time, pytest
 
 @pytest.mark.fleet(mpi=2)
@@ -56,7 +60,7 @@ def test_rank_one_hangs():
 
 def test_plain():
     assert "TESTFLEET_MPI_DIR" not in os.environ
-'''
+"""
 
 
 def running(pid: int) -> bool:
@@ -68,12 +72,31 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
-def run(root: Path, *args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def run(
+    root: Path, *args: str, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     report = root / "report.json"
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTFLEET_", "PYTEST_"))}
-    proc = subprocess.run([sys.executable, "-m", "testfleet", "run", "--db", "none", "--report-json", str(report),
-                           "-p", "no:cacheprovider", *args], cwd=root, env={**full_env, **env},
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "testfleet",
+            "run",
+            "--db",
+            "none",
+            "--report-json",
+            str(report),
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
+        cwd=root,
+        env={**full_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     return proc, json.loads(report.read_text()) if report.exists() else {}
 
 
@@ -87,8 +110,11 @@ def test_mpi_ranks_pass_fail_and_time_out_together(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     tests = {t["nodeid"].split("::")[1]: t for t in report["tests"]}
     assert {name: t["outcome"] for name, t in tests.items()} == {
-        "test_allreduce": "passed", "test_rank_one_fails": "failed", "test_rank_one_hangs": "timeout",
-        "test_plain": "passed"}, out
+        "test_allreduce": "passed",
+        "test_rank_one_fails": "failed",
+        "test_rank_one_hangs": "timeout",
+        "test_plain": "passed",
+    }, out
     assert proc.returncode == 1
     # Every rank's output, each in its own section.
     assert "Captured stdout call (rank 0)" in out and "hello from rank 0" in out
@@ -102,5 +128,8 @@ def test_mpi_ranks_pass_fail_and_time_out_together(tmp_path: Path) -> None:
     assert hang["message"].startswith("Timeout: the test ran longer than 15s")
     assert "rank 1 reached the barrier" in out and "rank 0 reached the barrier" in out
     rank_pids = [int((pids / f"{k}.pid").read_text()) for k in range(2)]
-    eventually(lambda: not any(running(p) for p in rank_pids), timeout=10,
-               message=f"rank processes {rank_pids} still running after the timeout")
+    eventually(
+        lambda: not any(running(p) for p in rank_pids),
+        timeout=10,
+        message=f"rank processes {rank_pids} still running after the timeout",
+    )

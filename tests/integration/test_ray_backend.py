@@ -20,26 +20,28 @@ from ray_cluster import RayCluster, executions, outcomes, ray_cluster_fixture, r
 
 pytestmark = pytest.mark.ray
 
-RECORD = '''
+RECORD = """
 import os, pathlib
 
 def record(request):
     with open(os.environ["EXEC_LOG"], "a") as fh:
         fh.write(f"{request.node.nodeid} {os.environ.get('TESTFLEET_RAY_NODE', '?')}\\n")
-'''
+"""
 
 
 def write_suite(root: Path, body: str) -> Path:
     (root / "pytest.ini").write_text("[pytest]\n")
     (root / "recorder.py").write_text(RECORD)
-    (root / "conftest.py").write_text(textwrap.dedent('''
+    (root / "conftest.py").write_text(
+        textwrap.dedent("""
         import pytest
         from recorder import record
 
         @pytest.fixture(autouse=True)
         def _record(request):
             record(request)
-    '''))
+    """)
+    )
     (root / "test_suite.py").write_text(textwrap.dedent(body))
     return root
 
@@ -70,12 +72,14 @@ def test_missing_ray_is_a_one_line_usage_error(tmp_path: Path) -> None:
     proc, _ = run_testfleet(suite, "--backend", "ray", env={"PYTHONPATH": str(shim)}, timeout=60)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     errors = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.startswith("testfleet: error:")]
-    assert errors == ["testfleet: error: --backend ray needs Ray, which is not installed; install it with: "
-                      "pip install 'testfleet[ray]'"]
+    assert errors == [
+        "testfleet: error: --backend ray needs Ray, which is not installed; install it with: "
+        "pip install 'testfleet[ray]'"
+    ]
 
 
 # --------------------------------------------------------------------- on the cluster
-PLACEMENT_SUITE = '''
+PLACEMENT_SUITE = """
 import os, signal, time
 import pytest
 
@@ -97,7 +101,7 @@ def test_tail(i):  # work left after the crash, so its worker must be replaced
 
 def test_hang():
     time.sleep(120)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +109,20 @@ def placement_run(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFact
     root = write_suite(tmp_path_factory.mktemp("placement"), PLACEMENT_SUITE)
     log = root / "exec.log"
     t0 = time.monotonic()
-    proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "2",
-                                 "--timeout", "4", "--db", str(root / "results.duckdb"),
-                                 env={"EXEC_LOG": str(log), "GPU_NODE": ray_cluster.gpu_node.node_id})
+    proc, report = run_testfleet(
+        root,
+        "--backend",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "-w",
+        "2",
+        "--timeout",
+        "4",
+        "--db",
+        str(root / "results.duckdb"),
+        env={"EXEC_LOG": str(log), "GPU_NODE": ray_cluster.gpu_node.node_id},
+    )
     return proc, report, executions(log), time.monotonic() - t0
 
 
@@ -134,7 +149,9 @@ def test_the_store_records_each_workers_node_and_resources(placement_run, ray_cl
         store.close()
     assert set(workers) >= {"w0", "w1"}
     gpu = [w for w in workers.values() if w.node == ray_cluster.gpu_node.node_id]
-    assert gpu and all(w.capabilities["gpu_sim"] is True and w.capabilities["tags"] == ["gpu_sim"] for w in gpu)
+    assert gpu and all(
+        w.capabilities["gpu_sim"] is True and w.capabilities["tags"] == ["gpu_sim"] for w in gpu
+    )
     assert all(w.capabilities["node_resources"]["gpu_sim"] == 1.0 for w in gpu)
     assert {w.node for w in workers.values()} == {ray_cluster.gpu_node.node_id, ray_cluster.head.node_id}
     assert all(w.capabilities["node_ip"] and w.host for w in workers.values())
@@ -158,7 +175,7 @@ def test_a_hung_test_times_out_with_its_stacks(placement_run) -> None:
     assert elapsed < 100
 
 
-FLEET_SIZE_SUITE = '''
+FLEET_SIZE_SUITE = """
 import os
 import pytest
 
@@ -166,10 +183,12 @@ import pytest
 def test_fleet(i):
     with open(os.environ["FLEET_LOG"], "a") as fh:
         fh.write(os.environ["TESTFLEET_WORKERS"] + "\\n")
-'''
+"""
 
 
-def test_without_w_the_fleet_is_one_worker_per_cpu_of_the_cluster(ray_cluster: RayCluster, tmp_path: Path) -> None:
+def test_without_w_the_fleet_is_one_worker_per_cpu_of_the_cluster(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
     # The executor decides the fleet size once connected (its own copy of the settings, which
     # the controller adopts): the header, the scheduler's fleet and the workers all see it.
     # Three nodes of one CPU: the fleet differs from the default of -w (2).
@@ -177,9 +196,15 @@ def test_without_w_the_fleet_is_one_worker_per_cpu_of_the_cluster(ray_cluster: R
     try:
         root = write_suite(tmp_path, FLEET_SIZE_SUITE)
         fleet_log = root / "fleet.log"
-        proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address,
-                                     env={"EXEC_LOG": str(root / "exec.log"), "FLEET_LOG": str(fleet_log)},
-                                     timeout=120)
+        proc, report = run_testfleet(
+            root,
+            "--backend",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+            env={"EXEC_LOG": str(root / "exec.log"), "FLEET_LOG": str(fleet_log)},
+            timeout=120,
+        )
     finally:
         ray_cluster.kill_node(extra)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -188,7 +213,7 @@ def test_without_w_the_fleet_is_one_worker_per_cpu_of_the_cluster(ray_cluster: R
     assert fleet_log.read_text().split() == ["3"] * 4
 
 
-NODE_LOSS_SUITE = '''
+NODE_LOSS_SUITE = """
 import os, time
 import pytest
 
@@ -206,11 +231,12 @@ def test_work(i):
         wait_for(os.environ["RELEASE"])
     else:
         wait_for(os.environ["STARTED"])
-'''
+"""
 
 
 def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
-        ray_cluster: RayCluster, tmp_path: Path) -> None:
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
     doomed = ray_cluster.add_node(resources={"doomed": 1})
     root = write_suite(tmp_path, NODE_LOSS_SUITE)
     log, started, release = root / "exec.log", root / "started", root / "release"
@@ -218,9 +244,30 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
     env.update(EXEC_LOG=str(log), DOOMED_NODE=doomed.node_id, STARTED=str(started), RELEASE=str(release))
     report_path = root / "report.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "testfleet", "run", "--backend", "ray", "--ray-address", ray_cluster.address,
-         "-w", "3", "--db", "none", "--report-json", str(report_path), "-p", "no:cacheprovider"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "testfleet",
+            "run",
+            "--backend",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+            "-w",
+            "3",
+            "--db",
+            "none",
+            "--report-json",
+            str(report_path),
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for(started.exists, 120, "a test to start on the doomed node")
         ray_cluster.kill_node(doomed)
@@ -252,13 +299,15 @@ def test_losing_a_node_requeues_its_running_test_once_and_the_run_goes_on(
     assert sorted(ran) == sorted([*outcomes(report), moved])
     assert [node for n, node in runs if n == moved][0] == doomed.node_id
     assert [node for n, node in runs if n == moved][1] != doomed.node_id
-    assert (f"testfleet: lost {doomed.node_id}: the Ray node at {lost['node_ip']} (host {lost['host']}) died; "
-            f"re-queued: {moved}") in out
+    assert (
+        f"testfleet: lost {doomed.node_id}: the Ray node at {lost['node_ip']} (host {lost['host']}) died; "
+        f"re-queued: {moved}"
+    ) in out
     assert next(t for t in report["tests"] if t["nodeid"] == moved)["attempts"] == 1
     assert died_after < 30
 
 
-STRANDED_SUITE = '''
+STRANDED_SUITE = """
 import os, time
 import pytest
 
@@ -278,10 +327,12 @@ def test_needs_lonely(i):
 @pytest.mark.parametrize("i", range(3))
 def test_plain(i):
     time.sleep(0.1)
-'''
+"""
 
 
-def test_tests_only_a_lost_node_could_run_become_unschedulable(ray_cluster: RayCluster, tmp_path: Path) -> None:
+def test_tests_only_a_lost_node_could_run_become_unschedulable(
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
     lonely = ray_cluster.add_node(resources={"lonely": 1})
     root = write_suite(tmp_path, STRANDED_SUITE)
     log, started, release = root / "exec.log", root / "started", root / "release"
@@ -289,9 +340,30 @@ def test_tests_only_a_lost_node_could_run_become_unschedulable(ray_cluster: RayC
     env.update(EXEC_LOG=str(log), STARTED=str(started), RELEASE=str(release))
     report_path = root / "report.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "testfleet", "run", "--backend", "ray", "--ray-address", ray_cluster.address,
-         "-w", "2", "--db", "none", "--report-json", str(report_path), "-p", "no:cacheprovider"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "testfleet",
+            "run",
+            "--backend",
+            "ray",
+            "--ray-address",
+            ray_cluster.address,
+            "-w",
+            "2",
+            "--db",
+            "none",
+            "--report-json",
+            str(report_path),
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for(started.exists, 120, "a lonely test to start on the lonely node")
         ray_cluster.kill_node(lonely)
@@ -308,9 +380,14 @@ def test_tests_only_a_lost_node_could_run_become_unschedulable(ray_cluster: RayC
     assert report["counts"] == {"passed": 3, "unschedulable": 3}, out
     assert proc.returncode == 1, out
     stranded = [t for t in report["tests"] if t["outcome"] == "unschedulable"]
-    assert sorted(t["nodeid"] for t in stranded) == [f"test_suite.py::test_needs_lonely[{i}]" for i in range(3)]
-    assert all(t["message"] == f"no worker left can run it: needs tag 'lonely' (no worker advertises it; "
-                               f"use --tag lonely) (workers lost with: {lonely.node_id})" for t in stranded), stranded
+    assert sorted(t["nodeid"] for t in stranded) == [
+        f"test_suite.py::test_needs_lonely[{i}]" for i in range(3)
+    ]
+    assert all(
+        t["message"] == f"no worker left can run it: needs tag 'lonely' (no worker advertises it; "
+        f"use --tag lonely) (workers lost with: {lonely.node_id})"
+        for t in stranded
+    ), stranded
     [lost] = report["lost_nodes"]
     assert lost["node"] == lonely.node_id
     # Only the test that was running on the lost node ever started a lonely test.
@@ -318,20 +395,38 @@ def test_tests_only_a_lost_node_could_run_become_unschedulable(ray_cluster: RayC
 
 
 def test_a_project_over_rays_size_limit_is_a_usage_error_naming_the_way_out(
-        ray_cluster: RayCluster, tmp_path: Path) -> None:
+    ray_cluster: RayCluster, tmp_path: Path
+) -> None:
     root = write_suite(tmp_path, "def test_a():\n    pass\n")
     (root / "data").mkdir()
     (root / "data" / "blob.bin").write_bytes(os.urandom(3 * 2**20))
     # Ray reads its package limit from this variable; 2 MiB stands for the real 512 MiB.
     limit = {"RAY_max_grpc_message_size": str(2 * 2**20)}
-    proc, _ = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1",
-                            env=limit, timeout=90)
+    proc, _ = run_testfleet(
+        root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1", env=limit, timeout=90
+    )
     assert proc.returncode == 4, proc.stdout + proc.stderr
-    [error] = [ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines() if ln.startswith("testfleet: error:")]
+    [error] = [
+        ln for ln in proc.stdout.splitlines() + proc.stderr.splitlines() if ln.startswith("testfleet: error:")
+    ]
     assert error.startswith(f"testfleet: error: --backend ray: the project {root} is ")
-    assert "over Ray's limit of 2.00MiB" in error and "--ray-exclude PATTERN" in error and "--ray-no-ship" in error
-    proc, report = run_testfleet(root, "--backend", "ray", "--ray-address", ray_cluster.address, "-w", "1",
-                                 "--ray-exclude", "data", env={**limit, "EXEC_LOG": str(root / "exec.log")},
-                                 timeout=90)
+    assert (
+        "over Ray's limit of 2.00MiB" in error
+        and "--ray-exclude PATTERN" in error
+        and "--ray-no-ship" in error
+    )
+    proc, report = run_testfleet(
+        root,
+        "--backend",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "-w",
+        "1",
+        "--ray-exclude",
+        "data",
+        env={**limit, "EXEC_LOG": str(root / "exec.log")},
+        timeout=90,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert report["counts"] == {"passed": 1}

@@ -23,19 +23,30 @@ def db(tmp_path: Path) -> Path:
     store.start_run(RunInfo(run_id=OLD, start=1_700_000_000.0, collected=1, git_commit="abcdef1234"))
     store.add_results([Result(OLD, "t.py::test_ok", "passed", call_duration=0.5)])
     store.finish_run(OLD, "finished", 1_700_000_010.0, 0, {"passed": 1})
-    store.start_run(RunInfo(run_id=NEW, start=1_700_000_100.0, collected=4, host="box", pid=42,
-                            workers=2))
-    store.add_workers([WorkerInfo(NEW, "gw0", "box", 4242, {"cpu_count": 8, "memory": 2**33,
-                                                            "tags": ["gpu"]}),
-                       WorkerInfo(NEW, "gw1", "box", 4343, {}, node="ray-node-1")])
-    store.add_results([
-        Result(NEW, "t.py::test_ok", "passed", worker="gw0", call_duration=3.0),
-        Result(NEW, "t.py::test_bad[x]", "failed", worker="gw1", call_duration=1.5,
-               message="AssertionError: assert 1 == 2", failure_text="def test_bad():\n>   assert 1 == 2"),
-        Result(NEW, "t.py::test_flip", "failed", attempt=1, final=False, call_duration=9.0),
-        Result(NEW, "t.py::test_flip", "passed", attempt=2, flaky=True, call_duration=0.25),
-        Result(NEW, "t.py::test_dead", "crashed", message="worker gw1 died (signal 9)"),
-    ])
+    store.start_run(RunInfo(run_id=NEW, start=1_700_000_100.0, collected=4, host="box", pid=42, workers=2))
+    store.add_workers(
+        [
+            WorkerInfo(NEW, "gw0", "box", 4242, {"cpu_count": 8, "memory": 2**33, "tags": ["gpu"]}),
+            WorkerInfo(NEW, "gw1", "box", 4343, {}, node="ray-node-1"),
+        ]
+    )
+    store.add_results(
+        [
+            Result(NEW, "t.py::test_ok", "passed", worker="gw0", call_duration=3.0),
+            Result(
+                NEW,
+                "t.py::test_bad[x]",
+                "failed",
+                worker="gw1",
+                call_duration=1.5,
+                message="AssertionError: assert 1 == 2",
+                failure_text="def test_bad():\n>   assert 1 == 2",
+            ),
+            Result(NEW, "t.py::test_flip", "failed", attempt=1, final=False, call_duration=9.0),
+            Result(NEW, "t.py::test_flip", "passed", attempt=2, flaky=True, call_duration=0.25),
+            Result(NEW, "t.py::test_dead", "crashed", message="worker gw1 died (signal 9)"),
+        ]
+    )
     store.finish_run(NEW, "finished", 1_700_000_120.0, 1, {"passed": 2, "failed": 1, "crashed": 1})
     store.close()
     return path
@@ -76,13 +87,18 @@ def test_show_defaults_to_the_latest_run(db: Path, capsys: pytest.CaptureFixture
     assert "  FAILED t.py::test_bad[x] - AssertionError: assert 1 == 2" in out
     assert ">   assert 1 == 2" not in "\n".join(out)  # failure text only with -v
     assert "  t.py::test_flip (passed on attempt 2)" in out
-    slowest = out[out.index("slowest 4:") + 1:]
+    slowest = out[out.index("slowest 4:") + 1 :]
     assert [line.split()[:2] for line in slowest] == [
-        ["3.00s", "t.py::test_ok"], ["1.50s", "t.py::test_bad[x]"], ["0.25s", "t.py::test_flip"],
-        ["0.00s", "t.py::test_dead"]]
+        ["3.00s", "t.py::test_ok"],
+        ["1.50s", "t.py::test_bad[x]"],
+        ["0.25s", "t.py::test_flip"],
+        ["0.00s", "t.py::test_dead"],
+    ]
 
 
-def test_show_verbose_prints_failure_text_and_accepts_a_prefix(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_verbose_prints_failure_text_and_accepts_a_prefix(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["show", "0123", "-v", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"run {OLD}: finished, exit code 0\n")
@@ -104,11 +120,13 @@ def test_workers_lists_host_node_pid_and_capabilities(db: Path, capsys: pytest.C
 
 
 @pytest.mark.parametrize("command", ["show", "workers"])
-def test_unknown_and_ambiguous_run_ids_are_usage_errors(db: Path, command: str,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_and_ambiguous_run_ids_are_usage_errors(
+    db: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([command, "zzz", "--db", str(db)]) == 4
-    assert capsys.readouterr().err == (f"testfleet: error: no run 'zzz' in {db}; "
-                                       "`testfleet runs` lists the runs\n")
+    assert capsys.readouterr().err == (
+        f"testfleet: error: no run 'zzz' in {db}; `testfleet runs` lists the runs\n"
+    )
 
 
 def test_ambiguous_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,14 +153,17 @@ def test_missing_db_empty_db_and_db_none(tmp_path: Path, capsys: pytest.CaptureF
     assert capsys.readouterr().err == f"testfleet: error: no runs recorded in {tmp_path / 'empty.duckdb'}\n"
 
 
-def test_corrupt_and_locked_files_are_store_errors(db: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupt_and_locked_files_are_store_errors(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     corrupt = tmp_path / "corrupt.duckdb"
     corrupt.write_bytes(b"garbage" * 1000)
     assert main(["runs", "--db", str(corrupt)]) == 1
     err = capsys.readouterr().err
-    assert err == f"testfleet: error: {corrupt} is not a DuckDB database (corrupt, or another kind of file); move it away or pass another --db\n"
+    assert (
+        err
+        == f"testfleet: error: {corrupt} is not a DuckDB database (corrupt, or another kind of file); move it away or pass another --db\n"
+    )
     monkeypatch.setattr(storeopts, "READ_LOCK_TIMEOUT", 0.3)
     with LockHolder(db) as holder:
         assert main(["runs", "--db", str(db)]) == 1
@@ -151,9 +172,9 @@ def test_corrupt_and_locked_files_are_store_errors(db: Path, tmp_path: Path,
     assert err.count("\n") == 1
 
 
-def test_default_db_is_found_under_the_project_root(db: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_db_is_found_under_the_project_root(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = tmp_path / "proj"
     (project / ".testfleet").mkdir(parents=True)
     (project / "tox.ini").write_text("[tox]\n")

@@ -25,37 +25,94 @@ from testfleet.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
 def history(store: Store) -> None:
     """Two runs with every kind of value; the second continues the first."""
-    store.start_run(RunInfo(run_id="aaaa00001111", start=1000.25, args=["-x", "tests/ünï"],
-                            rootdir="/src", git_commit="c0ffee", git_branch="main", host="h1",
-                            pid=123, collected=4, workers=2, backend="local"))
-    store.add_workers([WorkerInfo("aaaa00001111", "w0", "h1", 11,
-                                  {"cpu_count": 8, "memory": 2**34, "gpus": [0, 1], "tags": ["x"]}),
-                       WorkerInfo("aaaa00001111", "w1", "h1", None, {}, node="node-9")])
-    store.add_results([
-        Result("aaaa00001111", "t.py::test_a[1-é]", "passed", worker="w0", start=1000.5,
-               setup_duration=0.001, call_duration=1 / 3, teardown_duration=0.002),
-        Result("aaaa00001111", "t.py::test_b", "failed", attempt=1, final=False, worker="w1",
-               start=1001.0, call_duration=2.0, message="AssertionError: 1 != 2",
-               failure_text="E   assert 1 == 2\n", stdout="out\n", stderr="err\x00\n"),
-        Result("aaaa00001111", "t.py::test_b", "passed", attempt=2, flaky=True, worker="w0",
-               start=1003.0, call_duration=1.0),
-        Result("aaaa00001111", "t.py::test_c", "not_run"),
-    ])
+    store.start_run(
+        RunInfo(
+            run_id="aaaa00001111",
+            start=1000.25,
+            args=["-x", "tests/ünï"],
+            rootdir="/src",
+            git_commit="c0ffee",
+            git_branch="main",
+            host="h1",
+            pid=123,
+            collected=4,
+            workers=2,
+            backend="local",
+        )
+    )
+    store.add_workers(
+        [
+            WorkerInfo(
+                "aaaa00001111",
+                "w0",
+                "h1",
+                11,
+                {"cpu_count": 8, "memory": 2**34, "gpus": [0, 1], "tags": ["x"]},
+            ),
+            WorkerInfo("aaaa00001111", "w1", "h1", None, {}, node="node-9"),
+        ]
+    )
+    store.add_results(
+        [
+            Result(
+                "aaaa00001111",
+                "t.py::test_a[1-é]",
+                "passed",
+                worker="w0",
+                start=1000.5,
+                setup_duration=0.001,
+                call_duration=1 / 3,
+                teardown_duration=0.002,
+            ),
+            Result(
+                "aaaa00001111",
+                "t.py::test_b",
+                "failed",
+                attempt=1,
+                final=False,
+                worker="w1",
+                start=1001.0,
+                call_duration=2.0,
+                message="AssertionError: 1 != 2",
+                failure_text="E   assert 1 == 2\n",
+                stdout="out\n",
+                stderr="err\x00\n",
+            ),
+            Result(
+                "aaaa00001111",
+                "t.py::test_b",
+                "passed",
+                attempt=2,
+                flaky=True,
+                worker="w0",
+                start=1003.0,
+                call_duration=1.0,
+            ),
+            Result("aaaa00001111", "t.py::test_c", "not_run"),
+        ]
+    )
     store.finish_run("aaaa00001111", "interrupted", 1010.0, 2, {"passed": 2, "not_run": 1})
     store.start_run(RunInfo(run_id="bbbb00002222", start=2000.0, parent_run="aaaa00001111"))
-    store.add_results([Result("bbbb00002222", "t.py::test_c", "failed", start=2000.5,
-                              call_duration=4.0, message="boom"),
-                       Result("bbbb00002222", "t.py::test_a[1-é]", "error", start=2001.0)])
+    store.add_results(
+        [
+            Result("bbbb00002222", "t.py::test_c", "failed", start=2000.5, call_duration=4.0, message="boom"),
+            Result("bbbb00002222", "t.py::test_a[1-é]", "error", start=2001.0),
+        ]
+    )
     store.flush()
 
 
 def snapshot(store: Store) -> dict[str, object]:
     return {
-        "runs": store.runs(), "latest": store.latest_run_id(), "prefix": store.get_run("bbbb"),
+        "runs": store.runs(),
+        "latest": store.latest_run_id(),
+        "prefix": store.get_run("bbbb"),
         "results": [store.results("aaaa00001111"), store.results("bbbb00002222")],
-        "workers": store.workers("aaaa00001111"), "durations": store.durations(),
+        "workers": store.workers("aaaa00001111"),
+        "durations": store.durations(),
         "durations_some": store.durations(["t.py::test_b"], last_runs=1),
-        "last": store.last_outcomes(), "last_some": store.last_outcomes(["t.py::test_c"]),
+        "last": store.last_outcomes(),
+        "last_some": store.last_outcomes(["t.py::test_c"]),
         "completed": store.completed_nodeids("bbbb00002222"),
     }
 
@@ -117,8 +174,7 @@ def test_locked_file_gives_one_line_error_with_the_holders_pid(tmp_path: Path) -
         assert time.monotonic() - started >= 0.5  # it retried before giving up
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith(f"{path} is locked by another process (pid {holder.pid}); "
-                              "gave up after")
+    assert message.startswith(f"{path} is locked by another process (pid {holder.pid}); gave up after")
 
 
 def test_open_waits_for_a_lock_that_is_released_in_time(tmp_path: Path) -> None:
@@ -161,12 +217,17 @@ def test_a_lock_held_during_the_run_never_raises_into_add_results(tmp_path: Path
 def test_another_process_reads_the_file_while_a_run_writes_it(tmp_path: Path) -> None:
     path = tmp_path / "live.duckdb"
     store = open_store(path, rootdir=tmp_path, flush_interval=0.05)
-    store.start_run(RunInfo(run_id="feedbeef0001", start=time.time(), host=this_host(),
-                            pid=os.getpid(), collected=3))
+    store.start_run(
+        RunInfo(run_id="feedbeef0001", start=time.time(), host=this_host(), pid=os.getpid(), collected=3)
+    )
     store.add_results([Result("feedbeef0001", "t::a", "passed")])
     store.flush()
-    proc = subprocess.run([sys.executable, "-m", "testfleet", "runs", "--db", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "testfleet", "runs", "--db", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     store.close()
     assert proc.returncode == 0, proc.stderr
     row = next(line for line in proc.stdout.splitlines() if line.startswith("feedbeef0001"))
@@ -193,8 +254,9 @@ time.sleep(600)
 
 def test_a_sigkilled_writer_loses_at_most_its_last_batch_and_is_marked_interrupted(tmp_path: Path) -> None:
     path = tmp_path / "k.duckdb"
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "dead0000beef", "200"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), "dead0000beef", "200"], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "flushed"
     proc.send_signal(signal.SIGKILL)
@@ -219,8 +281,7 @@ def test_running_runs_of_live_controllers_or_other_hosts_are_left_alone(tmp_path
     mine.start_run(RunInfo(run_id="remote", start=1.0, host="some-other-host", pid=999_999_999))
     mine.flush()
     other = open_store(path, rootdir=tmp_path)
-    assert [(r.run_id, r.status) for r in other.runs()] == [("live", "running"),
-                                                             ("remote", "running")]
+    assert [(r.run_id, r.status) for r in other.runs()] == [("live", "running"), ("remote", "running")]
     other.close()
     mine.close()
 
@@ -229,8 +290,12 @@ def test_two_processes_can_write_runs_to_the_same_file(tmp_path: Path) -> None:
     path = tmp_path / "shared.duckdb"
     open_store(path, rootdir=tmp_path).close()
     script = WRITER.replace("time.sleep(600)", "store.close()")
-    others = [subprocess.Popen([sys.executable, "-c", script, str(path), f"proc{k}", "50"],
-                               stdout=subprocess.DEVNULL) for k in range(2)]
+    others = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path), f"proc{k}", "50"], stdout=subprocess.DEVNULL
+        )
+        for k in range(2)
+    ]
     mine = open_store(path, rootdir=tmp_path, flush_interval=0.01)
     mine.start_run(RunInfo(run_id="mine", start=1.0))
     for i in range(200):
@@ -249,8 +314,10 @@ def test_a_corrupt_file_is_named_in_a_one_line_error(tmp_path: Path) -> None:
     for readonly in (False, True):
         with pytest.raises(StoreError) as info:
             open_store(path, rootdir=tmp_path, readonly=readonly)
-        assert str(info.value) == (f"{path} is not a DuckDB database (corrupt, or another kind "
-                                   "of file); move it away or pass another --db")
+        assert str(info.value) == (
+            f"{path} is not a DuckDB database (corrupt, or another kind "
+            "of file); move it away or pass another --db"
+        )
 
 
 def test_an_empty_file_becomes_a_new_store(tmp_path: Path) -> None:
@@ -265,8 +332,11 @@ def test_an_empty_file_becomes_a_new_store(tmp_path: Path) -> None:
 def test_a_directory_that_cannot_exist_is_a_store_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    with pytest.raises(StoreError, match=r"^cannot create the results directory .*a-file/\.testfleet"
-                                         r" for results\.duckdb: Not a directory$"):
+    with pytest.raises(
+        StoreError,
+        match=r"^cannot create the results directory .*a-file/\.testfleet"
+        r" for results\.duckdb: Not a directory$",
+    ):
         open_store(None, rootdir=blocker)
 
 
@@ -297,8 +367,10 @@ def test_an_older_schema_file_is_migrated_on_open(tmp_path: Path) -> None:
     conn = duckdb.connect(str(path))
     migrate(conn, MIGRATIONS[:1])
     conn.execute("INSERT INTO runs (id, start, status, counts) VALUES ('old1', 5.0, 'finished', '{}')")
-    conn.execute("INSERT INTO results (run_id, nodeid, outcome, attempt, final, setup_duration, "
-                 "call_duration, teardown_duration) VALUES ('old1', 't', 'passed', 1, true, 0, 2, 0)")
+    conn.execute(
+        "INSERT INTO results (run_id, nodeid, outcome, attempt, final, setup_duration, "
+        "call_duration, teardown_duration) VALUES ('old1', 't', 'passed', 1, true, 0, 2, 0)"
+    )
     conn.close()
     store = open_store(path, rootdir=tmp_path, readonly=True)  # upgrades even when reading
     assert store.get_run("old1") is not None
@@ -319,9 +391,11 @@ def test_a_newer_schema_file_is_refused(tmp_path: Path) -> None:
     for readonly in (False, True):
         with pytest.raises(StoreError) as info:
             open_store(path, rootdir=tmp_path, readonly=readonly)
-        assert str(info.value) == (f"{path}: its schema version {SCHEMA_VERSION + 7} is newer than "
-                                   f"this testfleet supports ({SCHEMA_VERSION}); upgrade testfleet "
-                                   "to read it")
+        assert str(info.value) == (
+            f"{path}: its schema version {SCHEMA_VERSION + 7} is newer than "
+            f"this testfleet supports ({SCHEMA_VERSION}); upgrade testfleet "
+            "to read it"
+        )
 
 
 def test_ambiguous_prefixes_are_usage_errors(tmp_path: Path) -> None:

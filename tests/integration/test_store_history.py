@@ -21,12 +21,26 @@ def fill(store: Store) -> None:
         rid = f"run{i}"
         status = "interrupted" if i == 4 else "finished"
         store.start_run(RunInfo(run_id=rid, start=10.0 * i, git_commit=f"c{i // 2}", partial=i == 2))
-        store.add_results([Result(rid, f"t{j}", outcomes[(i + j) % len(outcomes)], call_duration=0.5 * j,
-                                  setup_duration=0.01) for j in range(5)])
-        store.add_results([Result(rid, "retry", "failed", attempt=1, final=False),
-                           Result(rid, "retry", "passed", attempt=2, flaky=True, call_duration=1.0),
-                           Result(rid, "steady", "passed", call_duration=0.2),
-                           Result(rid, "varies", "passed", call_duration=0.1 * (i + 1))])
+        store.add_results(
+            [
+                Result(
+                    rid,
+                    f"t{j}",
+                    outcomes[(i + j) % len(outcomes)],
+                    call_duration=0.5 * j,
+                    setup_duration=0.01,
+                )
+                for j in range(5)
+            ]
+        )
+        store.add_results(
+            [
+                Result(rid, "retry", "failed", attempt=1, final=False),
+                Result(rid, "retry", "passed", attempt=2, flaky=True, call_duration=1.0),
+                Result(rid, "steady", "passed", call_duration=0.2),
+                Result(rid, "varies", "passed", call_duration=0.1 * (i + 1)),
+            ]
+        )
         store.finish_run(rid, status, 10.0 * i + 3, 0, {})
     store.start_run(RunInfo(run_id="live", start=100.0))  # still running: never counts
 
@@ -43,8 +57,11 @@ def test_duckdb_and_memory_answer_the_same(tmp_path: Path, include_partial: bool
             b = duck.run_stats(limit=limit, include_partial=include_partial, before=before)
             assert a == b
         runs = memory.run_stats(limit=100, include_partial=include_partial)
-        expected = ["run0", "run1", "run2", "run3", "run4", "run5"] if include_partial else [
-            "run0", "run1", "run3", "run5"]
+        expected = (
+            ["run0", "run1", "run2", "run3", "run4", "run5"]
+            if include_partial
+            else ["run0", "run1", "run3", "run5"]
+        )
         assert [r.run_id for r in runs] == expected
         assert runs[0].tests == 8 and runs[0].flaky == 1 and runs[0].failed == 2  # failed, error
         ids = [r.run_id for r in runs]
@@ -52,9 +69,13 @@ def test_duckdb_and_memory_answer_the_same(tmp_path: Path, include_partial: bool
         assert memory.test_series(ids, ["t1", "retry"]) == duck.test_series(ids, ["t1", "retry"])
         failing = duck.test_series(ids, failing_only=True)
         assert failing == memory.test_series(ids, failing_only=True)
-        assert [x.nodeid for x in failing] == sorted({x.nodeid for x in duck.test_series(ids)} - {"steady", "varies"})
-        assert all(any(o in ("failed", "error", "crashed", "timeout") for o in s.outcomes) or any(s.retried)
-                   for s in failing)
+        assert [x.nodeid for x in failing] == sorted(
+            {x.nodeid for x in duck.test_series(ids)} - {"steady", "varies"}
+        )
+        assert all(
+            any(o in ("failed", "error", "crashed", "timeout") for o in s.outcomes) or any(s.retried)
+            for s in failing
+        )
         for spread in [(0.4, 1.0), (0.0, 1.2), (0.01, 1.0)]:
             assert memory.test_series(ids, spread=spread) == duck.test_series(ids, spread=spread)
         # only "varies" changes duration (0.1 s more each run); the others take the same time

@@ -35,7 +35,10 @@ def test_timeout_after_double_dash_reaches_pytest_timeout(suite: Suite) -> None:
     # The help is wrapped to the terminal's width: read it as one line of words.
     words = " ".join(helptext.out.split())
     assert "--timeout SECONDS per-test timeout, enforced by the controller (the worker is killed" in words
-    assert "testfleet's own option: pytest-timeout's --timeout goes after --: testfleet run -- --timeout 5" in words
+    assert (
+        "testfleet's own option: pytest-timeout's --timeout goes after --: testfleet run -- --timeout 5"
+        in words
+    )
 
 
 def test_rerunfailures_reruns_and_reports_reruns(suite: Suite) -> None:

@@ -37,9 +37,13 @@ class DurationAnomaly:
     z: float
 
     def as_dict(self) -> dict[str, object]:
-        return {"nodeid": self.nodeid, "seconds": round(self.seconds, 6),
-                "median_s": round(self.median_s, 6), "mad_s": round(self.mad_s, 6),
-                "z": round(self.z, 2)}
+        return {
+            "nodeid": self.nodeid,
+            "seconds": round(self.seconds, 6),
+            "median_s": round(self.median_s, 6),
+            "mad_s": round(self.mad_s, 6),
+            "z": round(self.z, 2),
+        }
 
 
 @dataclass(frozen=True)
@@ -59,15 +63,24 @@ class Anomalies:
     outcomes: list[OutcomeAnomaly] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        return {"run_id": self.run_id, "durations": [a.as_dict() for a in self.durations],
-                "outcomes": [a.as_dict() for a in self.outcomes]}
+        return {
+            "run_id": self.run_id,
+            "durations": [a.as_dict() for a in self.durations],
+            "outcomes": [a.as_dict() for a in self.outcomes],
+        }
 
 
-def find_anomalies(run_ids: Sequence[str], series: Sequence[TestSeries], target: int, *,
-                   z: float = DEFAULT_Z, min_history: int = DEFAULT_MIN_HISTORY,
-                   min_seconds: float = DEFAULT_MIN_SECONDS,
-                   min_streak: int = DEFAULT_MIN_STREAK, skip: frozenset[int] | set[int] = frozenset()
-                   ) -> Anomalies:
+def find_anomalies(
+    run_ids: Sequence[str],
+    series: Sequence[TestSeries],
+    target: int,
+    *,
+    z: float = DEFAULT_Z,
+    min_history: int = DEFAULT_MIN_HISTORY,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
+    min_streak: int = DEFAULT_MIN_STREAK,
+    skip: frozenset[int] | set[int] = frozenset(),
+) -> Anomalies:
     """Anomalies of run ``target`` (an index into ``run_ids``) against the runs before it."""
     out = Anomalies(run_ids[target])
     for s in series:
@@ -75,8 +88,11 @@ def find_anomalies(run_ids: Sequence[str], series: Sequence[TestSeries], target:
             continue
         i = s.runs.index(target)
         outcome = s.outcomes[i]
-        before = [(o, d) for k, o, d in zip(s.runs[:i], s.outcomes[:i], s.durations[:i], strict=True)
-                  if k < target and k not in skip]
+        before = [
+            (o, d)
+            for k, o, d in zip(s.runs[:i], s.outcomes[:i], s.durations[:i], strict=True)
+            if k < target and k not in skip
+        ]
         if outcome == "passed":
             history = [d for o, d in before if o == "passed"]
             if len(history) >= min_history:

@@ -58,10 +58,15 @@ class Step:
         return self.after_s / self.before_s if self.before_s > 0 else math.inf
 
     def as_dict(self) -> dict[str, object]:
-        return {"nodeid": self.nodeid, "since_run": self.since_run, "since_commit": self.since_commit,
-                "before_s": round(self.before_s, 6), "after_s": round(self.after_s, 6),
-                "ratio": round(self.ratio, 4) if math.isfinite(self.ratio) else None,
-                "p_value": float(f"{self.p_value:.4g}")}
+        return {
+            "nodeid": self.nodeid,
+            "since_run": self.since_run,
+            "since_commit": self.since_commit,
+            "before_s": round(self.before_s, 6),
+            "after_s": round(self.after_s, 6),
+            "ratio": round(self.ratio, 4) if math.isfinite(self.ratio) else None,
+            "p_value": float(f"{self.p_value:.4g}"),
+        }
 
 
 @dataclass
@@ -71,9 +76,11 @@ class Regressions:
     suite: list[Step]  # steps of the suite's total test time (both directions, in run order)
 
     def as_dict(self) -> dict[str, object]:
-        return {"regressions": [s.as_dict() for s in self.regressions],
-                "improvements": [s.as_dict() for s in self.improvements],
-                "suite": [s.as_dict() for s in self.suite]}
+        return {
+            "regressions": [s.as_dict() for s in self.regressions],
+            "improvements": [s.as_dict() for s in self.improvements],
+            "suite": [s.as_dict() for s in self.suite],
+        }
 
 
 def _segment_cost(s1: list[float], s2: list[float], a: int, b: int) -> float:
@@ -82,8 +89,9 @@ def _segment_cost(s1: list[float], s2: list[float], a: int, b: int) -> float:
     return (s2[b] - s2[a]) - total * total / n
 
 
-def change_points(x: Sequence[float], *, penalty: float = DEFAULT_PENALTY,
-                  min_size: int = DEFAULT_MIN_SIZE) -> list[int]:
+def change_points(
+    x: Sequence[float], *, penalty: float = DEFAULT_PENALTY, min_size: int = DEFAULT_MIN_SIZE
+) -> list[int]:
     """Indices where a new mean level of ``x`` starts (binary segmentation, L2 cost), sorted."""
     n = len(x)
     if n < 2 * min_size:
@@ -114,10 +122,18 @@ def change_points(x: Sequence[float], *, penalty: float = DEFAULT_PENALTY,
     return sorted(found)
 
 
-def find_steps(nodeid: str, run_ids: Sequence[str], commits: Sequence[str | None],
-               seconds: Sequence[float], *, min_ratio: float = DEFAULT_MIN_RATIO,
-               min_seconds: float = DEFAULT_MIN_SECONDS, alpha: float = DEFAULT_ALPHA,
-               penalty: float = DEFAULT_PENALTY, min_size: int = DEFAULT_MIN_SIZE) -> list[Step]:
+def find_steps(
+    nodeid: str,
+    run_ids: Sequence[str],
+    commits: Sequence[str | None],
+    seconds: Sequence[float],
+    *,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
+    alpha: float = DEFAULT_ALPHA,
+    penalty: float = DEFAULT_PENALTY,
+    min_size: int = DEFAULT_MIN_SIZE,
+) -> list[Step]:
     """Confirmed steps of one series (``seconds`` in run order, ``run_ids``/``commits`` parallel)."""
     if len(seconds) < 2 * min_size:
         return []
@@ -132,8 +148,8 @@ def find_steps(nodeid: str, run_ids: Sequence[str], commits: Sequence[str | None
         bounds = [0, *cuts, len(x)]
         judged = []
         for i in range(1, len(bounds) - 1):
-            before = seconds[bounds[i - 1]:bounds[i]]
-            after = seconds[bounds[i]:bounds[i + 1]]
+            before = seconds[bounds[i - 1] : bounds[i]]
+            after = seconds[bounds[i] : bounds[i + 1]]
             b, a = median(before), median(after)
             lo, hi = min(a, b), max(a, b)
             small = hi - lo < min_seconds or hi < max(lo, _FLOOR) * min_ratio
@@ -145,31 +161,45 @@ def find_steps(nodeid: str, run_ids: Sequence[str], commits: Sequence[str | None
         cuts.remove(max(weak, key=lambda j: j[1])[2])
 
 
-def find_regressions(runs: Sequence[RunStats], series: Sequence[TestSeries], *,
-                     min_ratio: float = DEFAULT_MIN_RATIO, min_seconds: float = DEFAULT_MIN_SECONDS,
-                     alpha: float = DEFAULT_ALPHA, penalty: float = DEFAULT_PENALTY,
-                     min_size: int = DEFAULT_MIN_SIZE) -> Regressions:
+def find_regressions(
+    runs: Sequence[RunStats],
+    series: Sequence[TestSeries],
+    *,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
+    alpha: float = DEFAULT_ALPHA,
+    penalty: float = DEFAULT_PENALTY,
+    min_size: int = DEFAULT_MIN_SIZE,
+) -> Regressions:
     """Duration steps of every test in ``series`` and of the suite's total test time over
     ``runs`` (the window, oldest first, that the series index into)."""
     if min_ratio <= 1.0:
         raise ValueError(f"min_ratio must be above 1.0, not {min_ratio}")
 
-    def steps(nodeid: str, run_ids: list[str], commits: list[str | None],
-              seconds: list[float]) -> list[Step]:
-        return find_steps(nodeid, run_ids, commits, seconds, min_ratio=min_ratio,
-                          min_seconds=min_seconds, alpha=alpha, penalty=penalty, min_size=min_size)
+    def steps(nodeid: str, run_ids: list[str], commits: list[str | None], seconds: list[float]) -> list[Step]:
+        return find_steps(
+            nodeid,
+            run_ids,
+            commits,
+            seconds,
+            min_ratio=min_ratio,
+            min_seconds=min_seconds,
+            alpha=alpha,
+            penalty=penalty,
+            min_size=min_size,
+        )
 
     ids = [r.run_id for r in runs]
     commits = [r.git_commit for r in runs]
     slower: list[Step] = []
     faster: list[Step] = []
     for s in series:
-        picked = [(k, d) for k, o, d in zip(s.runs, s.outcomes, s.durations, strict=True)
-                  if o == "passed"]
+        picked = [(k, d) for k, o, d in zip(s.runs, s.outcomes, s.durations, strict=True) if o == "passed"]
         if len(picked) < 2 * min_size:
             continue
-        for step in steps(s.nodeid, [ids[k] for k, _ in picked], [commits[k] for k, _ in picked],
-                          [d for _, d in picked]):
+        for step in steps(
+            s.nodeid, [ids[k] for k, _ in picked], [commits[k] for k, _ in picked], [d for _, d in picked]
+        ):
             (slower if step.after_s > step.before_s else faster).append(step)
     suite = steps(SUITE, ids, commits, [r.test_seconds for r in runs])
     slower.sort(key=lambda s: (-s.ratio, s.nodeid))

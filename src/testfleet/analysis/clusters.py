@@ -55,8 +55,9 @@ def cluster_id(sig: str) -> str:
     return hashlib.sha1(sig.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
-def new_cluster_ids(clusters: Iterable[Cluster],
-                    earlier_failures: Iterable[tuple[str, str | None]]) -> set[str]:
+def new_cluster_ids(
+    clusters: Iterable[Cluster], earlier_failures: Iterable[tuple[str, str | None]]
+) -> set[str]:
     """Ids of ``clusters`` whose signature no (outcome, message) of earlier runs has."""
     seen = {cluster_id(signature(outcome, message)) for outcome, message in earlier_failures}
     return {c.id for c in clusters if c.id not in seen}
@@ -68,8 +69,15 @@ def cluster_failures(results: Iterable[TestResult], min_size: int = 2) -> list[C
     for r in results:
         if r.final and r.outcome in FAILURE_VALUES:
             groups.setdefault(signature(r.outcome, r.message), []).append(r)
-    out = [Cluster(sig, tuple(sorted(r.nodeid for r in members)), tuple(sorted({r.outcome for r in members})),
-                   members[0].message or members[0].outcome)
-           for sig, members in groups.items() if len(members) >= min_size]
+    out = [
+        Cluster(
+            sig,
+            tuple(sorted(r.nodeid for r in members)),
+            tuple(sorted({r.outcome for r in members})),
+            members[0].message or members[0].outcome,
+        )
+        for sig, members in groups.items()
+        if len(members) >= min_size
+    ]
     out.sort(key=lambda c: (-len(c.nodeids), c.signature))
     return out

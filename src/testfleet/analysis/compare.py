@@ -66,19 +66,39 @@ class Comparison:
 
     def as_dict(self) -> dict[str, object]:
         def rows(changes: list[Change]) -> list[dict[str, object]]:
-            return [{"nodeid": c.nodeid, "base": c.base_outcome, "head": c.head_outcome,
-                     "base_seconds": c.base_seconds, "head_seconds": c.head_seconds,
-                     "message": c.message} for c in changes]
+            return [
+                {
+                    "nodeid": c.nodeid,
+                    "base": c.base_outcome,
+                    "head": c.head_outcome,
+                    "base_seconds": c.base_seconds,
+                    "head_seconds": c.head_seconds,
+                    "message": c.message,
+                }
+                for c in changes
+            ]
 
         return {
-            "base_counts": self.base_counts, "head_counts": self.head_counts,
-            "base_seconds": round(self.base_seconds, 6), "head_seconds": round(self.head_seconds, 6),
+            "base_counts": self.base_counts,
+            "head_counts": self.head_counts,
+            "base_seconds": round(self.base_seconds, 6),
+            "head_seconds": round(self.head_seconds, 6),
             **{name: rows(getattr(self, name)) for name in SECTIONS},
         }
 
 
-SECTIONS = ("new_failures", "added_failures", "fixed", "flaky_passes", "still_failing", "other_changes", "added",
-            "removed", "slower", "faster")
+SECTIONS = (
+    "new_failures",
+    "added_failures",
+    "fixed",
+    "flaky_passes",
+    "still_failing",
+    "other_changes",
+    "added",
+    "removed",
+    "slower",
+    "faster",
+)
 
 
 def final_results(results: Iterable[TestResult]) -> dict[str, TestResult]:
@@ -90,23 +110,36 @@ def final_results(results: Iterable[TestResult]) -> dict[str, TestResult]:
     return out
 
 
-def compare(base: Iterable[TestResult], head: Iterable[TestResult], *,
-            min_ratio: float = DEFAULT_MIN_RATIO, min_seconds: float = DEFAULT_MIN_SECONDS,
-            known_flaky: frozenset[str] | set[str] = frozenset()) -> Comparison:
+def compare(
+    base: Iterable[TestResult],
+    head: Iterable[TestResult],
+    *,
+    min_ratio: float = DEFAULT_MIN_RATIO,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
+    known_flaky: frozenset[str] | set[str] = frozenset(),
+) -> Comparison:
     """What changed from ``base`` to ``head`` (both one run's stored results)."""
     if min_ratio < 1.0:
         raise ValueError(f"min_ratio must be at least 1.0, not {min_ratio}")
     if min_seconds < 0:
         raise ValueError(f"min_seconds must not be negative, not {min_seconds}")
     b, h = final_results(base), final_results(head)
-    cmp = Comparison(base_counts=outcome_counts(b.values()), head_counts=outcome_counts(h.values()),
-                     base_seconds=sum(r.duration for r in b.values()),
-                     head_seconds=sum(r.duration for r in h.values()))
+    cmp = Comparison(
+        base_counts=outcome_counts(b.values()),
+        head_counts=outcome_counts(h.values()),
+        base_seconds=sum(r.duration for r in b.values()),
+        head_seconds=sum(r.duration for r in h.values()),
+    )
     for nodeid in sorted(h.keys() | b.keys()):
         old, new = b.get(nodeid), h.get(nodeid)
-        change = Change(nodeid, old.outcome if old else None, new.outcome if new else None,
-                        old.duration if old else None, new.duration if new else None,
-                        new.message if new is not None and new.outcome in FAILING else None)
+        change = Change(
+            nodeid,
+            old.outcome if old else None,
+            new.outcome if new else None,
+            old.duration if old else None,
+            new.duration if new else None,
+            new.message if new is not None and new.outcome in FAILING else None,
+        )
         if old is None:
             cmp.added.append(change)
             if new is not None and new.outcome in FAILING:

@@ -58,13 +58,22 @@ class FlakyTest:
         return self.flips / max(1, self.runs - 1)
 
     def as_dict(self) -> dict[str, object]:
-        return {"nodeid": self.nodeid, "status": self.status,
-                "probability": round(self.probability, 6),
-                "interval": [round(self.interval[0], 6), round(self.interval[1], 6)],
-                "evidence": {"runs": self.runs, "failures": self.failures, "retried": self.retried,
-                             "same_commit": self.same_commit, "flips": self.flips,
-                             "flip_rate": round(self.flip_rate, 4)},
-                "broken_since": self.broken_since, "last_outcome": self.last_outcome}
+        return {
+            "nodeid": self.nodeid,
+            "status": self.status,
+            "probability": round(self.probability, 6),
+            "interval": [round(self.interval[0], 6), round(self.interval[1], 6)],
+            "evidence": {
+                "runs": self.runs,
+                "failures": self.failures,
+                "retried": self.retried,
+                "same_commit": self.same_commit,
+                "flips": self.flips,
+                "flip_rate": round(self.flip_rate, 4),
+            },
+            "broken_since": self.broken_since,
+            "last_outcome": self.last_outcome,
+        }
 
 
 def infrastructure_runs(runs: Sequence[RunStats], fraction: float = INFRA_FRACTION) -> set[int]:
@@ -77,16 +86,24 @@ def infrastructure_runs(runs: Sequence[RunStats], fraction: float = INFRA_FRACTI
     return out
 
 
-def credible_interval(failures: int, runs: int, level: float = LEVEL,
-                      prior: tuple[float, float] = PRIOR) -> tuple[float, float]:
+def credible_interval(
+    failures: int, runs: int, level: float = LEVEL, prior: tuple[float, float] = PRIOR
+) -> tuple[float, float]:
     a, b = prior[0] + failures, prior[1] + runs - failures
     tail = (1.0 - level) / 2.0
     return beta_ppf(tail, a, b), beta_ppf(1.0 - tail, a, b)
 
 
-def assess(runs: Sequence[RunStats], s: TestSeries, *, skip: set[int] | None = None,
-           broken_streak: int = BROKEN_STREAK, prior: tuple[float, float] = PRIOR,
-           level: float = LEVEL, interval: bool = True) -> FlakyTest | None:
+def assess(
+    runs: Sequence[RunStats],
+    s: TestSeries,
+    *,
+    skip: set[int] | None = None,
+    broken_streak: int = BROKEN_STREAK,
+    prior: tuple[float, float] = PRIOR,
+    level: float = LEVEL,
+    interval: bool = True,
+) -> FlakyTest | None:
     """One test's verdict; ``None`` when it gave no verdict in the window."""
     skip = skip or set()
     seq: list[tuple[int, bool, bool]] = []  # (run index, failed, retried)
@@ -102,12 +119,12 @@ def assess(runs: Sequence[RunStats], s: TestSeries, *, skip: set[int] | None = N
     streak = 0
     while streak < len(seq) and seq[-1 - streak][1] and not seq[-1 - streak][2]:
         streak += 1
-    healthy = seq[:len(seq) - streak]
+    healthy = seq[: len(seq) - streak]
     k_fail = sum(f for _, f, _ in healthy)
     n = len(healthy)
     p = (prior[0] + k_fail) / (prior[0] + prior[1] + n)
     broken_since = None
-    if streak >= broken_streak and (n == 0 or p ** streak < BROKEN_UNLIKELY):
+    if streak >= broken_streak and (n == 0 or p**streak < BROKEN_UNLIKELY):
         broken_since = runs[seq[n][0]].run_id
     else:
         healthy, n = seq, len(seq)
@@ -131,15 +148,31 @@ def assess(runs: Sequence[RunStats], s: TestSeries, *, skip: set[int] | None = N
     else:
         status = "healthy"
     bounds = credible_interval(k_fail, n, level, prior) if interval and n else (0.0, 1.0)
-    return FlakyTest(nodeid=s.nodeid, status=status, probability=p, interval=bounds, runs=n,
-                     failures=k_fail, retried=retried, same_commit=same_commit, flips=flips,
-                     broken_since=broken_since, last_outcome=s.outcomes[-1])
+    return FlakyTest(
+        nodeid=s.nodeid,
+        status=status,
+        probability=p,
+        interval=bounds,
+        runs=n,
+        failures=k_fail,
+        retried=retried,
+        same_commit=same_commit,
+        flips=flips,
+        broken_since=broken_since,
+        last_outcome=s.outcomes[-1],
+    )
 
 
-def find_flaky(runs: Sequence[RunStats], series: Sequence[TestSeries], *,
-               include_healthy: bool = False, broken_streak: int = BROKEN_STREAK,
-               infra_fraction: float = INFRA_FRACTION, prior: tuple[float, float] = PRIOR,
-               level: float = LEVEL) -> list[FlakyTest]:
+def find_flaky(
+    runs: Sequence[RunStats],
+    series: Sequence[TestSeries],
+    *,
+    include_healthy: bool = False,
+    broken_streak: int = BROKEN_STREAK,
+    infra_fraction: float = INFRA_FRACTION,
+    prior: tuple[float, float] = PRIOR,
+    level: float = LEVEL,
+) -> list[FlakyTest]:
     """Flaky and broken tests of the window (every test with ``include_healthy``): flaky first
     by probability, then broken, then healthy."""
     if not 0.0 < level < 1.0:
@@ -147,8 +180,9 @@ def find_flaky(runs: Sequence[RunStats], series: Sequence[TestSeries], *,
     skip = infrastructure_runs(runs, infra_fraction)
     out = []
     for s in series:
-        verdict = assess(runs, s, skip=skip, broken_streak=broken_streak, prior=prior, level=level,
-                         interval=False)
+        verdict = assess(
+            runs, s, skip=skip, broken_streak=broken_streak, prior=prior, level=level, interval=False
+        )
         if verdict is None or (verdict.status == "healthy" and not include_healthy):
             continue
         bounds = credible_interval(verdict.failures, verdict.runs, level, prior)
@@ -161,4 +195,3 @@ def find_flaky(runs: Sequence[RunStats], series: Sequence[TestSeries], *,
 def known_flaky(runs: Sequence[RunStats], series: Sequence[TestSeries]) -> set[str]:
     """Nodeids whose status is ``flaky`` in the window (for ``compare``)."""
     return {f.nodeid for f in find_flaky(runs, series) if f.status == "flaky"}
-

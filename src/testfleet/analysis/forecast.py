@@ -48,8 +48,10 @@ class ForecastPoint:
     hi95: float
 
     def as_dict(self) -> dict[str, object]:
-        return {"step": self.step, **{k: round(getattr(self, k), 6)
-                                      for k in ("mean", "lo80", "hi80", "lo95", "hi95")}}
+        return {
+            "step": self.step,
+            **{k: round(getattr(self, k), 6) for k in ("mean", "lo80", "hi80", "lo95", "hi95")},
+        }
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,12 @@ class Forecast:
     points: tuple[ForecastPoint, ...]
 
     def as_dict(self) -> dict[str, object]:
-        return {"metric": self.metric, "method": self.method, "history": self.history,
-                "points": [p.as_dict() for p in self.points]}
+        return {
+            "metric": self.metric,
+            "method": self.method,
+            "history": self.history,
+            "points": [p.as_dict() for p in self.points],
+        }
 
 
 def metric_values(runs: Sequence[RunStats], metric: str) -> list[float]:
@@ -75,8 +81,14 @@ def metric_values(runs: Sequence[RunStats], metric: str) -> list[float]:
     raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
 
 
-def forecast(values: Sequence[float], horizon: int = DEFAULT_HORIZON, *, metric: str = "",
-             method: str = "auto", fit_window: int = DEFAULT_FIT_WINDOW) -> Forecast:
+def forecast(
+    values: Sequence[float],
+    horizon: int = DEFAULT_HORIZON,
+    *,
+    metric: str = "",
+    method: str = "auto",
+    fit_window: int = DEFAULT_FIT_WINDOW,
+) -> Forecast:
     """Forecast the next ``horizon`` values of ``values`` (oldest first)."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
@@ -105,14 +117,28 @@ def envelope(ets: Sequence[ForecastPoint], linear: Sequence[ForecastPoint]) -> t
     persistent trend back: on simulated linear-trend series their 95% intervals held only ~83%
     of held-out points. The envelope keeps ETS's point forecast and adaptivity (level shifts)
     and is at least as wide as the linear interval, which is honest on trends."""
-    return tuple(ForecastPoint(e.step, e.mean, min(e.lo80, max(lin.lo80, 0.0)), max(e.hi80, lin.hi80),
-                               min(e.lo95, max(lin.lo95, 0.0)), max(e.hi95, lin.hi95))
-                 for e, lin in zip(ets, linear, strict=True))
+    return tuple(
+        ForecastPoint(
+            e.step,
+            e.mean,
+            min(e.lo80, max(lin.lo80, 0.0)),
+            max(e.hi80, lin.hi80),
+            min(e.lo95, max(lin.lo95, 0.0)),
+            max(e.hi95, lin.hi95),
+        )
+        for e, lin in zip(ets, linear, strict=True)
+    )
 
 
 def _point(step: int, mean: float, half80: float, half95: float) -> ForecastPoint:
-    return ForecastPoint(step, max(mean, 0.0), max(mean - half80, 0.0), max(mean + half80, 0.0),
-                         max(mean - half95, 0.0), max(mean + half95, 0.0))
+    return ForecastPoint(
+        step,
+        max(mean, 0.0),
+        max(mean - half80, 0.0),
+        max(mean + half80, 0.0),
+        max(mean - half95, 0.0),
+        max(mean + half95, 0.0),
+    )
 
 
 def linear_points(values: Sequence[float], horizon: int) -> tuple[ForecastPoint, ...]:

@@ -36,8 +36,12 @@ class NodePoint:
     seconds: float | None
 
     def as_dict(self) -> dict[str, object]:
-        return {"run_id": self.run_id, "commit": self.commit, "outcome": self.outcome,
-                "seconds": None if self.seconds is None else round(self.seconds, 6)}
+        return {
+            "run_id": self.run_id,
+            "commit": self.commit,
+            "outcome": self.outcome,
+            "seconds": None if self.seconds is None else round(self.seconds, 6),
+        }
 
 
 def node_trend(runs: Sequence[RunStats], series: TestSeries) -> list[NodePoint]:
@@ -48,7 +52,6 @@ def node_trend(runs: Sequence[RunStats], series: TestSeries) -> list[NodePoint]:
         outcome, seconds = by_run.get(k, (None, None))
         out.append(NodePoint(r.run_id, r.git_commit, outcome, seconds))
     return out
-
 
 
 def sparkline(values: Sequence[float | None]) -> str:

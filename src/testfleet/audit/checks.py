@@ -19,12 +19,32 @@ from testfleet.audit.discover import FuncDef, ParsedFile, TestDef, class_hierarc
 _UNITTEST_ASSERT = re.compile(r"^(assert[A-Z_]\w*|fail\w*|assert_)$")
 _CAMEL_ASSERT = re.compile(r"^assert[A-Z]\w*$")
 _CHECK_NAME = re.compile(r"^_*(assert|check|verify|expect)(_|[A-Z]|$)|^validate$")
-_PREDICATE = re.compile(r"^_*(is|has|can|should|exists?|starts|ends|contains|match|fullmatch|search|all|any|"
-                        r"issub|issuper|isdisjoint|equal|equals|allclose|array_equal|isclose|same|"
-                        r"compare|validate_|is_valid|valid|approx|done|cancelled|ping|alive|ready|empty|closed|locked|"
-                        r"running|called|wait)")
-_PREDICATE_WORDS = {"is", "has", "equal", "equals", "isomorphic", "close", "allclose", "valid", "same",
-                    "match", "matches", "contains", "exists", "empty", "connected", "done", "ready", "alive"}
+_PREDICATE = re.compile(
+    r"^_*(is|has|can|should|exists?|starts|ends|contains|match|fullmatch|search|all|any|"
+    r"issub|issuper|isdisjoint|equal|equals|allclose|array_equal|isclose|same|"
+    r"compare|validate_|is_valid|valid|approx|done|cancelled|ping|alive|ready|empty|closed|locked|"
+    r"running|called|wait)"
+)
+_PREDICATE_WORDS = {
+    "is",
+    "has",
+    "equal",
+    "equals",
+    "isomorphic",
+    "close",
+    "allclose",
+    "valid",
+    "same",
+    "match",
+    "matches",
+    "contains",
+    "exists",
+    "empty",
+    "connected",
+    "done",
+    "ready",
+    "alive",
+}
 
 
 def is_predicate_name(name: str) -> bool:
@@ -127,14 +147,26 @@ def _truthy_constant(node: ast.AST) -> bool | None:
         try:
             lv, rv = ast.literal_eval(left), ast.literal_eval(right)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            if isinstance(left, ast.Name) and isinstance(right, ast.Name) and left.id == right.id \
-                    and isinstance(node.ops[0], ast.Is):
+            if (
+                isinstance(left, ast.Name)
+                and isinstance(right, ast.Name)
+                and left.id == right.id
+                and isinstance(node.ops[0], ast.Is)
+            ):
                 return True
             return None
-        ops: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Is: lambda a, b: a is b,
-               ast.IsNot: lambda a, b: a is not b, ast.In: lambda a, b: a in b,
-               ast.NotIn: lambda a, b: a not in b, ast.Lt: lambda a, b: a < b, ast.Gt: lambda a, b: a > b,
-               ast.LtE: lambda a, b: a <= b, ast.GtE: lambda a, b: a >= b}
+        ops: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+            ast.Eq: lambda a, b: a == b,
+            ast.NotEq: lambda a, b: a != b,
+            ast.Is: lambda a, b: a is b,
+            ast.IsNot: lambda a, b: a is not b,
+            ast.In: lambda a, b: a in b,
+            ast.NotIn: lambda a, b: a not in b,
+            ast.Lt: lambda a, b: a < b,
+            ast.Gt: lambda a, b: a > b,
+            ast.LtE: lambda a, b: a <= b,
+            ast.GtE: lambda a, b: a >= b,
+        }
         try:
             return bool(ops[type(node.ops[0])](lv, rv))
         except Exception:  # noqa: BLE001 - any literal comparison error means "unknown"
@@ -158,11 +190,18 @@ def is_weak_expr(node: ast.AST, call_vars: set[str]) -> bool:
         op, right, left = node.ops[0], node.comparators[0], node.left
         if isinstance(op, ast.IsNot) and isinstance(right, ast.Constant) and right.value is None:
             return True
-        if _is_len(left) and isinstance(right, ast.Constant) and (
+        if (
+            _is_len(left)
+            and isinstance(right, ast.Constant)
+            and (
                 (isinstance(op, ast.Gt | ast.NotEq) and right.value == 0)
-                or (isinstance(op, ast.GtE) and right.value == 1)):
+                or (isinstance(op, ast.GtE) and right.value == 1)
+            )
+        ):
             return True
-        return _is_len(right) and isinstance(left, ast.Constant) and left.value == 0 and isinstance(op, ast.Lt)
+        return (
+            _is_len(right) and isinstance(left, ast.Constant) and left.value == 0 and isinstance(op, ast.Lt)
+        )
     if isinstance(node, ast.Call):
         name = call_name(node)
         if name in {"hasattr", "callable", "len", "bool"}:
@@ -201,15 +240,25 @@ class CheckFinder:
         f = call.func
         if isinstance(f, ast.Name):
             return self.pf.functions.get(f.id)
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in {"self", "cls"} \
-                and test is not None and test.cls is not None:
+        if (
+            isinstance(f, ast.Attribute)
+            and isinstance(f.value, ast.Name)
+            and f.value.id in {"self", "cls"}
+            and test is not None
+            and test.cls is not None
+        ):
             for owner in class_hierarchy(self.pf, test.cls):
                 for item in owner.body:
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
                         return item
             return self._assigned_helper(test, f.attr)
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Call) and call_name(f.value) == "super" \
-                and test is not None and test.cls is not None:
+        if (
+            isinstance(f, ast.Attribute)
+            and isinstance(f.value, ast.Call)
+            and call_name(f.value) == "super"
+            and test is not None
+            and test.cls is not None
+        ):
             for owner in class_hierarchy(self.pf, test.cls)[1:]:
                 for item in owner.body:
                     if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name == f.attr:
@@ -222,17 +271,27 @@ class CheckFinder:
         for owner in class_hierarchy(self.pf, test.cls):
             for node in ast.walk(owner):
                 if not isinstance(node, ast.Assign) or not any(
-                        isinstance(t, ast.Attribute) and t.attr == attr for t in node.targets):
+                    isinstance(t, ast.Attribute) and t.attr == attr for t in node.targets
+                ):
                     continue
                 value = node.value
-                while isinstance(value, ast.Call) and value.args and call_name(value) in {
-                        "partial", "staticmethod", "classmethod"}:
+                while (
+                    isinstance(value, ast.Call)
+                    and value.args
+                    and call_name(value) in {"partial", "staticmethod", "classmethod"}
+                ):
                     value = value.args[0]
                 if isinstance(value, ast.Name) and value.id in self.pf.functions:
                     return self.pf.functions[value.id]
                 if isinstance(value, ast.Name):  # a function defined inside the class's methods
-                    local = next((n for n in ast.walk(owner) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-                                  and n.name == value.id), None)
+                    local = next(
+                        (
+                            n
+                            for n in ast.walk(owner)
+                            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == value.id
+                        ),
+                        None,
+                    )
                     if local is not None:
                         return local
         return None
@@ -258,8 +317,9 @@ class CheckFinder:
 
     def _classify(self, node: ast.AST, test: TestDef | None, depth: int, call_vars: set[str]) -> Check | None:
         if isinstance(node, ast.Assert):
-            return Check("assert", node, trivial=is_trivial_expr(node.test),
-                         weak=is_weak_expr(node.test, call_vars))
+            return Check(
+                "assert", node, trivial=is_trivial_expr(node.test), weak=is_weak_expr(node.test, call_vars)
+            )
         if isinstance(node, ast.Raise):
             return Check("raise", node)
         if not isinstance(node, ast.Call):
@@ -269,8 +329,11 @@ class CheckFinder:
             return Check("raises", node)
         on_self = isinstance(node.func, ast.Attribute) and dotted(node.func.value) in {"self", "cls"}
         if isinstance(node.func, ast.Attribute) and (
-                _CAMEL_ASSERT.match(name) or (on_self and _UNITTEST_ASSERT.match(name))):
-            return Check("unittest", node, trivial=_trivial_unittest(node), weak=_weak_unittest(node, call_vars))
+            _CAMEL_ASSERT.match(name) or (on_self and _UNITTEST_ASSERT.match(name))
+        ):
+            return Check(
+                "unittest", node, trivial=_trivial_unittest(node), weak=_weak_unittest(node, call_vars)
+            )
         if _CHECK_NAME.match(name):
             return Check("assert-call", node)
         helper = self._resolve(node, test)

@@ -15,51 +15,76 @@ import re
 from testfleet.audit.checks import dotted
 from testfleet.audit.discover import ParsedFile, TestDef
 
-CATEGORIES = ["unit", "integration", "end-to-end", "property-based", "performance", "fault-injection",
-              "security"]
+CATEGORIES = [
+    "unit",
+    "integration",
+    "end-to-end",
+    "property-based",
+    "performance",
+    "fault-injection",
+    "security",
+]
 
 # category -> (regex over names/markers/fixtures/origins, description for the report)
 _SIGNALS: dict[str, tuple[str, str]] = {
-    "property-based": (r"^(hypothesis(\..*)?|given|.*\.given|strategies\..*|st\..*|settings|"
-                       r".*RuleBasedStateMachine|.*stateful.*|hypothesis_.*)$",
-                       "hypothesis @given/@settings/strategies, RuleBasedStateMachine"),
-    "performance": (r"^(benchmark|benchmark_.*|pytest\.mark\.(benchmark|perf|performance|slow)|"
-                    r"timeit(\..*)?|time\.perf_counter|perf_counter|.*\.perf_counter|asv.*|"
-                    r"pytest_benchmark.*)$",
-                    "benchmark fixture, @pytest.mark.benchmark/perf/slow, timeit, perf_counter timing"),
-    "fault-injection": (r"(^|[._])(fault|faults|inject\w*|chaos|crash\w*|kill|killpg|sigkill|sigterm|"
-                        r"SIGKILL|SIGTERM|SIGSTOP|network_partition|netsplit|failpoint|toxiproxy|side_effect_error|"
-                        r"flaky_network|disconnect|corrupt\w*|power_cut|oom)($|[._])",
-                        "os.kill/signals, crash/kill/fault/inject/chaos/partition/corrupt names, "
-                        "mocks raising exceptions (side_effect=Error)"),
-    "security": (r"(^|[._])(security|xss|csrf|sqli|sql_injection|injection|traversal|sanitiz\w*|"
-                 r"escape\w*|auth|authn|authz|authenticat\w*|authoriz\w*|login|permission\w*|"
-                 r"privilege\w*|secrets?|crypto\w*|tls|ssl|hmac|password\w*|csrf_token|bandit)($|[._])",
-                 "security markers, auth/permission/secret/password/escape/injection/"
-                 "traversal names, ssl/hmac/crypto use"),
-    "end-to-end": (r"^(subprocess\.(run|Popen|call|check_call|check_output)|runpytest_subprocess|"
-                   r".*\.runpytest_subprocess|script_runner|.*CliRunner.*|runner\.invoke|"
-                   r"selenium.*|playwright.*|browser_fixture|pytest\.mark\.(e2e|end_to_end|acceptance)|"
-                   r"os\.system|pexpect.*|sys\.executable)$",
-                   "subprocess/CLI runs (sys.executable, CliRunner, runpytest_subprocess), browser "
-                   "fixtures (page/browser/selenium/playwright), e2e/acceptance markers or directories"),
-    "integration": (r"^(socket(\..*)?|requests\..*|httpx\..*|urllib\.request\..*|http\.client\..*|"
-                    r"aiohttp\..*|sqlite3\.connect|duckdb\.connect|psycopg.*|redis\..*|docker.*|"
-                    r"testcontainers.*|pytester|testdir|.*\.runpytest|.*\.inline_run|httpserver|"
-                    r"threading\.Thread|multiprocessing\..*|asyncio\.(start_server|open_connection)|"
-                    r"ray\..*|pytest\.mark\.(integration|ray|db|network)|.*TestClient.*|"
-                    r"smtplib\..*|ftplib\..*)$",
-                    "sockets, HTTP clients, databases, containers, threads/processes, pytester, "
-                    "integration/network/db markers or directories"),
+    "property-based": (
+        r"^(hypothesis(\..*)?|given|.*\.given|strategies\..*|st\..*|settings|"
+        r".*RuleBasedStateMachine|.*stateful.*|hypothesis_.*)$",
+        "hypothesis @given/@settings/strategies, RuleBasedStateMachine",
+    ),
+    "performance": (
+        r"^(benchmark|benchmark_.*|pytest\.mark\.(benchmark|perf|performance|slow)|"
+        r"timeit(\..*)?|time\.perf_counter|perf_counter|.*\.perf_counter|asv.*|"
+        r"pytest_benchmark.*)$",
+        "benchmark fixture, @pytest.mark.benchmark/perf/slow, timeit, perf_counter timing",
+    ),
+    "fault-injection": (
+        r"(^|[._])(fault|faults|inject\w*|chaos|crash\w*|kill|killpg|sigkill|sigterm|"
+        r"SIGKILL|SIGTERM|SIGSTOP|network_partition|netsplit|failpoint|toxiproxy|side_effect_error|"
+        r"flaky_network|disconnect|corrupt\w*|power_cut|oom)($|[._])",
+        "os.kill/signals, crash/kill/fault/inject/chaos/partition/corrupt names, "
+        "mocks raising exceptions (side_effect=Error)",
+    ),
+    "security": (
+        r"(^|[._])(security|xss|csrf|sqli|sql_injection|injection|traversal|sanitiz\w*|"
+        r"escape\w*|auth|authn|authz|authenticat\w*|authoriz\w*|login|permission\w*|"
+        r"privilege\w*|secrets?|crypto\w*|tls|ssl|hmac|password\w*|csrf_token|bandit)($|[._])",
+        "security markers, auth/permission/secret/password/escape/injection/"
+        "traversal names, ssl/hmac/crypto use",
+    ),
+    "end-to-end": (
+        r"^(subprocess\.(run|Popen|call|check_call|check_output)|runpytest_subprocess|"
+        r".*\.runpytest_subprocess|script_runner|.*CliRunner.*|runner\.invoke|"
+        r"selenium.*|playwright.*|browser_fixture|pytest\.mark\.(e2e|end_to_end|acceptance)|"
+        r"os\.system|pexpect.*|sys\.executable)$",
+        "subprocess/CLI runs (sys.executable, CliRunner, runpytest_subprocess), browser "
+        "fixtures (page/browser/selenium/playwright), e2e/acceptance markers or directories",
+    ),
+    "integration": (
+        r"^(socket(\..*)?|requests\..*|httpx\..*|urllib\.request\..*|http\.client\..*|"
+        r"aiohttp\..*|sqlite3\.connect|duckdb\.connect|psycopg.*|redis\..*|docker.*|"
+        r"testcontainers.*|pytester|testdir|.*\.runpytest|.*\.inline_run|httpserver|"
+        r"threading\.Thread|multiprocessing\..*|asyncio\.(start_server|open_connection)|"
+        r"ray\..*|pytest\.mark\.(integration|ray|db|network)|.*TestClient.*|"
+        r"smtplib\..*|ftplib\..*)$",
+        "sockets, HTTP clients, databases, containers, threads/processes, pytester, "
+        "integration/network/db markers or directories",
+    ),
 }
 CATEGORY_SIGNALS = {k: v[1] for k, v in _SIGNALS.items()}
 CATEGORY_SIGNALS["unit"] = "tests with none of the other categories' evidence"
-_COMPILED = {k: re.compile(v[0], re.IGNORECASE if k in {"security", "fault-injection"} else 0)
-             for k, v in _SIGNALS.items()}
+_COMPILED = {
+    k: re.compile(v[0], re.IGNORECASE if k in {"security", "fault-injection"} else 0)
+    for k, v in _SIGNALS.items()
+}
 _BROWSER_FIXTURES = {"page", "browser", "live_server", "selenium", "driver"}
-_PATH_HINTS = {"end-to-end": ("e2e", "end_to_end", "acceptance", "functional"),
-               "integration": ("integration", "integ"), "performance": ("benchmarks", "perf", "performance"),
-               "security": ("security",), "fault-injection": ("chaos", "fault", "faults")}
+_PATH_HINTS = {
+    "end-to-end": ("e2e", "end_to_end", "acceptance", "functional"),
+    "integration": ("integration", "integ"),
+    "performance": ("benchmarks", "perf", "performance"),
+    "security": ("security",),
+    "fault-injection": ("chaos", "fault", "faults"),
+}
 
 
 def _resolve(pf: ParsedFile, name: str) -> str:
@@ -90,7 +115,9 @@ def _evidence_terms(pf: ParsedFile, t: TestDef) -> list[tuple[str, str]]:
         terms.append((c.name, "class name"))
         terms.extend((_resolve(pf, dotted(b)), "base class") for b in c.bases)
     for node in ast.walk(t.node):
-        if isinstance(node, ast.Attribute | ast.Name) and not isinstance(getattr(node, "ctx", None), ast.Store):
+        if isinstance(node, ast.Attribute | ast.Name) and not isinstance(
+            getattr(node, "ctx", None), ast.Store
+        ):
             terms.append((_resolve(pf, dotted(node)), "uses"))
         elif isinstance(node, ast.keyword) and node.arg == "side_effect" and _raises_error(node.value):
             terms.append(("side_effect_error", "mock side_effect raises"))

@@ -19,8 +19,22 @@ from pathlib import Path
 
 FuncDef = ast.FunctionDef | ast.AsyncFunctionDef
 DEFAULT_MAX_BYTES = 2_000_000
-_SKIP_DIRS = {".git", ".venv", "venv", "__pycache__", "node_modules", ".tox", ".nox", "build", "dist",
-              ".mypy_cache", ".ruff_cache", ".pytest_cache", ".eggs", "site-packages"}
+_SKIP_DIRS = {
+    ".git",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    ".tox",
+    ".nox",
+    "build",
+    "dist",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".eggs",
+    "site-packages",
+}
 
 
 @dataclass
@@ -68,7 +82,11 @@ def conftest_ignores(directory: Path) -> tuple[set[str], list[str]]:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             target = stmt.targets[0].id
             if target in {"collect_ignore", "collect_ignore_glob"} and isinstance(stmt.value, ast.List):
-                vals = [e.value for e in stmt.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                vals = [
+                    e.value
+                    for e in stmt.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
                 if target == "collect_ignore":
                     names.update(os.path.normpath(v) for v in vals)
                 else:
@@ -88,13 +106,16 @@ def iter_test_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
                 here = Path(dirpath)
                 names, globs = conftest_ignores(here)
 
-                def ignored(name: str, names: set[str] = names, globs: list[str] = globs,
-                            here: Path = here) -> bool:
-                    return name in names or any(fnmatch.fnmatch(name, g) or here.joinpath(name).match(g)
-                                                for g in globs)
+                def ignored(
+                    name: str, names: set[str] = names, globs: list[str] = globs, here: Path = here
+                ) -> bool:
+                    return name in names or any(
+                        fnmatch.fnmatch(name, g) or here.joinpath(name).match(g) for g in globs
+                    )
 
-                dirnames[:] = sorted(d for d in dirnames
-                                     if d not in _SKIP_DIRS and not d.startswith(".") and not ignored(d))
+                dirnames[:] = sorted(
+                    d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".") and not ignored(d)
+                )
                 for name in sorted(filenames):
                     if is_test_file(name) and not ignored(name):
                         yield here / name
@@ -194,8 +215,9 @@ def is_collectable(pf: ParsedFile, cls: ast.ClassDef) -> bool:
     return is_testcase(pf, cls) or (cls.name.startswith("Test") and "__init__" not in methods)
 
 
-def _collect_class(pf: ParsedFile, cls: ast.ClassDef, outer: list[ast.ClassDef],
-                   claimed: set[tuple[str, str]]) -> None:
+def _collect_class(
+    pf: ParsedFile, cls: ast.ClassDef, outer: list[ast.ClassDef], claimed: set[tuple[str, str]]
+) -> None:
     unittest_style = is_testcase(pf, cls)
     methods = {n.name for n in cls.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
     if not is_collectable(pf, cls):
@@ -203,7 +225,9 @@ def _collect_class(pf: ParsedFile, cls: ast.ClassDef, outer: list[ast.ClassDef],
     prefix = "::".join(c.name for c in [*outer, cls])
     for owner in class_hierarchy(pf, cls):
         for item in owner.body:
-            if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) or not item.name.startswith("test"):
+            if not isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) or not item.name.startswith(
+                "test"
+            ):
                 continue
             if owner is not cls:
                 if is_collectable(pf, owner) and owner.name in pf.classes:
@@ -212,8 +236,15 @@ def _collect_class(pf: ParsedFile, cls: ast.ClassDef, outer: list[ast.ClassDef],
                 if key in claimed or item.name in methods:
                     continue
                 claimed.add(key)
-            pf.tests.append(TestDef(f"{prefix}::{item.name}", item, cls,
-                                    "unittest" if unittest_style else "pytest", [*outer, cls]))
+            pf.tests.append(
+                TestDef(
+                    f"{prefix}::{item.name}",
+                    item,
+                    cls,
+                    "unittest" if unittest_style else "pytest",
+                    [*outer, cls],
+                )
+            )
     if not unittest_style:
         for item in cls.body:
             if isinstance(item, ast.ClassDef):

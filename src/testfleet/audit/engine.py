@@ -8,7 +8,7 @@ from testfleet.audit.discover import iter_test_files, parse_file
 from testfleet.audit.filerules import analyze
 from testfleet.audit.model import AuditResult
 from testfleet.audit.options import AuditOptions, Progress, display_path
-from testfleet.audit.rules import RULES
+from testfleet.audit.registry import RULES
 from testfleet.audit.score import score_result
 
 
@@ -42,8 +42,9 @@ def run_audit(opts: AuditOptions, progress: Progress | None = None) -> AuditResu
         run_data = measure(result, opts, say)
         if opts.mutate is not None:
             if run_data is None:
-                result.measurement.problems.append("mutation testing not measured: the measured run "
-                                                   "produced no per-test coverage")
+                result.measurement.problems.append(
+                    "mutation testing not measured: the measured run produced no per-test coverage"
+                )
             else:
                 from testfleet.audit.mutate import mutate
 

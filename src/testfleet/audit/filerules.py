@@ -9,7 +9,8 @@ from testfleet.audit.checks import CheckFinder, dotted
 from testfleet.audit.classify import classify
 from testfleet.audit.discover import ParsedFile, TestDef
 from testfleet.audit.model import FileReport, Finding, TestCaseInfo
-from testfleet.audit.rules import RULES, TEST_RULES, finding, skip_problem
+from testfleet.audit.registry import RULES
+from testfleet.audit.rules import TEST_RULES, finding, skip_problem
 
 DUP_MIN_TESTS = 3
 _MIN_LITERAL_ELEMENTS = 3
@@ -35,8 +36,12 @@ def _top_literals(fn: ast.AST) -> list[ast.AST]:
 
     def visit(node: ast.AST) -> None:
         if _literal_size(node) >= _MIN_LITERAL_ELEMENTS and all(
-                isinstance(n, ast.Constant | ast.Dict | ast.List | ast.Set | ast.Tuple | ast.Load | ast.UnaryOp
-                           | ast.USub) for n in ast.walk(node)):
+            isinstance(
+                n,
+                ast.Constant | ast.Dict | ast.List | ast.Set | ast.Tuple | ast.Load | ast.UnaryOp | ast.USub,
+            )
+            for n in ast.walk(node)
+        ):
             out.append(node)
             return
         for child in ast.iter_child_nodes(node):
@@ -51,9 +56,10 @@ def _setup_windows(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[str
     body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     out = []
     for i in range(len(body) - 2):
-        window = body[i:i + 3]
+        window = body[i : i + 3]
         if all(isinstance(s, ast.Assign | ast.AnnAssign | ast.Expr | ast.With) for s in window) and not any(
-                isinstance(n, ast.Assert) for s in window for n in ast.walk(s)):
+            isinstance(n, ast.Assert) for s in window for n in ast.walk(s)
+        ):
             out.append(("\n".join(ast.dump(s) for s in window), window[0]))
     return out
 
@@ -80,8 +86,15 @@ def duplicated_setup(pf: ParsedFile) -> list[Finding]:
                 continue
             flagged.add(t.nodeid)
             others = ", ".join(f"{o.nodeid} (line {n.lineno})" for o, n in occ if o is not t)[:200]  # type: ignore[attr-defined]
-            out.append(finding(pf, "duplicated-setup", node, t.nodeid,
-                               f"same {what} also in {others}; move it to a fixture"))
+            out.append(
+                finding(
+                    pf,
+                    "duplicated-setup",
+                    node,
+                    t.nodeid,
+                    f"same {what} also in {others}; move it to a fixture",
+                )
+            )
     return out
 
 
@@ -91,8 +104,15 @@ def style_mix(pf: ParsedFile) -> list[Finding]:
     if not unit or not plain:
         return []
     first = min(unit + plain, key=lambda t: t.node.lineno)
-    return [finding(pf, "unittest-in-pytest", first.node, None,
-                    f"file mixes {len(unit)} unittest.TestCase test(s) with {len(plain)} pytest-style test(s)")]
+    return [
+        finding(
+            pf,
+            "unittest-in-pytest",
+            first.node,
+            None,
+            f"file mixes {len(unit)} unittest.TestCase test(s) with {len(plain)} pytest-style test(s)",
+        )
+    ]
 
 
 def module_skip(pf: ParsedFile) -> list[Finding]:
@@ -112,8 +132,17 @@ def analyze(pf: ParsedFile) -> FileReport:
     """Run every rule over one parsed file and classify its tests."""
     report = FileReport(path=pf.path, error=pf.error)
     if pf.error is not None or pf.tree is None:
-        report.findings.append(Finding("parse-error", pf.path, 1, 1, None, pf.error or "unparsable",
-                                       RULES["parse-error"].severity.value))
+        report.findings.append(
+            Finding(
+                "parse-error",
+                pf.path,
+                1,
+                1,
+                None,
+                pf.error or "unparsable",
+                RULES["parse-error"].severity.value,
+            )
+        )
         return report
     finder = CheckFinder(pf)
     for t in pf.tests:

@@ -66,11 +66,30 @@ def fleet_available() -> bool:
 
 
 def _command(opts: AuditOptions, report_json: Path, via: str) -> list[str]:
-    common = ["-p", "testfleet.audit.probe", "-o", "enable_assertion_pass_hook=true", "-p", "no:cacheprovider",
-              "-q", *opts.pytest_args]
+    common = [
+        "-p",
+        "testfleet.audit.probe",
+        "-o",
+        "enable_assertion_pass_hook=true",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *opts.pytest_args,
+    ]
     if via == "testfleet":
-        return [sys.executable, "-m", "testfleet", "run", "-w", str(opts.workers), "--db", "none",
-                "--report-json", str(report_json), *common]
+        return [
+            sys.executable,
+            "-m",
+            "testfleet",
+            "run",
+            "-w",
+            str(opts.workers),
+            "--db",
+            "none",
+            "--report-json",
+            str(report_json),
+            *common,
+        ]
     return [sys.executable, "-m", "pytest", *common]
 
 
@@ -81,11 +100,13 @@ def coverage_config(workdir: Path, source: list[str]) -> Path:
     testfleet's workers and forked children leave); ``parallel`` gives each process its own file."""
     rc = workdir / "coveragerc"
     src = "".join(f"\n    {s}" for s in source)
-    rc.write_text(f"[run]\nbranch = true\nparallel = true\ndata_file = {workdir / '.coverage'}\n"
-                  f"source ={src}\npatch =\n    subprocess\n    _exit\n    fork\n"
-                  "concurrency =\n    multiprocessing\n    thread\nsigterm = true\n"
-                  "disable_warnings =\n    module-not-measured\n    no-data-collected\n    module-not-imported\n",
-                  encoding="utf-8")
+    rc.write_text(
+        f"[run]\nbranch = true\nparallel = true\ndata_file = {workdir / '.coverage'}\n"
+        f"source ={src}\npatch =\n    subprocess\n    _exit\n    fork\n"
+        "concurrency =\n    multiprocessing\n    thread\nsigterm = true\n"
+        "disable_warnings =\n    module-not-measured\n    no-data-collected\n    module-not-imported\n",
+        encoding="utf-8",
+    )
     return rc
 
 
@@ -93,9 +114,15 @@ def probe_env(workdir: Path, source: list[str], fleet: bool) -> dict[str, str]:
     env = dict(os.environ)
     for inherited in ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG"):
         env.pop(inherited, None)  # the probe sets them where the measured processes start
-    env.update({ENV_DIR: str(workdir), ENV_SOURCE: os.pathsep.join(source), ENV_FLEET: "1" if fleet else "0",
-                ENV_COVRC: str(coverage_config(workdir, source)),
-                "PYTHONPYCACHEPREFIX": str(workdir / "pycache")})  # fresh rewrite with the pass hook
+    env.update(
+        {
+            ENV_DIR: str(workdir),
+            ENV_SOURCE: os.pathsep.join(source),
+            ENV_FLEET: "1" if fleet else "0",
+            ENV_COVRC: str(coverage_config(workdir, source)),
+            "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
+        }
+    )  # fresh rewrite with the pass hook
     return env
 
 
@@ -121,24 +148,37 @@ def measure(result: AuditResult, opts: AuditOptions, say: Progress) -> RunData |
         m.command, m.via, m.ran = cmd, via, True
         say(f"{via}: {' '.join(cmd[2:8])} ... (coverage of {', '.join(source)})")
         try:
-            proc = subprocess.run(cmd, cwd=opts.root, env=probe_env(workdir, measured, via == "testfleet"),
-                                  capture_output=True, text=True, timeout=opts.timeout, check=False)
+            proc = subprocess.run(
+                cmd,
+                cwd=opts.root,
+                env=probe_env(workdir, measured, via == "testfleet"),
+                capture_output=True,
+                text=True,
+                timeout=opts.timeout,
+                check=False,
+            )
             m.exit_code = proc.returncode
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
         except subprocess.TimeoutExpired:
             m.problems.append(f"the measured run exceeded --timeout {opts.timeout:g}s; partial data only")
             tail = []
         if m.exit_code in (2, 3, 4):
-            m.problems.append(f"`{via}` run ended with exit code {m.exit_code} (collection, usage or internal "
-                              "error): " + " | ".join(tail)[-400:])
+            m.problems.append(
+                f"`{via}` run ended with exit code {m.exit_code} (collection, usage or internal "
+                "error): " + " | ".join(tail)[-400:]
+            )
         records = _read_records(workdir)
         if records or m.exit_code not in (3,):
             break
-        m.problems.append("testfleet's runner failed internally; measured again with plain pytest "
-                          "(one process, no per-worker data)")
+        m.problems.append(
+            "testfleet's runner failed internally; measured again with plain pytest "
+            "(one process, no per-worker data)"
+        )
     if not records:
-        m.problems.append("no test was executed by the measured run, so coverage, executed checks and "
-                          "durations are not measured")
+        m.problems.append(
+            "no test was executed by the measured run, so coverage, executed checks and "
+            "durations are not measured"
+        )
         return None
     _apply_records(result, records, Path(opts.root), m.zero_check_passes)
     _apply_report_json(result, report_json, Path(opts.root))
@@ -171,8 +211,7 @@ def _split(nodeid: str) -> str:
     return name.split("[", 1)[0]
 
 
-def _apply_records(result: AuditResult, records: list[dict[str, Any]], root: Path,
-                   zero: list[str]) -> None:
+def _apply_records(result: AuditResult, records: list[dict[str, Any]], root: Path, zero: list[str]) -> None:
     index = _static_index(result)
     for r in records:
         t = index.get((display_path(Path(r["file"]), root), _split(r["nodeid"])))
@@ -224,8 +263,13 @@ def _coverage(result: AuditResult, data: RunData, opts: AuditOptions, say: Progr
     if not files:
         m.problems.append("no coverage data file was written by the workers: coverage not measured")
         return
-    cov = coverage.Coverage(data_file=str(data.workdir / ".coverage"), branch=True, config_file=False,
-                            source=data.source, omit=_OMIT)
+    cov = coverage.Coverage(
+        data_file=str(data.workdir / ".coverage"),
+        branch=True,
+        config_file=False,
+        source=data.source,
+        omit=_OMIT,
+    )
     cov.combine([str(data.workdir)], keep=False)
     cov.save()
     say(f"combined {len(files)} coverage data file(s)")
@@ -250,8 +294,14 @@ def _components(m: Any, js: dict[str, Any], data: RunData) -> None:
     for fname, info in sorted(js.get("files", {}).items()):
         s = info["summary"]
         rel = data.component_name(fname)
-        mod = ComponentReport(rel, "module", s["num_statements"], s["covered_lines"],
-                              s.get("num_branches", 0), s.get("covered_branches", 0))
+        mod = ComponentReport(
+            rel,
+            "module",
+            s["num_statements"],
+            s["covered_lines"],
+            s.get("num_branches", 0),
+            s.get("covered_branches", 0),
+        )
         m.components.append(mod)
         pkg = packages.setdefault(str(Path(rel).parent), ComponentReport(str(Path(rel).parent), "package"))
         for attr in ("statements", "covered_statements", "branches", "covered_branches"):
@@ -261,9 +311,16 @@ def _components(m: Any, js: dict[str, Any], data: RunData) -> None:
                 if not name:
                     continue
                 rs = region["summary"]
-                m.functions.append(ComponentReport(f"{rel}:{name}", kind, rs["num_statements"],
-                                                   rs["covered_lines"], rs.get("num_branches", 0),
-                                                   rs.get("covered_branches", 0)))
+                m.functions.append(
+                    ComponentReport(
+                        f"{rel}:{name}",
+                        kind,
+                        rs["num_statements"],
+                        rs["covered_lines"],
+                        rs.get("num_branches", 0),
+                        rs.get("covered_branches", 0),
+                    )
+                )
     m.components = sorted(packages.values(), key=lambda c: c.name) + m.components
     totals = js.get("totals", {})
     m.total_statements, m.covered_statements = totals.get("num_statements", 0), totals.get("covered_lines", 0)
@@ -285,8 +342,11 @@ def _executed_sites(result: AuditResult, data: RunData) -> None:
         lines = data.lines_by_test.get(abs_path, {})
         sites = _check_lines(Path(abs_path))
         for t in tests:
-            hit = {ln for ln in sites.get(t.test, set())
-                   if any(_split(c) == t.test for c in lines.get(ln, set()))}
+            hit = {
+                ln
+                for ln in sites.get(t.test, set())
+                if any(_split(c) == t.test for c in lines.get(ln, set()))
+            }
             if hit:
                 t.executed_checks = len(hit)
             else:
@@ -299,8 +359,9 @@ def _flakiness(result: AuditResult, opts: AuditOptions) -> None:
     try:
         from testfleet.store import open_store
     except ImportError:
-        m.problems.append("flakiness not measured: the results store API (testfleet.store.open_store) "
-                          "is not available")
+        m.problems.append(
+            "flakiness not measured: the results store API (testfleet.store.open_store) is not available"
+        )
         return
     path = Path(opts.store or Path(opts.root) / ".testfleet" / "results.duckdb")
     if not path.exists():

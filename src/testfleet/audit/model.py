@@ -193,19 +193,26 @@ class AuditResult:
             "score_cap": self.score_cap,
             "subscores": self.subscores,
             "unmeasured": self.unmeasured,
-            "rules": [{"id": r.id, "severity": r.severity.value, "definition": r.definition}
-                      for r in self.rules],
+            "rules": [
+                {"id": r.id, "severity": r.severity.value, "definition": r.definition} for r in self.rules
+            ],
             "findings": [asdict(f) for f in self.findings],
             "files": [
-                {"path": fr.path, "error": fr.error, "score": fr.score, "score_high": fr.score_high,
-                 "subscores": fr.subscores,
-                 "tests": [asdict(t) for t in fr.tests],
-                 "findings": [asdict(f) for f in fr.findings]}
+                {
+                    "path": fr.path,
+                    "error": fr.error,
+                    "score": fr.score,
+                    "score_high": fr.score_high,
+                    "subscores": fr.subscores,
+                    "tests": [asdict(t) for t in fr.tests],
+                    "findings": [asdict(f) for f in fr.findings],
+                }
                 for fr in self.files
             ],
             "measurement": {
                 **{k: v for k, v in asdict(m).items() if k not in ("components", "functions")},
-                "branch_rate": m.branch_rate, "line_rate": m.line_rate,
+                "branch_rate": m.branch_rate,
+                "line_rate": m.line_rate,
                 "mutation_score": m.mutation_score,
                 "components": [_component_dict(c) for c in m.components],
                 "functions": [_component_dict(c) for c in m.functions],

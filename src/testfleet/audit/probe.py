@@ -75,9 +75,14 @@ def _start(tag: str) -> Any:
 
     if _STATE is None:  # no assert here: pytest rewrites this module and would count it as a check
         return None
-    cov = coverage.Coverage(data_file=str(_STATE.out / ".coverage"), data_suffix=f"{tag}.{os.getpid()}",
-                            branch=True, source=_STATE.source or None, auto_data=False,
-                            config_file=False)
+    cov = coverage.Coverage(
+        data_file=str(_STATE.out / ".coverage"),
+        data_suffix=f"{tag}.{os.getpid()}",
+        branch=True,
+        source=_STATE.source or None,
+        auto_data=False,
+        config_file=False,
+    )
     cov.start()
     return cov
 
@@ -115,8 +120,9 @@ def _plugin_packages() -> frozenset[str]:
         listed = (dist.read_text("top_level.txt") or "").split()
         files = [] if listed else [f.parts[0] for f in dist.files or () if f.suffix == ".py"]
         tops.update(listed or (top.removesuffix(".py") for top in files))
-        tops.update(ep.value.partition(".")[0].partition(":")[0] for ep in dist.entry_points
-                    if ep.group == "pytest11")
+        tops.update(
+            ep.value.partition(".")[0].partition(":")[0] for ep in dist.entry_points if ep.group == "pytest11"
+        )
     return frozenset(tops)
 
 
@@ -176,12 +182,18 @@ def _install_counters() -> None:
     import unittest
     from unittest import mock
 
-    prefixes: list[tuple[type, tuple[str, ...]]] = [(unittest.TestCase, ("assert", "fail")),
-                                                   (mock.NonCallableMock, ("assert_",))]
+    prefixes: list[tuple[type, tuple[str, ...]]] = [
+        (unittest.TestCase, ("assert", "fail")),
+        (mock.NonCallableMock, ("assert_",)),
+    ]
     for cls, prefix in prefixes:
         for name in list(vars(cls)):
             attr = vars(cls)[name]
-            if name.startswith(prefix) and callable(attr) and not getattr(attr, "__testfleet_counting__", False):
+            if (
+                name.startswith(prefix)
+                and callable(attr)
+                and not getattr(attr, "__testfleet_counting__", False)
+            ):
                 setattr(cls, name, _counting(attr))
     for name in ("raises", "warns", "deprecated_call"):
         attr = getattr(pytest, name)
@@ -195,8 +207,13 @@ def pytest_configure(config: pytest.Config) -> None:
     if not out:
         return
     source = [s for s in os.environ.get(ENV_SOURCE, "").split(os.pathsep) if s]
-    _STATE = _State(Path(out), source, os.environ.get(ENV_FLEET) == "1", harness=_plugin_packages(),
-                    test_files=(*config.getini("python_files"), "conftest.py"))
+    _STATE = _State(
+        Path(out),
+        source,
+        os.environ.get(ENV_FLEET) == "1",
+        harness=_plugin_packages(),
+        test_files=(*config.getini("python_files"), "conftest.py"),
+    )
     _STATE.out.mkdir(parents=True, exist_ok=True)
     _install_counters()
     _relax_hypothesis()
@@ -248,8 +265,9 @@ def _relax_hypothesis() -> None:
         from hypothesis import HealthCheck, settings
     except ImportError:
         return
-    settings.register_profile("testfleet-audit", parent=settings.default, deadline=None,
-                              suppress_health_check=list(HealthCheck))
+    settings.register_profile(
+        "testfleet-audit", parent=settings.default, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     settings.load_profile("testfleet-audit")
 
 
@@ -283,8 +301,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     _STATE.current = item.nodeid
     _STATE.counts[item.nodeid] = 0
-    _STATE.records[item.nodeid] = {"nodeid": item.nodeid, "file": str(item.path), "outcome": None,
-                                   "duration": 0.0, "checks": 0, "rootdir": str(item.config.rootpath)}
+    _STATE.records[item.nodeid] = {
+        "nodeid": item.nodeid,
+        "file": str(item.path),
+        "outcome": None,
+        "duration": 0.0,
+        "checks": 0,
+        "rootdir": str(item.config.rootpath),
+    }
     if _STATE.cov is not None:
         _STATE.cov.switch_context(item.nodeid)
 

@@ -18,8 +18,10 @@ def _component_rows(comps: list[ComponentReport], limit: int) -> list[str]:
     rows = ["| component | kind | lines | branches | mutants | mutation score |", "|---|---|---|---|---|---|"]
     for c in comps[:limit]:
         mutants = f"{c.killed}/{c.killed + c.survived} killed" if c.killed + c.survived else "-"
-        rows.append(f"| `{c.name}` | {c.kind} | {_pct(c.line_rate)} | {_pct(c.branch_rate)} | {mutants} | "
-                    f"{_pct(c.mutation_score)} |")
+        rows.append(
+            f"| `{c.name}` | {c.kind} | {_pct(c.line_rate)} | {_pct(c.branch_rate)} | {mutants} | "
+            f"{_pct(c.mutation_score)} |"
+        )
     if len(comps) > limit:
         rows.append(f"| ... {len(comps) - limit} more in the JSON report | | | | | |")
     return rows
@@ -30,21 +32,38 @@ def render(result: AuditResult, max_findings_per_file: int = 50) -> str:
     tests, findings = result.tests, result.findings
     by_rule = Counter(f.rule for f in findings)
     types = Counter(ty for t in tests for ty in t.types)
-    out = [f"# Test suite audit: `{result.root}`", "",
-           f"**Score: {result.score_text}** over {len(result.files)} files and {len(tests)} tests; "
-           f"{len(findings)} findings.", ""]
+    out = [
+        f"# Test suite audit: `{result.root}`",
+        "",
+        f"**Score: {result.score_text}** over {len(result.files)} files and {len(tests)} tests; "
+        f"{len(findings)} findings.",
+        "",
+    ]
     if result.score is not None:
-        subs = ", ".join(f"{k} {'not measured' if v is None else f'{v:.2f}'} (weight {WEIGHTS[k]:.2f})"
-                         for k, v in result.subscores.items())
-        out += [f"Sub-scores: {subs}." + (f" Capped at {result.score_cap:.1f} by the checklist's FAIL items."
-                                          if result.score_cap < 10 else ""), ""]
+        subs = ", ".join(
+            f"{k} {'not measured' if v is None else f'{v:.2f}'} (weight {WEIGHTS[k]:.2f})"
+            for k, v in result.subscores.items()
+        )
+        out += [
+            f"Sub-scores: {subs}."
+            + (
+                f" Capped at {result.score_cap:.1f} by the checklist's FAIL items."
+                if result.score_cap < 10
+                else ""
+            ),
+            "",
+        ]
     if m.ran:
-        out.append(f"Measured run via {m.via}: exit code {m.exit_code}; line coverage {_pct(m.line_rate)}, "
-                   f"branch coverage {_pct(m.branch_rate)}; mutation score {_pct(m.mutation_score)}"
-                   + (f" ({m.mutants_killed}/{m.mutants_run} mutants killed)." if m.mutants_run else "."))
+        out.append(
+            f"Measured run via {m.via}: exit code {m.exit_code}; line coverage {_pct(m.line_rate)}, "
+            f"branch coverage {_pct(m.branch_rate)}; mutation score {_pct(m.mutation_score)}"
+            + (f" ({m.mutants_killed}/{m.mutants_run} mutants killed)." if m.mutants_run else ".")
+        )
     else:
-        out.append("Static audit only: coverage, executed checks, durations, flakiness and mutation score "
-                   "were not measured (use `--run` / `--mutate`).")
+        out.append(
+            "Static audit only: coverage, executed checks, durations, flakiness and mutation score "
+            "were not measured (use `--run` / `--mutate`)."
+        )
     out += ["", "## Readiness checklist", "", "| item | status | value |", "|---|---|---|"]
     out += [f"| {c.title} | {_STATUS[c.status]} | {c.value} |" for c in result.checklist]
     out += ["", "## Findings by rule", "", "| rule | severity | count | definition |", "|---|---|---|---|"]
@@ -53,13 +72,19 @@ def render(result: AuditResult, max_findings_per_file: int = 50) -> str:
     out += ["", "## Test types", ""]
     out += [f"- {ty}: {n}" for ty, n in types.most_common()] or ["- (no tests)"]
     out += ["", "## Missing categories", ""]
-    out += [f"- **{mc.category}**: none found; searched for {mc.searched_for}." for mc in result.missing] \
-        or ["- none: every category has at least one test."]
+    out += [f"- **{mc.category}**: none found; searched for {mc.searched_for}." for mc in result.missing] or [
+        "- none: every category has at least one test."
+    ]
     if m.components:
         out += ["", "## Components", ""] + _component_rows(m.components, 40)
     if m.pseudo_tested:
-        out += ["", "## Pseudo-tested functions", "",
-                "No covering test failed when the body was replaced by a default return:", ""]
+        out += [
+            "",
+            "## Pseudo-tested functions",
+            "",
+            "No covering test failed when the body was replaced by a default return:",
+            "",
+        ]
         out += [f"- `{p}`" for p in m.pseudo_tested[:50]]
     if m.zero_check_passes:
         out += ["", "## Passed without executing a check", ""]
@@ -68,9 +93,16 @@ def render(result: AuditResult, max_findings_per_file: int = 50) -> str:
             out.append(f"- ... {len(m.zero_check_passes) - 50} more")
     if m.problems:
         out += ["", "## Not measured, and why", ""] + [f"- {p}" for p in m.problems]
-    out += ["", "## Files", "", "Score = 10 x sum of weight x sub-score; an unmeasured sub-score counts 0 at the "
-            "low end and 1 at the high end (weights: " + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items())
-            + "; see docs/audit.md).", ""]
+    out += [
+        "",
+        "## Files",
+        "",
+        "Score = 10 x sum of weight x sub-score; an unmeasured sub-score counts 0 at the "
+        "low end and 1 at the high end (weights: "
+        + ", ".join(f"{k} {v}" for k, v in WEIGHTS.items())
+        + "; see docs/audit.md).",
+        "",
+    ]
     for fr in sorted(result.files, key=lambda f: (f.score if f.score is not None else 11, f.path)):
         out.append(f"### `{fr.path}`: {score_text(fr.score, fr.score_high)}")
         out.append("")
@@ -79,8 +111,10 @@ def render(result: AuditResult, max_findings_per_file: int = 50) -> str:
             continue
         ftypes = Counter(ty for t in fr.tests for ty in t.types)
         subs = ", ".join(f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in fr.subscores.items())
-        out.append(f"{len(fr.tests)} tests ({', '.join(f'{k} {v}' for k, v in ftypes.most_common())}); "
-                   f"sub-scores: {subs}.")
+        out.append(
+            f"{len(fr.tests)} tests ({', '.join(f'{k} {v}' for k, v in ftypes.most_common())}); "
+            f"sub-scores: {subs}."
+        )
         out.append("")
         for f in fr.findings[:max_findings_per_file]:
             where = f"`{f.test}`" if f.test else "file"

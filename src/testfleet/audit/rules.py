@@ -1,4 +1,4 @@
-"""The static rules: registry (id, severity, one-line definition) and the per-test checks.
+"""The static per-test rules (their registry, id, severity and definition, is ``registry``).
 
 File-level rules (style mix, duplicated setup, module-level skips) are in ``filerules``.
 Each rule function takes the parsed file, one test and its checks, and yields findings.
@@ -12,55 +12,35 @@ from collections.abc import Callable, Iterator
 
 from testfleet.audit.checks import Check, call_name, dotted, is_camel_assert, is_pytest_call, walk_body
 from testfleet.audit.discover import ParsedFile, TestDef, class_hierarchy
-from testfleet.audit.model import Finding, Rule, Severity
+from testfleet.audit.model import Finding
+from testfleet.audit.registry import RULES
 from testfleet.audit.weakrules import built_names, is_did_not_crash_check, weak_test_findings
 
-H, M, L = Severity.HIGH, Severity.MEDIUM, Severity.LOW
-RULES: dict[str, Rule] = {r.id: r for r in [
-    Rule("cannot-fail", H, "The test has no effective check: no non-trivial assert, no pytest.raises/warns, "
-                           "no assert-method or assert_* call, no explicit fail or raise."),
-    Rule("placeholder", H, "The body is only pass, ..., a docstring or raise NotImplementedError."),
-    Rule("trivial-assert", H, "An assertion is always true: a truthy literal, a non-empty tuple/string/"
-                              "container, 'x or True', a comparison of two literals, or 'x is x' (not "
-                              "'x == x': a custom __eq__ or NaN can make it false)."),
-    Rule("weak-assert", L, "Every check is weak: 'is not None', hasattr/callable, truthiness of a "
-                           "constructor call's result, or len(...) > 0 (isinstance is not: real suites test "
-                           "types on purpose)."),
-    Rule("mock-only", H, "Every effective check concerns only mocks the test created (assert_* methods; "
-                         "called/call_count/call_args/mock_calls); none reads the unit's result or state."),
-    Rule("did-not-crash", M, "Every effective check is 'is not None' or isinstance of a value the test just "
-                             "built by a call, or truthiness of a constructor's result: the test fails "
-                             "only if the call raises."),
-    Rule("constant-assert", H, "Every effective check compares constants only: literals, module ALL_CAPS "
-                               "names the test does not assign, or names it bound to a literal and uses "
-                               "nowhere else."),
-    Rule("swallowed-failure", H, "A try/except whose handler passes/logs catches any failure (bare, "
-                                 "Exception, BaseException) or AssertionError around checks, or the only checks "
-                                 "are inside except blocks. A narrow handler (AttributeError) is not reported."),
-    Rule("broad-raises", M, "pytest.raises/assertRaises(Exception or BaseException) without match= and "
-                            "without inspecting the exception."),
-    Rule("sleep-sync", M, "time.sleep/asyncio.sleep with a literal delay in a test, outside a polling loop."),
-    Rule("mock-overuse", M, "More than MOCK_THRESHOLD patches apply to the test, or the test patches the "
-                            "function of the module under test that it then calls."),
-    Rule("unittest-in-pytest", L, "unittest-style assertX calls in a pytest-style test, or a file that mixes "
-                                  "unittest.TestCase classes with pytest-style tests (file-level)."),
-    Rule("duplicated-setup", L, "The same literal (>= 3 elements) or the same 3-statement setup block "
-                                "appears in DUP_MIN_TESTS or more tests of one file."),
-    Rule("unconditional-skip", M, "skip/xfail with no reason and no condition (decorator, module pytestmark, "
-                                  "or a top-level pytest.skip()/skipTest() call), or expectedFailure."),
-    Rule("print-not-assert", M, "The test prints values but has no effective check."),
-    Rule("parse-error", H, "The file could not be read or parsed (syntax error, encoding, size); it was "
-                           "skipped (file-level)."),
-]}
 MOCK_THRESHOLD = 3
-_PATCH_NAMES = {"patch", "object", "dict", "multiple", "setattr", "setitem", "delattr", "delitem"}  # not setenv
+_PATCH_NAMES = {
+    "patch",
+    "object",
+    "dict",
+    "multiple",
+    "setattr",
+    "setitem",
+    "delattr",
+    "delitem",
+}  # not setenv
 
 RuleFn = Callable[[ParsedFile, TestDef, list[Check]], Iterator[Finding]]
 
 
 def finding(pf: ParsedFile, rule: str, node: ast.AST, test: str | None, message: str) -> Finding:
-    return Finding(rule, pf.path, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1, test,
-                   message, RULES[rule].severity.value)
+    return Finding(
+        rule,
+        pf.path,
+        getattr(node, "lineno", 1),
+        getattr(node, "col_offset", 0) + 1,
+        test,
+        message,
+        RULES[rule].severity.value,
+    )
 
 
 def effective(checks: list[Check]) -> list[Check]:
@@ -69,16 +49,25 @@ def effective(checks: list[Check]) -> list[Check]:
 
 def is_placeholder(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     body = list(fn.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    ):
         body = body[1:]
     for stmt in body:
         if isinstance(stmt, ast.Pass):
             continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is ...:
             continue
-        if isinstance(stmt, ast.Raise) and stmt.exc is not None and dotted(
-                stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc).endswith("NotImplementedError"):
+        if (
+            isinstance(stmt, ast.Raise)
+            and stmt.exc is not None
+            and dotted(stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc).endswith(
+                "NotImplementedError"
+            )
+        ):
             continue
         return False
     return True
@@ -93,23 +82,40 @@ def r_placeholder_cannot_fail(pf: ParsedFile, t: TestDef, checks: list[Check]) -
 
 
 def _skips_itself(pf: ParsedFile, t: TestDef) -> bool:
-    return any(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and (
-        is_pytest_call(pf, s.value, {"skip", "xfail"}) or dotted(s.value.func) == "self.skipTest")
-        for s in t.node.body)
+    return any(
+        isinstance(s, ast.Expr)
+        and isinstance(s.value, ast.Call)
+        and (is_pytest_call(pf, s.value, {"skip", "xfail"}) or dotted(s.value.func) == "self.skipTest")
+        for s in t.node.body
+    )
 
 
 def r_trivial(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
     for c in checks:
         if c.trivial:
-            yield finding(pf, "trivial-assert", c.node, t.nodeid, "assertion is always true: "
-                          + ast.unparse(c.node)[:80])
+            yield finding(
+                pf,
+                "trivial-assert",
+                c.node,
+                t.nodeid,
+                "assertion is always true: " + ast.unparse(c.node)[:80],
+            )
 
 
 def r_weak(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
     eff = effective(checks)
-    if eff and all(c.weak for c in eff) and not all(is_did_not_crash_check(c, built_names(t.node)) for c in eff):
-        yield finding(pf, "weak-assert", eff[0].node, t.nodeid,
-                      f"all {len(eff)} check(s) are weak (existence/type/truthiness only)")
+    if (
+        eff
+        and all(c.weak for c in eff)
+        and not all(is_did_not_crash_check(c, built_names(t.node)) for c in eff)
+    ):
+        yield finding(
+            pf,
+            "weak-assert",
+            eff[0].node,
+            t.nodeid,
+            f"all {len(eff)} check(s) are weak (existence/type/truthiness only)",
+        )
 
 
 def r_weak_tests(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]:
@@ -125,8 +131,17 @@ def _swallows(handler: ast.ExceptHandler) -> bool:
             continue
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
             d = dotted(stmt.value.func)
-            if call_name(stmt.value) in {"print", "debug", "info", "warning", "warn", "error", "exception",
-                                         "log", "critical"} or d.startswith(("logging.", "logger.", "log.")):
+            if call_name(stmt.value) in {
+                "print",
+                "debug",
+                "info",
+                "warning",
+                "warn",
+                "error",
+                "exception",
+                "log",
+                "critical",
+            } or d.startswith(("logging.", "logger.", "log.")):
                 continue
         return False
     return True
@@ -152,14 +167,24 @@ def r_swallowed(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Fin
         body_has_check = any(id(c.node) in in_body and not c.is_unconditional_fail for c in checks)
         for h in node.handlers:
             if _swallows(h) and _is_broad(h) and (h.type is None or body_has_check or _catches_all(h)):
-                yield finding(pf, "swallowed-failure", h, t.nodeid,
-                              "except handler swallows the failure of the code it wraps")
+                yield finding(
+                    pf,
+                    "swallowed-failure",
+                    h,
+                    t.nodeid,
+                    "except handler swallows the failure of the code it wraps",
+                )
                 return
     eff = [c for c in effective(checks) if not c.is_unconditional_fail]
     fails_outside = any(c.is_unconditional_fail and not c.in_except for c in checks)
     if eff and all(c.in_except for c in eff) and not fails_outside:
-        yield finding(pf, "swallowed-failure", eff[0].node, t.nodeid,
-                      "checks run only inside except blocks: the test passes when nothing is raised")
+        yield finding(
+            pf,
+            "swallowed-failure",
+            eff[0].node,
+            t.nodeid,
+            "checks run only inside except blocks: the test passes when nothing is raised",
+        )
 
 
 def _broad_arg(node: ast.AST | None) -> bool:
@@ -184,12 +209,21 @@ def r_broad_raises(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[
                 continue
             if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id in used:
                 continue
-            yield finding(pf, "broad-raises", call, t.nodeid,
-                          f"{dotted(call.func)}({ast.unparse(call.args[0])}) accepts any error; add match=")
+            yield finding(
+                pf,
+                "broad-raises",
+                call,
+                t.nodeid,
+                f"{dotted(call.func)}({ast.unparse(call.args[0])}) accepts any error; add match=",
+            )
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             call = node.value
-            if (is_pytest_call(pf, call, {"raises"}) or call_name(call) == "assertRaises") and len(call.args) > 1 \
-                    and _broad_arg(call.args[0]) and not any(k.arg == "match" for k in call.keywords):
+            if (
+                (is_pytest_call(pf, call, {"raises"}) or call_name(call) == "assertRaises")
+                and len(call.args) > 1
+                and _broad_arg(call.args[0])
+                and not any(k.arg == "match" for k in call.keywords)
+            ):
                 yield finding(pf, "broad-raises", call, t.nodeid, "raises(Exception, ...) accepts any error")
 
 
@@ -207,8 +241,13 @@ def r_sleep(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding
             continue
         arg = node.args[0] if node.args else None
         if isinstance(arg, ast.Constant) and isinstance(arg.value, int | float) and arg.value > 0:
-            yield finding(pf, "sleep-sync", node, t.nodeid,
-                          f"{d}({arg.value}) used to wait; wait on a condition with a deadline")
+            yield finding(
+                pf,
+                "sleep-sync",
+                node,
+                t.nodeid,
+                f"{d}({arg.value}) used to wait; wait on a condition with a deadline",
+            )
 
 
 def _is_patch(pf: ParsedFile, node: ast.AST) -> bool:
@@ -240,16 +279,26 @@ def r_mock(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]
     patches: list[ast.AST] = [d for d in decos if _is_patch(pf, d)]
     patches += [n for n, _ in walk_body(t.node) if isinstance(n, ast.Call) and _is_patch(pf, n)]
     if len(patches) > MOCK_THRESHOLD:
-        yield finding(pf, "mock-overuse", t.node, t.nodeid,
-                      f"{len(patches)} patches apply to this test (threshold {MOCK_THRESHOLD})")
+        yield finding(
+            pf,
+            "mock-overuse",
+            t.node,
+            t.nodeid,
+            f"{len(patches)} patches apply to this test (threshold {MOCK_THRESHOLD})",
+        )
         return
     subject = pf.stem.removeprefix("test_").removesuffix("_test")
     called = {call_name(n) for n, _ in walk_body(t.node) if isinstance(n, ast.Call)}
     for p in patches:
         target = _patch_target(p) if isinstance(p, ast.Call) else None
         if target and target[0].split(".")[-1] == subject and target[1] in called:
-            yield finding(pf, "mock-overuse", p, t.nodeid,
-                          f"patches {target[1]} of the module under test ({subject}) and then calls it")
+            yield finding(
+                pf,
+                "mock-overuse",
+                p,
+                t.nodeid,
+                f"patches {target[1]} of the module under test ({subject}) and then calls it",
+            )
             return
 
 
@@ -257,10 +306,19 @@ def r_unittest_in_pytest(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Ite
     if t.style != "pytest":
         return
     for c in checks:
-        if c.kind == "unittest" and isinstance(c.node, ast.Call) and is_camel_assert(call_name(c.node)) \
-                and not _own_helper(pf, t, c.node):
-            yield finding(pf, "unittest-in-pytest", c.node, t.nodeid,
-                          f"unittest-style {call_name(c.node)} in a pytest-style test; use assert")
+        if (
+            c.kind == "unittest"
+            and isinstance(c.node, ast.Call)
+            and is_camel_assert(call_name(c.node))
+            and not _own_helper(pf, t, c.node)
+        ):
+            yield finding(
+                pf,
+                "unittest-in-pytest",
+                c.node,
+                t.nodeid,
+                f"unittest-style {call_name(c.node)} in a pytest-style test; use assert",
+            )
             return
         if c.kind == "assert-call" and pf.imports.get(call_name(c.node), "").startswith("nose."):  # type: ignore[arg-type]
             yield finding(pf, "unittest-in-pytest", c.node, t.nodeid, "nose-style assertion in a pytest test")
@@ -270,8 +328,12 @@ def r_unittest_in_pytest(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Ite
 def _own_helper(pf: ParsedFile, t: TestDef, call: ast.Call) -> bool:
     """``self.assertFoo`` defined by the test's own class (or a same-file base): a project helper."""
     name = call_name(call)
-    return any(isinstance(i, ast.FunctionDef | ast.AsyncFunctionDef) and i.name == name
-               for c in t.class_chain for owner in class_hierarchy(pf, c) for i in owner.body)
+    return any(
+        isinstance(i, ast.FunctionDef | ast.AsyncFunctionDef) and i.name == name
+        for c in t.class_chain
+        for owner in class_hierarchy(pf, c)
+        for i in owner.body
+    )
 
 
 def skip_problem(pf: ParsedFile, deco: ast.AST) -> str | None:
@@ -291,7 +353,12 @@ def skip_problem(pf: ParsedFile, deco: ast.AST) -> str | None:
     reason = next((k.value for k in call.keywords if k.arg == "reason"), None)
     if name == "skipif":
         cond = call.args[0] if call.args else None
-        if isinstance(cond, ast.Constant) and not isinstance(cond.value, str) and cond.value and reason is None:
+        if (
+            isinstance(cond, ast.Constant)
+            and not isinstance(cond.value, str)
+            and cond.value
+            and reason is None
+        ):
             return f"@{d}({ast.unparse(cond)}) is unconditional and has no reason"
         return None
     if name == "xfail" and call.args:
@@ -314,9 +381,12 @@ def r_skip(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding]
             call = stmt.value
             named = is_pytest_call(pf, call, {"skip", "xfail"}) or dotted(call.func) == "self.skipTest"
             has_reason = any(isinstance(a, ast.Constant) and a.value for a in call.args) or any(
-                k.arg in {"reason", "msg"} for k in call.keywords)
+                k.arg in {"reason", "msg"} for k in call.keywords
+            )
             if named and not has_reason:
-                yield finding(pf, "unconditional-skip", call, t.nodeid, f"{dotted(call.func)}() without a reason")
+                yield finding(
+                    pf, "unconditional-skip", call, t.nodeid, f"{dotted(call.func)}() without a reason"
+                )
                 return
 
 
@@ -329,5 +399,16 @@ def r_print(pf: ParsedFile, t: TestDef, checks: list[Check]) -> Iterator[Finding
             return
 
 
-TEST_RULES: list[RuleFn] = [r_placeholder_cannot_fail, r_trivial, r_weak, r_weak_tests, r_swallowed, r_broad_raises,
-                            r_sleep, r_mock, r_unittest_in_pytest, r_skip, r_print]
+TEST_RULES: list[RuleFn] = [
+    r_placeholder_cannot_fail,
+    r_trivial,
+    r_weak,
+    r_weak_tests,
+    r_swallowed,
+    r_broad_raises,
+    r_sleep,
+    r_mock,
+    r_unittest_in_pytest,
+    r_skip,
+    r_print,
+]

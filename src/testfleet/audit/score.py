@@ -55,17 +55,20 @@ def static_subscore(fr: FileReport) -> float | None:
     return max(0.0, 1.0 - (sum(worst.values()) + file_level) / len(fr.tests))
 
 
-def file_subscores(fr: FileReport, mutation: tuple[int, int] | None,
-                   coverage: float | None = None) -> dict[str, float | None]:
+def file_subscores(
+    fr: FileReport, mutation: tuple[int, int] | None, coverage: float | None = None
+) -> dict[str, float | None]:
     ran = [t for t in fr.tests if t.outcome in _RAN]
     passed = [t for t in fr.tests if t.outcome in _PASSING]
     with_counts = [t for t in passed if t.executed_checks is not None]
     subs: dict[str, float | None] = {
         "static": static_subscore(fr),
         "checks": (sum(1 for t in with_counts if (t.executed_checks or 0) > 0) / len(with_counts))
-        if with_counts else None,
-        "stability": (sum(1 for t in ran if t.outcome in _PASSING and not (t.flaky_rate or 0) > 0)
-                      / len(ran)) if ran else None,
+        if with_counts
+        else None,
+        "stability": (sum(1 for t in ran if t.outcome in _PASSING and not (t.flaky_rate or 0) > 0) / len(ran))
+        if ran
+        else None,
         "coverage": coverage,
         "mutation": (mutation[0] / (mutation[0] + mutation[1])) if mutation and sum(mutation) else None,
     }
@@ -143,43 +146,82 @@ def checklist(result: AuditResult) -> list[CheckItem]:
 
     br = m.branch_rate
     meaningful = not m.zero_check_passes
-    add("branch-coverage", f"branch coverage >= {_pct(BRANCH_TARGET)} with meaningful tests",
+    add(
+        "branch-coverage",
+        f"branch coverage >= {_pct(BRANCH_TARGET)} with meaningful tests",
         None if br is None else (br >= BRANCH_TARGET and meaningful),
         "not measured (use --run)" if br is None else _pct(br),
-        "" if br is None else f"{m.covered_branches}/{m.total_branches} branches; "
-        f"{len(m.zero_check_passes)} passing test(s) executed no check")
+        ""
+        if br is None
+        else f"{m.covered_branches}/{m.total_branches} branches; "
+        f"{len(m.zero_check_passes)} passing test(s) executed no check",
+    )
     cannot = [f for f in result.findings if f.rule in {"cannot-fail", "placeholder"}]
-    add("no-cannot-fail", "no test that cannot fail", not cannot and meaningful,
-        f"{len(cannot)} static, " + (f"{len(m.zero_check_passes)} measured" if m.ran else "runtime not measured"))
+    add(
+        "no-cannot-fail",
+        "no test that cannot fail",
+        not cannot and meaningful,
+        f"{len(cannot)} static, "
+        + (f"{len(m.zero_check_passes)} measured" if m.ran else "runtime not measured"),
+    )
     weak = [f for f in result.findings if f.rule in WEAK_RULES]
-    add("no-weak-tests", "no test that only checks mocks, only that nothing crashed, or constants",
-        bool(tests) and not weak, f"{len(weak)} test(s)" + (" (" + ", ".join(
-            f"{r} {sum(1 for f in weak if f.rule == r)}" for r in WEAK_RULES) + ")" if weak else ""))
-    for cat, id_, title in [("end-to-end", "e2e-present", "end-to-end tests present"),
-                            ("fault-injection", "fault-tests-present", "fault-tolerance tests present"),
-                            ("performance", "benchmarks-present", "performance benchmarks present"),
-                            ("property-based", "property-tests-present", "property-based tests present")]:
+    add(
+        "no-weak-tests",
+        "no test that only checks mocks, only that nothing crashed, or constants",
+        bool(tests) and not weak,
+        f"{len(weak)} test(s)"
+        + (
+            " (" + ", ".join(f"{r} {sum(1 for f in weak if f.rule == r)}" for r in WEAK_RULES) + ")"
+            if weak
+            else ""
+        ),
+    )
+    for cat, id_, title in [
+        ("end-to-end", "e2e-present", "end-to-end tests present"),
+        ("fault-injection", "fault-tests-present", "fault-tolerance tests present"),
+        ("performance", "benchmarks-present", "performance benchmarks present"),
+        ("property-based", "property-tests-present", "property-based tests present"),
+    ]:
         members = [t for t in tests if cat in t.types]
         add(id_, title, bool(members), f"{len(members)} test(s)")
     e2e = [t for t in tests if "end-to-end" in t.types]
     e2e_ran = [t for t in e2e if t.outcome in _RAN]
-    add("e2e-passing", "end-to-end tests passing",
+    add(
+        "e2e-passing",
+        "end-to-end tests passing",
         None if not e2e_ran else all(t.outcome in _PASSING for t in e2e_ran),
-        "not measured (use --run)" if not e2e_ran else
-        f"{sum(1 for t in e2e_ran if t.outcome in _PASSING)}/{len(e2e_ran)} passed")
+        "not measured (use --run)"
+        if not e2e_ran
+        else f"{sum(1 for t in e2e_ran if t.outcome in _PASSING)}/{len(e2e_ran)} passed",
+    )
     ran = [t for t in tests if t.outcome in _RAN]
-    add("suite-passing", "all collected tests pass under --run",
+    add(
+        "suite-passing",
+        "all collected tests pass under --run",
         None if not ran else all(t.outcome in _PASSING for t in ran),
-        "not measured (use --run)" if not ran else f"{sum(1 for t in ran if t.outcome in _PASSING)}/{len(ran)}")
-    add("flaky-rate", f"flaky rate below {_pct(FLAKY_BOUND)}",
+        "not measured (use --run)"
+        if not ran
+        else f"{sum(1 for t in ran if t.outcome in _PASSING)}/{len(ran)}",
+    )
+    add(
+        "flaky-rate",
+        f"flaky rate below {_pct(FLAKY_BOUND)}",
         None if m.flaky_rate is None else m.flaky_rate < FLAKY_BOUND,
-        "not measured (no results-store history)" if m.flaky_rate is None else _pct(m.flaky_rate))
+        "not measured (no results-store history)" if m.flaky_rate is None else _pct(m.flaky_rate),
+    )
     ms = m.mutation_score
-    add("mutation-score", f"mutation score >= {_pct(MUTATION_TARGET)}",
+    add(
+        "mutation-score",
+        f"mutation score >= {_pct(MUTATION_TARGET)}",
         None if ms is None else ms >= MUTATION_TARGET,
-        "not measured (no mutant ran; use --mutate)" if ms is None else
-        f"{_pct(ms)} ({m.mutants_killed}/{m.mutants_run} killed)")
-    add("no-pseudo-tested", "no pseudo-tested function",
+        "not measured (no mutant ran; use --mutate)"
+        if ms is None
+        else f"{_pct(ms)} ({m.mutants_killed}/{m.mutants_run} killed)",
+    )
+    add(
+        "no-pseudo-tested",
+        "no pseudo-tested function",
         None if ms is None else not m.pseudo_tested,
-        "not measured" if ms is None else f"{len(m.pseudo_tested)} pseudo-tested")
+        "not measured" if ms is None else f"{len(m.pseudo_tested)} pseudo-tested",
+    )
     return items

@@ -19,14 +19,26 @@ def register(subparsers: Any) -> None:
     from testfleet.analysis import anomalies as an
 
     parser = subparsers.add_parser(
-        "anomalies", help="tests of a run far from their own history (duration, outcome)")
-    parser.add_argument("run", nargs="?", metavar="RUN",
-                        help="run id or a unique prefix of one (default: the latest run)")
+        "anomalies", help="tests of a run far from their own history (duration, outcome)"
+    )
+    parser.add_argument(
+        "run", nargs="?", metavar="RUN", help="run id or a unique prefix of one (default: the latest run)"
+    )
     add_window_options(parser, DEFAULT_RUNS)
-    parser.add_argument("--z", type=float, default=an.DEFAULT_Z, metavar="Z",
-                        help=f"robust z-score a duration must reach (default {an.DEFAULT_Z})")
-    parser.add_argument("--min-seconds", type=float, default=an.DEFAULT_MIN_SECONDS, metavar="S",
-                        help=f"... and seconds away from the median (default {an.DEFAULT_MIN_SECONDS})")
+    parser.add_argument(
+        "--z",
+        type=float,
+        default=an.DEFAULT_Z,
+        metavar="Z",
+        help=f"robust z-score a duration must reach (default {an.DEFAULT_Z})",
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=an.DEFAULT_MIN_SECONDS,
+        metavar="S",
+        help=f"... and seconds away from the median (default {an.DEFAULT_MIN_SECONDS})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -44,8 +56,7 @@ def run(ns: argparse.Namespace) -> int:
 
     def fetch(store: Store) -> tuple[list[str], set[int], list[TestSeries]]:
         target = resolve_run(store, ns.run, ns)
-        history = store.run_stats(limit=ns.runs, include_partial=ns.include_partial,
-                                  before=target.start)
+        history = store.run_stats(limit=ns.runs, include_partial=ns.include_partial, before=target.start)
         ids = [r.run_id for r in history] + [target.run_id]
         return ids, infrastructure_runs(history), store.test_series(ids)
 
@@ -55,14 +66,18 @@ def run(ns: argparse.Namespace) -> int:
         emit_json({"history": len(ids) - 1, **found.as_dict()})
         return 0
     line(f"run {found.run_id} against the {plural(len(ids) - 1, 'run')} before it:")
-    line(f"  {plural(len(found.durations), 'duration anomaly', 'duration anomalies')}, "
-         f"{plural(len(found.outcomes), 'outcome anomaly', 'outcome anomalies')}")
+    line(
+        f"  {plural(len(found.durations), 'duration anomaly', 'duration anomalies')}, "
+        f"{plural(len(found.outcomes), 'outcome anomaly', 'outcome anomalies')}"
+    )
     if found.durations:
         line()
         line("durations far from their history:")
         for a in found.durations:
-            line(f"  {a.nodeid}: {render.seconds(a.seconds)}, usually {render.seconds(a.median_s)} "
-                 f"(z={a.z:+.1f})")
+            line(
+                f"  {a.nodeid}: {render.seconds(a.seconds)}, usually {render.seconds(a.median_s)} "
+                f"(z={a.z:+.1f})"
+            )
     if found.outcomes:
         line()
         line("long-passing tests that failed:")

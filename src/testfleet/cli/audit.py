@@ -35,27 +35,61 @@ def _score(text: str) -> float:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "audit", help="audit a test suite: static rules, coverage, executed checks, mutation score",
+        "audit",
+        help="audit a test suite: static rules, coverage, executed checks, mutation score",
         description="Audit a pytest/unittest suite. Static rules always run; --run measures coverage, "
-                    "executed checks and durations through testfleet workers; --mutate adds mutants.")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="test files or directories (default: tests/ or .)")
+        "executed checks and durations through testfleet workers; --mutate adds mutants.",
+    )
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", help="test files or directories (default: tests/ or .)"
+    )
     p.add_argument("--run", action="store_true", help="run the suite with coverage and check counting")
-    p.add_argument("--mutate", nargs="?", type=_positive_int, const=DEFAULT_MUTANTS, default=None,
-                   metavar="N", help=f"mutation testing, at most N mutants (default {DEFAULT_MUTANTS}); "
-                                     "implies --run. Write --mutate=N")
-    p.add_argument("--mutate-via", choices=["fleet", "pytest"], default="fleet",
-                   help="run mutants as work items of one testfleet run over the workers (default), or "
-                        "one pytest process per mutant")
-    p.add_argument("--format", choices=["md", "json", "html"], default="md", help="report format (default md)")
+    p.add_argument(
+        "--mutate",
+        nargs="?",
+        type=_positive_int,
+        const=DEFAULT_MUTANTS,
+        default=None,
+        metavar="N",
+        help=f"mutation testing, at most N mutants (default {DEFAULT_MUTANTS}); "
+        "implies --run. Write --mutate=N",
+    )
+    p.add_argument(
+        "--mutate-via",
+        choices=["fleet", "pytest"],
+        default="fleet",
+        help="run mutants as work items of one testfleet run over the workers (default), or "
+        "one pytest process per mutant",
+    )
+    p.add_argument(
+        "--format", choices=["md", "json", "html"], default="md", help="report format (default md)"
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    p.add_argument("--fail-under", type=_score, metavar="SCORE", help="exit 1 when the suite score (the low end of its range) < SCORE")
+    p.add_argument(
+        "--fail-under",
+        type=_score,
+        metavar="SCORE",
+        help="exit 1 when the suite score (the low end of its range) < SCORE",
+    )
     p.add_argument("--fail-on", metavar="RULE,...", help="exit 1 when any finding of these rules exists")
-    p.add_argument("-w", "--workers", type=_positive_int, default=2, help="workers for --run/--mutate (default 2)")
-    p.add_argument("--source", action="append", default=[], metavar="PATH",
-                   help="code to measure coverage of (repeatable; default: src/ or the package under test)")
+    p.add_argument(
+        "-w", "--workers", type=_positive_int, default=2, help="workers for --run/--mutate (default 2)"
+    )
+    p.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="code to measure coverage of (repeatable; default: src/ or the package under test)",
+    )
     p.add_argument("--root", default=".", help="directory report paths are relative to (default .)")
-    p.add_argument("--max-file-size", type=_positive_int, default=2_000_000, metavar="BYTES",
-                   help="skip test files larger than this (default 2000000)")
+    p.add_argument(
+        "--max-file-size",
+        type=_positive_int,
+        default=2_000_000,
+        metavar="BYTES",
+        help="skip test files larger than this (default 2000000)",
+    )
     p.add_argument("--store", metavar="PATH", help="results store to read flakiness history from")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for the measured run")
     p.set_defaults(func=run)
@@ -66,7 +100,7 @@ def run(ns: argparse.Namespace) -> int:
 
     from testfleet.audit.engine import run_audit
     from testfleet.audit.options import AuditOptions
-    from testfleet.audit.rules import RULES
+    from testfleet.audit.registry import RULES
     from testfleet.console import abort, err, out
     from testfleet.errors import MissingDependencyError
 
@@ -87,11 +121,21 @@ def run(ns: argparse.Namespace) -> int:
             flag = "--run" if ns.run else "--mutate"
             raise MissingDependencyError(
                 f"audit {flag} needs coverage.py, which is not installed; "
-                "install it with: pip install 'testfleet[audit]'")
+                "install it with: pip install 'testfleet[audit]'"
+            )
     paths = ns.paths or (["tests"] if Path("tests").is_dir() else ["."])
-    opts = AuditOptions(paths=paths, root=ns.root, run=measured, mutate=ns.mutate,
-                        workers=ns.workers, source=ns.source, max_file_size=ns.max_file_size,
-                        store=ns.store, timeout=ns.timeout, mutate_via=ns.mutate_via)
+    opts = AuditOptions(
+        paths=paths,
+        root=ns.root,
+        run=measured,
+        mutate=ns.mutate,
+        workers=ns.workers,
+        source=ns.source,
+        max_file_size=ns.max_file_size,
+        store=ns.store,
+        timeout=ns.timeout,
+        mutate_via=ns.mutate_via,
+    )
 
     def progress(msg: str) -> None:
         err().print(f"audit: {msg}", markup=False, highlight=False, emoji=False)

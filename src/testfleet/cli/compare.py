@@ -30,21 +30,44 @@ def register(subparsers: Any) -> None:
     from testfleet.analysis.compare import DEFAULT_MIN_RATIO, DEFAULT_MIN_SECONDS
 
     parser = subparsers.add_parser(
-        "compare", help="compare two runs: new failures, fixed, added/removed, slower and faster tests")
-    parser.add_argument("base", nargs="?", metavar="BASE",
-                        help="run id or unique prefix (default: the run before the latest)")
-    parser.add_argument("head", nargs="?", metavar="HEAD", help="run id or unique prefix (default: the latest run)")
+        "compare", help="compare two runs: new failures, fixed, added/removed, slower and faster tests"
+    )
+    parser.add_argument(
+        "base", nargs="?", metavar="BASE", help="run id or unique prefix (default: the run before the latest)"
+    )
+    parser.add_argument(
+        "head", nargs="?", metavar="HEAD", help="run id or unique prefix (default: the latest run)"
+    )
     add_db_option(parser)
-    parser.add_argument("--min-ratio", type=float, default=DEFAULT_MIN_RATIO, metavar="R",
-                        help=f"slower/faster: duration changed by at least R times (default {DEFAULT_MIN_RATIO})")
-    parser.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS, metavar="S",
-                        help=f"... and by at least S seconds (default {DEFAULT_MIN_SECONDS})")
+    parser.add_argument(
+        "--min-ratio",
+        type=float,
+        default=DEFAULT_MIN_RATIO,
+        metavar="R",
+        help=f"slower/faster: duration changed by at least R times (default {DEFAULT_MIN_RATIO})",
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=DEFAULT_MIN_SECONDS,
+        metavar="S",
+        help=f"... and by at least S seconds (default {DEFAULT_MIN_SECONDS})",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    parser.add_argument("--fail-on", default="", metavar="LIST",
-                        help=f"exit 1 when any of these sections is not empty: {','.join(FAIL_ON)}")
-    parser.add_argument("--flaky-runs", type=int, default=DEFAULT_FLAKY_RUNS, metavar="N",
-                        help="runs before HEAD that decide which tests are known flaky "
-                             f"(default {DEFAULT_FLAKY_RUNS}; 0: none)")
+    parser.add_argument(
+        "--fail-on",
+        default="",
+        metavar="LIST",
+        help=f"exit 1 when any of these sections is not empty: {','.join(FAIL_ON)}",
+    )
+    parser.add_argument(
+        "--flaky-runs",
+        type=int,
+        default=DEFAULT_FLAKY_RUNS,
+        metavar="N",
+        help="runs before HEAD that decide which tests are known flaky "
+        f"(default {DEFAULT_FLAKY_RUNS}; 0: none)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list every row of every section")
     parser.set_defaults(func=run)
 
@@ -74,9 +97,17 @@ def run(ns: argparse.Namespace) -> int:
             base = earlier[0]
         if base.run_id == head.run_id:
             abort(f"BASE and HEAD are the same run ({head.run_id}); name two different runs", 4)
-        return base, head, compare(store.results(base.run_id), store.results(head.run_id),
-                                   min_ratio=ns.min_ratio, min_seconds=ns.min_seconds,
-                                   known_flaky=_known_flaky(store, head, ns.flaky_runs))
+        return (
+            base,
+            head,
+            compare(
+                store.results(base.run_id),
+                store.results(head.run_id),
+                min_ratio=ns.min_ratio,
+                min_seconds=ns.min_seconds,
+                known_flaky=_known_flaky(store, head, ns.flaky_runs),
+            ),
+        )
 
     base, head, result = read_store(ns, fetch)
     if ns.format == "json":
@@ -86,8 +117,11 @@ def run(ns: argparse.Namespace) -> int:
         out().print(json.dumps(data, indent=1), markup=False, highlight=False, soft_wrap=True)
     else:
         _print(base, head, result, verbose=ns.verbose)
-    hit = [g for g in gates
-           if any(getattr(result, name) for name in GATE_SECTIONS.get(g, (g.replace("-", "_"),)))]
+    hit = [
+        g
+        for g in gates
+        if any(getattr(result, name) for name in GATE_SECTIONS.get(g, (g.replace("-", "_"),)))
+    ]
     return 1 if hit else 0
 
 
@@ -128,24 +162,34 @@ def _print(base: RunInfo, head: RunInfo, cmp: Comparison, *, verbose: bool) -> N
 
     def failure(c: Change) -> str:
         return f"{(c.head_outcome or '').upper()} {c.nodeid} (was {c.base_outcome})" + (
-            f" - {c.message}" if c.message else "")
+            f" - {c.message}" if c.message else ""
+        )
 
     def timing(c: Change) -> str:
         ratio = c.ratio
         times = f"{render.seconds(c.base_seconds)} -> {render.seconds(c.head_seconds)}"
         if not ratio:  # unknown, or a test that now takes no measurable time
             return f"{c.nodeid}: {times}"
-        return f"{c.nodeid}: {times} ({ratio:.1f}x)" if ratio >= 1 else (
-            f"{c.nodeid}: {times} ({1 / max(ratio, 1e-9):.1f}x faster)")
+        return (
+            f"{c.nodeid}: {times} ({ratio:.1f}x)"
+            if ratio >= 1
+            else (f"{c.nodeid}: {times} ({1 / max(ratio, 1e-9):.1f}x faster)")
+        )
 
     section("new failures", cmp.new_failures, failure)
     section("still failing", cmp.still_failing, failure)
     section("added and failing", cmp.added_failures, failure)
     section("fixed", cmp.fixed, lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})")
-    section("flaky, passed this time (not fixed)", cmp.flaky_passes,
-            lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})")
-    section("other outcome changes", cmp.other_changes,
-            lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})")
+    section(
+        "flaky, passed this time (not fixed)",
+        cmp.flaky_passes,
+        lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})",
+    )
+    section(
+        "other outcome changes",
+        cmp.other_changes,
+        lambda c: f"{c.nodeid} ({c.base_outcome} -> {c.head_outcome})",
+    )
     section("added", cmp.added, lambda c: f"{c.nodeid} ({c.head_outcome})")
     section("removed", cmp.removed, lambda c: f"{c.nodeid} (was {c.base_outcome})")
     section("slower", cmp.slower, timing)

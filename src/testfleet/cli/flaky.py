@@ -14,7 +14,8 @@ LISTED = 30
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "flaky", help="flaky and broken tests over the last runs, with failure probabilities")
+        "flaky", help="flaky and broken tests over the last runs, with failure probabilities"
+    )
     add_window_options(parser, DEFAULT_RUNS)
     parser.add_argument("--all", action="store_true", help="also list healthy tests")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every test found")
@@ -30,14 +31,17 @@ def run(ns: argparse.Namespace) -> int:
     found = find_flaky(window.runs, window.series, include_healthy=ns.all)
     infra = sorted(window.runs[k].run_id for k in infrastructure_runs(window.runs))
     if ns.format == "json":
-        emit_json({"runs": window.run_ids, "infrastructure_runs": infra,
-                   "tests": [f.as_dict() for f in found]})
+        emit_json(
+            {"runs": window.run_ids, "infrastructure_runs": infra, "tests": [f.as_dict() for f in found]}
+        )
         return 0
     flaky = [f for f in found if f.status == "flaky"]
     broken = [f for f in found if f.status == "broken"]
-    line(f"{plural(len(flaky), 'flaky test')}, {plural(len(broken), 'broken test')} "
-         f"in the last {plural(len(window.runs), 'run')}"
-         + (f" ({plural(len(infra), 'infrastructure run')} left out)" if infra else ""))
+    line(
+        f"{plural(len(flaky), 'flaky test')}, {plural(len(broken), 'broken test')} "
+        f"in the last {plural(len(window.runs), 'run')}"
+        + (f" ({plural(len(infra), 'infrastructure run')} left out)" if infra else "")
+    )
     shown = found if ns.verbose else found[:LISTED]
     for f in shown:
         lo, hi = f.interval

@@ -15,15 +15,29 @@ def register(subparsers: Any) -> None:
     from testfleet.analysis import forecast as fc
 
     parser = subparsers.add_parser(
-        "forecast", help="forecast total test time, wall time or failures with prediction intervals")
+        "forecast", help="forecast total test time, wall time or failures with prediction intervals"
+    )
     add_window_options(parser, DEFAULT_RUNS)
-    parser.add_argument("--metric", choices=fc.METRICS, default="total-duration",
-                        help="what to forecast (default total-duration: the sum of test durations)")
-    parser.add_argument("--horizon", type=int, default=fc.DEFAULT_HORIZON, metavar="K",
-                        help=f"how many runs ahead (default {fc.DEFAULT_HORIZON})")
-    parser.add_argument("--method", choices=fc.METHODS, default="auto",
-                        help="ets (exponential smoothing with a damped trend), linear (least "
-                             "squares on the last 20 runs), or auto (default: ets from 10 runs on)")
+    parser.add_argument(
+        "--metric",
+        choices=fc.METRICS,
+        default="total-duration",
+        help="what to forecast (default total-duration: the sum of test durations)",
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=fc.DEFAULT_HORIZON,
+        metavar="K",
+        help=f"how many runs ahead (default {fc.DEFAULT_HORIZON})",
+    )
+    parser.add_argument(
+        "--method",
+        choices=fc.METHODS,
+        default="auto",
+        help="ets (exponential smoothing with a damped trend), linear (least "
+        "squares on the last 20 runs), or auto (default: ets from 10 runs on)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -52,6 +66,8 @@ def run(ns: argparse.Namespace) -> int:
     line(f"{ns.metric} forecast from {result.history} runs ({result.method}); latest {fmt(values[-1])}")
     line(f"  {'step':>4}  {'forecast':>9}  {'80% interval':>21}  {'95% interval':>21}")
     for p in result.points:
-        line(f"  {p.step:>4}  {fmt(p.mean):>9}  {fmt(p.lo80):>9} - {fmt(p.hi80):<9}  "
-             f"{fmt(p.lo95):>9} - {fmt(p.hi95):<9}")
+        line(
+            f"  {p.step:>4}  {fmt(p.mean):>9}  {fmt(p.lo80):>9} - {fmt(p.hi80):<9}  "
+            f"{fmt(p.lo95):>9} - {fmt(p.hi95):<9}"
+        )
     return 0

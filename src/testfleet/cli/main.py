@@ -46,8 +46,9 @@ def _unavailable(name: str, modname: str, exc: BaseException) -> Any:
     """A command whose module cannot be imported stays listed, and says why when called."""
 
     def func(ns: argparse.Namespace) -> int:
-        raise TestfleetError(f"testfleet {name} is unavailable: importing {modname} failed: "
-                             f"{type(exc).__name__}: {exc}")
+        raise TestfleetError(
+            f"testfleet {name} is unavailable: importing {modname} failed: {type(exc).__name__}: {exc}"
+        )
 
     return func
 
@@ -62,8 +63,9 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, modname in COMMANDS.items():
         if name == "run":
-            sub.add_parser("run", help="run a pytest suite on N workers (pytest options pass through)",
-                           add_help=False)
+            sub.add_parser(
+                "run", help="run a pytest suite on N workers (pytest options pass through)", add_help=False
+            )
             continue
         try:
             mod = importlib.import_module(modname)

@@ -12,11 +12,17 @@ DEFAULT_OUTPUT = "testfleet-report.html"
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("report", help="write one run as a self-contained HTML page")
-    parser.add_argument("run", nargs="?", metavar="RUN",
-                        help="run id or a unique prefix of one (default: the latest run)")
+    parser.add_argument(
+        "run", nargs="?", metavar="RUN", help="run id or a unique prefix of one (default: the latest run)"
+    )
     add_db_option(parser)
-    parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, metavar="FILE",
-                        help=f"where to write the page (default: {DEFAULT_OUTPUT})")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default=DEFAULT_OUTPUT,
+        metavar="FILE",
+        help=f"where to write the page (default: {DEFAULT_OUTPUT})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -29,15 +35,20 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.report.html import render
 
     parse_output_file("-o", ns.output)  # before reading the store: a typo costs nothing
-    info, (results, workers) = read_run(ns, lambda store, r: (store.results(r.run_id), store.workers(r.run_id)))
+    info, (results, workers) = read_run(
+        ns, lambda store, r: (store.results(r.run_id), store.workers(r.run_id))
+    )
     page = render(info, results, workers, _history(ns, info.start))
     target = Path(ns.output)
     try:
         target.write_text(page, encoding="utf-8")
     except OSError as exc:
         abort(f"-o {target}: cannot write the report: {exc.strerror or exc}", 4)
-    out().print(f"wrote {target} (run {info.run_id}, {sum(1 for r in results if r.final)} tests)",
-                markup=False, highlight=False)
+    out().print(
+        f"wrote {target} (run {info.run_id}, {sum(1 for r in results if r.final)} tests)",
+        markup=False,
+        highlight=False,
+    )
     return 0
 
 

@@ -116,7 +116,8 @@ def _pytest_knows(name: str) -> bool:
 
         parser = get_config()._parser
         return any(name in opt.names() for opt in parser._anonymous.options) or any(
-            name in opt.names() for group in parser._groups for opt in group.options)
+            name in opt.names() for group in parser._groups for opt in group.options
+        )
     except Exception:  # noqa: BLE001 - unknown pytest internals: let pytest decide
         return True
 
@@ -138,10 +139,25 @@ def plugin_args() -> list[str]:
 
 # pytest options with which a run never reaches testfleet's run loop (it only shows
 # something, or debugs in one process): no collector is started early for them.
-NOT_A_FLEET_RUN = frozenset({
-    "--co", "--collect-only", "--collectonly", "-h", "--help", "--version", "-V", "--fixtures",
-    "--funcargs", "--fixtures-per-test", "--markers", "--setup-plan", "--pdb", "--trace",
-    "--fleet-start=spawn"})
+NOT_A_FLEET_RUN = frozenset(
+    {
+        "--co",
+        "--collect-only",
+        "--collectonly",
+        "-h",
+        "--help",
+        "--version",
+        "-V",
+        "--fixtures",
+        "--funcargs",
+        "--fixtures-per-test",
+        "--markers",
+        "--setup-plan",
+        "--pdb",
+        "--trace",
+        "--fleet-start=spawn",
+    }
+)
 
 
 def prestart(args: list[str]) -> Any:

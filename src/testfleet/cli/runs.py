@@ -12,8 +12,15 @@ from testfleet.cli.window import add_format_option
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("runs", help="list past runs stored in the results file")
     add_db_option(parser)
-    parser.add_argument("--limit", "--runs", dest="limit", type=int, default=20, metavar="N",
-                        help="show the N most recent runs (default: 20)")
+    parser.add_argument(
+        "--limit",
+        "--runs",
+        dest="limit",
+        type=int,
+        default=20,
+        metavar="N",
+        help="show the N most recent runs (default: 20)",
+    )
     add_format_option(parser)
     parser.set_defaults(func=run)
 
@@ -44,15 +51,23 @@ def run(ns: argparse.Namespace) -> int:
     rows = []
     for r in runs:
         started = render.timestamp(r.start, seconds=False)
-        rows.append({
-            "run": r.run_id, "started": started[5:] if started.startswith(year) else started,
-            "took": render.seconds((r.end if r.end is not None else now) - r.start), "status": r.status,
-            # a partial run is marked beside its test count; a whole-suite count is padded so
-            # the digits stay aligned in the right-justified column
-            "tests": f"{r.collected}{PARTIAL_MARK if r.partial else ' '}",
-            "exit": "-" if r.exit_code is None else str(r.exit_code),
-            "commit": (r.git_commit or "-")[:7], "outcomes": render.counts(r.counts)})
-    console.print(runs_table(rows, console.width, start_in_id=all(id_tells_start(r.run_id, r.start) for r in runs)))
+        rows.append(
+            {
+                "run": r.run_id,
+                "started": started[5:] if started.startswith(year) else started,
+                "took": render.seconds((r.end if r.end is not None else now) - r.start),
+                "status": r.status,
+                # a partial run is marked beside its test count; a whole-suite count is padded so
+                # the digits stay aligned in the right-justified column
+                "tests": f"{r.collected}{PARTIAL_MARK if r.partial else ' '}",
+                "exit": "-" if r.exit_code is None else str(r.exit_code),
+                "commit": (r.git_commit or "-")[:7],
+                "outcomes": render.counts(r.counts),
+            }
+        )
+    console.print(
+        runs_table(rows, console.width, start_in_id=all(id_tells_start(r.run_id, r.start) for r in runs))
+    )
     if any(r.partial for r in runs):
         import textwrap
 
@@ -112,8 +127,12 @@ def runs_table(rows: list[dict[str, str]], width: int, *, start_in_id: bool = Fa
     room_left = max(longest, room())
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0), expand=False)
     for name in shown:
-        table.add_column(name, no_wrap=name != "outcomes", overflow="fold" if name == "outcomes" else "ellipsis",
-                         justify="right" if name in RIGHT else "left")
+        table.add_column(
+            name,
+            no_wrap=name != "outcomes",
+            overflow="fold" if name == "outcomes" else "ellipsis",
+            justify="right" if name in RIGHT else "left",
+        )
     for row in rows:
         cells = {**row, "outcomes": render.wrap_items(items[row["run"]], room_left)}
         table.add_row(*(Text(cells[name]) for name in shown))

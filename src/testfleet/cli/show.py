@@ -20,15 +20,22 @@ DEFAULT_RUNS = 20  # earlier runs whose failures make a cluster "seen before"
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("show", help="show one run: outcomes, failures, flaky and slowest tests")
-    parser.add_argument("run", nargs="?", metavar="RUN",
-                        help="run id or a unique prefix of one (default: the latest run)")
+    parser.add_argument(
+        "run", nargs="?", metavar="RUN", help="run id or a unique prefix of one (default: the latest run)"
+    )
     add_db_option(parser)
-    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N",
-                        help="a failure cluster is new when none of the N runs before this one had "
-                             f"it (default {DEFAULT_RUNS})")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=DEFAULT_RUNS,
+        metavar="N",
+        help="a failure cluster is new when none of the N runs before this one had "
+        f"it (default {DEFAULT_RUNS})",
+    )
     add_format_option(parser)
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="also print the full failure text of each failure")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="also print the full failure text of each failure"
+    )
     parser.set_defaults(func=run)
 
 
@@ -62,16 +69,31 @@ def _print_json(info: RunInfo, results: list[TestResult], clusters: list[Cluster
     from testfleet.model import FAILURE_VALUES
 
     final = [r for r in results if r.final]
-    emit_json({
-        "run": asdict(info),
-        "failures": [{"nodeid": r.nodeid, "outcome": r.outcome, "message": r.message}
-                     for r in sorted(final, key=lambda r: r.nodeid) if r.outcome in FAILURE_VALUES],
-        "clusters": [{"id": c.id, "signature": c.signature, "new": c.id in new, "nodeids": list(c.nodeids),
-                      "outcomes": list(c.outcomes)} for c in clusters],
-        "flaky": sorted(r.nodeid for r in final if r.flaky),
-        "slowest": [{"nodeid": r.nodeid, "seconds": round(r.duration, 6), "worker": r.worker}
-                    for r in sorted(final, key=lambda r: r.duration, reverse=True)[:SLOWEST]],
-    })
+    emit_json(
+        {
+            "run": asdict(info),
+            "failures": [
+                {"nodeid": r.nodeid, "outcome": r.outcome, "message": r.message}
+                for r in sorted(final, key=lambda r: r.nodeid)
+                if r.outcome in FAILURE_VALUES
+            ],
+            "clusters": [
+                {
+                    "id": c.id,
+                    "signature": c.signature,
+                    "new": c.id in new,
+                    "nodeids": list(c.nodeids),
+                    "outcomes": list(c.outcomes),
+                }
+                for c in clusters
+            ],
+            "flaky": sorted(r.nodeid for r in final if r.flaky),
+            "slowest": [
+                {"nodeid": r.nodeid, "seconds": round(r.duration, 6), "worker": r.worker}
+                for r in sorted(final, key=lambda r: r.duration, reverse=True)[:SLOWEST]
+            ],
+        }
+    )
 
 
 def _print_run(info: RunInfo, results: list[TestResult], new: set[str], *, verbose: bool) -> None:
@@ -93,8 +115,10 @@ def _print_run(info: RunInfo, results: list[TestResult], new: set[str], *, verbo
     end = info.end if info.end is not None else time.time()
     exit_code = "" if info.exit_code is None else f", exit code {info.exit_code}"
     line(f"run {info.run_id}: {info.status}{exit_code}")
-    line(f"  started {render.timestamp(info.start)}, took {render.seconds(end - info.start)}"
-         f", on {info.host or '?'} (pid {info.pid or '?'}), {info.workers} workers ({info.backend})")
+    line(
+        f"  started {render.timestamp(info.start)}, took {render.seconds(end - info.start)}"
+        f", on {info.host or '?'} (pid {info.pid or '?'}), {info.workers} workers ({info.backend})"
+    )
     if info.git_commit or info.git_branch:
         line(f"  git {info.git_commit or '?'}" + (f" ({info.git_branch})" if info.git_branch else ""))
     if info.args:

@@ -16,16 +16,27 @@ if TYPE_CHECKING:
     from testfleet.model import RunInfo
     from testfleet.store import Store
 
-__all__ = ["add_db_option", "db_path", "find_rootdir", "open_for_reading", "read_run", "read_store", "resolve_run"]
+__all__ = [
+    "add_db_option",
+    "db_path",
+    "find_rootdir",
+    "open_for_reading",
+    "read_run",
+    "read_store",
+    "resolve_run",
+]
 
 READ_LOCK_TIMEOUT = 5.0
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", metavar="PATH", default=None,
+        "--db",
+        metavar="PATH",
+        default=None,
         help="results file (default: the nearest .testfleet/results.duckdb from here up to the "
-             "project root, else the store the last run wrote to)")
+        "project root, else the store the last run wrote to)",
+    )
 
 
 def db_path(db: str | None) -> Path:
@@ -45,12 +56,16 @@ def open_for_reading(ns: argparse.Namespace) -> Store:
     from testfleet.store import NO_STORE, open_store
 
     if ns.db is not None and ns.db.lower() == NO_STORE:
-        abort(f"--db {ns.db} keeps no results, so there is nothing to read; "
-              "pass the path of a results file", 4)
+        abort(
+            f"--db {ns.db} keeps no results, so there is nothing to read; pass the path of a results file", 4
+        )
     path = db_path(ns.db)
     if not path.exists():
-        hint = ("run `testfleet run` in this project, or pass --db PATH" if ns.db is None
-                else "check the --db path")
+        hint = (
+            "run `testfleet run` in this project, or pass --db PATH"
+            if ns.db is None
+            else "check the --db path"
+        )
         abort(f"no results store at {path} (no run has stored results there yet; {hint})", 4)
     try:
         store = open_store(path, rootdir=path.parent, readonly=True, lock_timeout=READ_LOCK_TIMEOUT)

@@ -18,7 +18,8 @@ OUTCOME_MARKS = {"passed": ".", "skipped": "s", "xfailed": "x", "xpassed": "X", 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "trends", help="per-run pass rate, counts, test time, wall time, flaky count (or one test's)")
+        "trends", help="per-run pass rate, counts, test time, wall time, flaky count (or one test's)"
+    )
     parser.add_argument("nodeid", nargs="?", metavar="NODEID", help="show this test's history instead")
     add_window_options(parser, DEFAULT_RUNS)
     parser.add_argument("-v", "--verbose", action="store_true", help="list every run, not the last 20")
@@ -29,8 +30,9 @@ def run(ns: argparse.Namespace) -> int:
     from testfleet.cli.window import check_runs, emit_json, line, read_window
 
     check_runs(ns)
-    window = read_window(ns, series=ns.nodeid is not None,
-                         nodeids=[ns.nodeid] if ns.nodeid is not None else None)
+    window = read_window(
+        ns, series=ns.nodeid is not None, nodeids=[ns.nodeid] if ns.nodeid is not None else None
+    )
     if ns.nodeid is not None:
         return _node(ns, window)
     from testfleet.analysis.trends import run_trends
@@ -73,9 +75,18 @@ def _print_runs(window: Window, *, verbose: bool) -> None:
         table.add_column(name, no_wrap=True, justify="left" if name in ("run", "commit") else "right")
     shown = runs if verbose else runs[-LISTED:]
     for r in shown:
-        table.add_row(*render.cells(r.run_id, (r.git_commit or "-")[:7], str(r.tests), str(r.passed),
-                                    str(r.failed), str(r.flaky), render.seconds(r.test_seconds),
-                                    render.seconds(r.wall_seconds)))
+        table.add_row(
+            *render.cells(
+                r.run_id,
+                (r.git_commit or "-")[:7],
+                str(r.tests),
+                str(r.passed),
+                str(r.failed),
+                str(r.flaky),
+                render.seconds(r.test_seconds),
+                render.seconds(r.wall_seconds),
+            )
+        )
     out().print(table)
     if len(shown) < len(runs):
         line(f"... {len(runs) - len(shown)} earlier runs (-v lists all)")
@@ -95,12 +106,16 @@ def _node(ns: argparse.Namespace, window: Window) -> int:
         return 0
     ran = [p for p in points if p.outcome is not None]
     line(f"{ns.nodeid}: in {len(ran)} of the last {len(points)} runs, oldest first")
-    line(f"  duration  {sparkline([p.seconds if p.outcome == 'passed' else None for p in points][-50:])}"
-         f"  {render.seconds(ran[-1].seconds)} latest")
+    line(
+        f"  duration  {sparkline([p.seconds if p.outcome == 'passed' else None for p in points][-50:])}"
+        f"  {render.seconds(ran[-1].seconds)} latest"
+    )
     marks = "".join(" " if p.outcome is None else OUTCOME_MARKS.get(p.outcome, "F") for p in points)
     line(f"  outcomes  {marks[-50:]}  (. passed, F failed, s skipped, blank: not in the run)")
     shown = points if ns.verbose else points[-LISTED:]
     line()
     for p in shown:
-        line(f"  {p.run_id}  {(p.commit or '-')[:7]:<7}  {p.outcome or '-':<8} {render.seconds(p.seconds):>8}")
+        line(
+            f"  {p.run_id}  {(p.commit or '-')[:7]:<7}  {p.outcome or '-':<8} {render.seconds(p.seconds):>8}"
+        )
     return 0

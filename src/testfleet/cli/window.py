@@ -21,18 +21,26 @@ FORMATS = ("text", "json")
 
 
 def add_format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="output format: text (default) or json")
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format: text (default) or json"
+    )
 
 
 def add_window_options(parser: argparse.ArgumentParser, default_runs: int) -> None:
     """``--db``, ``--runs N``, ``--include-partial`` and ``--format``."""
     add_db_option(parser)
-    parser.add_argument("--runs", type=int, default=default_runs, metavar="N",
-                        help=f"look at the latest N runs (default {default_runs})")
-    parser.add_argument("--include-partial", action="store_true",
-                        help="also count partial runs (-k, -m, node ids, shards, resumed parts) "
-                             "and interrupted ones")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=default_runs,
+        metavar="N",
+        help=f"look at the latest N runs (default {default_runs})",
+    )
+    parser.add_argument(
+        "--include-partial",
+        action="store_true",
+        help="also count partial runs (-k, -m, node ids, shards, resumed parts) and interrupted ones",
+    )
     add_format_option(parser)
 
 
@@ -55,8 +63,14 @@ class Window:
         return [r.run_id for r in self.runs]
 
 
-def read_window(ns: argparse.Namespace, *, series: bool = True, nodeids: list[str] | None = None,
-                failing_only: bool = False, spread: tuple[float, float] | None = None) -> Window:
+def read_window(
+    ns: argparse.Namespace,
+    *,
+    series: bool = True,
+    nodeids: list[str] | None = None,
+    failing_only: bool = False,
+    spread: tuple[float, float] | None = None,
+) -> Window:
     """The window ``--runs``/``--include-partial`` name, read in one store session."""
     from testfleet.cli.storeopts import read_store
 

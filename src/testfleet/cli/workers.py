@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("workers", help="list the workers of a run and their capabilities")
-    parser.add_argument("run", nargs="?", metavar="RUN",
-                        help="run id or a unique prefix of one (default: the latest run)")
+    parser.add_argument(
+        "run", nargs="?", metavar="RUN", help="run id or a unique prefix of one (default: the latest run)"
+    )
     add_db_option(parser)
     add_format_option(parser)
     parser.set_defaults(func=run)
@@ -68,14 +69,23 @@ def workers_table(workers: Sequence[WorkerInfo], width: int, title: str) -> Any:
 
     if room() < max([len("capabilities"), *(len(" ".join(its)) for its in items)]):
         shown = [c for c in shown if c not in ("gpus", "tags")]
-        items = [hardware_items(row) + [i for i in its if i != "-"] or ["-"] for row, its in zip(rows, items, strict=True)]
+        items = [
+            hardware_items(row) + [i for i in its if i != "-"] or ["-"]
+            for row, its in zip(rows, items, strict=True)
+        ]
         for name, shorten in (("node", short_node), ("host", short_host)):
             if name in shown and room() < CAPS_MIN:
                 for row in rows:
                     row[name] = shorten(row[name])
     width_left = max(len("capabilities"), room())
-    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, GAP // 2), title_justify="left",
-                  title=title)
+    table = Table(
+        box=None,
+        header_style="bold",
+        pad_edge=False,
+        padding=(0, GAP // 2),
+        title_justify="left",
+        title=title,
+    )
     for name in shown:
         table.add_column(name, no_wrap=True, justify="right" if name == "pid" else "left")
     table.add_column("capabilities", overflow="fold")
@@ -93,9 +103,14 @@ def natural_order(w: WorkerInfo) -> list[tuple[int, str]]:
 def worker_cells(w: WorkerInfo) -> dict[str, str]:
     from testfleet.hardware import show
 
-    return {"worker": w.worker_id, "host": w.host or "-", "node": w.node or "-",
-            "pid": "-" if w.pid is None else str(w.pid), "gpus": show.gpus_cell(w.capabilities),
-            "tags": show.tags_cell(w.capabilities) or "-"}
+    return {
+        "worker": w.worker_id,
+        "host": w.host or "-",
+        "node": w.node or "-",
+        "pid": "-" if w.pid is None else str(w.pid),
+        "gpus": show.gpus_cell(w.capabilities),
+        "tags": show.tags_cell(w.capabilities) or "-",
+    }
 
 
 def capability_items(w: WorkerInfo) -> list[str]:
@@ -116,7 +131,9 @@ def capability_items(w: WorkerInfo) -> list[str]:
 def hardware_items(row: dict[str, str]) -> list[str]:
     """The gpus and tags cells as capability items: ``gpus=0:A10G 24G,``, ``1:A10G 24G``, ``tags=gpu``."""
     gpus = row["gpus"].split(", ") if row["gpus"] != "-" else []
-    folded = [("gpus=" if i == 0 else "") + gpu + ("," if i < len(gpus) - 1 else "") for i, gpu in enumerate(gpus)]
+    folded = [
+        ("gpus=" if i == 0 else "") + gpu + ("," if i < len(gpus) - 1 else "") for i, gpu in enumerate(gpus)
+    ]
     return folded + ([f"tags={row['tags']}"] if row["tags"] != "-" else [])
 
 

@@ -133,7 +133,14 @@ def trends(conn: Any, last: int = TREND_RUNS, until: float | None = None) -> lis
     ).fetchall()
     return [
         TrendPoint(
-            run_id=i, start=s, wall=w, tests=t, passed=p, failing=f, test_seconds=float(d), flaky=k,
+            run_id=i,
+            start=s,
+            wall=w,
+            tests=t,
+            passed=p,
+            failing=f,
+            test_seconds=float(d),
+            flaky=k,
             whole=bool(whole),
         )
         for i, s, w, t, p, f, d, k, whole in rows

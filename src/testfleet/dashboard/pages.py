@@ -65,9 +65,13 @@ def trend_charts(trend: Sequence[TrendPoint], forecast: Forecast | None = None) 
         return '<p class="muted">no runs yet</p>'
     labels = [f"{p.run_id} ({_stamp(p.start)})" for p in trend]
     ends = (_stamp(trend[0].start)[:16], _stamp(trend[-1].start)[:16])
-    ahead = [] if forecast is None else [
-        svg.Ahead(f"next run +{f.step}", f.mean, f.lo80, f.hi80, f.lo95, f.hi95) for f in forecast.points
-    ]
+    ahead = (
+        []
+        if forecast is None
+        else [
+            svg.Ahead(f"next run +{f.step}", f.mean, f.lo80, f.hi80, f.lo95, f.hi95) for f in forecast.points
+        ]
+    )
     rates = [p.pass_rate for p in trend]
     lowest = min((r for r in rates if r is not None), default=0.0)
     charts = [
@@ -126,8 +130,18 @@ def overview(trend: Sequence[TrendPoint], runs: Sequence[RunInfo], found: Insigh
         )
         parts.append(
             _table(
-                ["test", "status", "probability", "95% interval", "runs", "failures", "retried",
-                 "same commit", "flips", "broken since"],
+                [
+                    "test",
+                    "status",
+                    "probability",
+                    "95% interval",
+                    "runs",
+                    "failures",
+                    "retried",
+                    "same commit",
+                    "flips",
+                    "broken since",
+                ],
                 [
                     [
                         f"<code>{escape(f.nodeid)}</code>",

@@ -87,10 +87,18 @@ def _forecast(
         )
 
     out = [
-        band("band-95", BAND, start + [(x, a.lo95, a.hi95) for x, a in zip(xs, ahead, strict=True)],
-             f"95% forecast interval of the next {len(ahead)} runs"),
-        band("band-80", BAND_INNER, start + [(x, a.lo80, a.hi80) for x, a in zip(xs, ahead, strict=True)],
-             f"80% forecast interval of the next {len(ahead)} runs"),
+        band(
+            "band-95",
+            BAND,
+            start + [(x, a.lo95, a.hi95) for x, a in zip(xs, ahead, strict=True)],
+            f"95% forecast interval of the next {len(ahead)} runs",
+        ),
+        band(
+            "band-80",
+            BAND_INNER,
+            start + [(x, a.lo80, a.hi80) for x, a in zip(xs, ahead, strict=True)],
+            f"80% forecast interval of the next {len(ahead)} runs",
+        ),
     ]
     line = ([] if last is None else [f"{_x(n - 1, slots):.1f},{y(last):.1f}"]) + [
         f"{x:.1f},{y(a.mean):.1f}" for x, a in zip(xs, ahead, strict=True)
@@ -101,8 +109,10 @@ def _forecast(
             'stroke-width="1.5" stroke-dasharray="4 3"/>'
         )
     for x, a in zip(xs, ahead, strict=True):
-        tip = (f"{a.label}: forecast {fmt(a.mean)}; 80% {fmt(a.lo80)} to {fmt(a.hi80)}; "
-               f"95% {fmt(a.lo95)} to {fmt(a.hi95)}")
+        tip = (
+            f"{a.label}: forecast {fmt(a.mean)}; 80% {fmt(a.lo80)} to {fmt(a.hi80)}; "
+            f"95% {fmt(a.lo95)} to {fmt(a.hi95)}"
+        )
         out.append(
             f'<circle class="forecast-point" cx="{x:.1f}" cy="{y(a.mean):.1f}" r="2.5" fill="white" '
             f'stroke="{LINE}"><title>{escape(tip)}</title></circle>'

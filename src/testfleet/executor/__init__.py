@@ -21,8 +21,12 @@ def collector_args(config: pytest.Config) -> list[str]:
 def make_executor(config: pytest.Config, settings: Settings) -> Executor:
     from testfleet.executor.local import LaunchSpec
 
-    spec = LaunchSpec(args=collector_args(config), cwd=str(config.invocation_params.dir), start=settings.start,
-                      gc_freeze=settings.gc_freeze)
+    spec = LaunchSpec(
+        args=collector_args(config),
+        cwd=str(config.invocation_params.dir),
+        start=settings.start,
+        gc_freeze=settings.gc_freeze,
+    )
     if settings.backend == "ray":
         from testfleet.executor.ray import RayExecutor
 

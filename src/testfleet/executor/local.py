@@ -67,8 +67,9 @@ class Prestarted:
         self.spec = spec
         self.adopted = False
         self.endpoint = Endpoint()
-        self.proc: subprocess.Popen[bytes] | None = _popen_collector(spec, self.endpoint, "collector", None, {},
-                                                                      "collector.log")
+        self.proc: subprocess.Popen[bytes] | None = _popen_collector(
+            spec, self.endpoint, "collector", None, {}, "collector.log"
+        )
 
     @classmethod
     def start(cls, spec: LaunchSpec) -> Prestarted:
@@ -81,7 +82,11 @@ class Prestarted:
         if found is None:
             return None
         if (found.spec.args, found.spec.cwd, found.spec.gc_freeze, found.spec.env) == (
-                spec.args, spec.cwd, spec.gc_freeze, spec.env):
+            spec.args,
+            spec.cwd,
+            spec.gc_freeze,
+            spec.env,
+        ):
             found.adopted = True
             return found
         found.discard()
@@ -105,12 +110,21 @@ class Prestarted:
 
 
 def _child_spec(spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | None) -> dict[str, Any]:
-    return {"role": role, "args": spec.args, "cwd": spec.cwd, "address": endpoint.address,
-            "workdir": endpoint.workdir, "token": endpoint.token, "worker": worker, "gc_freeze": spec.gc_freeze}
+    return {
+        "role": role,
+        "args": spec.args,
+        "cwd": spec.cwd,
+        "address": endpoint.address,
+        "workdir": endpoint.workdir,
+        "token": endpoint.token,
+        "worker": worker,
+        "gc_freeze": spec.gc_freeze,
+    }
 
 
-def _popen_collector(spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | None,
-                     env_extra: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+def _popen_collector(
+    spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | None, env_extra: dict[str, str], log: str
+) -> subprocess.Popen[bytes]:
     """``python -m testfleet.worker.collector`` as the collector, or as a spawned worker."""
     env = dict(os.environ)
     env.update(spec.env)
@@ -121,7 +135,11 @@ def _popen_collector(spec: LaunchSpec, endpoint: Endpoint, role: str, worker: st
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "testfleet.worker.collector"],
-            cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=spec.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     finally:
@@ -183,7 +201,9 @@ class LocalExecutor:
     def _child_spec(self, role: str, worker: str | None = None) -> dict[str, Any]:
         return _child_spec(self.spec, self.endpoint, role, worker)
 
-    def _popen(self, role: str, worker: str | None, env_extra: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+    def _popen(
+        self, role: str, worker: str | None, env_extra: dict[str, str], log: str
+    ) -> subprocess.Popen[bytes]:
         return _popen_collector(self.spec, self.endpoint, role, worker, env_extra, log)
 
     def start_collector(self) -> None:

@@ -124,8 +124,9 @@ class RayExecutor:
         try:
             self.cluster.connect(self.address, num_cpus, runtime_env)
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; each becomes one clear line
-            raise connect_error(str(exc), type(exc).__name__, where(self.address, bool(self.given.ray_address)),
-                                self.root) from None
+            raise connect_error(
+                str(exc), type(exc).__name__, where(self.address, bool(self.given.ray_address)), self.root
+            ) from None
         self.connected = True
         self.cluster.redirect_messages(self._ray_message)
         self.timings["ray_connect"] = time.perf_counter() - t0
@@ -181,11 +182,15 @@ class RayExecutor:
         t0 = time.perf_counter()
         group = self.cluster.place(bundles, PLACEMENT_TIMEOUT)
         if group is None:
-            raise UsageError(shortfall(self.workers, bundles, self.cluster.total_resources(), PLACEMENT_TIMEOUT))
+            raise UsageError(
+                shortfall(self.workers, bundles, self.cluster.total_resources(), PLACEMENT_TIMEOUT)
+            )
         self.pg = group
         self.timings["placement"] = time.perf_counter() - t0
         by_id = {n["NodeID"]: n for n in self.cluster.nodes()}
-        self.slot_nodes = {i: by_id.get(nid, {"NodeID": nid}) for i, nid in self.cluster.bundle_nodes(group).items()}
+        self.slot_nodes = {
+            i: by_id.get(nid, {"NodeID": nid}) for i, nid in self.cluster.bundle_nodes(group).items()
+        }
         return kept
 
     def _shape(self, slot: int) -> Shape:
@@ -194,8 +199,12 @@ class RayExecutor:
     def slot_caps(self, slot: int) -> dict[str, Any]:
         """What a slot will advertise, known once it is placed (the scheduler's fleet)."""
         node = self.slot_nodes.get(slot, {})
-        return slot_caps(dict(self._shape(slot)), node.get("NodeID", ""), node.get("NodeManagerAddress", ""),
-                         node.get("Resources") or {})
+        return slot_caps(
+            dict(self._shape(slot)),
+            node.get("NodeID", ""),
+            node.get("NodeManagerAddress", ""),
+            node.get("Resources") or {},
+        )
 
     def can_start(self, slot: int) -> bool:
         """After a lost node: is there still room on the cluster for this slot?"""
@@ -212,10 +221,15 @@ class RayExecutor:
         if self.pg is None and not self.shapes:
             self.shapes = [PLAIN] * self.workers
         slot = int(env.get("TESTFLEET_WORKER", worker_id)[1:].split(".")[0])
-        spec = {"role": "worker", "args": self.spec.args, "cwd": self.spec.cwd,
-                "root": self.root if self.given.ray_ship else None,
-                "address": f"tcp:{self.ctl_host}:{self.listener.getsockname()[1]}",
-                "token": self.token, "worker": worker_id}
+        spec = {
+            "role": "worker",
+            "args": self.spec.args,
+            "cwd": self.spec.cwd,
+            "root": self.root if self.given.ray_ship else None,
+            "address": f"tcp:{self.ctl_host}:{self.listener.getsockname()[1]}",
+            "token": self.token,
+            "worker": worker_id,
+        }
         # A slot's actor, when it is created, goes into the slot's placement-group bundle.
         group = self.pg if not self.slots.has(slot) else None
         self.slots.launch(worker_id, slot, self._shape(slot), group, spec, worker_env(os.environ, env))

@@ -103,9 +103,13 @@ class WorkerHost:
         except Exception:  # noqa: BLE001 - node details are informative only
             node = {}
         gpu_ids = [str(g) for g in ray.get_gpu_ids()]
-        caps = slot_caps(self.reserved, node_id,
-                         node.get("NodeManagerAddress") or ray.util.get_node_ip_address(),
-                         node.get("Resources") or {}, gpu_ids)
+        caps = slot_caps(
+            self.reserved,
+            node_id,
+            node.get("NodeManagerAddress") or ray.util.get_node_ip_address(),
+            node.get("Resources") or {},
+            gpu_ids,
+        )
         caps["host_cpus"] = os.cpu_count() or 1
         self._caps = caps
         return caps
@@ -125,14 +129,23 @@ class WorkerHost:
         entry = self._entry(worker_id)
         # The launching thread lives as long as the child, so PDEATHSIG fires only when the
         # actor process itself goes.
-        threading.Thread(target=self._run, args=(entry, worker_id, child["cwd"], full_env),
-                         name=f"testfleet-{worker_id}", daemon=True).start()
+        threading.Thread(
+            target=self._run,
+            args=(entry, worker_id, child["cwd"], full_env),
+            name=f"testfleet-{worker_id}",
+            daemon=True,
+        ).start()
         entry.started.wait()
         if entry.error is not None:
             raise RuntimeError(entry.error)
         assert entry.proc is not None
-        return {"pid": entry.proc.pid, "node": caps["node"], "node_ip": caps["node_ip"],
-                "host": platform.node(), "workdir": self.workdir}
+        return {
+            "pid": entry.proc.pid,
+            "node": caps["node"],
+            "node_ip": caps["node_ip"],
+            "host": platform.node(),
+            "workdir": self.workdir,
+        }
 
     def _entry(self, worker_id: str) -> _Launched:
         with self.lock:
@@ -142,9 +155,14 @@ class WorkerHost:
         try:
             with open(os.path.join(self.workdir, f"{worker_id}.spawn.log"), "wb") as out:
                 entry.proc = subprocess.Popen(
-                    [sys.executable, "-m", "testfleet.executor.ray_actor"], cwd=cwd, env=env,
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    start_new_session=True, preexec_fn=_die_with_parent,
+                    [sys.executable, "-m", "testfleet.executor.ray_actor"],
+                    cwd=cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
                 )
         except OSError as exc:
             entry.error = f"cannot start the worker on {platform.node()}: {exc}"

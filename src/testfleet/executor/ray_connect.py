@@ -16,8 +16,7 @@ from typing import Any, Protocol
 from testfleet.errors import UsageError
 
 PLACEMENT_TIMEOUT = 60.0
-MISSING_RAY = ("--backend ray needs Ray, which is not installed; install it with: "
-               "pip install 'testfleet[ray]'")
+MISSING_RAY = "--backend ray needs Ray, which is not installed; install it with: pip install 'testfleet[ray]'"
 
 
 def require_ray() -> None:
@@ -67,8 +66,12 @@ class RayConnection:
         """``ray.init``; without an address a private local instance (``num_cpus`` CPUs)."""
         import ray
 
-        kwargs: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
-                                  "namespace": "testfleet", "runtime_env": runtime_env or None}
+        kwargs: dict[str, Any] = {
+            "logging_level": logging.ERROR,
+            "log_to_driver": False,
+            "namespace": "testfleet",
+            "runtime_env": runtime_env or None,
+        }
         if address is None:
             ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **kwargs)
         else:
@@ -163,12 +166,19 @@ def connect_error(text: str, kind: str, cluster: str, root: str) -> UsageError:
 
 def too_big(message: str, root: str) -> str:
     """Ray refused the packed project: say its size, the limit, and the ways out."""
-    size = message.split("Package size (", 1)[1].split(")", 1)[0] if "Package size (" in message else "too large"
-    limit = (message.split("maximum size of", 1)[1].split(". ", 1)[0].strip()
-             if "maximum size of" in message else "its maximum size")
-    return (f"--backend ray: the project {root} is {size} packed, over Ray's limit of {limit}. "
-            f"Leave large paths out with --ray-exclude PATTERN (or [tool.testfleet] ray_exclude, .gitignore, "
-            f".rayignore), or pass --ray-no-ship if the Ray nodes share this filesystem")
+    size = (
+        message.split("Package size (", 1)[1].split(")", 1)[0] if "Package size (" in message else "too large"
+    )
+    limit = (
+        message.split("maximum size of", 1)[1].split(". ", 1)[0].strip()
+        if "maximum size of" in message
+        else "its maximum size"
+    )
+    return (
+        f"--backend ray: the project {root} is {size} packed, over Ray's limit of {limit}. "
+        f"Leave large paths out with --ray-exclude PATTERN (or [tool.testfleet] ray_exclude, .gitignore, "
+        f".rayignore), or pass --ray-no-ship if the Ray nodes share this filesystem"
+    )
 
 
 def no_cpus(address: str | None) -> UsageError:

@@ -12,18 +12,45 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-NOT_FORWARDED = frozenset({
-    "PATH", "HOME", "PWD", "OLDPWD", "SHELL", "SHLVL", "USER", "LOGNAME", "HOSTNAME", "MAIL", "_",
-    "TMPDIR", "TEMP", "TMP", "TERM", "DISPLAY", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME",
-    "PYTHONEXECUTABLE", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTEST_CURRENT_TEST",
-    "TESTFLEET_SPEC", "TESTFLEET_ROLE"})
+NOT_FORWARDED = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "PWD",
+        "OLDPWD",
+        "SHELL",
+        "SHLVL",
+        "USER",
+        "LOGNAME",
+        "HOSTNAME",
+        "MAIL",
+        "_",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "TERM",
+        "DISPLAY",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONEXECUTABLE",
+        "CUDA_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+        "PYTEST_CURRENT_TEST",
+        "TESTFLEET_SPEC",
+        "TESTFLEET_ROLE",
+    }
+)
 NOT_FORWARDED_PREFIXES = ("RAY_", "LD_", "SSH_", "XDG_", "CONDA", "DYLD_")
 
 
 def forwarded_env(environ: Mapping[str, str]) -> dict[str, str]:
     """What of the controller's environment goes to the workers."""
-    return {k: v for k, v in environ.items()
-            if k not in NOT_FORWARDED and not k.startswith(NOT_FORWARDED_PREFIXES)}
+    return {
+        k: v
+        for k, v in environ.items()
+        if k not in NOT_FORWARDED and not k.startswith(NOT_FORWARDED_PREFIXES)
+    }
 
 
 def worker_env(controller_environ: Mapping[str, str], run_env: Mapping[str, str]) -> dict[str, str]:
@@ -32,8 +59,12 @@ def worker_env(controller_environ: Mapping[str, str], run_env: Mapping[str, str]
     return {**forwarded_env(controller_environ), **run_env}
 
 
-def node_env(node_environ: Mapping[str, str], sent: Mapping[str, str], child_spec: Mapping[str, Any],
-             caps: Mapping[str, Any]) -> dict[str, str]:
+def node_env(
+    node_environ: Mapping[str, str],
+    sent: Mapping[str, str],
+    child_spec: Mapping[str, Any],
+    caps: Mapping[str, Any],
+) -> dict[str, str]:
     """Node side: the worker subprocess's environment (the node's own under what was sent)."""
     env = dict(node_environ)
     env.update(sent)

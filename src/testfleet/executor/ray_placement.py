@@ -105,25 +105,39 @@ def fleet_size(workers: int, workers_given: bool, cluster_cpus: int) -> int:
     return workers if workers_given else cluster_cpus
 
 
-def shortfall(workers: int, bundles: Sequence[Mapping[str, float]], cluster: Mapping[str, float],
-              timeout: float) -> str:
+def shortfall(
+    workers: int, bundles: Sequence[Mapping[str, float]], cluster: Mapping[str, float], timeout: float
+) -> str:
     """The message when the cluster cannot hold the planned slots."""
     want = Counter(tuple(sorted(b.items())) for b in bundles)
     asked = ", ".join(f"{n} x {dict(b)}" for b, n in want.items())
-    return (f"--backend ray: the cluster cannot hold {workers} workers with these resources within "
-            f"{timeout:g}s: {asked}; the cluster has {dict(cluster)}. Pass fewer workers with -w")
+    return (
+        f"--backend ray: the cluster cannot hold {workers} workers with these resources within "
+        f"{timeout:g}s: {asked}; the cluster has {dict(cluster)}. Pass fewer workers with -w"
+    )
 
 
-def slot_caps(reserved: Mapping[str, float], node_id: str, node_ip: str, node_resources: Mapping[str, float],
-              gpu_ids: Sequence[str] | None = None) -> dict[str, Any]:
+def slot_caps(
+    reserved: Mapping[str, float],
+    node_id: str,
+    node_ip: str,
+    node_resources: Mapping[str, float],
+    gpu_ids: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """The capabilities of a worker slot: what its actor reserved (``gpu``, ``memory_gb``,
     custom amounts) and, as tags, the custom resources of its node."""
     resources = {k: v for k, v in node_resources.items() if not k.startswith("node:")}
     tags = sorted(k for k in resources if k not in BUILTIN and not k.startswith("accelerator_type:"))
     caps: dict[str, Any] = {
-        "node": node_id, "node_ip": node_ip, "node_resources": resources, "ray_resources": dict(reserved),
-        "tags": tags, "gpu": len(gpu_ids) if gpu_ids else reserved.get("gpu", 0), "gpu_ids": list(gpu_ids or []),
-        "memory_gb": reserved.get("memory_gb", 0.0), "cpus": 1,
+        "node": node_id,
+        "node_ip": node_ip,
+        "node_resources": resources,
+        "ray_resources": dict(reserved),
+        "tags": tags,
+        "gpu": len(gpu_ids) if gpu_ids else reserved.get("gpu", 0),
+        "gpu_ids": list(gpu_ids or []),
+        "memory_gb": reserved.get("memory_gb", 0.0),
+        "cpus": 1,
     }
     for tag in tags:
         caps[tag] = True

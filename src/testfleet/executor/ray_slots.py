@@ -58,11 +58,14 @@ class SlotActors:
         opts = ray_options(shape)
         opts.update(max_concurrency=ACTOR_CONCURRENCY, max_restarts=0, max_task_retries=0)
         if group is not None:
-            opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=slot)
+            opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+                group, placement_group_bundle_index=slot
+            )
         return ray.remote(WorkerHost).options(**opts).remote(dict(shape))
 
-    def launch(self, worker_id: str, slot: int, shape: Shape, group: Any, spec: dict[str, Any],
-               env: dict[str, str]) -> None:
+    def launch(
+        self, worker_id: str, slot: int, shape: Shape, group: Any, spec: dict[str, Any], env: dict[str, str]
+    ) -> None:
         """Start ``worker_id`` on its slot's actor (created first if the slot has none)."""
         actor = self.actors.get(slot)
         if actor is None:
@@ -150,8 +153,12 @@ class SlotActors:
             reason = f"the Ray node at {info.get('node_ip', '?')} (host {info.get('host', '?')}) died"
         else:
             reason = f"the worker's Ray actor died ({first_line(exc)})"
-        self.lost_info[wid] = {"node": node, "node_ip": info.get("node_ip"), "host": info.get("host"),
-                               "reason": reason}
+        self.lost_info[wid] = {
+            "node": node,
+            "node_ip": info.get("node_ip"),
+            "host": info.get("host"),
+            "reason": reason,
+        }
         self.drop(self.slot_of[wid])
         return f"lost: {reason}"
 

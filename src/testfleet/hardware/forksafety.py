@@ -71,7 +71,11 @@ def spawn_mismatch(worker_id: str, caps: Mapping[str, Any]) -> str:
     errors = [str(e) for e in caps.get("collection_errors") or []]
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return (f"worker {worker_id} could not collect what the collector did: {errors[0]}{more}; "
-                f"with --start spawn each worker imports the suite itself, in its own environment")
-    return (f"worker {worker_id} collected a different set of tests than the collector "
-            f"(--start spawn needs a deterministic collection)")
+        return (
+            f"worker {worker_id} could not collect what the collector did: {errors[0]}{more}; "
+            f"with --start spawn each worker imports the suite itself, in its own environment"
+        )
+    return (
+        f"worker {worker_id} collected a different set of tests than the collector "
+        f"(--start spawn needs a deterministic collection)"
+    )

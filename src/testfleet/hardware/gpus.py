@@ -53,7 +53,10 @@ def from_nvidia_smi() -> list[Gpu] | None:
     try:
         out = subprocess.run(
             [exe, "--query-gpu=index,name,memory.total,uuid", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
@@ -84,13 +87,16 @@ def from_torch() -> list[Gpu] | None:
         return None
     if importlib.util.find_spec("torch") is None:
         return None
-    code = ("import json, torch\n"
-            "n = torch.cuda.device_count() if torch.cuda.is_available() else 0\n"
-            "p = [torch.cuda.get_device_properties(i) for i in range(n)]\n"
-            "print(json.dumps([[i, x.name, x.total_memory] for i, x in enumerate(p)]))\n")
+    code = (
+        "import json, torch\n"
+        "n = torch.cuda.device_count() if torch.cuda.is_available() else 0\n"
+        "p = [torch.cuda.get_device_properties(i) for i in range(n)]\n"
+        "print(json.dumps([[i, x.name, x.total_memory] for i, x in enumerate(p)]))\n"
+    )
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                             check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
         rows = json.loads(out.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None

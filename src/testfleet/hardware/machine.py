@@ -18,8 +18,14 @@ SLOT_CAPS_ENV = "TESTFLEET_SLOT_CAPS"
 class Machine:
     """The GPUs and memory of this host, and what each of ``workers`` slots gets of them."""
 
-    def __init__(self, gpus: list[Gpu], memory_gb: float, workers: int, isolation: str = "shared",
-                 environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        gpus: list[Gpu],
+        memory_gb: float,
+        workers: int,
+        isolation: str = "shared",
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.gpus = gpus
         self.memory_gb = memory_gb
         self.workers = workers

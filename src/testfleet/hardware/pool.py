@@ -93,7 +93,9 @@ class Reservations:
             free = (total or 0.0) - self.gpu_memory[key]
             # The slot's own GPU first (a process that initialised CUDA keeps its devices),
             # then the least shared, then the most free memory.
-            choices.append(((key[1] not in home, self.share[key], -free, key[1]), (key[1], share, need.memory_gb)))
+            choices.append(
+                ((key[1] not in home, self.share[key], -free, key[1]), (key[1], share, need.memory_gb))
+            )
         if len(choices) < need.count:
             return None
         choices.sort()
@@ -125,7 +127,9 @@ class Reservations:
         return {"CUDA_VISIBLE_DEVICES": ",".join(str(g) for g, _, _ in held.gpus)}
 
 
-def run_env(scheduler: Any, items: list[dict[str, Any]], indices: list[int]) -> dict[str, dict[str, str]] | None:
+def run_env(
+    scheduler: Any, items: list[dict[str, Any]], indices: list[int]
+) -> dict[str, dict[str, str]] | None:
     """For a ``run`` message: node id -> environment, for the tests among ``indices`` that
     hold GPUs (None when none does; the common case costs one attribute lookup)."""
     book = getattr(scheduler, "reservations", None)

@@ -6,8 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 # Capabilities shown in their own columns (or implied by them), not again in the rest.
-SHOWN_APART = frozenset({"gpu", "gpus", "gpu_visible", "gpu_isolation", "gpu_memory_gb", "gpu_ids", "tags",
-                         "host", "host_memory_gb", "collection_errors"})
+SHOWN_APART = frozenset(
+    {
+        "gpu",
+        "gpus",
+        "gpu_visible",
+        "gpu_isolation",
+        "gpu_memory_gb",
+        "gpu_ids",
+        "tags",
+        "host",
+        "host_memory_gb",
+        "collection_errors",
+    }
+)
 
 
 def gpu_text(gpu: Mapping[str, Any]) -> str:

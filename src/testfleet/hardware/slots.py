@@ -39,15 +39,19 @@ def usable_gpus(gpus: Sequence[Gpu], slot: int, workers: int, isolation: str) ->
     return default_gpus(gpus, slot, workers, isolation) if isolation == "exclusive" else list(gpus)
 
 
-def slot_caps(gpus: Sequence[Gpu], slot: int, workers: int, isolation: str, host_memory_gb: float) -> dict[str, Any]:
+def slot_caps(
+    gpus: Sequence[Gpu], slot: int, workers: int, isolation: str, host_memory_gb: float
+) -> dict[str, Any]:
     """What the slot advertises: ``gpu`` (how many GPUs a test may ask for), ``gpus``
     (index, name, memory), ``gpu_visible`` (indices it sees by default), ``gpu_memory_gb``
     (its largest GPU), ``gpu_isolation``, ``host_memory_gb`` (the reservable memory)."""
     usable = usable_gpus(gpus, slot, workers, isolation)
     caps: dict[str, Any] = {
-        "gpu": len(usable), "gpus": [g.as_dict() for g in usable],
+        "gpu": len(usable),
+        "gpus": [g.as_dict() for g in usable],
         "gpu_visible": [g.index for g in default_gpus(gpus, slot, workers, isolation)],
-        "gpu_isolation": isolation, "host_memory_gb": host_memory_gb,
+        "gpu_isolation": isolation,
+        "host_memory_gb": host_memory_gb,
     }
     sizes = [g.memory_gb for g in usable if g.memory_gb is not None]
     if sizes:
@@ -55,14 +59,17 @@ def slot_caps(gpus: Sequence[Gpu], slot: int, workers: int, isolation: str, host
     return caps
 
 
-def slot_env(gpus: Sequence[Gpu], slot: int, workers: int, isolation: str,
-             environ: Mapping[str, str]) -> dict[str, str]:
+def slot_env(
+    gpus: Sequence[Gpu], slot: int, workers: int, isolation: str, environ: Mapping[str, str]
+) -> dict[str, str]:
     """``CUDA_VISIBLE_DEVICES`` for the slot; nothing when the machine has no GPU (the
     user's own setting, if any, stays). Indices are ``nvidia-smi``'s, so CUDA is asked to
     number devices the same way (``CUDA_DEVICE_ORDER=PCI_BUS_ID``) unless the user chose."""
     if not gpus:
         return {}
-    env = {"CUDA_VISIBLE_DEVICES": ",".join(str(g.index) for g in default_gpus(gpus, slot, workers, isolation))}
+    env = {
+        "CUDA_VISIBLE_DEVICES": ",".join(str(g.index) for g in default_gpus(gpus, slot, workers, isolation))
+    }
     if "CUDA_DEVICE_ORDER" not in environ:
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     return env

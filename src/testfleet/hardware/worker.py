@@ -36,7 +36,9 @@ class TestEnvPlugin:
     __test__ = False  # not a test class, whatever pytest's naming rules say
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, Any, Any]:
         env = TEST_ENV.pop(item.nodeid, None)
         if not env:
             return (yield)

@@ -57,8 +57,13 @@ def _github_property(text: str) -> str:
 
 
 def _azure(text: str) -> str:
-    return (text.replace("%", "%AZP25").replace(";", "%3B").replace("]", "%5D")
-            .replace("\r", "%0D").replace("\n", "%0A"))
+    return (
+        text.replace("%", "%AZP25")
+        .replace(";", "%3B")
+        .replace("]", "%5D")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+    )
 
 
 def annotation(kind: str, f: Failure) -> str:
@@ -84,8 +89,10 @@ def annotation_lines(kind: str, failures: Iterable[Failure]) -> list[str]:
     items = sorted(failures, key=lambda f: (not f.new, OUTCOME_RANK.get(f.outcome, 9), f.nodeid))
     lines = [annotation(kind, f) for f in items[:MAX_ANNOTATIONS]]
     if len(items) > MAX_ANNOTATIONS:
-        lines.append(f"testfleet: {len(items) - MAX_ANNOTATIONS} more failures not annotated (at most "
-                     f"{MAX_ANNOTATIONS} are; the summary above, the job summary and `testfleet show` list them all)")
+        lines.append(
+            f"testfleet: {len(items) - MAX_ANNOTATIONS} more failures not annotated (at most "
+            f"{MAX_ANNOTATIONS} are; the summary above, the job summary and `testfleet show` list them all)"
+        )
     return lines
 
 

@@ -30,15 +30,17 @@ def build_report(state: Any) -> dict[str, Any]:
     for idx, info in enumerate(state.items):
         res = state.final.get(idx)
         attempts = len(state.attempts.get(idx, [])) or (1 if res else 0)
-        tests.append({
-            "nodeid": info["nodeid"],
-            "outcome": res.outcome if res else "not_run",
-            "duration": round(res.duration, 6) if res else 0.0,
-            "worker": res.worker if res else None,
-            "attempts": attempts,
-            "message": res.message if res else None,
-            "flaky": bool(res.flaky) if res else False,
-        })
+        tests.append(
+            {
+                "nodeid": info["nodeid"],
+                "outcome": res.outcome if res else "not_run",
+                "duration": round(res.duration, 6) if res else 0.0,
+                "worker": res.worker if res else None,
+                "attempts": attempts,
+                "message": res.message if res else None,
+                "flaky": bool(res.flaky) if res else False,
+            }
+        )
     return {
         "run_id": state.run_id,
         "exit_code": state.exit_code,
@@ -46,8 +48,10 @@ def build_report(state: Any) -> dict[str, Any]:
         "counts": state.counts(),
         "tests": tests,
         "workers": [
-            {k: w.get(k) for k in ("id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds",
-                                        "cpu_seconds")}
+            {
+                k: w.get(k)
+                for k in ("id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds", "cpu_seconds")
+            }
             for w in state.workers.values()
         ],
         "controller_peak_rss_kb": state.controller_peak_rss_kb,
@@ -66,8 +70,12 @@ def build_report(state: Any) -> dict[str, Any]:
 
 def makespan(state: Any) -> float | None:
     """From the first test's start to the last test's end, over every attempt (seconds)."""
-    spans = [(a.start, a.start + a.duration) for attempts in state.attempts.values() for a in attempts
-             if a.start is not None and a.outcome != "not_run"]
+    spans = [
+        (a.start, a.start + a.duration)
+        for attempts in state.attempts.values()
+        for a in attempts
+        if a.start is not None and a.outcome != "not_run"
+    ]
     if not spans:
         return None
     return float(round(max(e for _, e in spans) - min(s for s, _ in spans), 4))
@@ -86,8 +94,9 @@ def write_report(path: str, state: Any) -> None:
     target = os.path.abspath(path)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".tmp",
-                                   dir=os.path.dirname(target))
+        fd, tmp = tempfile.mkstemp(
+            prefix=os.path.basename(target) + ".", suffix=".tmp", dir=os.path.dirname(target)
+        )
         os.fchmod(fd, 0o644)
         with open(fd, "w", encoding="utf-8") as fh:
             # json.dumps, not json.dump, and no indent: only then does json use its C encoder

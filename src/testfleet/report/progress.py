@@ -43,8 +43,13 @@ class Progress:
         self.expected_total = 0.0  # estimated seconds of all tests; 0: no history
         self.expected_done = 0.0
 
-    def begin(self, total: int, workers: int, estimates: Mapping[str, float] | None = None,
-              nodeids: Sequence[str] | None = None) -> None:
+    def begin(
+        self,
+        total: int,
+        workers: int,
+        estimates: Mapping[str, float] | None = None,
+        nodeids: Sequence[str] | None = None,
+    ) -> None:
         self.total, self.workers = total, workers
         self.t0 = time.monotonic()
         if estimates is None or nodeids is None:
@@ -89,7 +94,9 @@ class Progress:
         now = time.monotonic() if now is None else now
         elapsed = now - self.t0
         if self.expected_total > 0:
-            running = sum(min(now - self.since.get(w, now), self.estimate(n)) for w, n in self.current.items())
+            running = sum(
+                min(now - self.since.get(w, now), self.estimate(n)) for w, n in self.current.items()
+            )
             progress = self.expected_done + running
             left = max(0.0, self.expected_total - progress)
             if progress <= 0 or elapsed <= 0:
@@ -163,8 +170,13 @@ class PlainProgress(Progress):
         self.proxy: _CoalescedFlush | None = None
         self.interval = plain_interval(config)
 
-    def begin(self, total: int, workers: int, estimates: Mapping[str, float] | None = None,
-              nodeids: Sequence[str] | None = None) -> None:
+    def begin(
+        self,
+        total: int,
+        workers: int,
+        estimates: Mapping[str, float] | None = None,
+        nodeids: Sequence[str] | None = None,
+    ) -> None:
         super().begin(total, workers, estimates, nodeids)
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None and self.proxy is None:
@@ -226,8 +238,13 @@ class LiveProgress(Progress):
         self.live: Any = None
         self.proxy: _LineProxy | None = None
 
-    def begin(self, total: int, workers: int, estimates: Mapping[str, float] | None = None,
-              nodeids: Sequence[str] | None = None) -> None:
+    def begin(
+        self,
+        total: int,
+        workers: int,
+        estimates: Mapping[str, float] | None = None,
+        nodeids: Sequence[str] | None = None,
+    ) -> None:
         super().begin(total, workers, estimates, nodeids)
         from rich.console import Console
         from rich.live import Live
@@ -236,8 +253,14 @@ class LiveProgress(Progress):
         # pytest's global capture has fd 1; the terminal reporter holds the real terminal.
         out = tr._tw._file if tr is not None else sys.__stdout__
         console = Console(file=out, highlight=False, force_terminal=True)
-        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True,
-                         redirect_stdout=False, redirect_stderr=False)
+        self.live = Live(
+            self._render(),
+            console=console,
+            refresh_per_second=8,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
         self.live.start()
         if tr is not None:
             self.proxy = _LineProxy(self.live.console, tr._tw._file)

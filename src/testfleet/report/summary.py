@@ -45,7 +45,9 @@ def write_summary(tr: Any, state: Any) -> None:
             for res in not_run[:MAX_LISTED]:
                 tr.write_line(f"NOT RUN {res.nodeid} - {res.message or ''}".rstrip())
             if len(not_run) > MAX_LISTED:
-                tr.write_line(f"... and {len(not_run) - MAX_LISTED} more (see --report-json or testfleet show)")
+                tr.write_line(
+                    f"... and {len(not_run) - MAX_LISTED} more (see --report-json or testfleet show)"
+                )
         else:
             reasons: dict[str, int] = {}
             for res in not_run:
@@ -54,15 +56,19 @@ def write_summary(tr: Any, state: Any) -> None:
                 tr.write_line(f"{n} not run: {reason}")
             tr.write_line("(-v lists them)")
     for lost in state.lost_workers:
-        tr.write_line(f"testfleet: lost {lost.get('node') or lost.get('worker')}: {lost.get('reason', '')}; "
-                      f"re-queued: {', '.join(lost.get('requeued', [])) or 'none'}")
+        tr.write_line(
+            f"testfleet: lost {lost.get('node') or lost.get('worker')}: {lost.get('reason', '')}; "
+            f"re-queued: {', '.join(lost.get('requeued', [])) or 'none'}"
+        )
     counts = state.counts()
     parts = [f"{counts[o]} {o}" for o in OUTCOME_ORDER if counts.get(o)]
     total = sum(counts.values())
     skipped_modules = sum(1 for c in getattr(state, "collection", []) if c["outcome"] == "skipped")
-    line = (f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
-            + ("" if total == len(state.items) else f" (only {total} accounted for!)")
-            + (f"; {skipped_modules} more skipped at collection" if skipped_modules else ""))
+    line = (
+        f"testfleet: {len(state.items)} collected: {', '.join(parts) or 'nothing run'}"
+        + ("" if total == len(state.items) else f" (only {total} accounted for!)")
+        + (f"; {skipped_modules} more skipped at collection" if skipped_modules else "")
+    )
     width = int(getattr(tr._tw, "fullwidth", 80))
     # Wrapped only on a terminal: a CI log keeps the one line scripts grep.
     if len(line) + 4 <= width or not getattr(tr, "isatty", False):
@@ -71,8 +77,10 @@ def write_summary(tr: Any, state: Any) -> None:
         for text in wrap_line(line, width):
             tr.write_line(text)
     if state.resumed_from:
-        tr.write_line(f"testfleet: resumed run {state.resumed_from}: {len(state.resume_done)} tests were "
-                      f"already settled there and did not run again")
+        tr.write_line(
+            f"testfleet: resumed run {state.resumed_from}: {len(state.resume_done)} tests were "
+            f"already settled there and did not run again"
+        )
     if state.settings.db == "none":
         pass
     elif state.store_error:
@@ -80,14 +88,18 @@ def write_summary(tr: Any, state: Any) -> None:
     elif state.store is not None or state.store_error is None:
         stored = f"testfleet: run {state.run_id} stored in"
         where = str(getattr(state.store, "path", "the results store"))
-        if len(stored) + 1 + len(where) <= int(getattr(tr._tw, "fullwidth", 80)) or not getattr(tr, "isatty", False):
+        if len(stored) + 1 + len(where) <= int(getattr(tr._tw, "fullwidth", 80)) or not getattr(
+            tr, "isatty", False
+        ):
             tr.write_line(f"{stored} {where}")
         else:
             tr.write_line(stored)
             tr.write_line(f"  {where}")
     if not_run and state.store is not None and not state.store_error:
-        tr.write_line(f"testfleet: to run the {len(not_run)} tests left: testfleet run --resume {state.run_id}",
-                      bold=True)
+        tr.write_line(
+            f"testfleet: to run the {len(not_run)} tests left: testfleet run --resume {state.run_id}",
+            bold=True,
+        )
     if state.internal_error:
         tr.write_line(state.internal_error, red=True)
     _annotate(tr, state)

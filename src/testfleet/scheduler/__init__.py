@@ -15,11 +15,19 @@ __all__ = ["ConstrainedScheduler", "LoadScheduler", "Scheduler", "TestSpec", "Wo
 FAILED_BEFORE = {"failed", "error", "crashed", "timeout"}
 
 
-def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *, order: str,
-                    seed: int | None, history: Mapping[str, float], last_outcomes: Mapping[str, str],
-                    fleet: Sequence[WorkerSpec], partial_selection: bool,
-                    deadline: bool = False,
-                    done: Mapping[int, str] | None = None) -> tuple[ConstrainedScheduler, list[tuple[int, str, str]]]:
+def build_scheduler(
+    tests: Sequence[TestSpec],
+    items: Sequence[dict[str, Any]],
+    *,
+    order: str,
+    seed: int | None,
+    history: Mapping[str, float],
+    last_outcomes: Mapping[str, str],
+    fleet: Sequence[WorkerSpec],
+    partial_selection: bool,
+    deadline: bool = False,
+    done: Mapping[int, str] | None = None,
+) -> tuple[ConstrainedScheduler, list[tuple[int, str, str]]]:
     """The scheduler for a run, and tests settled before any worker starts
     as ``(index, outcome, reason)``: unschedulable ones and unresolvable dependencies."""
     deps, unresolved = resolve(tests, items, partial_selection=partial_selection)
@@ -40,8 +48,15 @@ def build_scheduler(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], 
     runnable = [t for t in tests if t.index not in gone]
     deps = {i: d for i, d in deps.items() if i not in gone}
     effective = "value" if deadline else order
-    sched = ConstrainedScheduler(runnable, history, order=effective, seed=seed, rank=rank, deps=deps,
-                                 names={t.index: t.nodeid for t in tests})
+    sched = ConstrainedScheduler(
+        runnable,
+        history,
+        order=effective,
+        seed=seed,
+        rank=rank,
+        deps=deps,
+        names={t.index: t.nodeid for t in tests},
+    )
     sched.fleet = len(fleet)  # retries avoid their worker even before every worker is up
     for index, outcome in done.items():  # --resume: settled by the earlier part of the run
         for waiting, reason in sched.finished(index, outcome):

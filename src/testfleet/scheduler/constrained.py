@@ -68,9 +68,17 @@ def missing_capability(t: TestSpec, caps: Mapping[str, Any], tags: frozenset[str
 class ConstrainedScheduler(LoadScheduler):
     """See the module docstring for the rules."""
 
-    def __init__(self, tests: Sequence[TestSpec], history: Mapping[str, float] | None = None,
-                 *, order: str = "duration", seed: int | None = None, rank: Mapping[int, int] | None = None,
-                 deps: Mapping[int, Sequence[int]] | None = None, names: Mapping[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        tests: Sequence[TestSpec],
+        history: Mapping[str, float] | None = None,
+        *,
+        order: str = "duration",
+        seed: int | None = None,
+        rank: Mapping[int, int] | None = None,
+        deps: Mapping[int, Sequence[int]] | None = None,
+        names: Mapping[int, str] | None = None,
+    ) -> None:
         from testfleet.scheduler.load import fill_estimates
 
         # Estimates over all tests, so siblings inform constrained ones too.
@@ -84,7 +92,9 @@ class ConstrainedScheduler(LoadScheduler):
         special = [t.index for t in tests if is_constrained(t) or t.index in self.deps]
         r = rank or {}
         if order in ("duration", "failed-first"):
-            special.sort(key=lambda i: (r.get(i, 9) if order == "failed-first" else 0, -self.estimates.get(i, 0.0), i))
+            special.sort(
+                key=lambda i: (r.get(i, 9) if order == "failed-first" else 0, -self.estimates.get(i, 0.0), i)
+            )
         elif order == "value":
             special.sort(key=lambda i: (r.get(i, 9), self.estimates.get(i, 0.0), i))
         elif order == "random":
@@ -172,7 +182,9 @@ class ConstrainedScheduler(LoadScheduler):
         t = self.tests[index]
         if not self.workers:
             return "a worker (none is left)"
-        reasons = [missing_capability(t, w.capabilities, w.tags, len(self.workers)) for w in self.workers.values()]
+        reasons = [
+            missing_capability(t, w.capabilities, w.tags, len(self.workers)) for w in self.workers.values()
+        ]
         return reasons[0] if all(r is not None for r in reasons) else None
 
     # --- choosing ---
@@ -216,8 +228,12 @@ class ConstrainedScheduler(LoadScheduler):
         if not self.busy.get(worker_id):
             return False
         floor = self.estimates.get(head, 0.0)
-        return any(needs_reservation(self.tests[i].requires) and self.estimates.get(i, 0.0) >= floor
-                   and self._eligible(worker_id, i, as_idle=True) for i in self.special)
+        return any(
+            needs_reservation(self.tests[i].requires)
+            and self.estimates.get(i, 0.0) >= floor
+            and self._eligible(worker_id, i, as_idle=True)
+            for i in self.special
+        )
 
     def _blocked(self, worker_id: str) -> bool:
         if worker_id in self.reserved:
@@ -230,7 +246,9 @@ class ConstrainedScheduler(LoadScheduler):
             return None
         best = next((i for i in self.special if self._eligible(worker_id, i)), None)
         head = self._peek_plain(worker_id)
-        if best is not None and (head is None or self.estimates.get(best, 0.0) >= self.estimates.get(head, 0.0)):
+        if best is not None and (
+            head is None or self.estimates.get(best, 0.0) >= self.estimates.get(head, 0.0)
+        ):
             self.special.remove(best)
             t = self.tests[best]
             if t.slots > 1:

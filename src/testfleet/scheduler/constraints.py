@@ -31,10 +31,14 @@ def parse_marker(nodeid: str, marks: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for mark in reversed(marks):
         if mark.get("args"):
-            raise UsageError(f"{nodeid}: @pytest.mark.fleet takes keyword arguments only ({', '.join(MARKER_KEYS)})")
+            raise UsageError(
+                f"{nodeid}: @pytest.mark.fleet takes keyword arguments only ({', '.join(MARKER_KEYS)})"
+            )
         for key, value in mark.get("kwargs", {}).items():
             if key not in MARKER_KEYS:
-                raise UsageError(f"{nodeid}: unknown key {key!r} in @pytest.mark.fleet; accepted: {', '.join(MARKER_KEYS)}")
+                raise UsageError(
+                    f"{nodeid}: unknown key {key!r} in @pytest.mark.fleet; accepted: {', '.join(MARKER_KEYS)}"
+                )
             merged[key] = value
     requires = merged.get("requires", {}) or {}
     if not isinstance(requires, Mapping):
@@ -48,8 +52,10 @@ def parse_marker(nodeid: str, marks: list[dict[str, Any]]) -> dict[str, Any]:
         clean[str(name)] = float(amount)
     gpu = clean.get("gpu", 0.0)
     if gpu > 1 and gpu != int(gpu):
-        raise UsageError(f"{nodeid}: fleet requirement 'gpu'={gpu:g}: a GPU share must be below 1 "
-                         f"(e.g. 0.5) or a whole number of GPUs")
+        raise UsageError(
+            f"{nodeid}: fleet requirement 'gpu'={gpu:g}: a GPU share must be below 1 "
+            f"(e.g. 0.5) or a whole number of GPUs"
+        )
     mpi = merged.get("mpi")
     if mpi is not None:
         if isinstance(mpi, bool) or not isinstance(mpi, int) or mpi < 1:
@@ -72,8 +78,13 @@ def parse_marker(nodeid: str, marks: list[dict[str, Any]]) -> dict[str, Any]:
     group = merged.get("group")
     if group is not None and not isinstance(group, str):
         raise UsageError(f"{nodeid}: fleet(group=...) must be a string, not {group!r}")
-    return {"requires": clean, "tags": frozenset(tags), "after": tuple(after), "exclusive": exclusive,
-            "group": group}
+    return {
+        "requires": clean,
+        "tags": frozenset(tags),
+        "after": tuple(after),
+        "exclusive": exclusive,
+        "group": group,
+    }
 
 
 _UNMARKED = parse_marker("", [])
@@ -86,12 +97,24 @@ def spec_from_item(index: int, info: dict[str, Any]) -> TestSpec:
     module, parent, name = derived(nodeid)
     marks = info.get("fleet")
     m = parse_marker(nodeid, marks) if marks else _UNMARKED
-    return TestSpec(index=index, nodeid=nodeid, module=module, parent=info.get("parent", parent),
-                    name=info.get("name", name), scope=info.get("scope"), requires=m["requires"], tags=m["tags"],
-                    after=m["after"], exclusive=m["exclusive"], group=m["group"])
+    return TestSpec(
+        index=index,
+        nodeid=nodeid,
+        module=module,
+        parent=info.get("parent", parent),
+        name=info.get("name", name),
+        scope=info.get("scope"),
+        requires=m["requires"],
+        tags=m["tags"],
+        after=m["after"],
+        exclusive=m["exclusive"],
+        group=m["group"],
+    )
 
 
 def widest(items: list[dict[str, Any]]) -> int:
     """The most worker slots one collected test occupies (``cpus=k``, ``mpi=N``); 1 when
     none asks for more. Only items that carry a ``fleet`` mark are parsed."""
-    return max((spec_from_item(i, info).slots for i, info in enumerate(items) if info.get("fleet")), default=1)
+    return max(
+        (spec_from_item(i, info).slots for i, info in enumerate(items) if info.get("fleet")), default=1
+    )

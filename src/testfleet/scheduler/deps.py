@@ -27,8 +27,9 @@ def _dependency_marks(info: dict[str, Any]) -> tuple[list[str], list[str], str]:
     return names, depends, scope
 
 
-def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
-            partial_selection: bool) -> tuple[dict[int, list[int]], list[tuple[int, str]]]:
+def resolve(
+    tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *, partial_selection: bool
+) -> tuple[dict[int, list[int]], list[tuple[int, str]]]:
     """index -> indices it waits for; plus tests to skip because a dependency is not selected.
 
     A dependency that is not among the collected tests is a usage error, unless part of the
@@ -55,8 +56,14 @@ def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
             candidates += [f"{t.module}::{name}", name]
             if sc == "class" and t.parent:
                 candidates.insert(0, f"{t.parent}::{name}")
-            idx = next((by_nodeid.get(c, alias.get(c)) for c in candidates
-                        if by_nodeid.get(c, alias.get(c)) is not None), None)
+            idx = next(
+                (
+                    by_nodeid.get(c, alias.get(c))
+                    for c in candidates
+                    if by_nodeid.get(c, alias.get(c)) is not None
+                ),
+                None,
+            )
             if idx is None:
                 if partial_selection:
                     missing.append(name)
@@ -66,8 +73,13 @@ def resolve(tests: Sequence[TestSpec], items: Sequence[dict[str, Any]], *,
                 raise UsageError(f"{t.nodeid}: depends on itself")
             found.append(idx)
         if missing:
-            unresolved.append((t.index, f"depends on {', '.join(missing)}, which "
-                                        f"{'is' if len(missing) == 1 else 'are'} not selected in this run"))
+            unresolved.append(
+                (
+                    t.index,
+                    f"depends on {', '.join(missing)}, which "
+                    f"{'is' if len(missing) == 1 else 'are'} not selected in this run",
+                )
+            )
         elif found:
             deps[t.index] = found
     cycle = find_cycle(deps)
@@ -87,7 +99,7 @@ def find_cycle(deps: dict[int, list[int]]) -> list[int] | None:
         stack.append(n)
         for m in deps.get(n, ()):
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if state.get(m) is None:
                 found = visit(m)
                 if found:

@@ -92,9 +92,16 @@ def build_units(tests: Sequence[TestSpec]) -> list[Unit]:
 class LoadScheduler:
     """See the module docstring for the algorithm."""
 
-    def __init__(self, tests: Sequence[TestSpec], history: Mapping[str, float] | None = None,
-                 *, order: str = "duration", seed: int | None = None,
-                 rank: Mapping[int, int] | None = None, estimates: dict[int, float] | None = None) -> None:
+    def __init__(
+        self,
+        tests: Sequence[TestSpec],
+        history: Mapping[str, float] | None = None,
+        *,
+        order: str = "duration",
+        seed: int | None = None,
+        rank: Mapping[int, int] | None = None,
+        estimates: dict[int, float] | None = None,
+    ) -> None:
         self.tests = {t.index: t for t in tests}
         self.estimates = estimates if estimates is not None else fill_estimates(tests, history or {})
         units = build_units(tests)

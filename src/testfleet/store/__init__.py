@@ -33,15 +33,22 @@ def _prepare_directory(path: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the results directory {directory} for {path.name}: "
-                         f"{exc.strerror or exc}") from None
+        raise StoreError(
+            f"cannot create the results directory {directory} for {path.name}: {exc.strerror or exc}"
+        ) from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise StoreError(f"cannot write {path}: the directory {directory} is not writable")
 
 
-def open_store(path: str | os.PathLike[str] | None, *, rootdir: str | os.PathLike[str],
-               readonly: bool = False, lock_timeout: float = 10.0, flush_interval: float = 2.0,
-               batch_rows: int = 5000) -> Store:
+def open_store(
+    path: str | os.PathLike[str] | None,
+    *,
+    rootdir: str | os.PathLike[str],
+    readonly: bool = False,
+    lock_timeout: float = 10.0,
+    flush_interval: float = 2.0,
+    batch_rows: int = 5000,
+) -> Store:
     """Open the results store at ``path``.
 
     ``None`` means :func:`default_path` under ``rootdir``; the string ``"none"`` means an
@@ -70,8 +77,13 @@ def open_store(path: str | os.PathLike[str] | None, *, rootdir: str | os.PathLik
             target.unlink()  # an empty file (from `touch`) is a new store, not a corrupt one
     from testfleet.store.duckdb import DuckDBStore
 
-    return DuckDBStore(target, readonly=readonly, lock_timeout=lock_timeout,
-                       flush_interval=flush_interval, batch_rows=batch_rows)
+    return DuckDBStore(
+        target,
+        readonly=readonly,
+        lock_timeout=lock_timeout,
+        flush_interval=flush_interval,
+        batch_rows=batch_rows,
+    )
 
 
 def __getattr__(name: str) -> object:

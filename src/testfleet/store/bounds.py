@@ -50,7 +50,7 @@ def cut(text: str | None, limit: int) -> str | None:
     head = keep - keep // 2
     tail = keep // 2
     marker = MARKER.format(n=len(text) - head - tail)
-    return text[:head] + marker + text[len(text) - tail:]
+    return text[:head] + marker + text[len(text) - tail :]
 
 
 def one_line(message: str | None, limit: int = MAX_MESSAGE_CHARS) -> str | None:
@@ -78,19 +78,30 @@ _INF = math.inf
 def needs_bounds(r: TestResult) -> bool:
     """Whether :func:`bound_result` could change ``r`` (a cheap test for the common case of a
     result without text, with ASCII ids and finite durations)."""
-    return not (r.message is None and r.failure_text is None and r.stdout is None
-                and r.stderr is None and type(r.outcome) is str and r.nodeid.isascii()
-                and r.run_id.isascii() and (r.worker is None or r.worker.isascii())
-                and (r.start is None or -_INF < r.start < _INF)
-                and 0.0 <= r.setup_duration < _INF and 0.0 <= r.call_duration < _INF
-                and 0.0 <= r.teardown_duration < _INF)
+    return not (
+        r.message is None
+        and r.failure_text is None
+        and r.stdout is None
+        and r.stderr is None
+        and type(r.outcome) is str
+        and r.nodeid.isascii()
+        and r.run_id.isascii()
+        and (r.worker is None or r.worker.isascii())
+        and (r.start is None or -_INF < r.start < _INF)
+        and 0.0 <= r.setup_duration < _INF
+        and 0.0 <= r.call_duration < _INF
+        and 0.0 <= r.teardown_duration < _INF
+    )
 
 
 def bound_result(result: TestResult) -> TestResult:
     """``result`` with every bound applied (the same object when nothing needed changing)."""
     changes: dict[str, object] = {}
-    for name, limit in (("stdout", MAX_OUTPUT_CHARS), ("stderr", MAX_OUTPUT_CHARS),
-                        ("failure_text", MAX_FAILURE_CHARS)):
+    for name, limit in (
+        ("stdout", MAX_OUTPUT_CHARS),
+        ("stderr", MAX_OUTPUT_CHARS),
+        ("failure_text", MAX_FAILURE_CHARS),
+    ):
         value = getattr(result, name)
         if value is not None:
             bounded = cut(value, limit)

@@ -63,15 +63,22 @@ def translate(exc: BaseException, path: Path, waited: float = 0.0) -> StoreError
         match = re.search(r"PID (\d+)", text)
         pid = int(match.group(1)) if match else None
         holder = f" (pid {pid})" if pid else ""
-        return LockedError(f"{path} is locked by another process{holder}; gave up after "
-                           f"{waited:.1f} s (only one process can write it at a time)", pid)
+        return LockedError(
+            f"{path} is locked by another process{holder}; gave up after "
+            f"{waited:.1f} s (only one process can write it at a time)",
+            pid,
+        )
     if "not a valid DuckDB database" in text:
-        return StoreError(f"{path} is not a DuckDB database (corrupt, or another kind of file); "
-                          "move it away or pass another --db")
+        return StoreError(
+            f"{path} is not a DuckDB database (corrupt, or another kind of file); "
+            "move it away or pass another --db"
+        )
     lowered = text.lower()
     if "checksum" in lowered or "corrupt" in lowered:
-        return StoreError(f"{path} is corrupt ({_first_line(exc)}); move it away (e.g. mv {path} "
-                          f"{path}.corrupt): the next run starts a new store")
+        return StoreError(
+            f"{path} is corrupt ({_first_line(exc)}); move it away (e.g. mv {path} "
+            f"{path}.corrupt): the next run starts a new store"
+        )
     if "no space left" in lowered:
         return StoreError(f"cannot write {path}: disk full")
     if "permission denied" in lowered or "read-only file system" in lowered:

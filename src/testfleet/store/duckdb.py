@@ -35,9 +35,23 @@ def _text(value: Any) -> Any:
 def _result_row(r: TestResult) -> list[Any]:
     if needs_bounds(r):  # most results carry no text: only the others pay for the bounds
         r = bound_result(r)
-    return [r.run_id, r.nodeid, _text(r.outcome), r.attempt, r.worker, r.start, r.setup_duration,
-            r.call_duration, r.teardown_duration, r.message, r.failure_text, r.stdout, r.stderr,
-            bool(r.flaky), bool(r.final)]
+    return [
+        r.run_id,
+        r.nodeid,
+        _text(r.outcome),
+        r.attempt,
+        r.worker,
+        r.start,
+        r.setup_duration,
+        r.call_duration,
+        r.teardown_duration,
+        r.message,
+        r.failure_text,
+        r.stdout,
+        r.stderr,
+        bool(r.flaky),
+        bool(r.final),
+    ]
 
 
 class DuckDBStore:
@@ -48,9 +62,15 @@ class DuckDBStore:
     earlier write. ``readonly`` stores refuse writes and attach the file read-only.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False,
-                 lock_timeout: float = 10.0, flush_interval: float = 2.0,
-                 batch_rows: int = 5000) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        lock_timeout: float = 10.0,
+        flush_interval: float = 2.0,
+        batch_rows: int = 5000,
+    ) -> None:
         self.path = Path(path).absolute()
         self.readonly = readonly
         self._db = Database(self.path, lock_timeout=lock_timeout, threads=None if readonly else 1)
@@ -61,8 +81,9 @@ class DuckDBStore:
         except BaseException:
             self._db.close()
             raise
-        self._writer = None if readonly else BatchWriter(
-            self._apply, interval=flush_interval, max_rows=batch_rows)
+        self._writer = (
+            None if readonly else BatchWriter(self._apply, interval=flush_interval, max_rows=batch_rows)
+        )
 
     # --- opening ---
     def _prepare(self) -> None:
@@ -84,8 +105,10 @@ class DuckDBStore:
                 if not self.readonly:
                     raise
                 if version != SCHEMA_VERSION:
-                    raise StoreError(f"{self.path} needs an upgrade from schema version {version} "
-                                     f"to {SCHEMA_VERSION} but cannot be written: {exc}") from None
+                    raise StoreError(
+                        f"{self.path} needs an upgrade from schema version {version} "
+                        f"to {SCHEMA_VERSION} but cannot be written: {exc}"
+                    ) from None
                 # A file we may not write: show its stale runs as they are.
         except SchemaError as exc:
             raise StoreError(f"{self.path}: {exc}") from None
@@ -94,15 +117,19 @@ class DuckDBStore:
         if current_version(conn) == 0:
             return []
         rows = conn.execute(queries.RUNNING_HERE, [RunStatus.RUNNING.value, this_host()]).fetchall()
-        return [(rid, pid, start) for rid, pid, start in rows
-                if pid is not None and not pid_alive(int(pid), started_by=start)]
+        return [
+            (rid, pid, start)
+            for rid, pid, start in rows
+            if pid is not None and not pid_alive(int(pid), started_by=start)
+        ]
 
     def _recover(self, conn: Any) -> None:
         for run_id, _pid, _start in self._stale_runs(conn):
             counts = dict(conn.execute(queries.FINAL_COUNTS, [run_id]).fetchall())
-            conn.execute(queries.MARK_INTERRUPTED,
-                         [RunStatus.INTERRUPTED.value, run_id, json.dumps(counts), run_id,
-                          RunStatus.RUNNING.value])
+            conn.execute(
+                queries.MARK_INTERRUPTED,
+                [RunStatus.INTERRUPTED.value, run_id, json.dumps(counts), run_id, RunStatus.RUNNING.value],
+            )
             self.interrupted_runs.append(run_id)
 
     # --- writing ---
@@ -114,8 +141,9 @@ class DuckDBStore:
     def start_run(self, run: RunInfo) -> None:
         self._put(("run", run), urgent=True)
 
-    def finish_run(self, run_id: str, status: str, end: float, exit_code: int | None,
-                   counts: dict[str, int]) -> None:
+    def finish_run(
+        self, run_id: str, status: str, end: float, exit_code: int | None, counts: dict[str, int]
+    ) -> None:
         self._put(("finish", (run_id, _text(status), end, exit_code, dict(counts))))
 
     def add_workers(self, workers: Iterable[WorkerInfo]) -> None:
@@ -145,11 +173,12 @@ class DuckDBStore:
                     conn.execute(queries.UPSERT_RUN, queries.run_params(payload))
                 elif kind == "finish":
                     run_id, status, end, exit_code, counts = payload
-                    conn.execute(queries.FINISH_RUN,
-                                 [status, end, exit_code, json.dumps(counts), sum(counts.values()), run_id])
+                    conn.execute(
+                        queries.FINISH_RUN,
+                        [status, end, exit_code, json.dumps(counts), sum(counts.values()), run_id],
+                    )
                 elif kind == "workers":
-                    conn.executemany(queries.INSERT_WORKER,
-                                     [queries.worker_params(w) for w in payload])
+                    conn.executemany(queries.INSERT_WORKER, [queries.worker_params(w) for w in payload])
             if rows:
                 conn.execute(queries.INSERT_RESULTS, [json.dumps(rows)])
             conn.execute("COMMIT")
@@ -232,22 +261,28 @@ class DuckDBStore:
         return completed_with_parents(run_id, include_parents, self.get_run, completed)
 
     # --- history ---
-    def run_stats(self, limit: int = 30, include_partial: bool = False,
-                  before: float = math.inf) -> list[history.RunStats]:
-        rows = self._read(history.RUN_STATS, [include_partial, before, limit, sorted(FAILURE_VALUES),
-                                              sorted(history.SKIPPED)])
+    def run_stats(
+        self, limit: int = 30, include_partial: bool = False, before: float = math.inf
+    ) -> list[history.RunStats]:
+        rows = self._read(
+            history.RUN_STATS,
+            [include_partial, before, limit, sorted(FAILURE_VALUES), sorted(history.SKIPPED)],
+        )
         return [history.run_stats_from_row(row) for row in rows]
 
-    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
-                    failing_only: bool = False,
-                    spread: tuple[float, float] | None = None) -> list[history.TestSeries]:
+    def test_series(
+        self,
+        run_ids: Sequence[str],
+        nodeids: Sequence[str] | None = None,
+        failing_only: bool = False,
+        spread: tuple[float, float] | None = None,
+    ) -> list[history.TestSeries]:
         if not run_ids:
             return []
         params: list[Any] = [list(run_ids), list(range(len(run_ids)))]
         if nodeids is not None:
             params.append(list(nodeids))
-        sql = history.test_series_sql(filtered=nodeids is not None, failing_only=failing_only,
-                                      spread=spread)
+        sql = history.test_series_sql(filtered=nodeids is not None, failing_only=failing_only, spread=spread)
         rows = self._read(sql, params)
         return [history.series_from_row(row) for row in rows]
 

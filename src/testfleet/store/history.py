@@ -60,12 +60,21 @@ class RunStats:
     def as_dict(self) -> dict[str, object]:
         rate = self.pass_rate
         wall = self.wall_seconds
-        return {"run_id": self.run_id, "start": self.start, "commit": self.git_commit,
-                "partial": self.partial, "status": self.status, "tests": self.tests,
-                "passed": self.passed, "failed": self.failed, "skipped": self.skipped,
-                "flaky": self.flaky, "pass_rate": None if rate is None else round(rate, 6),
-                "test_seconds": round(self.test_seconds, 6),
-                "wall_seconds": None if wall is None else round(wall, 6)}
+        return {
+            "run_id": self.run_id,
+            "start": self.start,
+            "commit": self.git_commit,
+            "partial": self.partial,
+            "status": self.status,
+            "tests": self.tests,
+            "passed": self.passed,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "flaky": self.flaky,
+            "pass_rate": None if rate is None else round(rate, 6),
+            "test_seconds": round(self.test_seconds, 6),
+            "wall_seconds": None if wall is None else round(wall, 6),
+        }
 
 
 @dataclass(frozen=True)
@@ -93,13 +102,19 @@ def stats_from_results(run: RunInfo, results: Sequence[TestResult]) -> RunStats:
     """:class:`RunStats` of one run from its stored results (the in-memory backend's way)."""
     final = [r for r in results if r.final]
     return RunStats(
-        run_id=run.run_id, start=run.start, end=run.end, git_commit=run.git_commit,
-        partial=run.partial, status=run.status, tests=len(final),
+        run_id=run.run_id,
+        start=run.start,
+        end=run.end,
+        git_commit=run.git_commit,
+        partial=run.partial,
+        status=run.status,
+        tests=len(final),
         passed=sum(r.outcome == Outcome.PASSED.value for r in final),
         failed=sum(r.outcome in FAILURE_VALUES for r in final),
         skipped=sum(r.outcome in SKIPPED for r in final),
         flaky=sum(bool(r.flaky) for r in final),
-        test_seconds=sum(r.duration for r in final))
+        test_seconds=sum(r.duration for r in final),
+    )
 
 
 _ELIGIBLE = """status <> 'running'
@@ -139,12 +154,12 @@ FAILURE_MESSAGES = """
     WHERE final AND run_id IN (SELECT unnest(?::VARCHAR[])) AND list_contains(?::VARCHAR[], outcome)"""
 
 
-_PASSING_D = ("(r.setup_duration + r.call_duration + r.teardown_duration) "
-              "FILTER (WHERE r.outcome = 'passed')")
+_PASSING_D = "(r.setup_duration + r.call_duration + r.teardown_duration) FILTER (WHERE r.outcome = 'passed')"
 
 
-def test_series_sql(*, filtered: bool, failing_only: bool = False,
-                    spread: tuple[float, float] | None = None) -> str:
+def test_series_sql(
+    *, filtered: bool, failing_only: bool = False, spread: tuple[float, float] | None = None
+) -> str:
     """The TEST_SERIES query; ``spread=(seconds, ratio)`` keeps only tests whose passing
     durations span at least that much (what a duration step must exceed anyway)."""
     failing = ", ".join(f"'{o}'" for o in sorted(FAILING_VERDICTS))  # constants, not user input
@@ -155,15 +170,17 @@ def test_series_sql(*, filtered: bool, failing_only: bool = False,
         seconds, ratio = (float(x) for x in spread)
         if not (math.isfinite(seconds) and math.isfinite(ratio)):
             raise ValueError(f"spread must be finite numbers, not {spread}")
-        having.append(f"max{_PASSING_D} - min{_PASSING_D} >= {seconds!r} "
-                      f"AND max{_PASSING_D} >= min{_PASSING_D} * {ratio!r}")
+        having.append(
+            f"max{_PASSING_D} - min{_PASSING_D} >= {seconds!r} "
+            f"AND max{_PASSING_D} >= min{_PASSING_D} * {ratio!r}"
+        )
     return TEST_SERIES.format(
         nodeids="AND r.nodeid IN (SELECT unnest(?::VARCHAR[]))" if filtered else "",
-        having=("HAVING " + " AND ".join(having)) if having else "")
+        having=("HAVING " + " AND ".join(having)) if having else "",
+    )
 
 
-def spread_at_least(outcomes: Sequence[str], durations: Sequence[float],
-                    spread: tuple[float, float]) -> bool:
+def spread_at_least(outcomes: Sequence[str], durations: Sequence[float], spread: tuple[float, float]) -> bool:
     """The in-memory twin of ``spread`` in :func:`test_series_sql`."""
     passing = [d for o, d in zip(outcomes, durations, strict=True) if o == "passed"]
     if not passing:
@@ -178,15 +195,29 @@ def ever_failed(outcomes: Sequence[str], retried: Sequence[bool]) -> bool:
 
 
 def run_stats_from_row(row: tuple[Any, ...]) -> RunStats:
-    (run_id, start, end, commit, partial, status, tests, passed, failed, skipped, flaky,
-     seconds) = row
-    return RunStats(run_id=run_id, start=float(start), end=None if end is None else float(end),
-                    git_commit=commit, partial=bool(partial), status=status, tests=int(tests),
-                    passed=int(passed), failed=int(failed), skipped=int(skipped),
-                    flaky=int(flaky), test_seconds=float(seconds))
+    (run_id, start, end, commit, partial, status, tests, passed, failed, skipped, flaky, seconds) = row
+    return RunStats(
+        run_id=run_id,
+        start=float(start),
+        end=None if end is None else float(end),
+        git_commit=commit,
+        partial=bool(partial),
+        status=status,
+        tests=int(tests),
+        passed=int(passed),
+        failed=int(failed),
+        skipped=int(skipped),
+        flaky=int(flaky),
+        test_seconds=float(seconds),
+    )
 
 
 def series_from_row(row: tuple[Any, ...]) -> TestSeries:
     nodeid, runs, outcomes, durations, retried = row
-    return TestSeries(nodeid, tuple(runs), tuple(outcomes),
-                      tuple(float(d or 0.0) for d in durations), tuple(bool(x) for x in retried))
+    return TestSeries(
+        nodeid,
+        tuple(runs),
+        tuple(outcomes),
+        tuple(float(d or 0.0) for d in durations),
+        tuple(bool(x) for x in retried),
+    )

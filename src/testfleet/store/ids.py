@@ -38,6 +38,7 @@ def match_run_id(ref: str, run_ids: Iterable[str]) -> str | None:
     if len(matches) > 1:
         shown = ", ".join(sorted(matches)[:5])
         more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
-        raise UsageError(f"run id prefix {ref!r} is ambiguous: it matches {shown}{more}; "
-                         "give more characters")
+        raise UsageError(
+            f"run id prefix {ref!r} is ambiguous: it matches {shown}{more}; give more characters"
+        )
     return matches[0] if matches else None

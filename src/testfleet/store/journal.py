@@ -30,8 +30,23 @@ from typing import Any
 
 from testfleet.model import TestResult
 
-FIELDS = ("run_id", "nodeid", "outcome", "attempt", "worker", "start", "setup_duration", "call_duration",
-          "teardown_duration", "message", "failure_text", "stdout", "stderr", "flaky", "final")
+FIELDS = (
+    "run_id",
+    "nodeid",
+    "outcome",
+    "attempt",
+    "worker",
+    "start",
+    "setup_duration",
+    "call_duration",
+    "teardown_duration",
+    "message",
+    "failure_text",
+    "stdout",
+    "stderr",
+    "flaky",
+    "final",
+)
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=repr)
 
@@ -52,8 +67,11 @@ def worker_journals(journal: Path) -> dict[str, Path]:
         names = os.listdir(journal.parent)
     except OSError:
         return {}
-    return {name[len(prefix):-len(".jsonl")]: journal.parent / name for name in sorted(names)
-            if name.startswith(prefix) and name.endswith(".jsonl")}
+    return {
+        name[len(prefix) : -len(".jsonl")]: journal.parent / name
+        for name in sorted(names)
+        if name.startswith(prefix) and name.endswith(".jsonl")
+    }
 
 
 def read_worker_journal(path: Path) -> list[list[Any]]:
@@ -69,8 +87,13 @@ def read_worker_journal(path: Path) -> list[list[Any]]:
             entry = json.loads(line)
         except ValueError:
             continue
-        if (isinstance(entry, list) and len(entry) == 5 and isinstance(entry[0], str)
-                and isinstance(entry[1], (int, float)) and isinstance(entry[4], list)):
+        if (
+            isinstance(entry, list)
+            and len(entry) == 5
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], (int, float))
+            and isinstance(entry[4], list)
+        ):
             out.append(entry)
     return out
 
@@ -85,9 +108,27 @@ class Journal:
         self._lines: list[str] = []
 
     def add(self, r: TestResult) -> None:
-        self._lines.append(_ENCODER.encode([
-            r.run_id, r.nodeid, r.outcome, r.attempt, r.worker, r.start, r.setup_duration, r.call_duration,
-            r.teardown_duration, r.message, r.failure_text, r.stdout, r.stderr, r.flaky, r.final]))
+        self._lines.append(
+            _ENCODER.encode(
+                [
+                    r.run_id,
+                    r.nodeid,
+                    r.outcome,
+                    r.attempt,
+                    r.worker,
+                    r.start,
+                    r.setup_duration,
+                    r.call_duration,
+                    r.teardown_duration,
+                    r.message,
+                    r.failure_text,
+                    r.stdout,
+                    r.stderr,
+                    r.flaky,
+                    r.final,
+                ]
+            )
+        )
 
     def flush(self) -> None:
         if not self._lines or self._fd is None:
@@ -96,7 +137,7 @@ class Journal:
         self._lines.clear()
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
 
     def close(self, remove: bool = False) -> None:
         if self._fd is None:

@@ -33,7 +33,7 @@ def _process_start(pid: int) -> tuple[float, str] | None:
         return None
     boot = _boot_time()
     # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     if boot is None or len(fields) < 20:
         return None
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

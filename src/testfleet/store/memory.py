@@ -39,9 +39,12 @@ def result_order(r: TestResult) -> tuple[float, str, int]:
     return (r.start if r.start is not None else float("inf"), r.nodeid, r.attempt)
 
 
-def completed_with_parents(run_id: str, include_parents: bool,
-                           get_run: Callable[[str], RunInfo | None],
-                           completed: Callable[[str], set[str]]) -> set[str]:
+def completed_with_parents(
+    run_id: str,
+    include_parents: bool,
+    get_run: Callable[[str], RunInfo | None],
+    completed: Callable[[str], set[str]],
+) -> set[str]:
     """Union of ``completed(id)`` over ``run_id`` and, optionally, its chain of parent runs."""
     done: set[str] = set()
     seen: set[str] = set()
@@ -74,8 +77,9 @@ class MemoryStore:
         self._check_open()
         self._runs[run.run_id] = copy.deepcopy(run)
 
-    def finish_run(self, run_id: str, status: str, end: float, exit_code: int | None,
-                   counts: dict[str, int]) -> None:
+    def finish_run(
+        self, run_id: str, status: str, end: float, exit_code: int | None, counts: dict[str, int]
+    ) -> None:
         self._check_open()
         run = self._runs.get(run_id)
         if run is None:
@@ -132,8 +136,7 @@ class MemoryStore:
                 history.setdefault(r.nodeid, []).append(r)
         out = {}
         for nodeid, attempts in history.items():
-            attempts.sort(key=lambda r: r.start if r.start is not None else float("-inf"),
-                          reverse=True)
+            attempts.sort(key=lambda r: r.start if r.start is not None else float("-inf"), reverse=True)
             out[nodeid] = statistics.median(r.duration for r in attempts[:last_runs])
         return out
 
@@ -153,23 +156,35 @@ class MemoryStore:
 
     def completed_nodeids(self, run_id: str, include_parents: bool = True) -> set[str]:
         def completed(rid: str) -> set[str]:
-            return {r.nodeid for r in self._results
-                    if r.run_id == rid and r.final and r.outcome != Outcome.NOT_RUN.value}
+            return {
+                r.nodeid
+                for r in self._results
+                if r.run_id == rid and r.final and r.outcome != Outcome.NOT_RUN.value
+            }
 
         return completed_with_parents(run_id, include_parents, self.get_run, completed)
 
     # --- history ---
-    def run_stats(self, limit: int = 30, include_partial: bool = False,
-                  before: float = math.inf) -> list[RunStats]:
-        runs = sorted((r for r in self._runs.values()
-                       if eligible(r, include_partial) and r.start < before),
-                      key=lambda r: (r.start, r.run_id))[-limit:] if limit > 0 else []
-        return [stats_from_results(r, [x for x in self._results if x.run_id == r.run_id])
-                for r in runs]
+    def run_stats(
+        self, limit: int = 30, include_partial: bool = False, before: float = math.inf
+    ) -> list[RunStats]:
+        runs = (
+            sorted(
+                (r for r in self._runs.values() if eligible(r, include_partial) and r.start < before),
+                key=lambda r: (r.start, r.run_id),
+            )[-limit:]
+            if limit > 0
+            else []
+        )
+        return [stats_from_results(r, [x for x in self._results if x.run_id == r.run_id]) for r in runs]
 
-    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
-                    failing_only: bool = False,
-                    spread: tuple[float, float] | None = None) -> list[TestSeries]:
+    def test_series(
+        self,
+        run_ids: Sequence[str],
+        nodeids: Sequence[str] | None = None,
+        failing_only: bool = False,
+        spread: tuple[float, float] | None = None,
+    ) -> list[TestSeries]:
         index = {rid: k for k, rid in enumerate(run_ids)}
         wanted = set(nodeids) if nodeids is not None else None
         final: dict[str, dict[int, TestResult]] = {}
@@ -179,20 +194,32 @@ class MemoryStore:
         out = []
         for nodeid in sorted(final):
             by_run = sorted(final[nodeid].items())
-            if failing_only and not ever_failed([r.outcome for _, r in by_run],
-                                                [bool(r.flaky) for _, r in by_run]):
+            if failing_only and not ever_failed(
+                [r.outcome for _, r in by_run], [bool(r.flaky) for _, r in by_run]
+            ):
                 continue
-            if spread is not None and not spread_at_least([r.outcome for _, r in by_run],
-                                                          [r.duration for _, r in by_run], spread):
+            if spread is not None and not spread_at_least(
+                [r.outcome for _, r in by_run], [r.duration for _, r in by_run], spread
+            ):
                 continue
-            out.append(TestSeries(nodeid, tuple(k for k, _ in by_run),
-                                  tuple(r.outcome for _, r in by_run),
-                                  tuple(r.duration for _, r in by_run),
-                                  tuple(bool(r.flaky) for _, r in by_run)))
+            out.append(
+                TestSeries(
+                    nodeid,
+                    tuple(k for k, _ in by_run),
+                    tuple(r.outcome for _, r in by_run),
+                    tuple(r.duration for _, r in by_run),
+                    tuple(bool(r.flaky) for _, r in by_run),
+                )
+            )
         return out
 
     def failure_messages(self, run_ids: Sequence[str]) -> list[tuple[str, str | None]]:
         wanted = set(run_ids)
-        return sorted({(r.outcome, r.message) for r in self._results
-                       if r.final and r.run_id in wanted and r.outcome in FAILURE_VALUES},
-                      key=lambda x: (x[0], x[1] or ""))
+        return sorted(
+            {
+                (r.outcome, r.message)
+                for r in self._results
+                if r.final and r.run_id in wanted and r.outcome in FAILURE_VALUES
+            },
+            key=lambda x: (x[0], x[1] or ""),
+        )

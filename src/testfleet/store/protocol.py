@@ -15,8 +15,9 @@ class Store(Protocol):
 
     def start_run(self, run: RunInfo) -> None: ...
 
-    def finish_run(self, run_id: str, status: str, end: float, exit_code: int | None,
-                   counts: dict[str, int]) -> None: ...
+    def finish_run(
+        self, run_id: str, status: str, end: float, exit_code: int | None, counts: dict[str, int]
+    ) -> None: ...
 
     def add_workers(self, workers: Iterable[WorkerInfo]) -> None: ...
 
@@ -53,16 +54,21 @@ class Store(Protocol):
         ...
 
     # --- history (docs/analysis.md) ---
-    def run_stats(self, limit: int = 30, include_partial: bool = False,
-                  before: float = math.inf) -> list[RunStats]:
+    def run_stats(
+        self, limit: int = 30, include_partial: bool = False, before: float = math.inf
+    ) -> list[RunStats]:
         """Aggregates of the newest ``limit`` runs started before ``before`` that count in
         history statistics (finished, whole-suite runs; also partial and interrupted ones with
         ``include_partial``), oldest first."""
         ...
 
-    def test_series(self, run_ids: Sequence[str], nodeids: Sequence[str] | None = None,
-                    failing_only: bool = False,
-                    spread: tuple[float, float] | None = None) -> list[TestSeries]:
+    def test_series(
+        self,
+        run_ids: Sequence[str],
+        nodeids: Sequence[str] | None = None,
+        failing_only: bool = False,
+        spread: tuple[float, float] | None = None,
+    ) -> list[TestSeries]:
         """Each test's final outcome, duration and retried flag in the runs ``run_ids`` (a
         window, oldest first; :attr:`TestSeries.runs` index into it), by nodeid. With
         ``failing_only``, only tests that failed or passed on a retry in the window; with

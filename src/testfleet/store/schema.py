@@ -38,33 +38,45 @@ class Migration:
 
 
 MIGRATIONS: list[Migration] = [
-    Migration(1, "runs, workers and results tables", [
-        """CREATE TABLE schema_version (
+    Migration(
+        1,
+        "runs, workers and results tables",
+        [
+            """CREATE TABLE schema_version (
             version INTEGER NOT NULL, applied DOUBLE NOT NULL, description VARCHAR)""",
-        """CREATE TABLE runs (
+            """CREATE TABLE runs (
             id VARCHAR PRIMARY KEY, start DOUBLE NOT NULL, "end" DOUBLE, args VARCHAR,
             rootdir VARCHAR, git_commit VARCHAR, git_branch VARCHAR, host VARCHAR, pid BIGINT,
             status VARCHAR NOT NULL, exit_code INTEGER, collected INTEGER, workers INTEGER,
             backend VARCHAR, parent_run VARCHAR, counts VARCHAR)""",
-        """CREATE TABLE workers (
+            """CREATE TABLE workers (
             run_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, host VARCHAR, pid BIGINT,
             node VARCHAR, capabilities VARCHAR)""",
-        # No index: results are appended run by run, so DuckDB's per-row-group min/max
-        # (zone maps) already skip other runs' rows, and an ART index would slow every insert.
-        """CREATE TABLE results (
+            # No index: results are appended run by run, so DuckDB's per-row-group min/max
+            # (zone maps) already skip other runs' rows, and an ART index would slow every insert.
+            """CREATE TABLE results (
             run_id VARCHAR NOT NULL, nodeid VARCHAR NOT NULL, outcome VARCHAR NOT NULL,
             attempt INTEGER NOT NULL, worker VARCHAR, start DOUBLE, setup_duration DOUBLE,
             call_duration DOUBLE, teardown_duration DOUBLE, message VARCHAR,
             failure_text VARCHAR, stdout VARCHAR, stderr VARCHAR, flaky BOOLEAN, final BOOLEAN)""",
-    ]),
-    Migration(2, "final_results view for ad-hoc SQL", [
-        """CREATE VIEW final_results AS
+        ],
+    ),
+    Migration(
+        2,
+        "final_results view for ad-hoc SQL",
+        [
+            """CREATE VIEW final_results AS
             SELECT *, setup_duration + call_duration + teardown_duration AS duration
             FROM results WHERE final""",
-    ]),
-    Migration(3, "runs.partial: runs of part of the suite (-k, -m, node ids, shards, resumes)", [
-        "ALTER TABLE runs ADD COLUMN partial BOOLEAN DEFAULT false",
-    ]),
+        ],
+    ),
+    Migration(
+        3,
+        "runs.partial: runs of part of the suite (-k, -m, node ids, shards, resumes)",
+        [
+            "ALTER TABLE runs ADD COLUMN partial BOOLEAN DEFAULT false",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -75,14 +87,19 @@ def current_version(conn: Connection) -> int:
 
     Raises :class:`StoreError` for a database that holds tables but is not a results store.
     """
-    tables = {row[0] for row in conn.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
-    ).fetchall()}
+    tables = {
+        row[0]
+        for row in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+        ).fetchall()
+    }
     if not tables:
         return 0
     if "schema_version" not in tables:
-        raise SchemaError("it is a DuckDB database but not a testfleet results store "
-                         f"(tables: {', '.join(sorted(tables)[:5])})")
+        raise SchemaError(
+            "it is a DuckDB database but not a testfleet results store "
+            f"(tables: {', '.join(sorted(tables)[:5])})"
+        )
     row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
@@ -94,8 +111,10 @@ def pending(version: int, migrations: Sequence[Migration] = MIGRATIONS) -> list[
     """
     latest = migrations[-1].version if migrations else 0
     if version > latest:
-        raise SchemaError(f"its schema version {version} is newer than this testfleet supports "
-                         f"({latest}); upgrade testfleet to read it")
+        raise SchemaError(
+            f"its schema version {version} is newer than this testfleet supports "
+            f"({latest}); upgrade testfleet to read it"
+        )
     return [m for m in migrations if m.version > version]
 
 
@@ -113,8 +132,9 @@ def migrate(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> i
         for step in steps:
             for statement in step.statements:
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_version VALUES (?, ?, ?)",
-                         [step.version, time.time(), step.description])
+            conn.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)", [step.version, time.time(), step.description]
+            )
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")

@@ -38,9 +38,15 @@ class BatchWriter:
     ``last_error`` is the reason of the latest failed attempt (``None`` once one succeeds).
     """
 
-    def __init__(self, sink: Callable[[list[Op]], None], *, interval: float = 0.5,
-                 max_rows: int = 2000, max_pending_rows: int = 1_000_000,
-                 name: str = "testfleet-store-writer") -> None:
+    def __init__(
+        self,
+        sink: Callable[[list[Op]], None],
+        *,
+        interval: float = 0.5,
+        max_rows: int = 2000,
+        max_pending_rows: int = 1_000_000,
+        name: str = "testfleet-store-writer",
+    ) -> None:
         self._sink = sink
         self.interval = interval
         self.max_rows = max_rows
@@ -141,7 +147,7 @@ class BatchWriter:
             exc = self._write(ops, rows) if ops else None
             if exc is not None:
                 with self._cv:  # give up on what failed; report it once
-                    del self._pending[:len(ops)]
+                    del self._pending[: len(ops)]
                     self._pending_rows -= rows
                     self._retry_at = 0.0
             if exc is None and not dropped:

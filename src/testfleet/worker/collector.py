@@ -91,13 +91,22 @@ class CollectorPlugin:
         sock.connect(self.spec["address"])
         self.chan = Channel(sock)
         nodeid_list, extra = item_info.describe_all(session.items)
-        self.chan.send({
-            "t": "collected", "role": "collector", "token": self.spec.get("token", ""),
-            "items": nodeid_list, "extra": extra,
-            "errors": self.errors, "deselected": self.deselected, "hash": digest,
-            "seconds": seconds, "pid": os.getpid(), "warnings": collection_warnings(session.config),
-            "fork_hazard": fork_hazard(),  # hardware: CUDA initialised before the fork
-        })
+        self.chan.send(
+            {
+                "t": "collected",
+                "role": "collector",
+                "token": self.spec.get("token", ""),
+                "items": nodeid_list,
+                "extra": extra,
+                "errors": self.errors,
+                "deselected": self.deselected,
+                "hash": digest,
+                "seconds": seconds,
+                "pid": os.getpid(),
+                "warnings": collection_warnings(session.config),
+                "fork_hazard": fork_hazard(),  # hardware: CUDA initialised before the fork
+            }
+        )
         capture.stop_global_capture(session.config)
         _dump_profile("collector")
         sys.stdout.flush()
@@ -119,19 +128,32 @@ class CollectorPlugin:
         worker_id = self.spec["worker"]
         self.restore_gc()
         prepare_process(worker_id, self.spec["workdir"], new_session=False)
-        code = run_worker(session, worker_id=worker_id, address=self.spec["address"],
-                          workdir=self.spec["workdir"], collection_hash=digest,
-                          token=self.spec.get("token", ""),
-                          extra_caps={**(self.spec.get("caps") or {}),
-                                      **({"collection_errors": self.error_lines} if self.error_lines else {})})
+        code = run_worker(
+            session,
+            worker_id=worker_id,
+            address=self.spec["address"],
+            workdir=self.spec["workdir"],
+            collection_hash=digest,
+            token=self.spec.get("token", ""),
+            extra_caps={
+                **(self.spec.get("caps") or {}),
+                **({"collection_errors": self.error_lines} if self.error_lines else {}),
+            },
+        )
         os._exit(code)
 
 
 class ForkServer:
     """Forks a worker for each ``fork`` request; reports each worker's exit status."""
 
-    def __init__(self, session: pytest.Session, chan: Channel, spec: dict[str, Any], digest: str,
-                 in_worker: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        session: pytest.Session,
+        chan: Channel,
+        spec: dict[str, Any],
+        digest: str,
+        in_worker: Callable[[], None] = lambda: None,
+    ) -> None:
         self.session = session
         self.in_worker = in_worker
         self.chan = chan
@@ -184,9 +206,14 @@ class ForkServer:
 
                     prof = cProfile.Profile()
                     prof.enable()
-                code = run_worker(self.session, worker_id=worker_id, address=self.spec["address"],
-                                  workdir=self.spec["workdir"], collection_hash=self.digest,
-                                  token=self.spec.get("token", ""))
+                code = run_worker(
+                    self.session,
+                    worker_id=worker_id,
+                    address=self.spec["address"],
+                    workdir=self.spec["workdir"],
+                    collection_hash=self.digest,
+                    token=self.spec.get("token", ""),
+                )
                 if profile:
                     prof.disable()
                     prof.dump_stats(os.path.join(profile, f"{worker_id}.prof"))
@@ -195,8 +222,7 @@ class ForkServer:
             finally:
                 os._exit(code)
         self.children[pid] = worker_id
-        self.chan.send({"t": "forked", "worker": worker_id, "pid": pid,
-                        "seconds": time.perf_counter() - t0})
+        self.chan.send({"t": "forked", "worker": worker_id, "pid": pid, "seconds": time.perf_counter() - t0})
 
     def _reap(self) -> None:
         while self.children:
@@ -210,8 +236,15 @@ class ForkServer:
             if worker_id is None:
                 continue
             try:
-                self.chan.send({"t": "exited", "worker": worker_id, "pid": pid,
-                                "status": describe_status(status), "code": os.waitstatus_to_exitcode(status)})
+                self.chan.send(
+                    {
+                        "t": "exited",
+                        "worker": worker_id,
+                        "pid": pid,
+                        "status": describe_status(status),
+                        "code": os.waitstatus_to_exitcode(status),
+                    }
+                )
             except ChannelClosed:
                 pass
 
@@ -260,8 +293,15 @@ def main() -> None:
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(spec["address"])
-        Channel(sock).send({"t": "failed", "role": spec["role"], "exitcode": int(code),
-                            "token": spec.get("token", ""), "worker": spec.get("worker")})
+        Channel(sock).send(
+            {
+                "t": "failed",
+                "role": spec["role"],
+                "exitcode": int(code),
+                "token": spec.get("token", ""),
+                "worker": spec.get("worker"),
+            }
+        )
     except OSError:
         pass
     sys.stdout.flush()

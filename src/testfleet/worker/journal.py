@@ -43,7 +43,9 @@ class WorkerJournal:
         (the worker encodes them once for both, with ``testfleet.messages``)."""
         if self.fd is None:
             return
-        data = f"[{quote(nodeid)},{start!r},{location},{keywords},{reports}]\n".encode("utf-8", "surrogatepass")
+        data = f"[{quote(nodeid)},{start!r},{location},{keywords},{reports}]\n".encode(
+            "utf-8", "surrogatepass"
+        )
         try:
             written = os.write(self.fd, data)
             while written < len(data):  # a short write (a signal, a full disk): the rest

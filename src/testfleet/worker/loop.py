@@ -54,15 +54,33 @@ def cut(text: str, limit: int = MAX_SECTION_CHARS) -> str:
 # What every TestReport carries. A report with nothing more, no longrepr, no sections and
 # no user properties (a clean pass, most of a suite) crosses the wire as a short list
 # instead of pytest's serialized dict; the controller rebuilds it from what it knows.
-_PLAIN_KEYS = frozenset({"_id", "nodeid", "location", "keywords", "outcome", "longrepr", "when",
-                         "user_properties", "sections", "duration", "start", "stop"})
+_PLAIN_KEYS = frozenset(
+    {
+        "_id",
+        "nodeid",
+        "location",
+        "keywords",
+        "outcome",
+        "longrepr",
+        "when",
+        "user_properties",
+        "sections",
+        "duration",
+        "start",
+        "stop",
+    }
+)
 
 
 def encode_report(config: pytest.Config, report: pytest.TestReport) -> Any:
     """A report for the wire: ``[when, outcome, duration, start, stop]`` when it is plain,
     else pytest's ``pytest_report_to_serializable`` dict with long sections cut."""
-    if (report.longrepr is None and not report.sections and not report.user_properties
-            and report.__dict__.keys() <= _PLAIN_KEYS):
+    if (
+        report.longrepr is None
+        and not report.sections
+        and not report.user_properties
+        and report.__dict__.keys() <= _PLAIN_KEYS
+    ):
         return [report.when, report.outcome, report.duration, report.start, report.stop]
     data = config.hook.pytest_report_to_serializable(config=config, report=report)
     sections = data.get("sections")
@@ -112,12 +130,18 @@ class WorkerPlugin:
         return Done(index, encode_json([encode_report(self.config, r) for r in reports]), encode_names(kw))
 
     @pytest.hookimpl(trylast=True)
-    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str,
-                                location: Any) -> None:
-        self.chan.queue({"t": "warning", "nodeid": nodeid, "when": when,
-                        "message": str(warning_message.message),
-                        "category": warning_message.category.__name__,
-                        "filename": warning_message.filename, "lineno": warning_message.lineno})
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+        self.chan.queue(
+            {
+                "t": "warning",
+                "nodeid": nodeid,
+                "when": when,
+                "message": str(warning_message.message),
+                "category": warning_message.category.__name__,
+                "filename": warning_message.filename,
+                "lineno": warning_message.lineno,
+            }
+        )
 
 
 def _quiet_controller_plugins(config: pytest.Config) -> None:
@@ -204,8 +228,16 @@ def connect(address: str) -> socket.socket:
     return sock
 
 
-def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir: str,
-               collection_hash: str, token: str = "", extra_caps: dict[str, Any] | None = None) -> int:
+def run_worker(
+    session: pytest.Session,
+    *,
+    worker_id: str,
+    address: str,
+    workdir: str,
+    collection_hash: str,
+    token: str = "",
+    extra_caps: dict[str, Any] | None = None,
+) -> int:
     """Serve tests until the controller says stop. Returns the process exit code."""
     config = session.config
     capture.restart_global_capture(config, workdir, worker_id)
@@ -213,9 +245,18 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
     caps = capabilities()
     if extra_caps:
         caps.update(extra_caps)
-    chan.send({"t": "hello", "worker": worker_id, "pid": os.getpid(), "caps": caps,
-               "hash": collection_hash, "version": PROTOCOL_VERSION, "token": token,
-               "launch": os.environ.get("TESTFLEET_LAUNCH", "")})
+    chan.send(
+        {
+            "t": "hello",
+            "worker": worker_id,
+            "pid": os.getpid(),
+            "caps": caps,
+            "hash": collection_hash,
+            "version": PROTOCOL_VERSION,
+            "token": token,
+            "launch": os.environ.get("TESTFLEET_LAUNCH", ""),
+        }
+    )
     plugin = WorkerPlugin(config, chan)
     _quiet_controller_plugins(config)
     _trust_controller_dependencies()
@@ -233,8 +274,12 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
         while True:
             # Run the head as soon as its next item is known, or known not to exist, or the
             # controller said it may start before its next item is known (a "late" batch).
-            while (len(queue) < 2 and not q.stopping and not (queue and queue[-1] is _FLUSH)
-                   and not (len(queue) == 1 and queue[0] == q.late_tail)):
+            while (
+                len(queue) < 2
+                and not q.stopping
+                and not (queue and queue[-1] is _FLUSH)
+                and not (len(queue) == 1 and queue[0] == q.late_tail)
+            ):
                 if pending is not None:  # the controller must have the results before we wait
                     chan.queue_frame(pending.frame())
                     pending = None
@@ -282,8 +327,14 @@ def run_worker(session: pytest.Session, *, worker_id: str, address: str, workdir
             _teardown_all(session)
         config.hook.pytest_testfleet_worker_stopping(config=config, worker_id=worker_id)
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        chan.send({"t": "bye", "peak_rss_kb": usage.ru_maxrss, "tests": ran,
-                   "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3)})
+        chan.send(
+            {
+                "t": "bye",
+                "peak_rss_kb": usage.ru_maxrss,
+                "tests": ran,
+                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+            }
+        )
     except ChannelClosed:
         return 70
     finally:
@@ -320,7 +371,6 @@ class WorkQueue:
         elif kind == "halt":
             self.queue.clear()
             self.stopping = self.halted = True
-
 
     def give_back(self, n: int) -> None:
         """The controller takes back up to ``n`` tests not started yet, from the tail, for an

@@ -65,7 +65,9 @@ def launcher(n: int) -> list[str]:
     name = os.environ.get("TESTFLEET_MPIRUN", "mpirun")
     exe = shutil.which(name)
     if exe is None:
-        raise FileNotFoundError(f"{name} not found on PATH (install Open MPI or MPICH, or set TESTFLEET_MPIRUN)")
+        raise FileNotFoundError(
+            f"{name} not found on PATH (install Open MPI or MPICH, or set TESTFLEET_MPIRUN)"
+        )
     cmd = [exe, "-n", str(n)]
     if _flavour(exe) == "openmpi":
         cmd.append("--oversubscribe")
@@ -77,8 +79,16 @@ def launcher(n: int) -> list[str]:
 def rank_args(config: pytest.Config) -> list[str]:
     """pytest arguments for a rank: the run's configuration (rootdir, ini file, ``-p``,
     ``-o``), not its selection; output stays captured and goes to mpirun's as well."""
-    args = ["--rootdir", str(config.rootpath), "-p", "no:cacheprovider", "--capture=tee-sys", "-q",
-            "--no-header", "--no-summary"]
+    args = [
+        "--rootdir",
+        str(config.rootpath),
+        "-p",
+        "no:cacheprovider",
+        "--capture=tee-sys",
+        "-q",
+        "--no-header",
+        "--no-summary",
+    ]
     if config.inipath is not None:
         args += ["-c", str(config.inipath)]
     given = [str(a) for a in config.invocation_params.args]
@@ -149,16 +159,23 @@ def run_ranks(config: pytest.Config, item: pytest.Item, n: int) -> list[pytest.T
     except FileNotFoundError as exc:
         return [_report(item, "call", "failed", f"mpi={n}: {exc}", start)]
     outdir = tempfile.mkdtemp(prefix="testfleet-mpi-")
-    cmd = mpirun + [sys.executable, "-m", "testfleet.worker.mpi_rank", outdir, absolute_nodeid(config, item.nodeid),
-                    *rank_args(config)]
+    cmd = mpirun + [
+        sys.executable,
+        "-m",
+        "testfleet.worker.mpi_rank",
+        outdir,
+        absolute_nodeid(config, item.nodeid),
+        *rank_args(config),
+    ]
     env = {**os.environ, DIR_ENV: outdir, WORKER_PID_ENV: str(os.getpid())}
     sys.stdout.flush()
     sys.stderr.flush()
     with _Captured(config) as captured:
         # Same process group as the worker: a timeout's SIGKILL to the group reaches
         # mpirun, and the ranks die with it.
-        code = subprocess.run(cmd, cwd=str(config.invocation_params.dir), env=env,
-                              stdin=subprocess.DEVNULL).returncode
+        code = subprocess.run(
+            cmd, cwd=str(config.invocation_params.dir), env=env, stdin=subprocess.DEVNULL
+        ).returncode
     try:
         return merge(config, item, n, Path(outdir), code, captured.text, start)
     finally:
@@ -186,8 +203,15 @@ def read_rank(config: pytest.Config, path: Path) -> tuple[list[pytest.TestReport
     return reports, errors, code
 
 
-def merge(config: pytest.Config, item: pytest.Item, n: int, outdir: Path, mpirun_code: int, mpirun_output: str,
-          start: float) -> list[pytest.TestReport]:
+def merge(
+    config: pytest.Config,
+    item: pytest.Item,
+    n: int,
+    outdir: Path,
+    mpirun_code: int,
+    mpirun_output: str,
+    start: float,
+) -> list[pytest.TestReport]:
     """One set of setup/call/teardown reports from every rank's (see the module docstring)."""
     ranks = [read_rank(config, outdir / f"rank-{k}.jsonl") for k in range(n)]
     merged: list[pytest.TestReport] = []
@@ -207,21 +231,34 @@ def merge(config: pytest.Config, item: pytest.Item, n: int, outdir: Path, mpirun
     if (set_up or not merged) and silent and not any(r.failed for r in merged):
         # A rank that never ran the test: it crashed, or could not import or collect it.
         errors = [e for _, errs, _ in ranks for e in errs]
-        text = (f"rank {silent[0]}/{n}: ran no test; mpirun exited with code {mpirun_code}"
-                + "".join(f"\n{e}" for e in errors)
-                + (f"\n\nmpirun output:\n{mpirun_output.strip()}" if mpirun_output.strip() else ""))
+        text = (
+            f"rank {silent[0]}/{n}: ran no test; mpirun exited with code {mpirun_code}"
+            + "".join(f"\n{e}" for e in errors)
+            + (f"\n\nmpirun output:\n{mpirun_output.strip()}" if mpirun_output.strip() else "")
+        )
         call = _report(item, "call", "failed", text, start)
-        merged = [r for r in merged if r.when == "setup"] + [call] + [r for r in merged if r.when == "teardown"]
+        merged = (
+            [r for r in merged if r.when == "setup"] + [call] + [r for r in merged if r.when == "teardown"]
+        )
     elif mpirun_output.strip() and any(r.failed for r in merged):
         merged[-1].sections.append(("Captured stdout call (mpirun)", mpirun_output))
     return merged
 
 
 def _copy(report: pytest.TestReport, **changes: Any) -> pytest.TestReport:
-    new = pytest.TestReport(report.nodeid, report.location, report.keywords, report.outcome, report.longrepr,
-                            report.when, list(changes.get("sections", report.sections)),
-                            changes.get("duration", report.duration), report.start, report.stop,
-                            list(report.user_properties))
+    new = pytest.TestReport(
+        report.nodeid,
+        report.location,
+        report.keywords,
+        report.outcome,
+        report.longrepr,
+        report.when,
+        list(changes.get("sections", report.sections)),
+        changes.get("duration", report.duration),
+        report.start,
+        report.stop,
+        list(report.user_properties),
+    )
     for key, value in report.__dict__.items():
         if key not in new.__dict__:
             setattr(new, key, value)
@@ -243,8 +280,23 @@ def _prefix_message(report: pytest.TestReport, prefix: str) -> None:
     report.longrepr = prefix + str(report.longrepr)
 
 
-def _report(item: pytest.Item, when: Literal["setup", "call", "teardown"], outcome: Literal["passed", "failed"],
-            text: str, start: float) -> pytest.TestReport:
+def _report(
+    item: pytest.Item,
+    when: Literal["setup", "call", "teardown"],
+    outcome: Literal["passed", "failed"],
+    text: str,
+    start: float,
+) -> pytest.TestReport:
     now = time.time()
-    return pytest.TestReport(item.nodeid, item.location, {k: 1 for k in item.keywords}, outcome, text, when,
-                             [], now - start, start, now)
+    return pytest.TestReport(
+        item.nodeid,
+        item.location,
+        {k: 1 for k in item.keywords},
+        outcome,
+        text,
+        when,
+        [],
+        now - start,
+        start,
+        now,
+    )

@@ -81,7 +81,9 @@ class RankPlugin:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         assert self.config is not None
         self.failed = self.failed or report.failed
-        self._write({"report": self.config.hook.pytest_report_to_serializable(config=self.config, report=report)})
+        self._write(
+            {"report": self.config.hook.pytest_report_to_serializable(config=self.config, report=report)}
+        )
 
     @pytest.hookimpl(trylast=True)
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

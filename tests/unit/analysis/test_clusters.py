@@ -8,15 +8,20 @@ from testfleet.analysis.clusters import cluster_failures, signature
 from testfleet.model import TestResult as Result
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    ("AssertionError: assert 3 == 4", "AssertionError: assert # == #"),
-    ("Crashed: worker w1 (pid 812) killed by signal 11 (SIGSEGV) while running this test.",
-     "Crashed: worker w# (pid #) killed by signal # (SIGSEGV) while running this test."),
-    ("KeyError: 'user-42'", "KeyError: '…'"),
-    ("OSError: cannot open /tmp/pytest-of-root/pytest-7/f.txt", "OSError: cannot open /tmp/…"),
-    ("ValueError: object at 0x7f3a2c1b9e50 is closed", "ValueError: object at <addr> is closed"),
-    ("RuntimeError: run 20261203fe01a7b2 lost", "RuntimeError: run <id> lost"),
-])
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("AssertionError: assert 3 == 4", "AssertionError: assert # == #"),
+        (
+            "Crashed: worker w1 (pid 812) killed by signal 11 (SIGSEGV) while running this test.",
+            "Crashed: worker w# (pid #) killed by signal # (SIGSEGV) while running this test.",
+        ),
+        ("KeyError: 'user-42'", "KeyError: '…'"),
+        ("OSError: cannot open /tmp/pytest-of-root/pytest-7/f.txt", "OSError: cannot open /tmp/…"),
+        ("ValueError: object at 0x7f3a2c1b9e50 is closed", "ValueError: object at <addr> is closed"),
+        ("RuntimeError: run 20261203fe01a7b2 lost", "RuntimeError: run <id> lost"),
+    ],
+)
 def test_signature_drops_what_varies(message: str, expected: str) -> None:
     assert signature("failed", message) == expected
 

@@ -17,10 +17,24 @@ def nodeids(changes: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def test_outcome_changes_land_in_exactly_one_section() -> None:
-    base = [res("a", "passed"), res("b", "failed"), res("c", "failed"), res("d", "passed"),
-            res("e", "passed"), res("gone", "passed"), res("f", "error")]
-    head = [res("a", "failed", message="AssertionError: 1 != 2"), res("b", "passed"), res("c", "crashed"),
-            res("d", "passed"), res("e", "skipped"), res("new", "timeout"), res("f", "xfailed")]
+    base = [
+        res("a", "passed"),
+        res("b", "failed"),
+        res("c", "failed"),
+        res("d", "passed"),
+        res("e", "passed"),
+        res("gone", "passed"),
+        res("f", "error"),
+    ]
+    head = [
+        res("a", "failed", message="AssertionError: 1 != 2"),
+        res("b", "passed"),
+        res("c", "crashed"),
+        res("d", "passed"),
+        res("e", "skipped"),
+        res("new", "timeout"),
+        res("f", "xfailed"),
+    ]
     cmp = compare(base, head)
     assert nodeids(cmp.new_failures) == ["a"]
     assert cmp.new_failures[0].message == "AssertionError: 1 != 2"
@@ -31,7 +45,14 @@ def test_outcome_changes_land_in_exactly_one_section() -> None:
     assert nodeids(cmp.added) == ["new"] and nodeids(cmp.removed) == ["gone"]
     assert cmp.slower == [] and cmp.faster == []
     assert cmp.base_counts == {"passed": 4, "failed": 2, "error": 1}
-    assert cmp.head_counts == {"failed": 1, "passed": 2, "crashed": 1, "skipped": 1, "timeout": 1, "xfailed": 1}
+    assert cmp.head_counts == {
+        "failed": 1,
+        "passed": 2,
+        "crashed": 1,
+        "skipped": 1,
+        "timeout": 1,
+        "xfailed": 1,
+    }
 
 
 def test_a_skipped_test_that_now_fails_is_a_new_failure() -> None:
@@ -47,13 +68,20 @@ def test_only_final_attempts_count() -> None:
 
 
 def test_slower_needs_both_the_ratio_and_the_absolute_difference() -> None:
-    base = [res("tiny", "passed", 0.001), res("long", "passed", 10.0), res("real", "passed", 0.2),
-            res("quicker", "passed", 1.0), res("failing", "failed", 0.1)]
-    head = [res("tiny", "passed", 0.004),   # 4x, but only 3 ms
-            res("long", "passed", 11.0),    # +1 s, but only 1.1x
-            res("real", "passed", 0.5),     # 2.5x and +0.3 s
-            res("quicker", "passed", 0.3),  # 3.3x faster, -0.7 s
-            res("failing", "failed", 5.0)]  # failing: its time says nothing
+    base = [
+        res("tiny", "passed", 0.001),
+        res("long", "passed", 10.0),
+        res("real", "passed", 0.2),
+        res("quicker", "passed", 1.0),
+        res("failing", "failed", 0.1),
+    ]
+    head = [
+        res("tiny", "passed", 0.004),  # 4x, but only 3 ms
+        res("long", "passed", 11.0),  # +1 s, but only 1.1x
+        res("real", "passed", 0.5),  # 2.5x and +0.3 s
+        res("quicker", "passed", 0.3),  # 3.3x faster, -0.7 s
+        res("failing", "failed", 5.0),
+    ]  # failing: its time says nothing
     cmp = compare(base, head)
     assert nodeids(cmp.slower) == ["real"]
     assert cmp.slower[0].ratio == pytest.approx(2.5)
@@ -77,13 +105,23 @@ def test_bad_thresholds_are_refused() -> None:
 
 def test_json_form_names_every_section() -> None:
     data = compare([res("a", "passed")], [res("a", "failed", message="boom")]).as_dict()
-    assert data["new_failures"] == [{"nodeid": "a", "base": "passed", "head": "failed",
-                                     "base_seconds": 0.01, "head_seconds": 0.01, "message": "boom"}]
+    assert data["new_failures"] == [
+        {
+            "nodeid": "a",
+            "base": "passed",
+            "head": "failed",
+            "base_seconds": 0.01,
+            "head_seconds": 0.01,
+            "message": "boom",
+        }
+    ]
     assert data["fixed"] == [] and data["slower"] == []
 
 
 def test_an_added_failing_test_is_an_added_failure() -> None:
-    cmp = compare([res("a", "passed")], [res("a", "passed"), res("new_ok", "passed"), res("new_bad", "failed")])
+    cmp = compare(
+        [res("a", "passed")], [res("a", "passed"), res("new_ok", "passed"), res("new_bad", "failed")]
+    )
     assert nodeids(cmp.added) == ["new_bad", "new_ok"]
     assert nodeids(cmp.added_failures) == ["new_bad"] and cmp.new_failures == []
     assert [r["nodeid"] for r in cmp.as_dict()["added_failures"]] == ["new_bad"]  # type: ignore[index]

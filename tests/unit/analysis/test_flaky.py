@@ -20,8 +20,12 @@ def window(*columns: tuple[str | None, dict[str, str]]) -> tuple[list[RunStats],
         store.start_run(RunInfo(run_id=rid, start=1000.0 + i, git_commit=commit))
         for nodeid, outcome in outcomes.items():
             if outcome == "retried":
-                store.add_results([Result(rid, nodeid, "failed", attempt=1, final=False),
-                                   Result(rid, nodeid, "passed", attempt=2, flaky=True)])
+                store.add_results(
+                    [
+                        Result(rid, nodeid, "failed", attempt=1, final=False),
+                        Result(rid, nodeid, "passed", attempt=2, flaky=True),
+                    ]
+                )
             else:
                 store.add_results([Result(rid, nodeid, outcome, message=f"{outcome} in {rid}")])
         store.finish_run(rid, "finished", 1000.5 + i, 0, {})
@@ -47,10 +51,12 @@ def test_two_flips_make_a_test_flaky_and_one_flip_is_a_fix() -> None:
 
 
 def test_one_flip_on_the_same_commit_is_enough_a_change_of_commit_is_not() -> None:
-    runs, series = window(("abc", {"t": "passed", "u": "passed", "v": "passed"}),
-                          ("abc", {"t": "crashed", "u": "passed", "v": "passed"}),
-                          ("def", {"t": "passed", "u": "failed", "v": "passed"}),
-                          ("ghi", {"t": "passed", "u": "passed", "v": "passed"}))
+    runs, series = window(
+        ("abc", {"t": "passed", "u": "passed", "v": "passed"}),
+        ("abc", {"t": "crashed", "u": "passed", "v": "passed"}),
+        ("def", {"t": "passed", "u": "failed", "v": "passed"}),
+        ("ghi", {"t": "passed", "u": "passed", "v": "passed"}),
+    )
     found = {f.nodeid: f for f in find_flaky(runs, series)}
     assert set(found) == {"t", "u"}  # u flipped twice (fail between passes): flaky too
     assert found["t"].same_commit == 1 and found["u"].same_commit == 0

@@ -12,7 +12,10 @@ from testfleet.analysis.forecast import ForecastPoint, ets_points, forecast, lin
 
 def test_a_perfect_line_is_continued_with_no_spread() -> None:
     points = linear_points([10.0, 12.0, 14.0, 16.0], 2)
-    assert [(p.step, p.mean, p.lo95, p.hi95) for p in points] == [(1, 18.0, 18.0, 18.0), (2, 20.0, 20.0, 20.0)]
+    assert [(p.step, p.mean, p.lo95, p.hi95) for p in points] == [
+        (1, 18.0, 18.0, 18.0),
+        (2, 20.0, 20.0, 20.0),
+    ]
 
 
 def test_bounds_are_clipped_at_zero_and_bad_arguments_refused() -> None:
@@ -26,8 +29,9 @@ def test_bounds_are_clipped_at_zero_and_bad_arguments_refused() -> None:
         forecast([1.0, 2.0, 3.0], 1, method="magic")
 
 
-def coverage(method: str, series: int = 60,
-             points: Callable[[list[float]], Sequence[ForecastPoint]] | None = None) -> tuple[float, float]:
+def coverage(
+    method: str, series: int = 60, points: Callable[[list[float]], Sequence[ForecastPoint]] | None = None
+) -> tuple[float, float]:
     """Share of held-out points inside the 80% and 95% intervals over random trending series."""
     rng = random.Random(42)
     in80 = in95 = total = 0
@@ -59,4 +63,3 @@ def test_ets_intervals_are_honest_with_the_envelope_and_not_without() -> None:
 def test_auto_is_ets_from_ten_runs_on() -> None:
     assert forecast([float(i) for i in range(10)], 1).method == "ets"
     assert forecast([float(i) for i in range(9)], 1).method == "linear"
-

@@ -23,10 +23,15 @@ def test_mann_whitney_matches_the_asymptotic_reference_with_ties() -> None:
     assert separated < 0.01
 
 
-@pytest.mark.parametrize(("q", "a", "b", "expected"), [
-    (0.025, 3.5, 27.5, 0.0289806), (0.975, 3.5, 27.5, 0.2434016),
-    (0.5, 0.5, 40.5, 0.0056353), (0.975, 0.5, 0.5, 0.9984587),
-])
+@pytest.mark.parametrize(
+    ("q", "a", "b", "expected"),
+    [
+        (0.025, 3.5, 27.5, 0.0289806),
+        (0.975, 3.5, 27.5, 0.2434016),
+        (0.5, 0.5, 40.5, 0.0056353),
+        (0.975, 0.5, 0.5, 0.9984587),
+    ],
+)
 def test_beta_quantiles(q: float, a: float, b: float, expected: float) -> None:
     assert beta_ppf(q, a, b) == pytest.approx(expected, abs=1e-6)
 

@@ -20,8 +20,12 @@ def make_store() -> MemoryStore:
         rid = f"r{i:02d}"
         store.start_run(RunInfo(run_id=rid, start=100.0 * i, git_commit=f"c{i}", partial=i == 5))
         slow = 0.2 * (1 + 0.01 * (i % 3)) if i < 11 else 1.0
-        store.add_results([Result(rid, "a", "passed", call_duration=slow),
-                           Result(rid, "b", "failed" if i == 11 else "passed", call_duration=0.1)])
+        store.add_results(
+            [
+                Result(rid, "a", "passed", call_duration=slow),
+                Result(rid, "b", "failed" if i == 11 else "passed", call_duration=0.1),
+            ]
+        )
         if i > 3:
             store.add_results([Result(rid, "new", "skipped")])
         store.finish_run(rid, "finished", 100.0 * i + 7, 0, {})
@@ -34,7 +38,12 @@ def test_run_trends_leave_partial_runs_out_and_count_per_run() -> None:
     assert [r.run_id for r in runs] == [f"r{i:02d}" for i in range(12) if i != 5]
     rows = run_trends(runs)
     assert [(r["tests"], r["failed"], r["skipped"]) for r in rows][:4] == [(2, 0, 0)] * 4
-    assert (rows[-1]["tests"], rows[-1]["failed"], rows[-1]["pass_rate"], rows[-1]["wall_seconds"]) == (3, 1, 0.5, 7.0)
+    assert (rows[-1]["tests"], rows[-1]["failed"], rows[-1]["pass_rate"], rows[-1]["wall_seconds"]) == (
+        3,
+        1,
+        0.5,
+        7.0,
+    )
     assert metric(runs, "test_seconds")[-1] == 1.1
     assert len(store.run_stats(limit=100, include_partial=True)) == 12
     series = {s.nodeid: s for s in store.test_series([r.run_id for r in runs])}

@@ -17,7 +17,7 @@ import pytest
 
 from testfleet.audit.discover import parse_file
 from testfleet.audit.filerules import analyze
-from testfleet.audit.rules import RULES
+from testfleet.audit.registry import RULES
 
 CORPUS = Path(__file__).parent / "corpus"
 CORPUS_FILES = sorted(p for p in CORPUS.glob("*.py") if p.name != "conftest.py")
@@ -87,8 +87,10 @@ def table() -> str:
     rows = ["| rule | positives | TP | FP | FN | precision | recall |", "|---|---|---|---|---|---|---|"]
     for rule, c in stats.items():
         p, r = _ratio(c["tp"], c["tp"] + c["fp"]), _ratio(c["tp"], c["tp"] + c["fn"])
-        rows.append(f"| `{rule}` | {c['tp'] + c['fn']} | {c['tp']} | {c['fp']} | {c['fn']} | "
-                    f"{'n/a' if p is None else f'{p:.2f}'} | {'n/a' if r is None else f'{r:.2f}'} |")
+        rows.append(
+            f"| `{rule}` | {c['tp'] + c['fn']} | {c['tp']} | {c['fp']} | {c['fn']} | "
+            f"{'n/a' if p is None else f'{p:.2f}'} | {'n/a' if r is None else f'{r:.2f}'} |"
+        )
     return f"Corpus: {len(CORPUS_FILES)} files, {n_tests} labelled tests.\n\n" + "\n".join(rows)
 
 

@@ -18,7 +18,10 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_node_ids_for_functions_classes_nested_and_inherited(tmp_path: Path) -> None:
-    p = _write(tmp_path, "test_ids.py", """
+    p = _write(
+        tmp_path,
+        "test_ids.py",
+        """
 import unittest
 class Base:
     def test_inherited(self):
@@ -46,10 +49,16 @@ def test_top():
     assert 1
 def helper_test():
     assert 1
-""")
+""",
+    )
     pf = parse_file(p, "test_ids.py")
     assert [t.nodeid for t in pf.tests] == [
-        "TestA::test_own", "TestA::test_inherited", "TestA::TestInner::test_deep", "Case::testCamel", "test_top"]
+        "TestA::test_own",
+        "TestA::test_inherited",
+        "TestA::TestInner::test_deep",
+        "Case::testCamel",
+        "test_top",
+    ]
     assert {t.nodeid: t.style for t in pf.tests}["Case::testCamel"] == "unittest"
 
 
@@ -101,7 +110,9 @@ def test_path_without_tests_and_missing_path_are_reported(tmp_path: Path) -> Non
     from testfleet.audit.engine import run_audit
 
     (tmp_path / "empty").mkdir()
-    result = run_audit(AuditOptions(paths=[str(tmp_path / "empty"), str(tmp_path / "nope")], root=str(tmp_path)))
+    result = run_audit(
+        AuditOptions(paths=[str(tmp_path / "empty"), str(tmp_path / "nope")], root=str(tmp_path))
+    )
     assert result.files == []
     assert result.score is None
     assert any("does not exist" in p for p in result.measurement.problems)

@@ -32,7 +32,7 @@ def _fn(src: str, name: str) -> str:
 def test_default_return_uses_annotation_and_keeps_docstring() -> None:
     out = _mutate(ast.parse(SRC), 2, "default-return")
     assert out is not None
-    assert _fn(out, "f") == "def f(x: int) -> int:\n    \"\"\"Doc.\"\"\"\n    return 0"
+    assert _fn(out, "f") == 'def f(x: int) -> int:\n    """Doc."""\n    return 0'
 
 
 def test_default_return_of_generator_is_an_empty_generator() -> None:

@@ -88,15 +88,22 @@ def test_checks_counted_per_test_exclude_the_workers_own_asserts(
     # a fresh rewrite of testfleet's modules, with the pass hook (as measure.probe_env does)
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(pytester.path / "pycache"))
     result = pytester.runpytest_subprocess(
-        "-p", "testfleet.audit.probe", "-o", "enable_assertion_pass_hook=true", "-p", "no:cacheprovider",
+        "-p",
+        "testfleet.audit.probe",
+        "-o",
+        "enable_assertion_pass_hook=true",
+        "-p",
+        "no:cacheprovider",
     )
     result.assert_outcomes(passed=4)
-    records = [json.loads(line) for f in sorted(out.glob("tests-*.jsonl"))
-               for line in f.read_text(encoding="utf-8").splitlines()]
+    records = [
+        json.loads(line)
+        for f in sorted(out.glob("tests-*.jsonl"))
+        for line in f.read_text(encoding="utf-8").splitlines()
+    ]
     assert [(r["nodeid"], r["outcome"], r["checks"]) for r in records] == [
         ("test_order.py::test_checks", "passed", 1),
         ("test_order.py::test_smoke", "passed", 0),
         ("test_order.py::test_mock_only", "passed", 1),
         ("test_order.py::test_fixture_checks", "passed", 1),
     ]
-

@@ -16,7 +16,7 @@ from testfleet.audit.report_json import render as render_json
 from testfleet.audit.report_md import render as render_md
 from testfleet.audit.score import checklist_cap, file_subscores, score_range, score_result, static_subscore
 
-SUITE = '''
+SUITE = """
 import pytest, subprocess, sys
 from hypothesis import given, strategies as st
 
@@ -37,7 +37,7 @@ def test_property(x):
 def test_cli():
     out = subprocess.run([sys.executable, "-m", "thing"], capture_output=True)
     assert out.returncode == 0
-'''
+"""
 
 
 def _file(findings: list[tuple[str | None, str]], n_tests: int) -> FileReport:
@@ -59,8 +59,9 @@ def test_static_subscore_floors_at_zero_and_is_none_without_tests() -> None:
 def test_unmeasured_subscores_widen_the_range_instead_of_counting_as_full_marks() -> None:
     none = {"static": None, "checks": None, "stability": None, "coverage": None, "mutation": None}
     assert score_range({**none, "static": 0.5}) == (1.8, 8.2)  # 10 * 0.35 * 0.5 = 1.75; + 6.5
-    assert score_range({"static": 1.0, "checks": 0.0, "stability": 1.0, "coverage": 0.5, "mutation": 1.0}) \
-        == (8.0, 8.0)
+    assert score_range(
+        {"static": 1.0, "checks": 0.0, "stability": 1.0, "coverage": 0.5, "mutation": 1.0}
+    ) == (8.0, 8.0)
     assert score_range(none) is None
     assert score_range({**none, "static": 1.0}, cap=6.0) == (3.5, 6.0)
 
@@ -69,16 +70,30 @@ def test_checklist_cap_counts_quality_and_presence_fails() -> None:
     def item(id_: str, status: str) -> CheckItem:
         return CheckItem(id_, id_, status, "")
 
-    assert checklist_cap([item("branch-coverage", "measured-pass"), item("mutation-score", "not-measured")]) == 10
-    assert checklist_cap([item("branch-coverage", "measured-fail"), item("e2e-present", "measured-fail")]) == 8.0
+    assert (
+        checklist_cap([item("branch-coverage", "measured-pass"), item("mutation-score", "not-measured")])
+        == 10
+    )
+    assert (
+        checklist_cap([item("branch-coverage", "measured-fail"), item("e2e-present", "measured-fail")]) == 8.0
+    )
     assert checklist_cap([item("e2e-present", "measured-fail")]) == 9.5
 
 
 def test_suite_score_is_consistent_with_its_checklist() -> None:
     """Issue 22: 10.0/10 was printed above 'branch coverage: FAIL 55.0%' and 'all tests pass: FAIL'."""
-    tests = [TestCaseInfo(f"test_{i}", "t.py", i, "pytest", types=["unit", "end-to-end", "performance",
-                                                                    "fault-injection", "property-based"],
-                          outcome="passed" if i else "failed", executed_checks=1) for i in range(40)]
+    tests = [
+        TestCaseInfo(
+            f"test_{i}",
+            "t.py",
+            i,
+            "pytest",
+            types=["unit", "end-to-end", "performance", "fault-injection", "property-based"],
+            outcome="passed" if i else "failed",
+            executed_checks=1,
+        )
+        for i in range(40)
+    ]
     result = AuditResult(root=".", files=[FR("t.py", tests=tests)])
     m = result.measurement
     m.ran, m.total_branches, m.covered_branches = True, 100, 55
@@ -96,12 +111,18 @@ def test_suite_score_is_consistent_with_its_checklist() -> None:
 
 def test_file_subscores_from_measured_outcomes() -> None:
     fr = _file([], 4)
-    for t, (outcome, checks) in zip(fr.tests, [("passed", 2), ("passed", 0), ("failed", 1), ("skipped", 0)],
-                                    strict=True):
+    for t, (outcome, checks) in zip(
+        fr.tests, [("passed", 2), ("passed", 0), ("failed", 1), ("skipped", 0)], strict=True
+    ):
         t.outcome, t.executed_checks = outcome, checks
     subs = file_subscores(fr, (3, 1), 0.4)
-    assert subs == {"static": 1.0, "checks": 0.5, "stability": pytest.approx(2 / 3), "coverage": 0.4,
-                    "mutation": 0.75}
+    assert subs == {
+        "static": 1.0,
+        "checks": 0.5,
+        "stability": pytest.approx(2 / 3),
+        "coverage": 0.4,
+        "mutation": 0.75,
+    }
 
 
 @pytest.fixture
@@ -124,14 +145,23 @@ def test_static_result_classifies_and_scores(audited) -> None:
     assert status["no-cannot-fail"] == "measured-fail"
     assert status["branch-coverage"] == "not-measured"
     assert status["mutation-score"] == "not-measured"
-    assert [m.category for m in audited.missing] == ["integration", "performance", "fault-injection", "security"]
+    assert [m.category for m in audited.missing] == [
+        "integration",
+        "performance",
+        "fault-injection",
+        "security",
+    ]
 
 
 def test_json_report_schema(audited) -> None:
     data = json.loads(render_json(audited))
     assert data["schema"] == "testfleet-audit/1"
-    assert {"rule": "did-not-crash", "path": "test_suite.py", "line": 10, "test": "TestThing::test_weak"}.items() \
-        <= next(f for f in data["findings"] if f["rule"] == "did-not-crash").items()
+    assert {
+        "rule": "did-not-crash",
+        "path": "test_suite.py",
+        "line": 10,
+        "test": "TestThing::test_weak",
+    }.items() <= next(f for f in data["findings"] if f["rule"] == "did-not-crash").items()
     assert (data["score"], data["score_high"]) == (2.4, 6.0)
     assert data["unmeasured"] == ["checks", "stability", "coverage", "mutation"]
     assert data["measurement"]["mutation_score"] is None

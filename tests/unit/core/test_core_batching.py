@@ -29,13 +29,16 @@ def test_nap_is_half_the_smallest_queue_and_capped() -> None:
     assert nap_seconds([worker(1000, 0.01)]) == NAP_MAX
 
 
-@pytest.mark.parametrize("other", [
-    pytest.param(dict(queued=2, avg=0.0005), id="too-little-queued"),
-    pytest.param(dict(queued=40, avg=None), id="no-test-finished-yet"),
-    pytest.param(dict(queued=40, avg=0.001, status=WorkerStatus.STOPPING), id="stopping"),
-    pytest.param(dict(queued=40, avg=0.001, status=WorkerStatus.HALTED), id="halted"),
-    pytest.param(dict(queued=0, avg=0.001), id="idle"),
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(dict(queued=2, avg=0.0005), id="too-little-queued"),
+        pytest.param(dict(queued=40, avg=None), id="no-test-finished-yet"),
+        pytest.param(dict(queued=40, avg=0.001, status=WorkerStatus.STOPPING), id="stopping"),
+        pytest.param(dict(queued=40, avg=0.001, status=WorkerStatus.HALTED), id="halted"),
+        pytest.param(dict(queued=0, avg=0.001), id="idle"),
+    ],
+)
 def test_no_nap_while_any_worker_could_starve(other: dict[str, Any]) -> None:
     assert nap_seconds([worker(40, 0.001), worker(other.pop("queued"), other.pop("avg"), **other)]) == 0.0
 
@@ -119,8 +122,11 @@ def bare_controller(monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, list[s
     c.ledger = Ledger(len(c.items))
     c.observed, c.observed_n = {}, {}
     c.scheduler = FakeScheduler()  # type: ignore[assignment]
-    c.state = SimpleNamespace(progress=SimpleNamespace(started=lambda wid, nodeid: None),  # type: ignore[assignment]
-                              bus=SimpleNamespace(wants=lambda kind: False), attempts={})
+    c.state = SimpleNamespace(
+        progress=SimpleNamespace(started=lambda wid, nodeid: None),  # type: ignore[assignment]
+        bus=SimpleNamespace(wants=lambda kind: False),
+        attempts={},
+    )
     fed: list[str] = []
     settled: list[int] = []
     monkeypatch.setattr(c, "_feed", lambda w: fed.append(w.id))

@@ -32,13 +32,25 @@ def test_without_workers_the_default_goes_first(monkeypatch: pytest.MonkeyPatch)
 
 def test_value_options_translate_in_place() -> None:
     argv = ["--timeout", "5", "--report-json=out.json", "--db", "none", "-w", "2"]
-    assert translate(argv) == ["--fleet-timeout", "5", "--fleet-report-json", "out.json", "--fleet-db", "none",
-                               "--fleet", "2"]
+    assert translate(argv) == [
+        "--fleet-timeout",
+        "5",
+        "--fleet-report-json",
+        "out.json",
+        "--fleet-db",
+        "none",
+        "--fleet",
+        "2",
+    ]
 
 
 def test_flags_without_values() -> None:
     assert translate(["--ray-no-ship", "--allow-unschedulable", "-w", "1"]) == [
-        "--fleet-ray-no-ship", "--fleet-allow-unschedulable", "--fleet", "1"]
+        "--fleet-ray-no-ship",
+        "--fleet-allow-unschedulable",
+        "--fleet",
+        "1",
+    ]
 
 
 def test_flag_given_a_value_aborts() -> None:
@@ -61,8 +73,10 @@ def test_an_option_is_not_taken_for_a_value() -> None:
         translate(["-w", "-q", "tests"])
 
 
-@pytest.mark.parametrize(("typo", "meant"), [("--workrs", "--workers"), ("--timout", "--timeout"),
-                                             ("--report-jsn", "--report-json")])
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [("--workrs", "--workers"), ("--timout", "--timeout"), ("--report-jsn", "--report-json")],
+)
 def test_close_misspelling_of_a_flag_says_did_you_mean(typo: str, meant: str) -> None:
     with pytest.raises(Abort, match=rf"^unrecognized option {typo} \(did you mean {meant}\?\)$"):
         translate([typo, "2"])
@@ -92,8 +106,18 @@ def test_help_is_generated_from_the_option_table_and_fits_80_columns() -> None:
 
 def test_unknown_options_pass_through_in_order_and_position() -> None:
     argv = ["-x", "-k", "slow and not db", "-w", "2", "tests/a.py", "--lf", "-p", "no:cacheprovider", "-vv"]
-    assert translate(argv) == ["-x", "-k", "slow and not db", "--fleet", "2", "tests/a.py", "--lf", "-p",
-                               "no:cacheprovider", "-vv"]
+    assert translate(argv) == [
+        "-x",
+        "-k",
+        "slow and not db",
+        "--fleet",
+        "2",
+        "tests/a.py",
+        "--lf",
+        "-p",
+        "no:cacheprovider",
+        "-vv",
+    ]
 
 
 def test_double_dash_ends_testfleet_options() -> None:
@@ -111,9 +135,21 @@ def test_resume_with_and_without_value(tmp_path: Path) -> None:
 
 def test_repeatable_options_keep_every_occurrence() -> None:
     assert translate(["--tag", "gpu", "--tag=web", "-w", "1"]) == [
-        "--fleet-tag", "gpu", "--fleet-tag", "web", "--fleet", "1"]
+        "--fleet-tag",
+        "gpu",
+        "--fleet-tag",
+        "web",
+        "--fleet",
+        "1",
+    ]
 
 
 def test_order_deadline_and_auto_values_pass_verbatim() -> None:
     assert translate(["--order", "random:3", "--deadline", "1h30m", "-w", "auto"]) == [
-        "--fleet-order", "random:3", "--fleet-deadline", "1h30m", "--fleet", "auto"]
+        "--fleet-order",
+        "random:3",
+        "--fleet-deadline",
+        "1h30m",
+        "--fleet",
+        "auto",
+    ]

@@ -58,10 +58,19 @@ def test_parse_seconds() -> None:
         config.parse_seconds("--timeout", "-1")
 
 
-@pytest.mark.parametrize(("value", "seconds"), [
-    ("90", 90.0), ("90s", 90.0), ("10m", 600.0), ("1h30m", 5400.0), ("1h", 3600.0), ("2m30s", 150.0),
-    ("1.5m", 90.0), (" 5m ", 300.0),
-])
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("90", 90.0),
+        ("90s", 90.0),
+        ("10m", 600.0),
+        ("1h30m", 5400.0),
+        ("1h", 3600.0),
+        ("2m30s", 150.0),
+        ("1.5m", 90.0),
+        (" 5m ", 300.0),
+    ],
+)
 def test_parse_duration(value: str, seconds: float) -> None:
     assert config.parse_duration("--deadline", value) == seconds
 
@@ -79,10 +88,16 @@ def test_parse_duration_rejects_zero_and_passes_none() -> None:
     assert config.parse_duration("--deadline", None) is None
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("duration", ("duration", None)), ("collection", ("collection", None)),
-    ("failed-first", ("failed-first", None)), ("random", ("random", None)), ("random:42", ("random", 42)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("duration", ("duration", None)),
+        ("collection", ("collection", None)),
+        ("failed-first", ("failed-first", None)),
+        ("random", ("random", None)),
+        ("random:42", ("random", 42)),
+    ],
+)
 def test_parse_order(value: str, expected: tuple[str, int | None]) -> None:
     assert config.parse_order(value) == expected
 
@@ -102,7 +117,13 @@ def test_parse_order_rejects() -> None:
 def test_defaults(tmp_path: Path) -> None:
     s = config.build({}, tmp_path)
     assert s == config.Settings()
-    assert (s.workers, s.workers_given, s.order, s.port_base, s.port_count) == (2, False, "duration", 40000, 50)
+    assert (s.workers, s.workers_given, s.order, s.port_base, s.port_count) == (
+        2,
+        False,
+        "duration",
+        40000,
+        50,
+    )
 
 
 def test_flag_beats_env_beats_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +141,9 @@ def test_empty_env_var_counts_as_unset(tmp_path: Path, monkeypatch: pytest.Monke
     assert config.build({}, pyproject(tmp_path, "workers = 5")).workers == 5
 
 
-def test_env_values_are_validated_with_the_variable_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_values_are_validated_with_the_variable_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TESTFLEET_START", "thread")
     with pytest.raises(UsageError, match=r"^TESTFLEET_START: 'thread' is not one of fork, spawn$"):
         config.build({}, tmp_path)
@@ -132,7 +155,8 @@ def test_pyproject_values_are_validated_with_the_key(tmp_path: Path) -> None:
 
 
 def test_flag_values_are_validated_with_the_pytest_option_unless_spelled(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from testfleet import options
 
     monkeypatch.setattr(options, "spelled", {})
@@ -143,9 +167,13 @@ def test_flag_values_are_validated_with_the_pytest_option_unless_spelled(
         config.build({"workers": "0"}, tmp_path)
 
 
-@pytest.mark.parametrize(("body", "tags"), [('tags = "browser"', ["browser"]), ('tags = "a, b"', ["a", "b"]),
-                                            ('tags = ["x"]', ["x"])])
-def test_tags_string_in_pyproject_is_one_tag_or_a_comma_list(tmp_path: Path, body: str, tags: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("body", "tags"),
+    [('tags = "browser"', ["browser"]), ('tags = "a, b"', ["a", "b"]), ('tags = ["x"]', ["x"])],
+)
+def test_tags_string_in_pyproject_is_one_tag_or_a_comma_list(
+    tmp_path: Path, body: str, tags: list[str]
+) -> None:
     assert config.build({}, pyproject(tmp_path, body)).tags == tags
 
 
@@ -162,7 +190,9 @@ def test_report_json_is_checked_before_the_run(tmp_path: Path, monkeypatch: pyte
         config.build({"report_json": str(tmp_path)}, tmp_path)
     with pytest.raises(UsageError, match=r"directory .*nope does not exist$"):
         config.build({"report_json": str(tmp_path / "nope" / "r.json")}, tmp_path)
-    assert config.build({"report_json": str(tmp_path / "r.json")}, tmp_path).report_json == str(tmp_path / "r.json")
+    assert config.build({"report_json": str(tmp_path / "r.json")}, tmp_path).report_json == str(
+        tmp_path / "r.json"
+    )
 
 
 def test_every_pyproject_key_and_env_var_comes_from_the_option_table(tmp_path: Path) -> None:
@@ -189,7 +219,9 @@ def test_unknown_pyproject_key_names_it_and_the_known_keys(tmp_path: Path) -> No
     with pytest.raises(UsageError) as info:
         config.build({}, pyproject(tmp_path, "wokers = 3"))
     message = str(info.value)
-    assert message.startswith("[tool.testfleet]: unknown key 'wokers' (did you mean 'workers'?); known keys: ")
+    assert message.startswith(
+        "[tool.testfleet]: unknown key 'wokers' (did you mean 'workers'?); known keys: "
+    )
     assert "workers" in message.split("known keys: ")[1].split(", ")
 
 

@@ -53,7 +53,9 @@ class TestMarked:
         ("doc.txt", ("doc.txt", "", "doc.txt")),
     ],
 )
-def test_derived_reads_module_parent_and_name_off_the_node_id(nodeid: str, expected: tuple[str, str, str]) -> None:
+def test_derived_reads_module_parent_and_name_off_the_node_id(
+    nodeid: str, expected: tuple[str, str, str]
+) -> None:
     assert derived(nodeid) == expected
 
 
@@ -71,16 +73,24 @@ def test_expanded_items_give_the_scheduler_what_the_items_say(pytester: pytest.P
         assert spec.name == (getattr(item, "originalname", None) or item.name)
         assert spec.scope == wide_scope(item)
     by_name = {s.name: s for s in specs}
-    assert set(by_name) == {"test_plain", "test_param", "test_module_fixture", "test_inner", "test_other"}, [s.nodeid for s in specs]
+    assert set(by_name) == {"test_plain", "test_param", "test_module_fixture", "test_inner", "test_other"}, [
+        s.nodeid for s in specs
+    ]
     inner = by_name["test_inner"]
     # The closest mark wins per key; the class's marks still apply where the method is silent.
-    assert (inner.requires, inner.tags, inner.group, inner.scope) == ({"cpus": 2.0}, frozenset({"gpu"}), "g", "class")
+    assert (inner.requires, inner.tags, inner.group, inner.scope) == (
+        {"cpus": 2.0},
+        frozenset({"gpu"}),
+        "g",
+        "class",
+    )
     other = by_name["test_other"]
     assert (other.requires, other.tags, other.group) == ({}, frozenset({"gpu"}), "g")
     assert by_name["test_module_fixture"].scope == "module"
     assert by_name["test_plain"].tags == frozenset()
     assert expand(nodeids, extra)[[s.name for s in specs].index("test_inner")]["dependency"] == [
-        {"args": [], "kwargs": {"name": "first"}}]
+        {"args": [], "kwargs": {"name": "first"}}
+    ]
 
 
 def test_plain_items_cost_no_extra_fields(pytester: pytest.Pytester) -> None:

@@ -165,10 +165,17 @@ def test_fileno_is_the_socket_fileno(pair: tuple[Channel, Channel]) -> None:
     assert writer.fileno() == writer.sock.fileno()
 
 
-@pytest.mark.parametrize("value", [
-    ["t.py", 12, "TestA.test_b[\u2603-\"q\"\n]"], ["t.py", None, "t.py"], ["t.py", True, "x"], ["t.py", 1.5, "x"],
-    ["t.py", 1, 2], [1, "x"],
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["t.py", 12, 'TestA.test_b[\u2603-"q"\n]'],
+        ["t.py", None, "t.py"],
+        ["t.py", True, "x"],
+        ["t.py", 1.5, "x"],
+        ["t.py", 1, 2],
+        [1, "x"],
+    ],
+)
 def test_the_fast_encoders_write_what_the_message_encoder_writes(value: list[object]) -> None:
     """A worker's results are encoded once, in parts, for its journal and the wire: the parts
     must be the JSON the controller would have got from one ``encode``."""
@@ -184,8 +191,9 @@ def test_a_done_frame_is_the_message_encode_makes(pair: tuple[Channel, Channel])
     location = messages.encode_location(("t.py", 7, "test_y"))
     expected = {"t": "done", "i": 4, "r": reports, "kw": ["test_x", "t.py"]}
     assert done.frame() == encode(expected)
-    assert done.frame(5, 1733380000.123456, location) == encode({**expected, "next": [5, 1733380000.123456,
-                                                                                      ("t.py", 7, "test_y")]})
+    assert done.frame(5, 1733380000.123456, location) == encode(
+        {**expected, "next": [5, 1733380000.123456, ("t.py", 7, "test_y")]}
+    )
     writer, reader = pair
     reader.sock.setblocking(True)
     writer.queue_frame(done.frame())

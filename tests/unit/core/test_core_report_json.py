@@ -52,15 +52,36 @@ def result(nodeid: str, outcome: str, **kw: Any) -> model.TestResult:
 
 def sample_state() -> FakeState:
     items = [{"nodeid": "t.py::test_a"}, {"nodeid": "t.py::test_b"}, {"nodeid": "t.py::test_c"}]
-    flaky_final = result("t.py::test_b", "passed", attempt=2, worker="w1", call_duration=0.5,
-                         setup_duration=0.0000014, flaky=True)
+    flaky_final = result(
+        "t.py::test_b",
+        "passed",
+        attempt=2,
+        worker="w1",
+        call_duration=0.5,
+        setup_duration=0.0000014,
+        flaky=True,
+    )
     state = FakeState(
         items=items,
-        final={0: result("t.py::test_a", "failed", worker="w0", call_duration=1.23456789, message="assert 1 == 2"),
-               1: flaky_final},
+        final={
+            0: result(
+                "t.py::test_a", "failed", worker="w0", call_duration=1.23456789, message="assert 1 == 2"
+            ),
+            1: flaky_final,
+        },
         attempts={1: [result("t.py::test_b", "failed", final=False), flaky_final]},
-        workers={"w0": {"id": "w0", "pid": 11, "peak_rss_kb": 900, "tests": 1, "exit": "ok", "start_seconds": 0.2,
-                        "cpu_seconds": 1.75, "secret": "not reported"}},
+        workers={
+            "w0": {
+                "id": "w0",
+                "pid": 11,
+                "peak_rss_kb": 900,
+                "tests": 1,
+                "exit": "ok",
+                "start_seconds": 0.2,
+                "cpu_seconds": 1.75,
+                "secret": "not reported",
+            }
+        },
         replacements=[{"worker": "w1", "seconds": 0.4}],
         lost_workers=[{"worker": "w2"}],
     )
@@ -70,12 +91,33 @@ def sample_state() -> FakeState:
 def test_tests_are_listed_in_collection_order_with_not_run_for_missing_results() -> None:
     tests = build_report(sample_state())["tests"]
     assert tests == [
-        {"nodeid": "t.py::test_a", "outcome": "failed", "duration": 1.234568, "worker": "w0", "attempts": 1,
-         "message": "assert 1 == 2", "flaky": False},
-        {"nodeid": "t.py::test_b", "outcome": "passed", "duration": 0.500001, "worker": "w1", "attempts": 2,
-         "message": None, "flaky": True},
-        {"nodeid": "t.py::test_c", "outcome": "not_run", "duration": 0.0, "worker": None, "attempts": 0,
-         "message": None, "flaky": False},
+        {
+            "nodeid": "t.py::test_a",
+            "outcome": "failed",
+            "duration": 1.234568,
+            "worker": "w0",
+            "attempts": 1,
+            "message": "assert 1 == 2",
+            "flaky": False,
+        },
+        {
+            "nodeid": "t.py::test_b",
+            "outcome": "passed",
+            "duration": 0.500001,
+            "worker": "w1",
+            "attempts": 2,
+            "message": None,
+            "flaky": True,
+        },
+        {
+            "nodeid": "t.py::test_c",
+            "outcome": "not_run",
+            "duration": 0.0,
+            "worker": None,
+            "attempts": 0,
+            "message": None,
+            "flaky": False,
+        },
     ]
 
 
@@ -86,8 +128,17 @@ def test_run_level_fields() -> None:
         "exit_code": 1,
         "collected": 3,
         "counts": {"failed": 1, "passed": 1},
-        "workers": [{"id": "w0", "pid": 11, "peak_rss_kb": 900, "tests": 1, "exit": "ok", "start_seconds": 0.2,
-                     "cpu_seconds": 1.75}],
+        "workers": [
+            {
+                "id": "w0",
+                "pid": 11,
+                "peak_rss_kb": 900,
+                "tests": 1,
+                "exit": "ok",
+                "start_seconds": 0.2,
+                "cpu_seconds": 1.75,
+            }
+        ],
         "controller_peak_rss_kb": 51200,
         "controller_cpu_seconds": 2.5,
         "replacements": [{"worker": "w1", "seconds": 0.4}],
@@ -103,11 +154,21 @@ def test_run_level_fields() -> None:
 
 
 def test_missing_worker_fields_are_null_and_store_can_be_disabled() -> None:
-    state = FakeState(items=[], workers={"w3": {"id": "w3"}}, settings=FakeSettings(db="none"),
-                      store_error="locked")
+    state = FakeState(
+        items=[], workers={"w3": {"id": "w3"}}, settings=FakeSettings(db="none"), store_error="locked"
+    )
     report = build_report(state)
-    assert report["workers"] == [{"id": "w3", "pid": None, "peak_rss_kb": None, "tests": None, "exit": None,
-                                  "start_seconds": None, "cpu_seconds": None}]
+    assert report["workers"] == [
+        {
+            "id": "w3",
+            "pid": None,
+            "peak_rss_kb": None,
+            "tests": None,
+            "exit": None,
+            "start_seconds": None,
+            "cpu_seconds": None,
+        }
+    ]
     assert report["store"] == {"error": "locked", "enabled": False}
     assert (report["collected"], report["tests"], report["counts"]) == (0, [], {})
 

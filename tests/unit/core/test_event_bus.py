@@ -47,8 +47,12 @@ def test_a_raising_subscriber_is_dropped_and_others_still_receive() -> None:
     bus.publish(finished("t1"))
     bus.publish(finished("t2"))
     assert got == ["t1", "t2"]
-    assert bus.errors == [("test_a_raising_subscriber_is_dropped_and_others_still_receive.<locals>.broken",
-                           "RuntimeError: boom")]
+    assert bus.errors == [
+        (
+            "test_a_raising_subscriber_is_dropped_and_others_still_receive.<locals>.broken",
+            "RuntimeError: boom",
+        )
+    ]
 
 
 def test_subscribing_to_a_non_event_type_is_an_error() -> None:
@@ -58,5 +62,12 @@ def test_subscribing_to_a_non_event_type_is_an_error() -> None:
 
 def test_to_json_round_trips_through_json() -> None:
     data = to_json(RunStarted("r1", 5.0, 4, "local", ("-q", "tests"), "/x"))
-    assert json.loads(json.dumps(data)) == {"type": "RunStarted", "run_id": "r1", "time": 5.0, "workers": 4,
-                                            "backend": "local", "args": ["-q", "tests"], "rootdir": "/x"}
+    assert json.loads(json.dumps(data)) == {
+        "type": "RunStarted",
+        "run_id": "r1",
+        "time": 5.0,
+        "workers": 4,
+        "backend": "local",
+        "args": ["-q", "tests"],
+        "rootdir": "/x",
+    }

@@ -78,8 +78,9 @@ class Simulation:
 
     def __init__(self, seed: int, tests: int, workers: int, retries: int, exits_first: bool = False) -> None:
         self.rng = random.Random(seed)
-        specs = [Spec(i, f"t.py::test_{i}", module="t.py", parent="t.py", name=f"test_{i}")
-                 for i in range(tests)]
+        specs = [
+            Spec(i, f"t.py::test_{i}", module="t.py", parent="t.py", name=f"test_{i}") for i in range(tests)
+        ]
         self.sched = LoadScheduler(specs, {})
         self.ledger = Ledger(tests)
         self.retries = retries

@@ -56,7 +56,10 @@ def test_the_forecast_is_drawn_after_the_last_run_with_its_80_and_95_percent_ban
     html = pages.overview([point(0), point(1), point(2)], [], found)
     chart = html[html.index('data-chart="Total test time"') :]
     chart = chart[: chart.index("</figure>")]
-    assert chart.count('<polygon class="band band-95"') == 1 and chart.count('<polygon class="band band-80"') == 1
+    assert (
+        chart.count('<polygon class="band band-95"') == 1
+        and chart.count('<polygon class="band band-80"') == 1
+    )
     assert chart.count('<circle class="forecast-point"') == 5 and chart.count('<circle class="point"') == 3
     assert "next run +1: forecast 9.0s; 80% 8.0s to 10.0s; 95% 7.0s to 11.0s" in chart
     # The band starts at the last run (x of run 2 of 8 slots) and the forecast lies right of it.
@@ -120,7 +123,13 @@ def test_flaky_and_regression_rows_escape_test_ids_and_show_the_evidence() -> No
     regressions = html[html.index('<table class="regressions">') :]
     regressions = regressions[: regressions.index("</table>")]
     row = re.findall(r"<td[^>]*>(.*?)</td>", re.findall(r"<tr>(.*?)</tr>", regressions)[1])
-    assert row[1:] == ['<a href="/runs/run-%3C1%3E"><code>run-&lt;1&gt;</code></a>', "0.5s", "2.0s", "4.00x", "0.0004"]
+    assert row[1:] == [
+        '<a href="/runs/run-%3C1%3E"><code>run-&lt;1&gt;</code></a>',
+        "0.5s",
+        "2.0s",
+        "4.00x",
+        "0.0004",
+    ]
     assert "<h2>Regressions (1)</h2>" in html and "<h2>Flaky tests (2)</h2>" in html
 
 

@@ -24,11 +24,16 @@ def runs() -> dict[str, dict[str, object]]:
         sys.path.remove(str(BENCH))
     # Seconds when it works; a fake fleet out of step with the controller's protocol makes
     # both wait for each other: fail then, instead of hanging.
-    return {like: controller_only.run_once(4, 3000, like, sys.executable, timeout=120) for like in ("ray", "local")}
+    return {
+        like: controller_only.run_once(4, 3000, like, sys.executable, timeout=120)
+        for like in ("ray", "local")
+    }
 
 
 @pytest.mark.parametrize("like", ["ray", "local"])
-def test_every_test_is_settled_once_through_the_controller(runs: dict[str, dict[str, object]], like: str) -> None:
+def test_every_test_is_settled_once_through_the_controller(
+    runs: dict[str, dict[str, object]], like: str
+) -> None:
     run = runs[like]
     assert run["exit"] == 0 and run["counts"] == {"passed": 3000}
     fleet = run["fleet"]
@@ -37,7 +42,9 @@ def test_every_test_is_settled_once_through_the_controller(runs: dict[str, dict[
     assert fleet["distinct"] == 3000 and fleet["run_items"] - fleet.get("returned", 0) == 3000
 
 
-def test_ray_path_workers_get_work_in_the_same_batches_as_local_ones(runs: dict[str, dict[str, object]]) -> None:
+def test_ray_path_workers_get_work_in_the_same_batches_as_local_ones(
+    runs: dict[str, dict[str, object]],
+) -> None:
     per_message = {like: float(run["items_per_run_message"]) for like, run in runs.items()}  # type: ignore[arg-type]
     # Unbatched dispatch would be ~1-2 items per message (one per result).
     assert per_message["ray"] >= 16 and per_message["local"] >= 16, per_message

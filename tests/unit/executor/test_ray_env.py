@@ -6,9 +6,19 @@ import json
 
 from testfleet.executor.ray_env import forwarded_env, node_env, worker_env
 
-CONTROLLER = {"PATH": "/usr/bin", "HOME": "/home/me", "PYTHONPATH": "/src", "CUDA_VISIBLE_DEVICES": "0",
-              "RAY_ADDRESS": "head:6379", "LD_LIBRARY_PATH": "/opt", "XDG_RUNTIME_DIR": "/run",
-              "CONDA_PREFIX": "/c", "TESTFLEET_SPEC": "{}", "API_URL": "http://x", "MY_FLAG": "1"}
+CONTROLLER = {
+    "PATH": "/usr/bin",
+    "HOME": "/home/me",
+    "PYTHONPATH": "/src",
+    "CUDA_VISIBLE_DEVICES": "0",
+    "RAY_ADDRESS": "head:6379",
+    "LD_LIBRARY_PATH": "/opt",
+    "XDG_RUNTIME_DIR": "/run",
+    "CONDA_PREFIX": "/c",
+    "TESTFLEET_SPEC": "{}",
+    "API_URL": "http://x",
+    "MY_FLAG": "1",
+}
 
 
 def test_only_what_describes_the_run_is_forwarded() -> None:
@@ -25,5 +35,9 @@ def test_the_node_keeps_its_own_machine_variables_under_what_was_sent() -> None:
     env = node_env({"PATH": "/node/bin", "MY_FLAG": "node"}, {"MY_FLAG": "sent"}, {"role": "worker"}, caps)
     assert env["PATH"] == "/node/bin" and env["MY_FLAG"] == "sent"
     assert json.loads(env["TESTFLEET_SPEC"]) == {"role": "worker"}
-    assert (env["TESTFLEET_RAY_NODE"], env["TESTFLEET_RAY_NODE_IP"], env["TESTFLEET_GPUS"]) == ("n1", "10.0.0.5", "1,3")
+    assert (env["TESTFLEET_RAY_NODE"], env["TESTFLEET_RAY_NODE_IP"], env["TESTFLEET_GPUS"]) == (
+        "n1",
+        "10.0.0.5",
+        "1,3",
+    )
     assert "TESTFLEET_GPUS" not in node_env({}, {}, {}, {**caps, "gpu_ids": []})

@@ -19,7 +19,12 @@ from testfleet.scheduler import protocol
 
 NODES = [
     {"NodeID": "head", "NodeManagerAddress": "127.0.0.1", "Alive": True, "Resources": {"CPU": 2.0}},
-    {"NodeID": "gpu", "NodeManagerAddress": "127.0.0.1", "Alive": True, "Resources": {"CPU": 2.0, "gpu_sim": 1.0}},
+    {
+        "NodeID": "gpu",
+        "NodeManagerAddress": "127.0.0.1",
+        "Alive": True,
+        "Resources": {"CPU": 2.0, "gpu_sim": 1.0},
+    },
 ]
 
 
@@ -92,8 +97,9 @@ def launch(tmp_path: Path) -> LaunchSpec:
     return LaunchSpec(args=[str(tmp_path)], cwd=str(tmp_path), start="fork")
 
 
-def run_plan(settings: Settings, launch: LaunchSpec, specs: list[protocol.TestSpec],
-             cluster: FakeCluster) -> RayExecutor:
+def run_plan(
+    settings: Settings, launch: LaunchSpec, specs: list[protocol.TestSpec], cluster: FakeCluster
+) -> RayExecutor:
     executor = RayExecutor(launch, settings, cluster=cluster)
     try:
         executor.start_collector()
@@ -105,7 +111,8 @@ def run_plan(settings: Settings, launch: LaunchSpec, specs: list[protocol.TestSp
 
 
 def test_planning_leaves_the_settings_unchanged_and_the_executor_owns_what_it_decided(
-        launch: LaunchSpec) -> None:
+    launch: LaunchSpec,
+) -> None:
     settings = Settings(ray_ship=False)  # -w not given: the cluster's CPUs decide
     before = dataclasses.replace(settings)
     cluster = FakeCluster()

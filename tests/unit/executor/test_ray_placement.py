@@ -20,8 +20,15 @@ from testfleet.executor.ray_placement import (
 from testfleet.scheduler import protocol
 
 HEAD = {"CPU": 4.0, "memory": 8.0 * 2**30, "object_store_memory": 2.0 * 2**30, "node:10.0.0.1": 1.0}
-GPU_BOX = {"CPU": 8.0, "GPU": 2.0, "memory": 64.0 * 2**30, "gpu_sim": 1.0, "tpu": 4.0, "node:10.0.0.2": 1.0,
-           "accelerator_type:A100": 1.0}
+GPU_BOX = {
+    "CPU": 8.0,
+    "GPU": 2.0,
+    "memory": 64.0 * 2**30,
+    "gpu_sim": 1.0,
+    "tpu": 4.0,
+    "node:10.0.0.2": 1.0,
+    "accelerator_type:A100": 1.0,
+}
 
 
 def spec(i: int, requires: dict[str, float] | None = None, tags: set[str] | None = None) -> protocol.TestSpec:
@@ -34,13 +41,24 @@ def test_custom_resources_are_the_non_builtin_non_node_names() -> None:
 
 
 def test_requirements_map_to_ray_resources() -> None:
-    shape = requirement_shape(spec(0, {"gpu": 1, "memory_gb": 2, "cpus": 2, "tpu": 4}, {"gpu_sim", "x"}),
-                              frozenset({"gpu_sim"}))
+    shape = requirement_shape(
+        spec(0, {"gpu": 1, "memory_gb": 2, "cpus": 2, "tpu": 4}, {"gpu_sim", "x"}), frozenset({"gpu_sim"})
+    )
     # cpus is slots (a scheduler rule), x is no resource of the cluster: neither is reserved.
     assert dict(shape) == {"gpu": 1.0, "memory_gb": 2.0, "tpu": 4.0, "gpu_sim": TAG_AMOUNT}
-    assert ray_options(shape) == {"num_cpus": 1, "num_gpus": 1.0, "memory": 2 * 2**30,
-                                  "resources": {"tpu": 4.0, "gpu_sim": TAG_AMOUNT}}
-    assert bundle_of(shape) == {"CPU": 1.0, "GPU": 1.0, "memory": 2.0 * 2**30, "tpu": 4.0, "gpu_sim": TAG_AMOUNT}
+    assert ray_options(shape) == {
+        "num_cpus": 1,
+        "num_gpus": 1.0,
+        "memory": 2 * 2**30,
+        "resources": {"tpu": 4.0, "gpu_sim": TAG_AMOUNT},
+    }
+    assert bundle_of(shape) == {
+        "CPU": 1.0,
+        "GPU": 1.0,
+        "memory": 2.0 * 2**30,
+        "tpu": 4.0,
+        "gpu_sim": TAG_AMOUNT,
+    }
 
 
 def test_zero_requirements_and_a_requirement_named_like_a_tag_reserve_what_was_asked() -> None:
@@ -77,16 +95,21 @@ def test_plan_never_has_more_slots_than_workers() -> None:
 
 
 @pytest.mark.parametrize(("workers", "given", "cpus", "expected"), [(3, True, 16, 3), (2, False, 16, 16)])
-def test_fleet_size_is_w_when_given_else_the_clusters_cpus(workers: int, given: bool, cpus: int,
-                                                          expected: int) -> None:
+def test_fleet_size_is_w_when_given_else_the_clusters_cpus(
+    workers: int, given: bool, cpus: int, expected: int
+) -> None:
     assert fleet_size(workers, given, cpus) == expected
 
 
 def test_shortfall_names_what_was_asked_and_what_the_cluster_has() -> None:
-    text = shortfall(3, [{"CPU": 1.0, "GPU": 1.0}, {"CPU": 1.0, "GPU": 1.0}, {"CPU": 1.0}], {"CPU": 2.0}, 60.0)
-    assert text == ("--backend ray: the cluster cannot hold 3 workers with these resources within 60s: "
-                    "2 x {'CPU': 1.0, 'GPU': 1.0}, 1 x {'CPU': 1.0}; the cluster has {'CPU': 2.0}. "
-                    "Pass fewer workers with -w")
+    text = shortfall(
+        3, [{"CPU": 1.0, "GPU": 1.0}, {"CPU": 1.0, "GPU": 1.0}, {"CPU": 1.0}], {"CPU": 2.0}, 60.0
+    )
+    assert text == (
+        "--backend ray: the cluster cannot hold 3 workers with these resources within 60s: "
+        "2 x {'CPU': 1.0, 'GPU': 1.0}, 1 x {'CPU': 1.0}; the cluster has {'CPU': 2.0}. "
+        "Pass fewer workers with -w"
+    )
 
 
 def test_slot_caps_advertise_the_reservation_and_the_nodes_tags() -> None:

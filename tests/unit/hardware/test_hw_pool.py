@@ -7,7 +7,10 @@ from typing import Any
 from testfleet.hardware.pool import Reservations, gpu_need
 
 CAPS: dict[str, Any] = {
-    "host": "h", "host_memory_gb": 23.0, "gpu_isolation": "shared", "gpu_visible": [1],
+    "host": "h",
+    "host_memory_gb": 23.0,
+    "gpu_isolation": "shared",
+    "gpu_visible": [1],
     "gpus": [{"index": 0, "memory_gb": 80.0}, {"index": 1, "memory_gb": 40.0}],
 }
 

@@ -32,8 +32,13 @@ def test_exclusive_slots_own_disjoint_gpus_and_extra_slots_get_none() -> None:
 
 def test_no_gpu_means_no_cuda_variable_at_all() -> None:
     assert slot_env([], 0, 4, "shared", {}) == {}
-    assert slot_env(GPUS, 3, 4, "shared", {}) == {"CUDA_VISIBLE_DEVICES": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
-    assert slot_env(GPUS, 2, 3, "exclusive", {"CUDA_DEVICE_ORDER": "FASTEST_FIRST"}) == {"CUDA_VISIBLE_DEVICES": ""}
+    assert slot_env(GPUS, 3, 4, "shared", {}) == {
+        "CUDA_VISIBLE_DEVICES": "1",
+        "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+    }
+    assert slot_env(GPUS, 2, 3, "exclusive", {"CUDA_DEVICE_ORDER": "FASTEST_FIRST"}) == {
+        "CUDA_VISIBLE_DEVICES": ""
+    }
 
 
 def test_slot_caps_travel_to_the_worker_and_leave_its_environment() -> None:
@@ -41,8 +46,12 @@ def test_slot_caps_travel_to_the_worker_and_leave_its_environment() -> None:
     env = machine.slot_env(2)
     caps = machine.slot_caps(2)
     assert caps["gpu"] == 2 and caps["gpu_visible"] == [0] and caps["gpu_memory_gb"] == 141.0
-    assert caps["host_memory_gb"] == 64.0 and caps["gpus"][1] == {"index": 1, "name": "H200", "memory_gb": 141.0,
-                                                                  "uuid": "GPU-1"}
+    assert caps["host_memory_gb"] == 64.0 and caps["gpus"][1] == {
+        "index": 1,
+        "name": "H200",
+        "memory_gb": 141.0,
+        "uuid": "GPU-1",
+    }
     worker_env = dict(env)
     assert slot_caps_from_env(worker_env) == json.loads(env[SLOT_CAPS_ENV]) == caps
     assert SLOT_CAPS_ENV not in worker_env
@@ -54,7 +63,9 @@ def test_isolation_names_the_flag_and_choices() -> None:
         parse_isolation("private")
 
 
-def test_gpu_isolation_setting_from_flag_env_and_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpu_isolation_setting_from_flag_env_and_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TESTFLEET_GPU_ISOLATION", raising=False)
     assert build({}, tmp_path).gpu_isolation == "shared"
     (tmp_path / "pyproject.toml").write_text('[tool.testfleet]\ngpu_isolation = "exclusive"\n')
@@ -62,5 +73,7 @@ def test_gpu_isolation_setting_from_flag_env_and_pyproject(tmp_path: Path, monke
     assert build({"gpu_isolation": "shared"}, tmp_path).gpu_isolation == "shared"
     monkeypatch.setenv("TESTFLEET_GPU_ISOLATION", "private")
     # The message names what the user set: here the environment variable.
-    with pytest.raises(UsageError, match="TESTFLEET_GPU_ISOLATION: 'private' is not one of shared, exclusive"):
+    with pytest.raises(
+        UsageError, match="TESTFLEET_GPU_ISOLATION: 'private' is not one of shared, exclusive"
+    ):
         build({}, tmp_path)

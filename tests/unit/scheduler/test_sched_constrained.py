@@ -15,7 +15,9 @@ def spec(i: int, **kw: Any) -> protocol.TestSpec:
     return protocol.TestSpec(index=i, nodeid=f"m.py::{name}", module="m.py", parent="m.py", name=name, **kw)
 
 
-def worker(wid: str, caps: Mapping[str, Any] | None = None, tags: tuple[str, ...] = ()) -> protocol.WorkerSpec:
+def worker(
+    wid: str, caps: Mapping[str, Any] | None = None, tags: tuple[str, ...] = ()
+) -> protocol.WorkerSpec:
     return protocol.WorkerSpec(wid, dict(caps or {}), frozenset(tags))
 
 
@@ -26,7 +28,9 @@ def make(tests: list[protocol.TestSpec], *workers: protocol.WorkerSpec, **kw: An
     return sched
 
 
-def run_to_end(sched: ConstrainedScheduler, wid: str, index: int, outcome: str = "passed") -> list[tuple[int, str]]:
+def run_to_end(
+    sched: ConstrainedScheduler, wid: str, index: int, outcome: str = "passed"
+) -> list[tuple[int, str]]:
     sched.done(wid, index)
     return sched.finished(index, outcome)
 
@@ -42,7 +46,9 @@ def test_missing_capability_none_when_everything_is_met() -> None:
 def test_missing_capability_names_the_number_workers_have() -> None:
     t = spec(0, requires={"memory_gb": 8.0})
     assert missing_capability(t, {"memory_gb": 4}, frozenset(), 1) == "memory_gb=8 (workers have memory_gb=4)"
-    assert missing_capability(spec(1, requires={"gpu": 1.0}), {}, frozenset(), 1) == "gpu=1 (workers have gpu=0)"
+    assert (
+        missing_capability(spec(1, requires={"gpu": 1.0}), {}, frozenset(), 1) == "gpu=1 (workers have gpu=0)"
+    )
 
 
 def test_missing_capability_counts_a_list_capability() -> None:
@@ -65,8 +71,11 @@ def test_missing_capability_cpus_is_checked_against_fleet_slots() -> None:
 def test_missing_capability_tags_from_tags_or_true_capabilities() -> None:
     t = spec(0, tags=frozenset({"zeta", "alpha"}))
     assert missing_capability(t, {}, frozenset({"zeta"}), 1) == (
-        "tag 'alpha' (no worker advertises it; use --tag alpha)")
-    assert missing_capability(t, {}, frozenset(), 1) == "tag 'alpha' (no worker advertises it; use --tag alpha)"
+        "tag 'alpha' (no worker advertises it; use --tag alpha)"
+    )
+    assert (
+        missing_capability(t, {}, frozenset(), 1) == "tag 'alpha' (no worker advertises it; use --tag alpha)"
+    )
     assert missing_capability(t, {"alpha": True}, frozenset({"zeta"}), 1) is None
     assert missing_capability(t, {"alpha": 1}, frozenset({"zeta"}), 1) is not None  # only True counts
 
@@ -108,8 +117,13 @@ def test_special_tests_are_sorted_longest_first() -> None:
 
 def test_special_tests_failed_first_order_uses_rank() -> None:
     tests = [spec(i, group=f"g{i}") for i in range(3)]
-    sched = make(tests, worker("w0"), order="failed-first", rank={0: 0, 1: 2, 2: 1},
-                 history={"m.py::test_0": 1.0, "m.py::test_1": 3.0, "m.py::test_2": 2.0})
+    sched = make(
+        tests,
+        worker("w0"),
+        order="failed-first",
+        rank={0: 0, 1: 2, 2: 1},
+        history={"m.py::test_0": 1.0, "m.py::test_1": 3.0, "m.py::test_2": 2.0},
+    )
     assert sched.special == [0, 2, 1]
 
 
@@ -129,7 +143,9 @@ def test_two_cpu_test_reserves_another_idle_worker_until_done() -> None:
 
 
 def test_two_cpu_test_waits_while_no_other_worker_is_idle() -> None:
-    sched = make([spec(0), spec(1, requires={"cpus": 2.0})], history={"m.py::test_0": 9.0, "m.py::test_1": 1.0})
+    sched = make(
+        [spec(0), spec(1, requires={"cpus": 2.0})], history={"m.py::test_0": 9.0, "m.py::test_1": 1.0}
+    )
     assert sched.next_for("w0") == 0  # the plain test is longer; w0 is busy now
     assert sched.next_for("w1") is None  # cpus=2 cannot start: w0 is not idle
     assert sched.special == [1]
@@ -150,8 +166,9 @@ def test_cpus_beyond_the_fleet_are_never_handed_out() -> None:
 
 def test_exclusive_waits_for_an_idle_fleet_then_blocks_everyone() -> None:
     tests = [spec(0), spec(1, exclusive=True), spec(2), spec(3)]
-    sched = make(tests, history={"m.py::test_0": 5.0, "m.py::test_1": 1.0, "m.py::test_2": 1.0,
-                                 "m.py::test_3": 1.0})
+    sched = make(
+        tests, history={"m.py::test_0": 5.0, "m.py::test_1": 1.0, "m.py::test_2": 1.0, "m.py::test_3": 1.0}
+    )
     assert sched.next_for("w0") == 0
     assert sched.next_for("w1") == 2  # exclusive not eligible: w0 is busy
     run_to_end(sched, "w1", 2)
@@ -328,8 +345,16 @@ def test_idle_worker_takes_an_eligible_constrained_test_rather_than_idling() -> 
 
 # --------------------------------------------------------------------------- reservations (GPUs, memory)
 
-ONE_GPU = {"host": "h", "gpu": 1, "gpus": [{"index": 0, "memory_gb": 80.0}], "gpu_visible": [0],
-           "gpu_isolation": "shared", "gpu_memory_gb": 80.0, "host_memory_gb": 23.0, "memory_gb": 23.0}
+ONE_GPU = {
+    "host": "h",
+    "gpu": 1,
+    "gpus": [{"index": 0, "memory_gb": 80.0}],
+    "gpu_visible": [0],
+    "gpu_isolation": "shared",
+    "gpu_memory_gb": 80.0,
+    "host_memory_gb": 23.0,
+    "memory_gb": 23.0,
+}
 
 
 def gpu_fleet(n: int, caps: Mapping[str, Any] = ONE_GPU) -> list[protocol.WorkerSpec]:
@@ -337,8 +362,11 @@ def gpu_fleet(n: int, caps: Mapping[str, Any] = ONE_GPU) -> list[protocol.Worker
 
 
 def test_two_gpu_tests_never_hold_one_gpu_at_once_and_get_its_cuda_devices() -> None:
-    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0}), spec(2)], *gpu_fleet(3),
-                 order="collection")
+    sched = make(
+        [spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0}), spec(2)],
+        *gpu_fleet(3),
+        order="collection",
+    )
     assert sched.next_for("w0") == 0
     assert sched.env_for(0) == {"CUDA_VISIBLE_DEVICES": "0"}
     assert sched.next_for("w1") == 2  # the GPU is held: the plain test instead
@@ -359,8 +387,15 @@ def test_fractional_gpu_tests_share_a_device() -> None:
 
 
 def test_gpu_memory_requirement_waits_for_free_gpu_memory() -> None:
-    sched = make([spec(0, requires={"gpu_memory_gb": 50.0}), spec(1, requires={"gpu_memory_gb": 40.0}),
-                  spec(2, requires={"gpu_memory_gb": 30.0})], *gpu_fleet(3), order="collection")
+    sched = make(
+        [
+            spec(0, requires={"gpu_memory_gb": 50.0}),
+            spec(1, requires={"gpu_memory_gb": 40.0}),
+            spec(2, requires={"gpu_memory_gb": 30.0}),
+        ],
+        *gpu_fleet(3),
+        order="collection",
+    )
     assert sched.next_for("w0") == 0
     assert sched.next_for("w1") == 2  # 30 GB still fit beside 50 on the 80 GB GPU; 40 do not
     sched.done("w0", 0)
@@ -380,8 +415,9 @@ def test_three_20gb_tests_on_a_23gb_host_run_one_at_a_time() -> None:
 
 
 def test_reservations_are_freed_by_requeue_and_by_a_lost_worker() -> None:
-    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})], *gpu_fleet(2),
-                 order="collection")
+    sched = make(
+        [spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})], *gpu_fleet(2), order="collection"
+    )
     assert sched.next_for("w0") == 0
     sched.requeue([0])
     assert sched.next_for("w1") == 0
@@ -392,8 +428,9 @@ def test_reservations_are_freed_by_requeue_and_by_a_lost_worker() -> None:
 def test_exclusive_slots_reserve_only_their_own_gpus() -> None:
     own0 = dict(ONE_GPU, gpu_isolation="exclusive")
     none = dict(ONE_GPU, gpu_isolation="exclusive", gpu=0, gpus=[], gpu_visible=[])
-    sched = make([spec(0, requires={"gpu": 1.0}), spec(1)], worker("w0", own0), worker("w1", none),
-                 order="collection")
+    sched = make(
+        [spec(0, requires={"gpu": 1.0}), spec(1)], worker("w0", own0), worker("w1", none), order="collection"
+    )
     assert sched.next_for("w1") == 1
     assert sched.next_for("w0") == 0
 
@@ -406,8 +443,11 @@ def test_mpi_needs_as_many_slots_as_ranks() -> None:
 
 def test_a_busy_worker_drains_for_a_gpu_test_that_fits_instead_of_queueing_plain_ones() -> None:
     history = {"m.py::test_0": 5.0, "m.py::test_1": 5.0} | {f"m.py::test_{i}": 1.0 for i in range(2, 6)}
-    sched = make([spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})] + [spec(i) for i in range(2, 6)],
-                 *gpu_fleet(2), history=history)
+    sched = make(
+        [spec(0, requires={"gpu": 1.0}), spec(1, requires={"gpu": 1.0})] + [spec(i) for i in range(2, 6)],
+        *gpu_fleet(2),
+        history=history,
+    )
     assert sched.next_for("w0") == 0  # holds the GPU
     p1 = sched.next_for("w1")
     p2 = sched.next_for("w1")  # test 1 cannot have the GPU now anyway: w1 keeps queueing plain tests

@@ -17,23 +17,45 @@ def mark(*args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def test_no_marks_give_the_defaults() -> None:
-    assert parse_marker(NODE, []) == {"requires": {}, "tags": frozenset(), "after": (), "exclusive": False,
-                                      "group": None}
+    assert parse_marker(NODE, []) == {
+        "requires": {},
+        "tags": frozenset(),
+        "after": (),
+        "exclusive": False,
+        "group": None,
+    }
 
 
 def test_all_keys_are_parsed() -> None:
-    got = parse_marker(NODE, [mark(requires={"gpu": 1, "memory_gb": 7.5}, tags=["a", "b"], after=["t.py::s"],
-                                   exclusive=True, group="db")])
-    assert got == {"requires": {"gpu": 1.0, "memory_gb": 7.5}, "tags": frozenset({"a", "b"}),
-                   "after": ("t.py::s",), "exclusive": True, "group": "db"}
+    got = parse_marker(
+        NODE,
+        [
+            mark(
+                requires={"gpu": 1, "memory_gb": 7.5},
+                tags=["a", "b"],
+                after=["t.py::s"],
+                exclusive=True,
+                group="db",
+            )
+        ],
+    )
+    assert got == {
+        "requires": {"gpu": 1.0, "memory_gb": 7.5},
+        "tags": frozenset({"a", "b"}),
+        "after": ("t.py::s",),
+        "exclusive": True,
+        "group": "db",
+    }
     assert isinstance(got["requires"]["gpu"], float)
 
 
 def test_unknown_key_names_it_and_the_accepted_ones() -> None:
     with pytest.raises(UsageError) as info:
         parse_marker(NODE, [mark(gpu=1)])
-    assert str(info.value) == ("t.py::test_x: unknown key 'gpu' in @pytest.mark.fleet; "
-                               "accepted: requires, tags, after, exclusive, group, mpi")
+    assert str(info.value) == (
+        "t.py::test_x: unknown key 'gpu' in @pytest.mark.fleet; "
+        "accepted: requires, tags, after, exclusive, group, mpi"
+    )
 
 
 def test_positional_arguments_are_rejected() -> None:
@@ -46,13 +68,16 @@ def test_requires_must_be_a_mapping() -> None:
         parse_marker(NODE, [mark(requires=["gpu"])])
 
 
-@pytest.mark.parametrize(("amount", "why"), [
-    ("1", "is not a number"),
-    (True, "is not a number"),
-    (None, "is not a number"),
-    (-1, "is negative"),
-    (-0.5, "is negative"),
-])
+@pytest.mark.parametrize(
+    ("amount", "why"),
+    [
+        ("1", "is not a number"),
+        (True, "is not a number"),
+        (None, "is not a number"),
+        (-1, "is negative"),
+        (-0.5, "is negative"),
+    ],
+)
 def test_bad_requirement_amounts(amount: Any, why: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_marker(NODE, [mark(requires={"gpu": amount})])
@@ -63,8 +88,9 @@ def test_zero_requirement_is_allowed() -> None:
     assert parse_marker(NODE, [mark(requires={"gpu": 0})])["requires"] == {"gpu": 0.0}
 
 
-@pytest.mark.parametrize(("tags", "expected"), [("web", {"web"}), (["web", "db"], {"web", "db"}),
-                                                (("x",), {"x"}), ([], set())])
+@pytest.mark.parametrize(
+    ("tags", "expected"), [("web", {"web"}), (["web", "db"], {"web", "db"}), (("x",), {"x"}), ([], set())]
+)
 def test_tags_as_string_or_list(tags: Any, expected: set[str]) -> None:
     assert parse_marker(NODE, [mark(tags=tags)])["tags"] == frozenset(expected)
 
@@ -97,11 +123,23 @@ def test_closest_mark_wins_per_key() -> None:
 
 
 def test_spec_from_item_copies_item_fields_and_marker() -> None:
-    info = {"nodeid": "t.py::TestK::test_x[1]", "module": "t.py", "parent": "t.py::TestK", "name": "test_x",
-            "scope": "class", "fleet": [mark(requires={"cpus": 2}, tags="web")]}
+    info = {
+        "nodeid": "t.py::TestK::test_x[1]",
+        "module": "t.py",
+        "parent": "t.py::TestK",
+        "name": "test_x",
+        "scope": "class",
+        "fleet": [mark(requires={"cpus": 2}, tags="web")],
+    }
     t = spec_from_item(7, info)
     assert (t.index, t.nodeid, t.module, t.parent, t.name, t.scope) == (
-        7, "t.py::TestK::test_x[1]", "t.py", "t.py::TestK", "test_x", "class")
+        7,
+        "t.py::TestK::test_x[1]",
+        "t.py",
+        "t.py::TestK",
+        "test_x",
+        "class",
+    )
     assert t.requires == {"cpus": 2.0}
     assert t.slots == 2
     assert t.tags == frozenset({"web"})

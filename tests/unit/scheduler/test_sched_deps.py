@@ -14,16 +14,18 @@ from testfleet.scheduler.deps import find_cycle, resolve
 def spec(i: int, nodeid: str, **kw: Any) -> protocol.TestSpec:
     module, _, rest = nodeid.partition("::")
     parent = nodeid.rsplit("::", 1)[0]
-    return protocol.TestSpec(index=i, nodeid=nodeid, module=module, parent=parent,
-                             name=rest.rsplit("::", 1)[-1], **kw)
+    return protocol.TestSpec(
+        index=i, nodeid=nodeid, module=module, parent=parent, name=rest.rsplit("::", 1)[-1], **kw
+    )
 
 
 def dep(**kwargs: Any) -> dict[str, Any]:
     return {"dependency": [{"args": [], "kwargs": kwargs}]}
 
 
-def resolved(tests: list[protocol.TestSpec], items: list[dict[str, Any]] | None = None,
-             partial: bool = False) -> tuple[dict[int, list[int]], list[tuple[int, str]]]:
+def resolved(
+    tests: list[protocol.TestSpec], items: list[dict[str, Any]] | None = None, partial: bool = False
+) -> tuple[dict[int, list[int]], list[tuple[int, str]]]:
     return resolve(tests, items or [{} for _ in tests], partial_selection=partial)
 
 
@@ -36,8 +38,11 @@ def test_after_name_relative_to_the_module() -> None:
 
 
 def test_after_class_relative_name_and_full_node_id() -> None:
-    tests = [spec(0, "a.py::TestK::test_x"), spec(1, "b.py::test_z"),
-             spec(2, "a.py::test_y", after=("TestK::test_x", "b.py::test_z"))]
+    tests = [
+        spec(0, "a.py::TestK::test_x"),
+        spec(1, "b.py::test_z"),
+        spec(2, "a.py::test_y", after=("TestK::test_x", "b.py::test_z")),
+    ]
     assert resolved(tests) == ({2: [0, 1]}, [])
 
 
@@ -77,7 +82,9 @@ def test_missing_dependency_is_a_usage_error_naming_test_and_dependency() -> Non
 def test_missing_dependency_under_partial_selection_is_a_skip() -> None:
     tests = [spec(0, "a.py::test_x"), spec(1, "a.py::test_y", after=("test_x", "test_nope"))]
     assert resolved(tests, partial=True) == (
-        {}, [(1, "depends on test_nope, which is not selected in this run")])  # skipped: waits for nothing
+        {},
+        [(1, "depends on test_nope, which is not selected in this run")],
+    )  # skipped: waits for nothing
 
 
 def test_depending_on_itself_is_a_usage_error() -> None:
@@ -108,10 +115,19 @@ def test_find_cycle_returns_the_loop_with_its_first_node_repeated() -> None:
 # --------------------------------------------------------------------------- build_scheduler
 
 
-def build(tests: list[protocol.TestSpec], fleet: list[protocol.WorkerSpec] | None = None,
-          items: list[dict[str, Any]] | None = None, **kw: Any) -> Any:
-    args: dict[str, Any] = {"order": "duration", "seed": None, "history": {}, "last_outcomes": {},
-                            "partial_selection": False}
+def build(
+    tests: list[protocol.TestSpec],
+    fleet: list[protocol.WorkerSpec] | None = None,
+    items: list[dict[str, Any]] | None = None,
+    **kw: Any,
+) -> Any:
+    args: dict[str, Any] = {
+        "order": "duration",
+        "seed": None,
+        "history": {},
+        "last_outcomes": {},
+        "partial_selection": False,
+    }
     args.update(kw)
     fleet = [protocol.WorkerSpec("w0"), protocol.WorkerSpec("w1")] if fleet is None else fleet
     sched, settled = build_scheduler(tests, items or [{} for _ in tests], fleet=fleet, **args)
@@ -121,12 +137,19 @@ def build(tests: list[protocol.TestSpec], fleet: list[protocol.WorkerSpec] | Non
 
 
 def test_unschedulable_tests_are_presettled_naming_the_capability() -> None:
-    tests = [spec(0, "a.py::test_gpu", requires={"gpu": 1.0}), spec(1, "a.py::test_web", tags=frozenset({"web"})),
-             spec(2, "a.py::test_plain")]
+    tests = [
+        spec(0, "a.py::test_gpu", requires={"gpu": 1.0}),
+        spec(1, "a.py::test_web", tags=frozenset({"web"})),
+        spec(2, "a.py::test_plain"),
+    ]
     sched, settled = build(tests)
     assert settled == [
         (0, "unschedulable", "no worker can run it: needs gpu=1 (workers have gpu=0)"),
-        (1, "unschedulable", "no worker can run it: needs tag 'web' (no worker advertises it; use --tag web)"),
+        (
+            1,
+            "unschedulable",
+            "no worker can run it: needs tag 'web' (no worker advertises it; use --tag web)",
+        ),
     ]
     assert sched.pending() == 1
 
@@ -146,7 +169,10 @@ def test_an_empty_fleet_settles_nothing() -> None:
 
 
 def test_dependent_of_an_unschedulable_test_is_skipped_once_that_is_recorded() -> None:
-    tests = [spec(0, "a.py::test_gpu", requires={"gpu": 1.0}), spec(1, "a.py::test_after", after=("test_gpu",))]
+    tests = [
+        spec(0, "a.py::test_gpu", requires={"gpu": 1.0}),
+        spec(1, "a.py::test_after", after=("test_gpu",)),
+    ]
     sched, settled = build(tests)
     assert [s[:2] for s in settled] == [(0, "unschedulable")]
     assert sched.next_for("w0") is None  # waits for test 0's outcome from the controller
@@ -160,7 +186,9 @@ def test_unresolved_dependency_under_partial_selection_is_presettled_skipped() -
 
 
 def test_a_test_with_two_unselected_dependencies_is_settled_once() -> None:
-    sched, settled = build([spec(0, "a.py::test_y", after=("test_gone", "test_lost"))], partial_selection=True)
+    sched, settled = build(
+        [spec(0, "a.py::test_y", after=("test_gone", "test_lost"))], partial_selection=True
+    )
     assert [s[0] for s in settled] == [0]
 
 

@@ -13,11 +13,24 @@ from testfleet.scheduler import protocol
 from testfleet.scheduler.load import LoadScheduler, build_units, fill_estimates
 
 
-def spec(i: int, name: str | None = None, *, module: str = "m.py", parent: str | None = None,
-         scope: str | None = None) -> protocol.TestSpec:
+def spec(
+    i: int,
+    name: str | None = None,
+    *,
+    module: str = "m.py",
+    parent: str | None = None,
+    scope: str | None = None,
+) -> protocol.TestSpec:
     name = name or f"test_{i}"
     parent = module if parent is None else parent
-    return protocol.TestSpec(index=i, nodeid=f"{parent}::{name}", module=module, parent=parent, name=name.split("[")[0], scope=scope)
+    return protocol.TestSpec(
+        index=i,
+        nodeid=f"{parent}::{name}",
+        module=module,
+        parent=parent,
+        name=name.split("[")[0],
+        scope=scope,
+    )
 
 
 def plain(n: int) -> list[protocol.TestSpec]:
@@ -61,15 +74,23 @@ def test_estimate_borrows_parametrized_siblings_before_class() -> None:
 
 
 def test_estimate_borrows_class_median_when_no_sibling_known() -> None:
-    tests = [spec(0, "test_a", parent="m.py::TestC"), spec(1, "test_b", parent="m.py::TestC"),
-             spec(2, "test_c", parent="m.py::TestC"), spec(3, "test_d", parent="m.py::TestD")]
+    tests = [
+        spec(0, "test_a", parent="m.py::TestC"),
+        spec(1, "test_b", parent="m.py::TestC"),
+        spec(2, "test_c", parent="m.py::TestC"),
+        spec(3, "test_d", parent="m.py::TestD"),
+    ]
     history = {"m.py::TestC::test_a": 1.0, "m.py::TestC::test_b": 5.0, "m.py::TestD::test_d": 50.0}
     assert fill_estimates(tests, history)[2] == 3.0
 
 
 def test_estimate_borrows_module_median_when_class_unknown() -> None:
-    tests = [spec(0, "test_a", parent="m.py::TestC"), spec(1, "test_b", parent="m.py::TestD"),
-             spec(2, "test_c", parent="m.py::TestE"), spec(3, "test_x", module="n.py")]
+    tests = [
+        spec(0, "test_a", parent="m.py::TestC"),
+        spec(1, "test_b", parent="m.py::TestD"),
+        spec(2, "test_c", parent="m.py::TestE"),
+        spec(3, "test_x", module="n.py"),
+    ]
     history = {"m.py::TestC::test_a": 2.0, "m.py::TestD::test_b": 6.0, "n.py::test_x": 80.0}
     assert fill_estimates(tests, history)[2] == 4.0
 
@@ -93,8 +114,12 @@ def test_module_scoped_neighbours_form_one_unit() -> None:
 
 
 def test_class_scoped_tests_group_by_class() -> None:
-    tests = [spec(0, parent="m.py::A", scope="class"), spec(1, parent="m.py::A", scope="class"),
-             spec(2, parent="m.py::B", scope="class"), spec(3, parent="m.py::B", scope="class")]
+    tests = [
+        spec(0, parent="m.py::A", scope="class"),
+        spec(1, parent="m.py::A", scope="class"),
+        spec(2, parent="m.py::B", scope="class"),
+        spec(3, parent="m.py::B", scope="class"),
+    ]
     assert unit_lists(tests) == [[0, 1], [2, 3]]
 
 
@@ -167,7 +192,7 @@ def test_order_random_is_deterministic_for_a_seed_and_not_collection_order() -> 
 def test_order_random_shuffles_whole_units() -> None:
     tests = [spec(i, scope="module", module=f"mod{i // 3}.py") for i in range(12)]
     got = pull_all(with_workers(LoadScheduler(tests, order="random", seed=3), "w0"))
-    chunks = [got[k:k + 3] for k in range(0, 12, 3)]
+    chunks = [got[k : k + 3] for k in range(0, 12, 3)]
     assert sorted(chunks) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
     assert chunks != sorted(chunks)
 
@@ -271,8 +296,13 @@ def test_pending_is_exact_through_a_whole_run() -> None:
 
 
 def test_drain_returns_queue_and_unit_remainders_and_empties_the_scheduler() -> None:
-    tests = [spec(0, scope="module"), spec(1, scope="module"), spec(2, scope="module"), spec(3, module="n.py"),
-             spec(4, module="o.py")]
+    tests = [
+        spec(0, scope="module"),
+        spec(1, scope="module"),
+        spec(2, scope="module"),
+        spec(3, module="n.py"),
+        spec(4, module="o.py"),
+    ]
     sched = with_workers(LoadScheduler(tests, order="collection"), "w0")
     assert sched.next_for("w0") == 0
     assert sorted(sched.drain()) == [1, 2, 3, 4]
@@ -282,7 +312,12 @@ def test_drain_returns_queue_and_unit_remainders_and_empties_the_scheduler() -> 
 
 
 def test_removed_worker_gives_its_unit_back_to_the_front() -> None:
-    tests = [spec(0, scope="module"), spec(1, scope="module"), spec(2, scope="module"), spec(3, module="n.py")]
+    tests = [
+        spec(0, scope="module"),
+        spec(1, scope="module"),
+        spec(2, scope="module"),
+        spec(3, module="n.py"),
+    ]
     sched = with_workers(LoadScheduler(tests, order="collection"), "w0", "w1")
     assert sched.next_for("w0") == 0
     sched.remove_worker("w0")

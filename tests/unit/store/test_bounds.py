@@ -31,8 +31,9 @@ def test_long_text_keeps_head_and_tail_and_says_how_much_was_cut() -> None:
 
 
 def test_output_bound_is_64_kib_of_characters_each() -> None:
-    r = bound_result(Result("r", "t", "passed", stdout="o" * 10**6, stderr="e" * 10**6,
-                                failure_text="f" * 10**6))
+    r = bound_result(
+        Result("r", "t", "passed", stdout="o" * 10**6, stderr="e" * 10**6, failure_text="f" * 10**6)
+    )
     assert MAX_OUTPUT_CHARS == MAX_FAILURE_CHARS == 65536
     assert r.stdout is not None and r.stderr is not None and r.failure_text is not None
     assert 65000 < len(r.stdout) <= 65536
@@ -54,8 +55,16 @@ def test_lone_surrogates_are_replaced_so_utf8_storage_accepts_them() -> None:
 
 
 def test_non_finite_numbers_and_enum_outcomes_are_normalized() -> None:
-    r = bound_result(Result("r", "t", Outcome.FAILED, start=math.nan,  # type: ignore[arg-type]
-                                call_duration=math.inf, setup_duration=-1.0))
+    r = bound_result(
+        Result(
+            "r",
+            "t",
+            Outcome.FAILED,
+            start=math.nan,  # type: ignore[arg-type]
+            call_duration=math.inf,
+            setup_duration=-1.0,
+        )
+    )
     assert r.outcome == "failed" and type(r.outcome) is str
     assert r.start is None
     assert r.call_duration == 0.0 and r.setup_duration == 0.0
@@ -65,6 +74,9 @@ def test_plain_results_pass_through_unchanged() -> None:
     plain = Result("r", "tests/a.py::t", "passed", worker="w1", start=1.0, call_duration=0.5)
     assert not needs_bounds(plain)
     assert bound_result(plain) is plain
-    for noisy in (Result("r", "t", "passed", stdout=""), Result("r", "t", "passed",
-                  call_duration=math.inf), Result("r", "té", "passed")):
+    for noisy in (
+        Result("r", "t", "passed", stdout=""),
+        Result("r", "t", "passed", call_duration=math.inf),
+        Result("r", "té", "passed"),
+    ):
         assert needs_bounds(noisy)

@@ -22,8 +22,10 @@ def test_flushed_results_read_back_field_for_field(tmp_path: Path) -> None:
     journal.flush()
     journal.add(result(2, outcome="failed", final=False, failure_text="boom\n\u2603", flaky=True))
     journal.flush()
-    assert read_journal(path) == [result(1), result(2, outcome="failed", final=False,
-                                                     failure_text="boom\n\u2603", flaky=True)]
+    assert read_journal(path) == [
+        result(1),
+        result(2, outcome="failed", final=False, failure_text="boom\n\u2603", flaky=True),
+    ]
     journal.close(remove=True)
     assert not path.exists() and not path.parent.exists()
 

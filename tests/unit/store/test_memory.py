@@ -14,16 +14,22 @@ from testfleet.store import MemoryStore, open_store
 def make_history(store: MemoryStore) -> None:
     # Three runs of the same tests, a slower one each time; the last run is a resume of run2.
     for k, run_id in enumerate(["run1aaaa", "run2bbbb", "run3cccc"]):
-        store.start_run(RunInfo(run_id=run_id, start=1000.0 + 100 * k,
-                                parent_run="run2bbbb" if run_id == "run3cccc" else None))
+        store.start_run(
+            RunInfo(
+                run_id=run_id, start=1000.0 + 100 * k, parent_run="run2bbbb" if run_id == "run3cccc" else None
+            )
+        )
         for j, nodeid in enumerate(["t::a", "t::b"]):
-            store.add_results([Result(run_id, nodeid, "passed", start=1000.0 + 100 * k + j,
-                                          call_duration=float(k + 1))])
-    store.add_results([Result("run3cccc", "t::c", "failed", attempt=1, final=False,
-                                  start=1210.0, call_duration=50.0),
-                       Result("run3cccc", "t::c", "passed", attempt=2, flaky=True,
-                                  start=1220.0, call_duration=7.0),
-                       Result("run3cccc", "t::d", "not_run", start=None)])
+            store.add_results(
+                [Result(run_id, nodeid, "passed", start=1000.0 + 100 * k + j, call_duration=float(k + 1))]
+            )
+    store.add_results(
+        [
+            Result("run3cccc", "t::c", "failed", attempt=1, final=False, start=1210.0, call_duration=50.0),
+            Result("run3cccc", "t::c", "passed", attempt=2, flaky=True, start=1220.0, call_duration=7.0),
+            Result("run3cccc", "t::d", "not_run", start=None),
+        ]
+    )
 
 
 def test_open_store_none_is_a_memory_store(tmp_path: object) -> None:
@@ -71,8 +77,13 @@ def test_results_keep_every_attempt_in_start_order() -> None:
     store = MemoryStore()
     make_history(store)
     rows = [(r.nodeid, r.attempt, r.outcome) for r in store.results("run3cccc")]
-    assert rows == [("t::a", 1, "passed"), ("t::b", 1, "passed"), ("t::c", 1, "failed"),
-                    ("t::c", 2, "passed"), ("t::d", 1, "not_run")]
+    assert rows == [
+        ("t::a", 1, "passed"),
+        ("t::b", 1, "passed"),
+        ("t::c", 1, "failed"),
+        ("t::c", 2, "passed"),
+        ("t::d", 1, "not_run"),
+    ]
 
 
 def test_durations_are_medians_of_the_last_timed_attempts() -> None:
@@ -89,8 +100,7 @@ def test_last_outcomes_use_the_latest_run_where_the_test_ran() -> None:
     store = MemoryStore()
     make_history(store)
     store.start_run(RunInfo(run_id="run4dddd", start=2000.0))
-    store.add_results([Result("run4dddd", "t::a", "failed"),
-                       Result("run4dddd", "t::b", "not_run")])
+    store.add_results([Result("run4dddd", "t::a", "failed"), Result("run4dddd", "t::b", "not_run")])
     assert store.last_outcomes() == {"t::a": "failed", "t::b": "passed", "t::c": "passed"}
     assert store.last_outcomes(["t::b"]) == {"t::b": "passed"}
 
@@ -105,15 +115,19 @@ def test_completed_nodeids_follow_the_resume_chain() -> None:
 
 def test_workers_are_returned_per_run_in_order() -> None:
     store = MemoryStore()
-    store.add_workers([WorkerInfo("r1", "w0", "h", 1, {"cpus": 2}),
-                       WorkerInfo("r2", "w0", "h", 2), WorkerInfo("r1", "w1", "h", 3, node="n")])
+    store.add_workers(
+        [
+            WorkerInfo("r1", "w0", "h", 1, {"cpus": 2}),
+            WorkerInfo("r2", "w0", "h", 2),
+            WorkerInfo("r1", "w1", "h", 3, node="n"),
+        ]
+    )
     assert [(w.worker_id, w.pid) for w in store.workers("r1")] == [("w0", 1), ("w1", 3)]
 
 
 def test_stored_results_are_bounded_and_reads_are_copies() -> None:
     store = MemoryStore()
-    store.add_results([Result("r", "t", "failed", stdout="x" * 200_000,
-                                  message="boom\ntraceback")])
+    store.add_results([Result("r", "t", "failed", stdout="x" * 200_000, message="boom\ntraceback")])
     got = store.results("r")[0]
     assert got.stdout is not None and len(got.stdout) <= 65536
     assert got.message == "boom"

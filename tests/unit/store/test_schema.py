@@ -60,8 +60,10 @@ def test_an_older_database_gets_only_the_missing_steps(conn: duckdb.DuckDBPyConn
 
 
 def test_a_failing_step_rolls_back_every_step_of_that_migration(conn: duckdb.DuckDBPyConnection) -> None:
-    broken = [*MIGRATIONS, Migration(SCHEMA_VERSION + 1, "broken", ["CREATE TABLE extra (x INT)",
-                                                                    "THIS IS NOT SQL"])]
+    broken = [
+        *MIGRATIONS,
+        Migration(SCHEMA_VERSION + 1, "broken", ["CREATE TABLE extra (x INT)", "THIS IS NOT SQL"]),
+    ]
     with pytest.raises(duckdb.Error):
         migrate(conn, broken)
     assert current_version(conn) == 0
@@ -69,7 +71,9 @@ def test_a_failing_step_rolls_back_every_step_of_that_migration(conn: duckdb.Duc
 
 
 def test_a_newer_database_is_refused_with_both_versions() -> None:
-    with pytest.raises(SchemaError, match=rf"schema version 99 is newer than this testfleet supports \({SCHEMA_VERSION}\)"):
+    with pytest.raises(
+        SchemaError, match=rf"schema version 99 is newer than this testfleet supports \({SCHEMA_VERSION}\)"
+    ):
         pending(99)
 
 

@@ -24,7 +24,11 @@ class FakeItem:
         self.config = config
 
     def iter_markers(self, name: str) -> list[pytest.Mark]:
-        return [pytest.mark.fleet(mpi=2).mark, pytest.mark.fleet(requires={"gpu": 1}).mark] if name == "fleet" else []
+        return (
+            [pytest.mark.fleet(mpi=2).mark, pytest.mark.fleet(requires={"gpu": 1}).mark]
+            if name == "fleet"
+            else []
+        )
 
 
 @pytest.fixture
@@ -37,8 +41,14 @@ def rank_report(item: Any, when: str, outcome: str, longrepr: Any = None, out: s
     return pytest.TestReport(item.nodeid, item.location, {}, outcome, longrepr, when, sections, 0.5, 0.0, 0.5)  # type: ignore[arg-type]
 
 
-def write_rank(tmp: Path, config: pytest.Config, k: int, reports: list[pytest.TestReport], code: int | None = 0,
-               errors: tuple[str, ...] = ()) -> None:
+def write_rank(
+    tmp: Path,
+    config: pytest.Config,
+    k: int,
+    reports: list[pytest.TestReport],
+    code: int | None = 0,
+    errors: tuple[str, ...] = (),
+) -> None:
     lines = [{"report": config.hook.pytest_report_to_serializable(config=config, report=r)} for r in reports]
     lines += [{"collect_error": e} for e in errors]
     if code is not None:
@@ -47,8 +57,11 @@ def write_rank(tmp: Path, config: pytest.Config, k: int, reports: list[pytest.Te
 
 
 def passing(item: Any, out: str = "") -> list[pytest.TestReport]:
-    return [rank_report(item, "setup", "passed"), rank_report(item, "call", "passed", out=out),
-            rank_report(item, "teardown", "passed")]
+    return [
+        rank_report(item, "setup", "passed"),
+        rank_report(item, "call", "passed", out=out),
+        rank_report(item, "teardown", "passed"),
+    ]
 
 
 def test_the_marker_gives_the_number_of_ranks(item: Any) -> None:
@@ -59,15 +72,23 @@ def test_every_rank_passing_passes_with_each_ranks_output(item: Any, tmp_path: P
     for k in range(2):
         write_rank(tmp_path, item.config, k, passing(item, out=f"hello from {k}\n"))
     got = merge(item.config, item, 2, tmp_path, 0, "", 0.0)
-    assert [(r.when, r.outcome) for r in got] == [("setup", "passed"), ("call", "passed"), ("teardown", "passed")]
-    assert got[1].sections == [("Captured stdout call (rank 0)", "hello from 0\n"),
-                               ("Captured stdout call (rank 1)", "hello from 1\n")]
+    assert [(r.when, r.outcome) for r in got] == [
+        ("setup", "passed"),
+        ("call", "passed"),
+        ("teardown", "passed"),
+    ]
+    assert got[1].sections == [
+        ("Captured stdout call (rank 0)", "hello from 0\n"),
+        ("Captured stdout call (rank 1)", "hello from 1\n"),
+    ]
 
 
 def test_one_failing_rank_fails_the_test_with_its_message(item: Any, tmp_path: Path) -> None:
     write_rank(tmp_path, item.config, 0, passing(item))
     reports = passing(item)
-    reports[1] = rank_report(item, "call", "failed", "def test_func():\n>   assert 1 == 0\nE   AssertionError: nope")
+    reports[1] = rank_report(
+        item, "call", "failed", "def test_func():\n>   assert 1 == 0\nE   AssertionError: nope"
+    )
     write_rank(tmp_path, item.config, 1, reports)
     got = merge(item.config, item, 2, tmp_path, 0, "mpirun says\n", 0.0)
     call = next(r for r in got if r.when == "call")
@@ -90,8 +111,12 @@ def test_a_rank_that_ran_nothing_fails_the_test_naming_it(item: Any, tmp_path: P
 
 def test_a_setup_error_on_one_rank_is_the_tests_error(item: Any, tmp_path: Path) -> None:
     write_rank(tmp_path, item.config, 0, passing(item))
-    write_rank(tmp_path, item.config, 1, [rank_report(item, "setup", "failed", "fixture broke"),
-                                          rank_report(item, "teardown", "passed")])
+    write_rank(
+        tmp_path,
+        item.config,
+        1,
+        [rank_report(item, "setup", "failed", "fixture broke"), rank_report(item, "teardown", "passed")],
+    )
     got = merge(item.config, item, 2, tmp_path, 0, "", 0.0)
     assert [(r.when, r.outcome) for r in got] == [("setup", "failed"), ("teardown", "passed")]
     assert str(got[0].longrepr) == "rank 1/2: fixture broke"

@@ -15,9 +15,16 @@ from testfleet.worker.journal import WorkerJournal
 
 
 def done(n: int) -> dict[str, Any]:
-    return {"t": "done", "i": n, "kw": [f"test_{n}", "t.py"],
-            "r": [["setup", "passed", 0.001, 10.0, 10.001], ["call", "passed", 0.5, 10.001, 10.501],
-                  ["teardown", "passed", 0.0, 10.501, 10.501]]}
+    return {
+        "t": "done",
+        "i": n,
+        "kw": [f"test_{n}", "t.py"],
+        "r": [
+            ["setup", "passed", 0.001, 10.0, 10.001],
+            ["call", "passed", 0.5, 10.001, 10.501],
+            ["teardown", "passed", 0.0, 10.501, 10.501],
+        ],
+    }
 
 
 def record(journal: WorkerJournal, nodeid: str, start: float, location: Any, msg: dict[str, Any]) -> None:
@@ -42,8 +49,9 @@ def test_lines_read_back_in_order_and_a_torn_one_is_skipped(tmp_path: Path) -> N
     assert path.read_bytes().count(b"\n") == 2  # one line per test, no raw newline inside
 
 
-def test_the_path_comes_from_the_environment_and_is_taken_out_of_it(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_path_comes_from_the_environment_and_is_taken_out_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("TESTFLEET_JOURNAL", raising=False)
     assert WorkerJournal.from_env() is None
     monkeypatch.setenv("TESTFLEET_JOURNAL", str(tmp_path / "no-such-dir" / "r1@w0.jsonl"))
