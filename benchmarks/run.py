@@ -600,10 +600,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         data["suites"][name] = run_suite(name, opts)
         data["suites"][name]["invocation"] = data["invocation"]
         json_path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-        md_path.write_text(report.render(data))
+        md_path.write_text(report.render(data) + hand_written(md_path))
     _say(f"wrote {_rel(md_path)} and {_rel(json_path)}")
     problems = [p for s in opts.suites for p in data["suites"][s]["analysis"]["problems"]]
     return 1 if problems else 0
+
+
+def hand_written(md_path: Path) -> str:
+    """The sections of RESULTS.md this script does not write (hand-run benchmarks: sharding,
+    dashboard, controller-only, analytics...), kept as they are: from the first ``## `` heading
+    that is neither the machine, the targets nor a suite of this script, to the end."""
+    if not md_path.is_file():
+        return ""
+    ours = {"Machine", "Targets", *suites.SUITE_NAMES}
+    lines = md_path.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith("## ") and line[3:].strip() not in ours:
+            return "\n" + "".join(lines[i:])
+    return ""
 
 
 if __name__ == "__main__":
