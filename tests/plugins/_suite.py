@@ -39,7 +39,7 @@ class Result:
         assert found, self.out
         return str(found[-1])
 
-    def line(self, pattern: str) -> re.Match[str]:
+    def expect_line(self, pattern: str) -> re.Match[str]:
         found = re.search(pattern, self.out, re.M)
         assert found, f"no line matching {pattern!r} in:\n{self.out}"
         return found

@@ -53,9 +53,9 @@ def test_results_from_every_worker_reach_table_and_json(suite: Suite) -> None:
     rounds = json.loads((suite.root / "fleet.json").read_text())["benchmarks"][0]["stats"]
     assert rounds["rounds"] >= 3 and len(rounds["data"]) == rounds["rounds"]
     for result in (plain, fleet):
-        result.line(r"benchmark: 4 tests")
+        result.expect_line(r"benchmark: 4 tests")
         for name in ("test_a", "test_b", "test_c", "test_d"):
-            result.line(rf"^{name}\s+\d")  # a row of the table
+            result.expect_line(rf"^{name}\s+\d")  # a row of the table
 
 
 def test_compare_fail_gate_fails_as_under_plain_pytest(suite: Suite) -> None:
@@ -69,6 +69,6 @@ def test_compare_fail_gate_fails_as_under_plain_pytest(suite: Suite) -> None:
     assert plain.code == 1, plain.out
     assert fleet.code == 1, fleet.out
     for result in (plain, fleet):
-        result.line(r"Performance has regressed")
+        result.expect_line(r"Performance has regressed")
         for name in ("test_a", "test_b", "test_c", "test_d"):
-            result.line(rf"{name} \(0001_base\) - Field 'mean' has failed PercentageRegressionCheck")
+            result.expect_line(rf"{name} \(0001_base\) - Field 'mean' has failed PercentageRegressionCheck")

@@ -64,7 +64,7 @@ def _write(suite: Suite) -> None:
 
 def total(result: Result) -> tuple[int, int, str]:
     """(statements, missed, percent) of the TOTAL row of coverage's terminal report."""
-    m = result.line(r"^TOTAL\s+(\d+)\s+(\d+)\s+(\d+%)")
+    m = result.expect_line(r"^TOTAL\s+(\d+)\s+(\d+)\s+(\d+%)")
     return int(m[1]), int(m[2]), m[3]
 
 
@@ -92,7 +92,7 @@ def test_cov_fail_under_behaves_as_plain(suite: Suite) -> None:
         assert (plain.code, fleet.code) == (code, code), fleet.out
         word = "FAIL Required" if code else "Required"
         pattern = rf"^{word} test coverage of {limit}% (not )?reached\. Total coverage: (\d+\.\d\d)%"
-        assert fleet.line(pattern)[2] == plain.line(pattern)[2]
+        assert fleet.expect_line(pattern)[2] == plain.expect_line(pattern)[2]
 
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])

@@ -13,7 +13,7 @@ from pathlib import Path
 from _suite import Result, Suite, need
 
 
-def _same_summary(plain: Result, fleet: Result, expected: str) -> None:
+def assert_same_summary(plain: Result, fleet: Result, expected: str) -> None:
     assert plain.summary == expected, plain.out
     assert fleet.summary == expected, fleet.out
 
@@ -27,9 +27,9 @@ def test_timeout_after_double_dash_reaches_pytest_timeout(suite: Suite) -> None:
     fleet = suite.fleet(
         "-p", "pytest_timeout", "--", "--timeout=1"
     )  # `testfleet run --timeout` is testfleet's
-    _same_summary(plain, fleet, "1 failed, 1 passed")
+    assert_same_summary(plain, fleet, "1 failed, 1 passed")
     for result in (plain, fleet):
-        result.line(r"^E\s+Failed: Timeout \(>1\.0s\) from pytest-timeout\.")
+        result.expect_line(r"^E\s+Failed: Timeout \(>1\.0s\) from pytest-timeout\.")
     assert "testfleet: crashed, timed-out" not in fleet.out  # pytest-timeout's verdict, not testfleet's
     helptext = suite.run(sys.executable, "-m", "testfleet", "run", "--help")
     # The help is wrapped to the terminal's width: read it as one line of words.
@@ -66,11 +66,11 @@ def test_always_fails():
         env = {"STATE_DIR": str(state)}
         results.append(suite.plain(*args, env=env) if run == "plain" else suite.fleet(*args, env=env))
     plain, fleet = results
-    _same_summary(plain, fleet, "1 failed, 1 passed, 3 rerun")
+    assert_same_summary(plain, fleet, "1 failed, 1 passed, 3 rerun")
     for result in (plain, fleet):
-        result.line(r"^RERUN test_flaky.py::test_flaky")
-        result.line(r"^FAILED test_flaky.py::test_always_fails$")
-        result.line(r"^E\s+assert 1 == 2$")
+        result.expect_line(r"^RERUN test_flaky.py::test_flaky")
+        result.expect_line(r"^FAILED test_flaky.py::test_always_fails$")
+        result.expect_line(r"^E\s+assert 1 == 2$")
 
 
 def test_asyncio_runs_coroutines_and_async_fixtures(suite: Suite) -> None:
@@ -101,9 +101,9 @@ async def test_fails():
 """,
     )
     plain, fleet = suite.plain("-p", "pytest_asyncio.plugin"), suite.fleet("-p", "pytest_asyncio.plugin")
-    _same_summary(plain, fleet, "1 failed, 2 passed")
+    assert_same_summary(plain, fleet, "1 failed, 2 passed")
     for result in (plain, fleet):
-        result.line(r"^FAILED test_async.py::test_fails - AssertionError: assert 'loop' == 'no loop'")
+        result.expect_line(r"^FAILED test_async.py::test_fails - AssertionError: assert 'loop' == 'no loop'")
 
 
 def _falsifying(result: Result) -> list[str]:
@@ -138,7 +138,7 @@ def test_sorted_twice(xs):
     )
     args = ("-p", "_hypothesis_pytestplugin", "--hypothesis-seed=0")
     plain, fleet = suite.plain(*args), suite.fleet(*args)
-    _same_summary(plain, fleet, "1 failed, 1 passed")
+    assert_same_summary(plain, fleet, "1 failed, 1 passed")
     assert _falsifying(plain) == ["test_small(n=1000)"], plain.out
     assert _falsifying(fleet) == _falsifying(plain), fleet.out
 
@@ -162,7 +162,7 @@ def test_html_report_lists_the_same_results(suite: Suite) -> None:
     args = ("-p", "pytest_metadata.plugin", "-p", "pytest_html.plugin", "--self-contained-html")
     plain = suite.plain(*args, "--html=plain.html")
     fleet = suite.fleet(*args, "--html=fleet.html")
-    _same_summary(plain, fleet, "1 failed, 1 passed, 1 skipped")
+    assert_same_summary(plain, fleet, "1 failed, 1 passed, 1 skipped")
     expected = {
         "test_h.py::test_ok": ["Passed"],
         "test_h.py::test_bad": ["Failed"],
@@ -185,7 +185,7 @@ def test_allure_writes_one_result_per_test(suite: Suite) -> None:
     suite.write("test_h.py", SMALL)
     plain = suite.plain("-p", "allure_pytest.plugin", "--alluredir=plain-allure")
     fleet = suite.fleet("-p", "allure_pytest.plugin", "--alluredir=fleet-allure")
-    _same_summary(plain, fleet, "1 failed, 1 passed, 1 skipped")
+    assert_same_summary(plain, fleet, "1 failed, 1 passed, 1 skipped")
     expected = {"test_h#test_ok": "passed", "test_h#test_bad": "failed", "test_h#test_skip": "skipped"}
     assert _allure_results(suite.root / "plain-allure") == expected
     assert _allure_results(suite.root / "fleet-allure") == expected
@@ -209,10 +209,10 @@ def test_spy_called_wrong(mocker):
 """,
     )
     plain, fleet = suite.plain("-p", "pytest_mock"), suite.fleet("-p", "pytest_mock")
-    _same_summary(plain, fleet, "1 failed, 1 passed")
+    assert_same_summary(plain, fleet, "1 failed, 1 passed")
     for result in (plain, fleet):
-        result.line(r"^E\s+AssertionError: expected call not found\.")
-        result.line(r"^E\s+Expected: join\('a', 'c'\)")
+        result.expect_line(r"^E\s+AssertionError: expected call not found\.")
+        result.expect_line(r"^E\s+Expected: join\('a', 'c'\)")
 
 
 def test_env_sets_variables_from_the_ini_file(suite: Suite) -> None:
@@ -235,7 +235,7 @@ def test_default():
         suite.plain("-p", "pytest_env.plugin", env=env),
         suite.fleet("-p", "pytest_env.plugin", env=env),
     )
-    _same_summary(plain, fleet, "2 passed")
+    assert_same_summary(plain, fleet, "2 passed")
 
 
 def test_dependency_passes_dependants_across_workers_and_skips_after_a_failure(suite: Suite) -> None:
@@ -267,9 +267,9 @@ def test_uses_broken():
     )
     plain = suite.plain("-p", "dependency", "-rs")
     fleet = suite.fleet("-p", "dependency", "-rs", "--report-json", "r.json")
-    _same_summary(plain, fleet, "1 failed, 9 passed, 1 skipped")
+    assert_same_summary(plain, fleet, "1 failed, 9 passed, 1 skipped")
     for result in (plain, fleet):
-        result.line(r"^SKIPPED \[1\] \S+: .*depends on .*broken")  # each in its own words
+        result.expect_line(r"^SKIPPED \[1\] \S+: .*depends on .*broken")  # each in its own words
     tests = json.loads((suite.root / "r.json").read_text(encoding="utf-8"))["tests"]
     # the dependants ran on both workers, and passed there
     dependants = [t for t in tests if "test_uses_base" in t["nodeid"]]

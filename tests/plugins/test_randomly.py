@@ -27,7 +27,7 @@ def _draws(suite: Suite, run: str) -> dict[str, list[float]]:
 
 
 def _seed(result: Result) -> int:
-    return int(result.line(r"Using --randomly-seed=(\d+)")[1])
+    return int(result.expect_line(r"Using --randomly-seed=(\d+)")[1])
 
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])

@@ -24,9 +24,9 @@ def test_worker_warnings_reach_the_warnings_summary_with_counts(suite: Suite) ->
     assert fleet.summary == plain.summary, fleet.out
     for result in (plain, fleet):
         assert "warnings summary" in result.out
-        result.line(r"^test_w.py::test_one$")
-        result.line(r"test_w.py:5: UserWarning: one is deprecated")
-        result.line(r"test_w.py:8: DeprecationWarning: two is old")
+        result.expect_line(r"^test_w.py::test_one$")
+        result.expect_line(r"test_w.py:5: UserWarning: one is deprecated")
+        result.expect_line(r"test_w.py:8: DeprecationWarning: two is old")
 
 
 def test_controller_warnings_go_to_the_summary_not_into_the_progress_line(suite: Suite) -> None:
@@ -58,8 +58,8 @@ def test_collected_line_under_k_matches_plain_pytest(suite: Suite) -> None:
     plain = suite.plain("-k", "not skip_me")
     fleet = suite.fleet("-k", "not skip_me")
     line = r"^collected 4 items / 1 deselected / 3 selected"
-    plain.line(line)
-    fleet.line(line)
+    plain.expect_line(line)
+    fleet.expect_line(line)
     assert plain.summary == fleet.summary == "3 passed, 1 deselected"
 
 
@@ -96,6 +96,6 @@ def test_z():
     assert plain.summary == "3 passed, 3 warnings", plain.out
     assert fleet.summary == plain.summary, fleet.out
     for result in (plain, fleet):
-        result.line(r"test_c.py:4: UserWarning: at import")
-        result.line(r"PytestCollectionWarning: cannot collect test class 'TestNotCollected'")
-        result.line(r"test_c.py:13: UserWarning: in the test")
+        result.expect_line(r"test_c.py:4: UserWarning: at import")
+        result.expect_line(r"PytestCollectionWarning: cannot collect test class 'TestNotCollected'")
+        result.expect_line(r"test_c.py:13: UserWarning: in the test")
