@@ -25,6 +25,7 @@ controller -> worker     ``run`` (items: [i, ...]), ``flush`` (run what you hold
 from __future__ import annotations
 
 import json
+import json.scanner
 import socket
 import struct
 from collections import deque
@@ -32,6 +33,7 @@ from json.encoder import encode_basestring_ascii as quote  # a str as JSON text,
 from typing import Any
 
 PROTOCOL_VERSION = 3
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # (text, index) -> (value, end)
 _HEADER = struct.Struct(">I")
 MAX_MESSAGE = 256 * 1024 * 1024
 
@@ -134,16 +136,34 @@ class Channel:
             raise ChannelClosed(str(exc)) from exc
 
     def _parse(self) -> None:
+        # Every complete frame in the buffer, then one cut of the buffer (cutting after each
+        # frame moves the rest every time). Each payload goes straight to the JSON scanner:
+        # json.loads would check its type and match whitespace around it first, a
+        # noticeable share of a tiny message's cost on the controller's hot path.
         buf = self._buf
-        while len(buf) >= 4:
-            (n,) = _HEADER.unpack_from(buf)
-            if n > MAX_MESSAGE:
-                raise ChannelClosed(f"message of {n} bytes exceeds the limit")
-            if len(buf) < 4 + n:
-                break
-            payload = bytes(buf[4 : 4 + n])
-            del buf[: 4 + n]
-            self._ready.append(json.loads(payload.decode("utf-8", "surrogatepass")))
+        size = len(buf)
+        pos = 0
+        ready = self._ready
+        try:
+            while size - pos >= 4:
+                (n,) = _HEADER.unpack_from(buf, pos)
+                if n > MAX_MESSAGE:
+                    raise ChannelClosed(f"message of {n} bytes exceeds the limit")
+                end = pos + 4 + n
+                if end > size:
+                    break
+                text = buf[pos + 4 : end].decode("utf-8", "surrogatepass")
+                pos = end
+                try:
+                    obj, stop = _scan(text, 0)
+                except StopIteration:
+                    stop = -1
+                if stop != len(text):
+                    obj = json.loads(text)  # not one plain JSON value: json says what is wrong
+                ready.append(obj)
+        finally:
+            if pos:
+                del buf[:pos]
 
     def feed(self) -> bool:
         """Read what is available without blocking; False when the peer has closed."""

@@ -89,6 +89,7 @@ class RunState:
         self.internal_error: str | None = None
         self.controller_peak_rss_kb: int | None = None
         self.controller_cpu_seconds: float | None = None  # user + system, up to the end of the run loop
+        self.loop_stats: dict[str, Any] = {}  # the controller's loop: its CPU and wall time (report-json)
         self.store: Any = None
         self.run_info: RunInfo | None = None
         self.store_error: str | None = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 import selectors
 from typing import TYPE_CHECKING, Any
 
+from testfleet.controller.hookcall import PassBatch, ReportHooks
 from testfleet.controller.workers import DEAD, Worker
 from testfleet.ledger import Ledger
 from testfleet.messages import Channel
@@ -71,6 +72,8 @@ class ControllerBase:
         self._next_health = 0.0
         self.observed: dict[str, float] = {}  # module -> what its tests took so far in this run
         self.observed_n: dict[str, int] = {}  # module -> how many of its tests ran so far
+        self.hooks = ReportHooks(config)  # the per-test report hooks, called cheaply (hookcall.py)
+        self.passes = PassBatch(config, self.hooks)  # clean passes, reported once per loop round
 
     def _stopping(self) -> bool:
         """Ctrl-C, SIGTERM, -x/--maxfail or a plugin asked the run to stop dispatching."""

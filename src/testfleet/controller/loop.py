@@ -110,7 +110,17 @@ class Controller(Lifecycle):
                 for chan, msg in self.early_hellos:
                     self._on_hello(chan, msg)
                 self.early_hellos.clear()
-            self._loop()
+            self.hooks.install()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            try:
+                self._loop()
+            finally:
+                self.hooks.uninstall()
+                self.state.loop_stats = {
+                    "cpu_seconds": round(time.process_time() - cpu0, 4),
+                    "wall_seconds": round(time.perf_counter() - wall0, 4),
+                    "passes_batched": self.passes.batched,
+                }
             gc.freeze()  # what the run made stays out of the end-of-session GC passes
             self.state.phase("loop_end")
         finally:
@@ -134,6 +144,10 @@ class Controller(Lifecycle):
     def _loop(self) -> None:
         assert self.scheduler is not None
         while True:
+            # A plugin (un)registered since the last round is seen now; the clean passes of
+            # the last round reach pytest first.
+            self.hooks.refresh()
+            self.passes.refresh()
             nap = self._nap()
             if nap:
                 time.sleep(nap)
@@ -151,6 +165,7 @@ class Controller(Lifecycle):
                     ref.eof_at = ref.eof_at or time.monotonic()
                 elif kind == "eof" and ref == "collector":
                     self._collector_lost(self._collector_status())
+            self.passes.flush()
             self._check_collector()
             self._check_timeouts()
             self._check_eof()
@@ -191,6 +206,7 @@ class Controller(Lifecycle):
                     else:
                         self._settle_stranded("no worker can be started any more")
                 break
+        self.passes.flush()
         self._sweep()  # every test ends with exactly one outcome
         self.state.journal_flush()
 

@@ -34,9 +34,8 @@ class Results(Dispatch):
             else:
                 w.outstanding.remove(idx)
             w.running = None
-            reports = rebuild(
-                self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], msg["r"]
-            )
+            entries = msg["r"]
+            reports = rebuild(self.config, self.items[idx]["nodeid"], self._location(idx), msg["kw"], entries)
             took = sum(r.duration for r in reports)
             w.avg_duration = took if w.avg_duration is None else 0.8 * w.avg_duration + 0.2 * took
             module = self.items[idx]["nodeid"].partition("::")[0]
@@ -48,7 +47,7 @@ class Results(Dispatch):
             self.early_deaths = 0
             assert self.scheduler is not None
             self.scheduler.done(w.id, idx)
-            self._settle_reports(idx, w, reports)
+            self._settle_reports(idx, w, reports, all(type(e) is list for e in entries))
             nxt = msg.get("next")
             if nxt is not None and w.status is not DEAD:  # the worker started its next test right after
                 self._on_start(w, nxt[0], nxt[1], nxt[2])

@@ -6,6 +6,8 @@ Schema::
      "tests": [{"nodeid", "outcome", "duration", "worker", "attempts", "message", "flaky"}],
      "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds", "cpu_seconds"}],
      "controller_peak_rss_kb", "controller_cpu_seconds",
+     "loop": {"cpu_seconds", "wall_seconds" (the controller's loop, from its first round to
+     its last), "passes_batched" (clean passes reported to pytest once per loop round)},
      "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
      "makespan_seconds" (first test start to last test end),
      "phases": {name: seconds since the controller started} (collector_started, collected,
@@ -56,6 +58,7 @@ def build_report(state: Any) -> dict[str, Any]:
         ],
         "controller_peak_rss_kb": state.controller_peak_rss_kb,
         "controller_cpu_seconds": state.controller_cpu_seconds,
+        "loop": dict(getattr(state, "loop_stats", {})),
         "replacements": state.replacements,
         "collect_seconds": round(state.collect_seconds, 4),
         "makespan_seconds": makespan(state),
