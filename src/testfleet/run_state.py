@@ -253,7 +253,13 @@ class RunState:
 
         return [spec_from_item(i, info) for i, info in enumerate(self.items)]
 
-    def make_scheduler(self, items: list[dict[str, Any]], deselected: int) -> Scheduler:
+    def make_scheduler(
+        self,
+        items: list[dict[str, Any]],
+        deselected: int,
+        groups: list[int] | None = None,
+        group_fleets: list[int] | None = None,
+    ) -> Scheduler:
         from testfleet.scheduler import WorkerSpec, build_scheduler
 
         fleet = [
@@ -278,6 +284,8 @@ class RunState:
             partial_selection=partial,
             deadline=self.settings.deadline is not None,
             done=done,
+            groups=groups,
+            group_fleets=group_fleets,
         )
         self._presettled = presettled
         self.estimates = scheduler.estimates

@@ -90,7 +90,15 @@ class Controller(Lifecycle):
             gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
-                self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+                if self.groups is None:
+                    self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+                else:  # --collectors K: one scheduler per group, each with its slots
+                    fleets = [0] * self.settings.collectors
+                    for slot in range(self.settings.workers):
+                        fleets[self._slot_group(slot)] += 1
+                    self.scheduler = self.state.make_scheduler(
+                        self.items, len(collected["deselected"]), self.groups, fleets
+                    )
             finally:
                 if gc_was_enabled:
                     gc.enable()
@@ -150,7 +158,8 @@ class Controller(Lifecycle):
                 elif kind == "eof" and isinstance(ref, Worker):
                     ref.eof_at = ref.eof_at or time.monotonic()
                 elif kind == "eof" and ref == "collector":
-                    self._collector_lost(self._collector_status())
+                    group = self._group_of_chan(msg)
+                    self._collector_lost(self._collector_status(group), group)
             self._check_collector()
             self._check_timeouts()
             self._check_eof()
@@ -174,13 +183,17 @@ class Controller(Lifecycle):
                     startable = [
                         slot
                         for slot in range(self.settings.workers)  # Ray: room left?
-                        if self._can_start_workers() and self.executor.can_start(slot)
+                        if self._can_start_workers(slot) and self.executor.can_start(slot)
                     ]
                     for slot in startable:
                         self._start_worker(slot)
                     if startable:
                         continue
-                    if self.collector_gone is not None and self.settings.start == "fork":
+                    for group in list(self.groups_gone):  # --collectors K: groups left without a collector
+                        self._set_aside_group(group)
+                    if not self._work_remains():
+                        pass
+                    elif self.collector_gone is not None and self.settings.start == "fork":
                         for idx in self.scheduler.drain():
                             if not self.state.is_final(idx):
                                 self._set_aside(

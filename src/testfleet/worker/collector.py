@@ -15,7 +15,6 @@ The collector never runs tests and never reaches pytest's session finish (it lea
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
 import select
@@ -25,6 +24,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,12 +33,58 @@ from testfleet.compat import collection_warnings
 from testfleet.diagnostics import describe_status
 from testfleet.hardware.forksafety import error_line, fork_hazard
 from testfleet.messages import Channel, ChannelClosed
+from testfleet.split import Split, collection_hash
 from testfleet.worker import capture
 from testfleet.worker import items as item_info
 
 
-def collection_hash(nodeids: list[str]) -> str:
-    return hashlib.sha256("\n".join(nodeids).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+class FileSplit:
+    """Collector ``index`` of ``count`` (``--collectors``): collects only its share of the
+    files (:class:`testfleet.split.Split`, by size in bytes).
+
+    Every file some plugin would collect (``pytest_collect_file`` returns collectors for it:
+    test modules, doctest modules and text files, other plugins' files, files named on the
+    command line) gets the next sequence number and a collector; a file of another
+    collector's is dropped before it is imported. A wrapper of ``pytest_collect_file``
+    rather than ``pytest_ignore_collect``: pytest does not ask ``pytest_ignore_collect``
+    about the paths given on the command line, and the plugins' own answer says which files
+    are collected, so no rule of pytest's (``python_files``, ``--doctest-modules``, ...) is
+    repeated here. ``seq`` maps each file to its sequence number, for the merge."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index = index
+        self.split = Split(count)
+        self.seq: dict[Path, int] = {}
+        self.seq_of_nodeid: dict[str, int] = {}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:
+        found = yield
+        if not found or file_path in self.seq:
+            return found
+        seq = self.split.files
+        try:
+            weight = float(file_path.stat().st_size)
+        except OSError:
+            weight = 0.0
+        owner = self.split.assign(weight)
+        self.seq[file_path] = seq
+        if owner != self.index:
+            return []
+        for node in found:
+            self.seq_of_nodeid[node.nodeid] = seq
+        return found
+
+    def item_seq(self, item: pytest.Item) -> int:
+        """The sequence number of the file ``item`` was collected from (-1: none known)."""
+        seq = self.seq.get(item.path)
+        if seq is not None:
+            return seq
+        for node in reversed(item.listchain()):
+            seq = self.seq_of_nodeid.get(node.nodeid)
+            if seq is not None:
+                return seq
+        return -1
 
 
 class CollectorPlugin:
@@ -59,6 +105,8 @@ class CollectorPlugin:
         self.gc_was_enabled = gc.isenabled()
         if self.gc_freeze:
             gc.disable()
+        count = int(spec.get("collectors", 1))
+        self.files = FileSplit(int(spec.get("collector", 0)), count) if count > 1 else None
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
@@ -75,6 +123,8 @@ class CollectorPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self._config = config
+        if self.files is not None:
+            config.pluginmanager.register(self.files, "testfleet-file-split")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -91,8 +141,17 @@ class CollectorPlugin:
         sock.connect(self.spec["address"])
         self.chan = Channel(sock)
         nodeid_list, extra = item_info.describe_all(session.items)
+        split: dict[str, Any] = {}
+        if self.files is not None:  # --collectors K: this collector's part, for the merge
+            files = self.files
+            split = {
+                "collector": files.index,
+                "seqs": [files.item_seq(it) for it in session.items],
+                "error_seqs": [files.seq_of_nodeid.get(e.get("nodeid", ""), -1) for e in self.errors],
+            }
         self.chan.send(
             {
+                **split,
                 "t": "collected",
                 "role": "collector",
                 "token": self.spec.get("token", ""),
@@ -160,6 +219,7 @@ class ForkServer:
         self.spec = spec
         self.digest = digest
         self.children: dict[int, str] = {}
+        self.items: list[Any] | None = None  # --collectors K: the merged collection (layout)
 
     def serve(self) -> int:
         rfd, wfd = os.pipe()
@@ -178,12 +238,26 @@ class ForkServer:
                     for msg in self.chan.messages():
                         if msg["t"] == "fork":
                             self._fork(msg, (rfd, wfd))
+                        elif msg["t"] == "layout":
+                            self._layout(msg)
                         elif msg["t"] == "shutdown":
                             return self._shutdown()
                     if not alive:  # the controller went away: take the workers down with us
                         return self._shutdown(kill=True)
         except ChannelClosed:
             return self._shutdown(kill=True)
+
+    def _layout(self, msg: dict[str, Any]) -> None:
+        """``--collectors K``: where this collector's items are in the merged collection.
+        Workers forked from now on index a list as long as the whole run's collection that
+        holds this collector's items at their global indices (the rest is None: another
+        collector's), so the controller's indices need no translation, per test or at all;
+        they send the merged collection's hash in ``hello``."""
+        view: list[Any] = [None] * int(msg["total"])
+        for item, index in zip(self.session.items, msg["indices"], strict=True):
+            view[index] = item
+        self.items = view
+        self.digest = msg["hash"]
 
     def _fork(self, msg: dict[str, Any], pipe: tuple[int, int]) -> None:
         t0 = time.perf_counter()
@@ -213,6 +287,7 @@ class ForkServer:
                     workdir=self.spec["workdir"],
                     collection_hash=self.digest,
                     token=self.spec.get("token", ""),
+                    items=self.items,
                 )
                 if profile:
                     prof.disable()
@@ -300,6 +375,7 @@ def main() -> None:
                 "exitcode": int(code),
                 "token": spec.get("token", ""),
                 "worker": spec.get("worker"),
+                "collector": spec.get("collector", 0),
             }
         )
     except OSError:
