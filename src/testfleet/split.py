@@ -7,9 +7,9 @@ knowing the file list first: a file goes to the collector with the least weight 
 size in bytes, or its tests' durations from the store), ties to the lowest index. A
 collector collects its own files and drops the others before importing them.
 
-The merge orders the items by the sequence number of their file in that visit order, then
-by their position in their collector's list: one collector's order for the same suite (a
-plugin that reorders items reorders within each collector's part).
+The merge orders the items by the place of their file in the collection tree, then by their
+position in their collector's list: one collector's order for the same suite (a plugin that
+reorders items reorders within each collector's part).
 
 Pure functions, no pytest: the collector (``worker/collector.py``) and the controller
 (``controller/collection.py``) both use them.
@@ -55,11 +55,13 @@ def split(weights: Sequence[float], count: int) -> list[int]:
     return [s.assign(w) for w in weights]
 
 
-def merge_order(parts: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
-    """The merged order of K collections: ``parts[k]`` holds the file sequence number of each
-    item of collector ``k``, in its order. Returns ``(k, position)`` for every item, sorted by
-    (file sequence, collector, position): one collector's order for the same suite."""
-    keyed = [(seq, k, pos) for k, seqs in enumerate(parts) for pos, seq in enumerate(seqs)]
+def merge_order(parts: Sequence[Sequence[Sequence[int]]]) -> list[tuple[int, int]]:
+    """The merged order of K collections: ``parts[k]`` holds the key of each item of
+    collector ``k``, in its order: the place of the item's file in the collection tree (the
+    position of each node among its parent's children, from the root). Returns
+    ``(k, position)`` for every item, sorted by (key, collector, position): one collector's
+    order for the same suite."""
+    keyed = [(list(key), k, pos) for k, keys in enumerate(parts) for pos, key in enumerate(keys)]
     keyed.sort()
     return [(k, pos) for _seq, k, pos in keyed]
 

@@ -104,10 +104,10 @@ class Collection(Transport):
         return [parts[k] for k in range(count)]
 
     def _merge(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
-        """One collection from K: items by (file sequence, position in their collector),
+        """One collection from K: items by (their file's place in the tree, their position in their collector),
         errors likewise, deselected items and warnings of all. Each collector is told where
         its items are in it (``layout``), before it forks any worker."""
-        order = merge_order([p["seqs"] for p in parts])
+        order = merge_order([p["keys"] for p in parts])
         expanded = [expand(p["items"], p["extra"]) for p in parts]
         items = [expanded[k][pos] for k, pos in order]
         nodeids = [it["nodeid"] for it in items]
@@ -124,11 +124,11 @@ class Collection(Transport):
             chan = self.collector_chans[k]
             chan.send({"t": "layout", "indices": indices, "total": len(items), "hash": digest})
         keyed = [
-            (seq, k, pos, e)
+            (key, k, pos, e)
             for k, p in enumerate(parts)
-            for pos, (seq, e) in enumerate(zip(p["error_seqs"], p["errors"], strict=True))
+            for pos, (key, e) in enumerate(zip(p["error_keys"], p["errors"], strict=True))
         ]
-        errors = [e for _seq, _k, _pos, e in sorted(keyed, key=lambda x: x[:3])]
+        errors = [e for _key, _k, _pos, e in sorted(keyed, key=lambda x: x[:3])]
         return {
             "t": "collected",
             "items": nodeids,

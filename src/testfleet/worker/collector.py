@@ -40,51 +40,67 @@ from testfleet.worker import items as item_info
 
 class FileSplit:
     """Collector ``index`` of ``count`` (``--collectors``): collects only its share of the
-    files (:class:`testfleet.split.Split`, by size in bytes).
+    files (:class:`testfleet.split.Split`, by size in bytes, in the order pytest visits them).
 
     Every file some plugin would collect (``pytest_collect_file`` returns collectors for it:
     test modules, doctest modules and text files, other plugins' files, files named on the
-    command line) gets the next sequence number and a collector; a file of another
-    collector's is dropped before it is imported. A wrapper of ``pytest_collect_file``
-    rather than ``pytest_ignore_collect``: pytest does not ask ``pytest_ignore_collect``
-    about the paths given on the command line, and the plugins' own answer says which files
-    are collected, so no rule of pytest's (``python_files``, ``--doctest-modules``, ...) is
-    repeated here. ``seq`` maps each file to its sequence number, for the merge."""
+    command line) gets a collector; a file of another collector's is dropped before it is
+    imported. A wrapper of ``pytest_collect_file`` rather than ``pytest_ignore_collect``:
+    pytest does not ask ``pytest_ignore_collect`` about the paths given on the command line,
+    and the plugins' own answer says which files are collected, so no rule of pytest's
+    (``python_files``, ``--doctest-modules``, ...) is repeated here.
+
+    For the merge, each file gets its *key*: its position in the collection tree (the
+    position of each node among its parent's children, from the root). pytest visits a
+    directory's files before its subdirectories but lists the items in tree order, so the
+    visit order is not the item order; the keys sort as one collector's items do. ``key``
+    maps file paths to keys, ``key_of_nodeid`` the collectors made (files, directories)."""
 
     def __init__(self, index: int, count: int) -> None:
         self.index = index
         self.split = Split(count)
-        self.seq: dict[Path, int] = {}
-        self.seq_of_nodeid: dict[str, int] = {}
+        self.key: dict[Path, list[int]] = {}
+        self.key_of_nodeid: dict[str, list[int]] = {}
+        self.children: dict[str, int] = {}  # parent node id -> children numbered so far
+
+    def _place(self, parent: pytest.Collector, nodes: list[Any]) -> list[int]:
+        pos = self.children.get(parent.nodeid, 0)
+        self.children[parent.nodeid] = pos + 1
+        key = [*self.key_of_nodeid.get(parent.nodeid, []), pos]
+        for node in nodes:
+            self.key_of_nodeid[node.nodeid] = key
+        return key
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> Any:
+        found = yield
+        if found is not None:
+            self._place(parent, [found])
+        return found
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:
         found = yield
-        if not found or file_path in self.seq:
+        if not found or file_path in self.key:
             return found
-        seq = self.split.files
         try:
             weight = float(file_path.stat().st_size)
         except OSError:
             weight = 0.0
         owner = self.split.assign(weight)
-        self.seq[file_path] = seq
-        if owner != self.index:
-            return []
-        for node in found:
-            self.seq_of_nodeid[node.nodeid] = seq
-        return found
+        self.key[file_path] = self._place(parent, found)
+        return found if owner == self.index else []
 
-    def item_seq(self, item: pytest.Item) -> int:
-        """The sequence number of the file ``item`` was collected from (-1: none known)."""
-        seq = self.seq.get(item.path)
-        if seq is not None:
-            return seq
+    def item_key(self, item: pytest.Item) -> list[int]:
+        """The key of the file ``item`` was collected from (empty: none known)."""
+        key = self.key.get(item.path)
+        if key is not None:
+            return key
         for node in reversed(item.listchain()):
-            seq = self.seq_of_nodeid.get(node.nodeid)
-            if seq is not None:
-                return seq
-        return -1
+            key = self.key_of_nodeid.get(node.nodeid)
+            if key is not None:
+                return key
+        return []
 
 
 class CollectorPlugin:
@@ -146,8 +162,8 @@ class CollectorPlugin:
             files = self.files
             split = {
                 "collector": files.index,
-                "seqs": [files.item_seq(it) for it in session.items],
-                "error_seqs": [files.seq_of_nodeid.get(e.get("nodeid", ""), -1) for e in self.errors],
+                "keys": [files.item_key(it) for it in session.items],
+                "error_keys": [files.key_of_nodeid.get(e.get("nodeid", ""), []) for e in self.errors],
             }
         self.chan.send(
             {
