@@ -96,7 +96,7 @@ def test_several_collectors_run_what_one_collector_runs(fleet: Any, workers: str
     assert many.code == one.code == 1
     assert junit_cases(fleet.root / f"junit{collectors}.xml") == junit_cases(fleet.root / "junit1.xml")
     assert summary(many.out) == summary(one.out)
-    assert summary(one.out)[0].== "2 failed, 19 passed, 1 skipped, 1 xfailed, 1 error"
+    assert summary(one.out)[0] == "2 failed, 19 passed, 1 skipped, 1 xfailed, 1 error"
 
 
 def test_deselection_is_the_same_with_several_collectors(fleet: Any) -> None:
