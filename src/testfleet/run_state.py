@@ -20,7 +20,7 @@ from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.outcomes import RETRYABLE
 from testfleet.recovery import replay_journals
-from testfleet.scheduler.protocol import Scheduler, TestSpec
+from testfleet.scheduler.protocol import Groups, Scheduler, TestSpec
 from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
 from testfleet.store.journal import Journal, discard, journal_path, worker_journal_path, worker_journals
 
@@ -253,13 +253,7 @@ class RunState:
 
         return [spec_from_item(i, info) for i, info in enumerate(self.items)]
 
-    def make_scheduler(
-        self,
-        items: list[dict[str, Any]],
-        deselected: int,
-        groups: list[int] | None = None,
-        group_fleets: list[int] | None = None,
-    ) -> Scheduler:
+    def make_scheduler(self, items: list[dict[str, Any]], deselected: int, split: Groups = None) -> Scheduler:
         from testfleet.scheduler import WorkerSpec, build_scheduler
 
         fleet = [
@@ -269,8 +263,7 @@ class RunState:
         partial = deselected > 0 or any("::" in str(a) for a in self.config.args)
         done: dict[int, str] = {}
         for i, info in enumerate(items):
-            previous = self.resume_done.get(info["nodeid"])
-            if previous is not None:
+            if (previous := self.resume_done.get(info["nodeid"])) is not None:
                 self.final[i] = previous
                 done[i] = previous.outcome
         scheduler, presettled = build_scheduler(
@@ -284,8 +277,7 @@ class RunState:
             partial_selection=partial,
             deadline=self.settings.deadline is not None,
             done=done,
-            groups=groups,
-            group_fleets=group_fleets,
+            groups=split,  # --collectors K
         )
         self._presettled = presettled
         self.estimates = scheduler.estimates

@@ -97,7 +97,7 @@ class Controller(Lifecycle):
                     for slot in range(self.settings.workers):
                         fleets[self._slot_group(slot)] += 1
                     self.scheduler = self.state.make_scheduler(
-                        self.items, len(collected["deselected"]), self.groups, fleets
+                        self.items, len(collected["deselected"]), (self.groups, fleets)
                     )
             finally:
                 if gc_was_enabled:

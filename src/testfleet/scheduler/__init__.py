@@ -9,7 +9,7 @@ from testfleet.scheduler.constrained import ConstrainedScheduler, missing_capabi
 from testfleet.scheduler.deps import resolve
 from testfleet.scheduler.grouped import GroupedScheduler
 from testfleet.scheduler.load import LoadScheduler
-from testfleet.scheduler.protocol import Scheduler, TestSpec, WorkerSpec
+from testfleet.scheduler.protocol import Groups, Scheduler, TestSpec, WorkerSpec
 
 __all__ = [
     "ConstrainedScheduler",
@@ -36,13 +36,12 @@ def build_scheduler(
     partial_selection: bool,
     deadline: bool = False,
     done: Mapping[int, str] | None = None,
-    groups: Sequence[int] | None = None,
-    group_fleets: Sequence[int] | None = None,
+    groups: Groups = None,
 ) -> tuple[ConstrainedScheduler | GroupedScheduler, list[tuple[int, str, str]]]:
     """The scheduler for a run, and tests settled before any worker starts
     as ``(index, outcome, reason)``: unschedulable ones and unresolvable dependencies.
-    ``groups`` (``--collectors K``): each test's group; ``group_fleets``: worker slots per
-    group. Then one scheduler per group (:class:`GroupedScheduler`)."""
+    ``groups`` (``--collectors K``): each test's group and the worker slots of each group;
+    then one scheduler per group (:class:`GroupedScheduler`)."""
     deps, unresolved = resolve(tests, items, partial_selection=partial_selection)
     settled: list[tuple[int, str, str]] = [(i, "skipped", why) for i, why in unresolved]
     done = dict(done or {})
@@ -69,22 +68,22 @@ def build_scheduler(
         )
         sched.fleet = len(fleet)  # retries avoid their worker even before every worker is up
     else:
-        fleets = list(group_fleets or [])
+        of, fleets = groups
         parts = []
         for g in range(len(fleets)):
-            mine = [t for t in runnable if groups[t.index] == g]
+            mine = [t for t in runnable if of[t.index] == g]
             part = ConstrainedScheduler(
                 mine,
                 history,
                 order=effective,
                 seed=seed,
                 rank=rank,
-                deps={i: d for i, d in deps.items() if groups[i] == g},
+                deps={i: d for i, d in deps.items() if of[i] == g},
                 names=names,
             )
             part.fleet = fleets[g]
             parts.append(part)
-        sched = GroupedScheduler(parts, groups)
+        sched = GroupedScheduler(parts, of)
     for index, outcome in done.items():  # --resume: settled by the earlier part of the run
         for waiting, reason in sched.finished(index, outcome):
             settled.append((waiting, "skipped", reason))

@@ -32,8 +32,7 @@ def grouped(n: int, groups: list[int], fleets: list[int], **kw: Any) -> GroupedS
         last_outcomes={},
         fleet=[protocol.WorkerSpec(f"w{s}") for s in range(sum(fleets))],
         partial_selection=False,
-        groups=groups,
-        group_fleets=fleets,
+        groups=(groups, fleets),
         **kw,
     )
     assert settled == []
@@ -118,8 +117,7 @@ def test_a_dependency_in_another_group_holds_and_skips_across_groups() -> None:
         last_outcomes={},
         fleet=[protocol.WorkerSpec("w0"), protocol.WorkerSpec("w1")],
         partial_selection=False,
-        groups=[0, 0, 1, 1],
-        group_fleets=[1, 1],
+        groups=([0, 0, 1, 1], [1, 1]),
     )
     assert isinstance(sched, GroupedScheduler)
     add(sched, "w0", 0)
