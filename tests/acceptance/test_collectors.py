@@ -266,3 +266,24 @@ def test_auto_with_spawn_start_is_one_collector(fleet: Any) -> None:
     run = fleet.run("-w", "2", "--collectors", "auto", "--start", "spawn", "--db", "none")
     assert run.code == 0, run.out[-2000:]
     assert run.report is not None and run.report["collectors"] == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["test_beta.py"],
+        ["test_beta.py", "pkg/test_delta.py"],
+        ["test_gamma.py::TestKind::test_b", "pkg"],
+        ["pkg/test_epsilon.py::test_e"],
+    ],
+)
+def test_files_and_node_ids_named_on_the_command_line(fleet: Any, args: list[str]) -> None:
+    """pytest reports a named path that yields nothing as "not found" (a usage error): a
+    collector that does not own a named file collects it too and drops its items."""
+    write_suite(fleet)
+    one = fleet.run("-w", "2", "--db", "none", *args)
+    many = fleet.run("-w", "2", "--collectors", "2", "--db", "none", *args)
+    assert many.code == one.code, many.out[-2000:] + many.err[-2000:]
+    assert outcomes(many) == outcomes(one)
+    assert outcomes(one)
+    assert summary(many.out) == summary(one.out)

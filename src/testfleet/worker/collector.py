@@ -62,6 +62,7 @@ class FileSplit:
         self.key: dict[Path, list[int]] = {}
         self.key_of_nodeid: dict[str, list[int]] = {}
         self.children: dict[str, int] = {}  # parent node id -> children numbered so far
+        self.foreign: set[str] = set()  # node ids of other collectors' files named on the command line
 
     def _place(self, parent: pytest.Collector, nodes: list[Any]) -> list[int]:
         pos = self.children.get(parent.nodeid, 0)
@@ -89,7 +90,24 @@ class FileSplit:
             weight = 0.0
         owner = self.split.assign(weight)
         self.key[file_path] = self._place(parent, found)
-        return found if owner == self.index else []
+        if owner == self.index:
+            return found
+        if parent.session.isinitpath(file_path):
+            # Named on the command line: pytest reports a path that yields no collector as
+            # "not found", so it is collected here too and its items dropped before any
+            # other plugin sees them (pytest_collection_modifyitems), its errors not reported.
+            self.foreign.update(node.nodeid for node in found)
+            return found
+        return []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.foreign:
+            items[:] = [item for item in items if not self.is_foreign(item.nodeid)]
+
+    def is_foreign(self, nodeid: str) -> bool:
+        """Of a file named on the command line that another collector collects."""
+        return bool(self.foreign) and nodeid.partition("::")[0] in self.foreign
 
     def item_key(self, item: pytest.Item) -> list[int]:
         """The key of the file ``item`` was collected from (empty: none known)."""
@@ -131,6 +149,8 @@ class CollectorPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # Failed collectors are errors; skipped ones (a module-level skip or importorskip)
         # count as skipped, as in plain pytest.
+        if self.files is not None and self.files.is_foreign(report.nodeid):
+            return  # another collector's file (named on the command line): its to report
         if report.failed or report.skipped:
             cfg = self._config
             self.errors.append(cfg.hook.pytest_report_to_serializable(config=cfg, report=report))
