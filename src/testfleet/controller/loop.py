@@ -179,6 +179,8 @@ class Controller(Lifecycle):
             self._check_stall()
             live = self._live()
             if not live:
+                for group in list(self.groups_gone):  # --collectors K: groups left without a collector
+                    self._set_aside_group(group)
                 if self._work_remains():
                     startable = [
                         slot
@@ -189,11 +191,7 @@ class Controller(Lifecycle):
                         self._start_worker(slot)
                     if startable:
                         continue
-                    for group in list(self.groups_gone):  # --collectors K: groups left without a collector
-                        self._set_aside_group(group)
-                    if not self._work_remains():
-                        pass
-                    elif self.collector_gone is not None and self.settings.start == "fork":
+                    if self.collector_gone is not None and self.settings.start == "fork":
                         for idx in self.scheduler.drain():
                             if not self.state.is_final(idx):
                                 self._set_aside(
