@@ -183,6 +183,9 @@ class CollectorPlugin:
             split = {
                 "collector": files.index,
                 "keys": [files.item_key(it) for it in session.items],
+                # perf_counter is the system's monotonic clock (Linux): comparable across the
+                # collectors, for the wall time from the first start to the last collection.
+                "span": [self.t0, time.perf_counter()],
                 "error_keys": [files.key_of_nodeid.get(e.get("nodeid", ""), []) for e in self.errors],
             }
         self.chan.send(
