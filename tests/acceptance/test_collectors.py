@@ -287,3 +287,29 @@ def test_files_and_node_ids_named_on_the_command_line(fleet: Any, args: list[str
     assert outcomes(many) == outcomes(one)
     assert outcomes(one)
     assert summary(many.out) == summary(one.out)
+
+
+DISAGREE = """
+import json
+
+def _collector_index():
+    with open("/proc/self/environ", "rb") as fh:
+        env = dict(e.split(b"=", 1) for e in fh.read().split(b"\\0") if b"=" in e)
+    return json.loads(env.get(b"TESTFLEET_SPEC", b"{}")).get("collector")
+
+def pytest_ignore_collect(collection_path, config):
+    # Collector 1 does not see test_b.py: the two would split the files differently.
+    return True if collection_path.name == "test_b.py" and _collector_index() == 1 else None
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads a process's environment in /proc")
+def test_collectors_that_split_the_files_differently_stop_the_run(fleet: Any) -> None:
+    for name in ("test_a.py", "test_b.py", "test_c.py"):
+        fleet.write(name, "def test_x(): pass\n")
+    fleet.write("conftest.py", DISAGREE)
+    run = fleet.run("-w", "2", "--collectors", "2", "--db", "none")
+    assert run.code == 3, run.out[-2000:] + run.err[-2000:]
+    assert "the collectors split the files differently" in run.out + run.err
+    assert not (run.report or {}).get("tests"), run.report
+    assert fleet.run("-w", "2", "--db", "none").code == 0  # one collector: nothing to disagree on

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from testfleet.controller.transport import Transport
+from testfleet.errors import TestfleetError
 from testfleet.ledger import Ledger
 from testfleet.messages import Channel
 from testfleet.outcomes import one_line
@@ -107,6 +108,13 @@ class Collection(Transport):
         """One collection from K: items by (their file's place in the tree, their position in their collector),
         errors likewise, deselected items and warnings of all. Each collector is told where
         its items are in it (``layout``), before it forks any worker."""
+        if len({p.get("split") for p in parts}) > 1:
+            # They saw other files, or other sizes (a file changed while they started): some
+            # file would run twice or not at all.
+            raise TestfleetError(
+                "the collectors split the files differently (files changed while they "
+                "collected?); run again, or with --collectors 1"
+            )
         order = merge_order([p["keys"] for p in parts])
         expanded = [expand(p["items"], p["extra"]) for p in parts]
         items = [expanded[k][pos] for k, pos in order]

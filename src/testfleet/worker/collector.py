@@ -15,6 +15,7 @@ The collector never runs tests and never reaches pytest's session finish (it lea
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import select
@@ -63,6 +64,7 @@ class FileSplit:
         self.key_of_nodeid: dict[str, list[int]] = {}
         self.children: dict[str, int] = {}  # parent node id -> children numbered so far
         self.foreign: set[str] = set()  # node ids of other collectors' files named on the command line
+        self.decisions = hashlib.sha256()  # every file and its owner: all collectors must agree
 
     def _place(self, parent: pytest.Collector, nodes: list[Any]) -> list[int]:
         pos = self.children.get(parent.nodeid, 0)
@@ -90,6 +92,7 @@ class FileSplit:
             weight = 0.0
         owner = self.split.assign(weight)
         self.key[file_path] = self._place(parent, found)
+        self.decisions.update(f"{file_path}\0{owner}\n".encode("utf-8", "surrogatepass"))
         if owner == self.index:
             return found
         if parent.session.isinitpath(file_path):
@@ -183,6 +186,7 @@ class CollectorPlugin:
             split = {
                 "collector": files.index,
                 "keys": [files.item_key(it) for it in session.items],
+                "split": files.decisions.hexdigest()[:16],
                 # perf_counter is the system's monotonic clock (Linux): comparable across the
                 # collectors, for the wall time from the first start to the last collection.
                 "span": [self.t0, time.perf_counter()],
