@@ -188,7 +188,7 @@ def prestart_collectors(args: list[str]) -> int:
 
     def value(flag: str) -> str | None:
         found = None
-        for a, b in zip(args, [*args[1:], ""], strict=True):
+        for a, b in zip(args, [*args[1:], ""], strict=False):
             if a == flag:
                 found = b
             elif a.startswith(flag + "="):
