@@ -144,8 +144,8 @@ class Collection(Transport):
             "errors": errors,
             "deselected": [d for p in parts for d in p["deselected"]],
             "hash": digest,
-            # Wall time from the first collector's start-up to the last collection (one
-            # collector's measure is from its start-up to its collection).
+            # Wall time from the first collector's start-up to the end of the last one's
+            # collection: one collector's measure, from its start-up to its collection.
             "seconds": max(p["span"][1] for p in parts) - min(p["span"][0] for p in parts),
             "warnings": dedupe([w for p in parts for w in p.get("warnings", ())]),
             "fork_hazard": next((p["fork_hazard"] for p in parts if p.get("fork_hazard")), None),

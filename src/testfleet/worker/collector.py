@@ -188,8 +188,9 @@ class CollectorPlugin:
                 "keys": [files.item_key(it) for it in session.items],
                 "split": files.decisions.hexdigest()[:16],
                 # perf_counter is the system's monotonic clock (Linux): comparable across the
-                # collectors, for the wall time from the first start to the last collection.
-                "span": [self.t0, time.perf_counter()],
+                # collectors, for the wall time from the first start to the last collection,
+                # both ends where one collector's "seconds" start and end.
+                "span": [self.t0, self.t0 + seconds],
                 "error_keys": [files.key_of_nodeid.get(e.get("nodeid", ""), []) for e in self.errors],
             }
         self.chan.send(
