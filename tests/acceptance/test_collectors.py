@@ -313,3 +313,30 @@ def test_collectors_that_split_the_files_differently_stop_the_run(fleet: Any) ->
     assert "the collectors split the files differently" in run.out + run.err
     assert not (run.report or {}).get("tests"), run.report
     assert fleet.run("-w", "2", "--db", "none").code == 0  # one collector: nothing to disagree on
+
+
+def test_with_a_store_the_next_run_splits_the_files_by_their_test_time(fleet: Any) -> None:
+    # By bytes the big fast file goes to one collector and both slow files to the other;
+    # by the first run's times the slow files go to different collectors.
+    fleet.write("test_a_big.py", "def test_fast(): pass\n" + "# padding\n" * 500)
+    fleet.write("test_b_slow.py", "import time\ndef test_slow(): time.sleep(0.3)\n")
+    fleet.write("test_c_slow.py", "import time\ndef test_slow(): time.sleep(0.3)\n")
+
+    def workers_of_slow_files(run: Any) -> set[str]:
+        assert run.report is not None and run.code == 0, run.out[-2000:] + run.err[-2000:]
+        return {t["worker"] for t in run.report["tests"] if "slow" in t["nodeid"]}
+
+    first = fleet.run("-w", "2", "--collectors", "2", "--db", "results.duckdb")
+    assert workers_of_slow_files(first) == {"w1"}  # slot 1: the second collector's worker
+    times = json.loads((fleet.root / "results.duckdb.files.json").read_text())["files"]
+    assert set(times) == {"test_a_big.py", "test_b_slow.py", "test_c_slow.py"}
+    assert times["test_b_slow.py"] >= 0.3 > times["test_a_big.py"]
+    second = fleet.run("-w", "2", "--collectors", "2", "--db", "results.duckdb")
+    assert workers_of_slow_files(second) == {"w0", "w1"}
+    # A partial run (-k) leaves the times as they were; --db none writes none.
+    before = (fleet.root / "results.duckdb.files.json").read_text()
+    partial = fleet.run("-w", "2", "--collectors", "2", "--db", "results.duckdb", "-k", "test_fast")
+    assert partial.code == 0 and partial.report is not None and len(partial.report["tests"]) == 1
+    assert (fleet.root / "results.duckdb.files.json").read_text() == before
+    fleet.run("-w", "2", "--collectors", "2", "--db", "none")
+    assert not (fleet.root / ".testfleet").exists()

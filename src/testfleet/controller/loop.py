@@ -119,6 +119,8 @@ class Controller(Lifecycle):
                     self._on_hello(chan, msg)
                 self.early_hellos.clear()
             self._loop()
+            if self.groups is not None:
+                self._save_file_times(len(collected["deselected"]))
             gc.freeze()  # what the run made stays out of the end-of-session GC passes
             self.state.phase("loop_end")
         finally:
@@ -204,6 +206,25 @@ class Controller(Lifecycle):
                 break
         self._sweep()  # every test ends with exactly one outcome
         self.state.journal_flush()
+
+    def _save_file_times(self, deselected: int) -> None:
+        """--collectors K: the next run splits the files by the time their tests took in this
+        one (testfleet.split_history), when this one ran its whole selection with a store."""
+        from testfleet.split_history import file_times, update_weights, weights_path
+
+        state, settings = self.state, self.settings
+        partial = (
+            deselected or settings.shard or settings.resume or any("::" in str(a) for a in self.config.args)
+        )
+        if partial or self._stopping() or state.store is None or state.store_error:
+            return
+        path = weights_path(settings.db, self.config.invocation_params.dir, self.config.rootpath)
+        if path is None:
+            return
+        try:
+            update_weights(path, file_times((r.nodeid, r.duration) for r in state.final.values()))
+        except OSError:
+            pass  # the next run splits by size
 
     def _nap(self) -> float:
         return 0.0 if self.stop_requested or self.kill_requested else nap_seconds(self.workers.values())

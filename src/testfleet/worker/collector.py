@@ -35,6 +35,7 @@ from testfleet.diagnostics import describe_status
 from testfleet.hardware.forksafety import error_line, fork_hazard
 from testfleet.messages import Channel, ChannelClosed
 from testfleet.split import Split, collection_hash
+from testfleet.split_history import FileWeights, read_weights, weights_path
 from testfleet.worker import capture
 from testfleet.worker import items as item_info
 
@@ -60,6 +61,8 @@ class FileSplit:
     def __init__(self, index: int, count: int) -> None:
         self.index = index
         self.split = Split(count)
+        # A file's weight: its size, or the time its tests took (testfleet.split_history).
+        self.weigh: Callable[[Path], float] = FileWeights({}, Path())
         self.key: dict[Path, list[int]] = {}
         self.key_of_nodeid: dict[str, list[int]] = {}
         self.children: dict[str, int] = {}  # parent node id -> children numbered so far
@@ -86,11 +89,7 @@ class FileSplit:
         found = yield
         if not found or file_path in self.key:
             return found
-        try:
-            weight = float(file_path.stat().st_size)
-        except OSError:
-            weight = 0.0
-        owner = self.split.assign(weight)
+        owner = self.split.assign(self.weigh(file_path))
         self.key[file_path] = self._place(parent, found)
         self.decisions.update(f"{file_path}\0{owner}\n".encode("utf-8", "surrogatepass"))
         if owner == self.index:
@@ -122,6 +121,20 @@ class FileSplit:
             if key is not None:
                 return key
         return []
+
+
+def _file_weights(config: pytest.Config) -> FileWeights:
+    """What the split weighs files by: the store's file times, else their sizes."""
+    from testfleet import config as settings_mod
+    from testfleet.errors import TestfleetError
+    from testfleet.options import pytest_values
+
+    try:
+        db = settings_mod.build(pytest_values(config.option), config.rootpath).db
+    except TestfleetError:  # the controller reports it
+        db = "none"
+    path = weights_path(db, config.invocation_params.dir, config.rootpath)
+    return FileWeights(read_weights(path), config.rootpath)
 
 
 class CollectorPlugin:
@@ -163,6 +176,7 @@ class CollectorPlugin:
     def pytest_configure(self, config: pytest.Config) -> None:
         self._config = config
         if self.files is not None:
+            self.files.weigh = _file_weights(config)
             config.pluginmanager.register(self.files, "testfleet-file-split")
 
     @pytest.hookimpl(tryfirst=True)
