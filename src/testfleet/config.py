@@ -28,6 +28,7 @@ BACKENDS = BY_NAME["backend"].choices
 class Settings:
     workers: int = 2
     workers_given: bool = False  # False: the default; the Ray backend then uses the cluster's CPUs
+    collectors: int = 1  # --collectors: processes that collect (a share of the files each)
     timeout: float | None = None
     report_json: str | None = None
     db: str | None = None  # None: default file; "none": do not store
@@ -67,6 +68,40 @@ def parse_workers(value: str | int, option: str = "--workers") -> int:
     if not text.isdigit() or int(text) < 1:
         raise UsageError(f"{option}: {str(value)!r} is not a positive whole number or 'auto'")
     return int(text)
+
+
+def parse_collectors(value: str | int, option: str = "--collectors") -> int:
+    """A positive whole number, or ``auto`` (0 here; resolved by :func:`resolve_collectors`)."""
+    text = str(value).strip()
+    if text == "auto":
+        return 0
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{option}: {str(value)!r} is not a positive whole number or 'auto'")
+    return int(text)
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def resolve_collectors(s: Settings, name: str) -> int:
+    """How many collectors the run has. ``auto``: one per worker, at most the usable CPUs
+    (the number of test files caps it again once they are known: a collector with no files
+    gets no workers); 1 with the Ray backend or ``--start spawn``, where more are a usage
+    error. Never more than the workers: each collector needs one."""
+    if s.backend != "local" or s.start != "fork":
+        if s.collectors > 1:
+            where = "--backend ray" if s.backend != "local" else "--start spawn"
+            raise UsageError(
+                f"{name}: more than one collector needs the local backend with fork start, not {where}"
+            )
+        return 1
+    if s.collectors == 0:
+        return max(1, min(s.workers, usable_cpus()))
+    return min(s.collectors, s.workers)
 
 
 def parse_seconds(option: str, value: str | float | None) -> float | None:
@@ -189,6 +224,7 @@ def parse_list(option: str, value: Any) -> list[str]:
 PARSERS: dict[str, Callable[[str, Any, Option], Any]] = {
     "text": lambda name, v, o: str(v),
     "workers": lambda name, v, o: parse_workers(v, name),
+    "collectors": lambda name, v, o: parse_collectors(v, name),
     "seconds": lambda name, v, o: parse_seconds(name, v),
     "duration": lambda name, v, o: parse_duration(name, str(v)),
     "choice": lambda name, v, o: parse_choice(name, str(v), o.choices),
@@ -269,6 +305,7 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
         )
 
     s = Settings()
+    collectors_name = "--collectors"
     for o in OPTIONS:
         found = _given(o, options, file_cfg)
         if found is None:
@@ -283,6 +320,8 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
             parsed = PARSERS[o.parse](name, value, o)
         if o.name == "workers":
             s.workers_given = True
+        elif o.name == "collectors":
+            collectors_name = name
         elif o.name == "order":
             parsed, s.seed = parsed
         elif o.name == "ray_no_ship":
@@ -296,6 +335,7 @@ def build(options: dict[str, Any], rootdir: Path) -> Settings:
             'e.g. worker_tags = {0 = ["browser"]}'
         )
     s.worker_tags = {str(k): [str(t) for t in v] for k, v in wt.items()}
+    s.collectors = resolve_collectors(s, collectors_name)
     if s.port_base + s.workers * s.port_count > 65535:
         raise UsageError(
             f"port_base {s.port_base} with {s.workers} workers x {s.port_count} ports goes past port 65535"

@@ -96,6 +96,14 @@ OPTIONS: tuple[Option, ...] = (
         pytest_flag="--fleet",
     ),
     Option(
+        "collectors",
+        ("--collectors",),
+        "N|auto",
+        "collect the suite in N processes, each a share of the files, each forking its own "
+        "workers (default 1; auto: one per worker, up to the usable CPUs; local backend, fork)",
+        parse="collectors",
+    ),
+    Option(
         "timeout",
         ("--timeout",),
         "SECONDS",

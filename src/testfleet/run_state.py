@@ -20,7 +20,7 @@ from testfleet.errors import UsageError
 from testfleet.model import Outcome, RunInfo, TestResult, WorkerInfo
 from testfleet.outcomes import RETRYABLE
 from testfleet.recovery import replay_journals
-from testfleet.scheduler.protocol import Scheduler, TestSpec
+from testfleet.scheduler.protocol import Groups, Scheduler, TestSpec
 from testfleet.store.ids import new_run_id  # the one run-id format (cli edit)
 from testfleet.store.journal import Journal, discard, journal_path, worker_journal_path, worker_journals
 
@@ -254,7 +254,7 @@ class RunState:
 
         return [spec_from_item(i, info) for i, info in enumerate(self.items)]
 
-    def make_scheduler(self, items: list[dict[str, Any]], deselected: int) -> Scheduler:
+    def make_scheduler(self, items: list[dict[str, Any]], deselected: int, split: Groups = None) -> Scheduler:
         from testfleet.scheduler import WorkerSpec, build_scheduler
 
         fleet = [
@@ -264,8 +264,7 @@ class RunState:
         partial = deselected > 0 or any("::" in str(a) for a in self.config.args)
         done: dict[int, str] = {}
         for i, info in enumerate(items):
-            previous = self.resume_done.get(info["nodeid"])
-            if previous is not None:
+            if (previous := self.resume_done.get(info["nodeid"])) is not None:
                 self.final[i] = previous
                 done[i] = previous.outcome
         scheduler, presettled = build_scheduler(
@@ -279,6 +278,7 @@ class RunState:
             partial_selection=partial,
             deadline=self.settings.deadline is not None,
             done=done,
+            groups=split,  # --collectors K
         )
         self._presettled = presettled
         self.estimates = scheduler.estimates

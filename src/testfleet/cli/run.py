@@ -173,9 +173,38 @@ def prestart(args: list[str]) -> Any:
 
     try:
         freeze = parse_flag("TESTFLEET_GC_FREEZE", os.environ.get("TESTFLEET_GC_FREEZE", "1") or "1")
+        collectors = prestart_collectors(args)
     except UsageError:
         return None  # pytest will report it
-    return Prestarted.start(LaunchSpec(args=list(args), cwd=os.getcwd(), gc_freeze=freeze))
+    return Prestarted.start(
+        LaunchSpec(args=list(args), cwd=os.getcwd(), gc_freeze=freeze, collectors=collectors)
+    )
+
+
+def prestart_collectors(args: list[str]) -> int:
+    """How many collectors the run will have, as far as the command line tells (the
+    settings decide; a guess that differs only costs the early start)."""
+    from testfleet.config import Settings, parse_collectors, parse_workers, resolve_collectors
+
+    def value(flag: str) -> str | None:
+        found = None
+        for a, b in zip(args, [*args[1:], ""], strict=False):
+            if a == flag:
+                found = b
+            elif a.startswith(flag + "="):
+                found = a.partition("=")[2]
+        return found
+
+    given = value("--fleet-collectors") or os.environ.get("TESTFLEET_COLLECTORS")
+    if not given:
+        return 1
+    s = Settings(collectors=parse_collectors(given))
+    workers = value("--fleet") or os.environ.get("TESTFLEET_WORKERS")
+    if workers:
+        s.workers = parse_workers(workers)
+    s.backend = value("--fleet-backend") or s.backend
+    s.start = value("--fleet-start") or s.start
+    return resolve_collectors(s, "--collectors")
 
 
 def main(argv: Sequence[str], *, standalone: bool = False) -> int:

@@ -69,6 +69,13 @@ class ControllerBase:
         # worker's last results and its exit often arrive in the same round, on two channels.
         self.exits: list[tuple[str, str]] = []
         self.collector_gone: str | None = None  # why no worker can be started any more
+        # --collectors K (K > 1): each test's group (its collector), the groups that have
+        # tests (slots are dealt out over them), the groups whose collector is gone (why),
+        # and each collector's channel.
+        self.groups: list[int] | None = None
+        self.group_order: list[int] = []
+        self.groups_gone: dict[int, str] = {}
+        self.collector_chans: dict[int, Channel] = {}  # group -> its collector's channel
         self._next_health = 0.0
         self.observed: dict[str, float] = {}  # module -> what its tests took so far in this run
         self.observed_n: dict[str, int] = {}  # module -> how many of its tests ran so far
@@ -85,11 +92,19 @@ class ControllerBase:
         assert self.scheduler is not None
         return not self._stopping() and self.scheduler.pending() > 0
 
-    def _can_start_workers(self) -> bool:
-        """False once the collector that forks workers is gone."""
+    def _can_start_workers(self, slot: int = 0) -> bool:
+        """False once the collector that forks workers (for ``slot``) is gone."""
+        if self.groups is not None:
+            return self._slot_group(slot) not in self.groups_gone
         return (
             self.collector_gone is None or self.settings.start != "fork" or self.settings.backend != "local"
         )
+
+    def _slot_group(self, slot: int) -> int:
+        """--collectors K: the group (collector) whose workers fill ``slot``: slots are dealt
+        out over the groups that have tests, so workers spread evenly (5 over 2: 3 + 2)."""
+        order = self.group_order
+        return order[slot % len(order)] if order else 0
 
     def _live(self) -> list[Worker]:
         return [w for w in self.workers.values() if w.status is not DEAD]

@@ -157,7 +157,7 @@ class Dispatch(Verdicts):
         best: Worker | None = None
         most = 0
         for w in self.workers.values():
-            if w is thief or w.status is not READY:
+            if w is thief or w.status is not READY or w.group != thief.group:  # --collectors: its group
                 continue
             if w.unqueue_sent:
                 return None  # one at a time: its answer frees work for the idle ones
@@ -181,6 +181,7 @@ class Dispatch(Verdicts):
         return any(
             w is not thief
             and w.status is not DEAD
+            and w.group == thief.group
             and (
                 self._unstarted(w) > 0
                 and w.status is not STOPPING
@@ -195,7 +196,9 @@ class Dispatch(Verdicts):
         return any(w.unqueue_sent and w.status is not DEAD for w in self.workers.values())
 
     def _unqueue(self, victim: Worker) -> None:
-        idle = sum(1 for w in self._live() if w.status is READY and not w.outstanding)
+        idle = sum(
+            1 for w in self._live() if w.status is READY and not w.outstanding and w.group == victim.group
+        )
         k = self._unstarted(victim)
         n = max(1, k * idle // (idle + 1))
         victim.unqueue_sent = True

@@ -18,6 +18,7 @@ from testfleet.hardware.forksafety import spawn_mismatch
 from testfleet.ledger import ASSIGNED
 from testfleet.messages import PROTOCOL_VERSION, Channel, ChannelClosed
 from testfleet.model import WorkerSpec
+from testfleet.scheduler.grouped import GROUP_CAP
 
 # A worker that dies this many times in a row before finishing any test opens the breaker.
 EARLY_DEATH_LIMIT = 5
@@ -41,6 +42,10 @@ class Lifecycle(Results):
         wid = f"w{slot}" if gen == 0 else f"w{slot}.{gen}"
         env = self.state.worker_env(slot, wid)
         env["TESTFLEET_LAUNCH"] = secrets.token_hex(4)
+        group = 0
+        if self.groups is not None:  # --collectors K: forked by its group's collector
+            group = self._slot_group(slot)
+            env["TESTFLEET_COLLECTOR"] = str(group)
         w = Worker(
             id=wid,
             slot=slot,
@@ -48,6 +53,7 @@ class Lifecycle(Results):
             env=env,
             requested_at=time.perf_counter(),
             replacement=gen > 0 and replacement,
+            group=group,
         )
         self.workers[wid] = w
         self.slots[slot] = wid
@@ -85,6 +91,8 @@ class Lifecycle(Results):
         self.state.worker_ready(w.id, w.pid, w.caps, w.ready_at - w.requested_at, replacement=w.replacement)
         assert self.scheduler is not None
         caps = {**self.state.slot_caps(w.slot), **w.caps}
+        if self.groups is not None:
+            caps[GROUP_CAP] = w.group  # the scheduler gives it its group's tests only
         w.caps = caps
         self.scheduler.add_worker(WorkerSpec(w.id, caps, frozenset(caps.get("tags") or [])))
         self._feed(w)
@@ -189,10 +197,12 @@ class Lifecycle(Results):
             not stopping
             and self.workers.get(self.slots[w.slot]) is w
             and self._work_remains()
-            and self._can_start_workers()
+            and self._can_start_workers(w.slot)
             and (lost is None or self.executor.can_start(w.slot))
         ):
             self._start_worker(w.slot)
+        elif w.group in self.groups_gone:
+            self._set_aside_group(w.group)
 
     def _check_timeouts(self) -> None:
         limit = self.settings.timeout
@@ -234,6 +244,8 @@ class Lifecycle(Results):
         for w in self.workers.values():
             if w.status is DEAD:
                 continue
+            if self.groups is not None:
+                orphaned = not self._can_start_workers(w.slot)
             if w.eof_at is not None and now - w.eof_at > EXIT_GRACE and w.killed_at is None:
                 self.executor.kill(w.id)  # the exit message follows
                 w.killed_at = now
@@ -242,7 +254,8 @@ class Lifecycle(Results):
             # No exit status will come (the collector that reports them is gone, or stopped):
             # a worker whose process is gone has exited.
             if w.pid is None and w.chan is None and orphaned and not self.executor.forked_pid(w.id):
-                self.exits.append((w.id, f"was never started: {self.collector_gone}"))
+                why = self.groups_gone.get(w.group) if self.groups is not None else self.collector_gone
+                self.exits.append((w.id, f"was never started: {why}"))
             elif (w.eof_at is not None or w.killed_at is not None) and gone(w.id):
                 status = (
                     "killed by signal 9 (SIGKILL)"
@@ -268,25 +281,76 @@ class Lifecycle(Results):
         if self.collector_gone is not None or now < self._next_health:
             return
         self._next_health = now + HEALTH_EVERY
+        if self.groups is not None:
+            for group in self.group_order:
+                if group not in self.groups_gone:
+                    lost = self.executor.collector_health(group)
+                    if lost is not None:
+                        self._collector_lost(lost, group)
+            return
         why = self.executor.collector_health()
         if why is not None:
             self._collector_lost(why)
 
-    def _collector_status(self) -> str:
+    def _collector_status(self, group: int | None = None) -> str:
         code = None
         for _ in range(25):  # its pipe closed: its exit status follows within moments
-            code = self.executor.collector_exit()
+            code = self.executor.collector_exit(group or 0)
             if code is not None:
                 break
             time.sleep(0.02)
         if code is None:
-            return "the collector process closed its connection"
-        return collector_ended(code)
+            who = "the collector process" if group is None else f"collector {group}'s process"
+            return f"{who} closed its connection"
+        return collector_ended(code, group)
 
-    def _collector_lost(self, why: str) -> None:
+    def _group_of_chan(self, chan: Any) -> int | None:
+        """--collectors K: which collector this channel is (None with one collector)."""
+        if self.groups is None:
+            return None
+        return next((g for g, c in self.collector_chans.items() if c is chan), None)
+
+    def _set_aside_group(self, group: int) -> None:
+        """--collectors K: ``group``'s collector is gone and none of its workers is left:
+        its tests not handed out end not_run, saying why; the other groups go on."""
+        if any(w.group == group for w in self._live()) or self.scheduler is None:
+            return
+        drain_group = getattr(self.scheduler, "drain_group", None)
+        if drain_group is None:
+            return
+        for idx in drain_group(group):
+            if not self.state.is_final(idx):
+                self._set_aside(
+                    idx,
+                    f"no worker was left to run it: {self.groups_gone[group]}, "
+                    "so no worker of its group could be started any more",
+                )
+
+    def _collector_lost(self, why: str, group: int | None = None) -> None:
         """The collector (the workers' parent, which forks replacements and reports exits)
         is gone. Running workers go on; worker exits are then found by their pids; tests left
-        when no worker is left end not_run, saying why."""
+        when no worker is left end not_run, saying why. With --collectors K, only ``group``'s
+        workers and tests; the other groups go on."""
+        if group is not None:
+            if group in self.groups_gone:
+                return
+            self.groups_gone[group] = why
+            self.state.progress.note(
+                f"testfleet: {why}; the running workers of its group go on, none can be started any more"
+            )
+            self.state.warning(
+                {
+                    "t": "warning",
+                    "nodeid": "",
+                    "when": "runtest",
+                    "category": "TestfleetWarning",
+                    "message": f"{why}; no worker of its group could be started after that",
+                    "filename": "",
+                    "lineno": 0,
+                }
+            )
+            self._set_aside_group(group)
+            return
         if self.collector_gone is not None:
             return
         self.collector_gone = why

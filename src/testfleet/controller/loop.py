@@ -90,7 +90,15 @@ class Controller(Lifecycle):
             gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
-                self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+                if self.groups is None:
+                    self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+                else:  # --collectors K: one scheduler per group, each with its slots
+                    fleets = [0] * self.settings.collectors
+                    for slot in range(self.settings.workers):
+                        fleets[self._slot_group(slot)] += 1
+                    self.scheduler = self.state.make_scheduler(
+                        self.items, len(collected["deselected"]), (self.groups, fleets)
+                    )
             finally:
                 if gc_was_enabled:
                     gc.enable()
@@ -121,6 +129,8 @@ class Controller(Lifecycle):
                     "wall_seconds": round(time.perf_counter() - wall0, 4),
                     "passes_batched": self.passes.batched,
                 }
+            if self.groups is not None:
+                self._save_file_times(len(collected["deselected"]))
             gc.freeze()  # what the run made stays out of the end-of-session GC passes
             self.state.phase("loop_end")
         finally:
@@ -164,7 +174,8 @@ class Controller(Lifecycle):
                 elif kind == "eof" and isinstance(ref, Worker):
                     ref.eof_at = ref.eof_at or time.monotonic()
                 elif kind == "eof" and ref == "collector":
-                    self._collector_lost(self._collector_status())
+                    group = self._group_of_chan(msg)
+                    self._collector_lost(self._collector_status(group), group)
             self.passes.flush()
             self._check_collector()
             self._check_timeouts()
@@ -185,11 +196,13 @@ class Controller(Lifecycle):
             self._check_stall()
             live = self._live()
             if not live:
+                for group in list(self.groups_gone):  # --collectors K: groups left without a collector
+                    self._set_aside_group(group)
                 if self._work_remains():
                     startable = [
                         slot
                         for slot in range(self.settings.workers)  # Ray: room left?
-                        if self._can_start_workers() and self.executor.can_start(slot)
+                        if self._can_start_workers(slot) and self.executor.can_start(slot)
                     ]
                     for slot in startable:
                         self._start_worker(slot)
@@ -209,6 +222,25 @@ class Controller(Lifecycle):
         self.passes.flush()
         self._sweep()  # every test ends with exactly one outcome
         self.state.journal_flush()
+
+    def _save_file_times(self, deselected: int) -> None:
+        """--collectors K: the next run splits the files by the time their tests took in this
+        one (testfleet.split_history), when this one ran its whole selection with a store."""
+        from testfleet.split_history import file_times, update_weights, weights_path
+
+        state, settings = self.state, self.settings
+        partial = (
+            deselected or settings.shard or settings.resume or any("::" in str(a) for a in self.config.args)
+        )
+        if partial or self._stopping() or state.store is None or state.store_error:
+            return
+        path = weights_path(settings.db, self.config.invocation_params.dir, self.config.rootpath)
+        if path is None:
+            return
+        try:
+            update_weights(path, file_times((r.nodeid, r.duration) for r in state.final.values()))
+        except OSError:
+            pass  # the next run splits by size
 
     def _nap(self) -> float:
         return 0.0 if self.stop_requested or self.kill_requested else nap_seconds(self.workers.values())

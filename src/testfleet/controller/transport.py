@@ -8,7 +8,7 @@ first message says what it is: the collector (``collected``), a worker (``hello`
 - ``("msg", "collector", message)``: a message from the collector;
 - ``("msg", channel, message)``: the first messages of a new connection (``hello``,
   ``collected``, ``failed``);
-- ``("eof", worker, None)`` / ``("eof", "collector", None)``: the peer closed its side.
+- ``("eof", worker, None)`` / ``("eof", "collector", channel)``: the peer closed its side.
 
 Plain tuples, typed by :data:`Event`: the loop handles several per test, and a tuple costs
 least to make and unpack.
@@ -75,7 +75,7 @@ class Transport(ControllerBase):
                     out.append(("msg", "collector", msg))
                 if not alive:
                     self.sel.unregister(chan.sock)
-                    out.append(("eof", "collector", None))
+                    out.append(("eof", "collector", chan))  # which one, with --collectors K
                 continue
             if kind == "worker":
                 w = self.workers[ref]

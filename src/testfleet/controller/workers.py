@@ -61,6 +61,7 @@ class Worker:
     requested_at: float = 0.0
     ready_at: float | None = None
     replacement: bool = False  # replaces a worker of its slot that died (a crash, a timeout)
+    group: int = 0  # --collectors K: the collector that forks it; it runs only that one's tests
     eof_at: float | None = None
     finished_tests: int = 0
     timed_out: int | None = None

@@ -26,6 +26,7 @@ def make_executor(config: pytest.Config, settings: Settings) -> Executor:
         cwd=str(config.invocation_params.dir),
         start=settings.start,
         gc_freeze=settings.gc_freeze,
+        collectors=settings.collectors,
     )
     if settings.backend == "ray":
         from testfleet.executor.ray import RayExecutor

@@ -37,6 +37,7 @@ class LaunchSpec:
     start: str = "fork"  # or "spawn"
     gc_freeze: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    collectors: int = 1  # --collectors K: K collectors, each collecting a share of the files
 
 
 class Endpoint:
@@ -67,9 +68,10 @@ class Prestarted:
         self.spec = spec
         self.adopted = False
         self.endpoint = Endpoint()
-        self.proc: subprocess.Popen[bytes] | None = _popen_collector(
-            spec, self.endpoint, "collector", None, {}, "collector.log"
-        )
+        self.procs: list[subprocess.Popen[bytes]] = [
+            _popen_collector(spec, self.endpoint, "collector", None, {}, collector_log_name(k), k)
+            for k in range(spec.collectors)
+        ]
 
     @classmethod
     def start(cls, spec: LaunchSpec) -> Prestarted:
@@ -81,11 +83,12 @@ class Prestarted:
         found, cls.current = cls.current, None
         if found is None:
             return None
-        if (found.spec.args, found.spec.cwd, found.spec.gc_freeze, found.spec.env) == (
+        if (found.spec.args, found.spec.cwd, found.spec.gc_freeze, found.spec.env, found.spec.collectors) == (
             spec.args,
             spec.cwd,
             spec.gc_freeze,
             spec.env,
+            spec.collectors,
         ):
             found.adopted = True
             return found
@@ -98,19 +101,27 @@ class Prestarted:
             Prestarted.current = None
         if self.adopted:
             return
-        if self.proc is not None:
+        for proc in self.procs:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
             except OSError:
                 pass
-            self.proc.wait()
-            self.proc = None
+            proc.wait()
+        self.procs = []
         self.endpoint.listener.close()
         shutil.rmtree(self.endpoint.workdir, ignore_errors=True)
 
 
-def _child_spec(spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | None) -> dict[str, Any]:
+def collector_log_name(k: int) -> str:
+    return "collector.log" if k == 0 else f"collector{k}.log"
+
+
+def _child_spec(
+    spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | None, collector: int = 0
+) -> dict[str, Any]:
+    split = {"collector": collector, "collectors": spec.collectors} if spec.collectors > 1 else {}
     return {
+        **split,
         "role": role,
         "args": spec.args,
         "cwd": spec.cwd,
@@ -123,13 +134,20 @@ def _child_spec(spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | N
 
 
 def _popen_collector(
-    spec: LaunchSpec, endpoint: Endpoint, role: str, worker: str | None, env_extra: dict[str, str], log: str
+    spec: LaunchSpec,
+    endpoint: Endpoint,
+    role: str,
+    worker: str | None,
+    env_extra: dict[str, str],
+    log: str,
+    collector: int = 0,
 ) -> subprocess.Popen[bytes]:
-    """``python -m testfleet.worker.collector`` as the collector, or as a spawned worker."""
+    """``python -m testfleet.worker.collector`` as a collector (``collector``: its index, with
+    ``--collectors K``), or as a spawned worker."""
     env = dict(os.environ)
     env.update(spec.env)
     env.update(env_extra)
-    env["TESTFLEET_SPEC"] = json.dumps(_child_spec(spec, endpoint, role, worker))
+    env["TESTFLEET_SPEC"] = json.dumps(_child_spec(spec, endpoint, role, worker, collector))
     env["PYTHONUNBUFFERED"] = "1"
     out = open(os.path.join(endpoint.workdir, log), "wb")  # noqa: SIM115
     try:
@@ -165,11 +183,13 @@ def process_state(pid: int) -> str | None:
     return fields[0].decode() if fields else "?"
 
 
-def collector_ended(code: int) -> str:
+def collector_ended(code: int, group: int | None = None) -> str:
     """How the collector process ended, in words: "the collector process exited with code 3",
-    "... was killed by signal 9 (SIGKILL)" (wording from :func:`testfleet.diagnostics.describe_exit`)."""
+    "... was killed by signal 9 (SIGKILL)" (wording from :func:`testfleet.diagnostics.describe_exit`);
+    ``group``: with ``--collectors K``, "collector 1's process ..."."""
     words = describe_exit(code)
-    return f"the collector process {'was ' + words if code < 0 else words}"
+    who = "the collector process" if group is None else f"collector {group}'s process"
+    return f"{who} {'was ' + words if code < 0 else words}"
 
 
 class LocalExecutor:
@@ -188,8 +208,12 @@ class LocalExecutor:
         self.address = self.endpoint.address
         self.token = self.endpoint.token
         self.listener = self.endpoint.listener
-        self.collector: subprocess.Popen[bytes] | None = early.proc if early is not None else None
-        self.collector_chan: Channel | None = None
+        count = max(1, spec.collectors if spec.start == "fork" else 1)
+        # One collector per group (--collectors K; K = 1 by default): its process and channel.
+        self.collectors: list[subprocess.Popen[bytes] | None] = (
+            list(early.procs) if early is not None else [None] * count
+        )
+        self.collector_chans: list[Channel | None] = [None] * count
         self.spawned: dict[str, subprocess.Popen[bytes]] = {}
         self.pids: dict[str, int] = {}
         self.fork_requested: dict[str, float] = {}
@@ -206,23 +230,35 @@ class LocalExecutor:
     ) -> subprocess.Popen[bytes]:
         return _popen_collector(self.spec, self.endpoint, role, worker, env_extra, log)
 
+    @property
+    def collector(self) -> subprocess.Popen[bytes] | None:
+        return self.collectors[0]
+
+    @property
+    def collector_chan(self) -> Channel | None:
+        return self.collector_chans[0]
+
     def start_collector(self) -> None:
-        if self.collector is None:  # else prestarted by `testfleet run`
-            self.collector = self._popen("collector", None, {}, "collector.log")
+        for k, proc in enumerate(self.collectors):
+            if proc is None:  # else prestarted by `testfleet run`
+                self.collectors[k] = _popen_collector(
+                    self.spec, self.endpoint, "collector", None, {}, collector_log_name(k), k
+                )
 
-    def attach_collector(self, chan: Channel) -> None:
-        self.collector_chan = chan
+    def attach_collector(self, chan: Channel, group: int = 0) -> None:
+        self.collector_chans[group] = chan
 
-    def collector_log(self, limit: int = 4000) -> str:
+    def collector_log(self, limit: int = 4000, group: int = 0) -> str:
         try:
-            with open(os.path.join(self.workdir, "collector.log"), "rb") as fh:
+            with open(os.path.join(self.workdir, collector_log_name(group)), "rb") as fh:
                 data = fh.read()
         except OSError:
             return ""
         return data.decode("utf-8", "replace")[-limit:]
 
-    def collector_exit(self) -> int | None:
-        return None if self.collector is None else self.collector.poll()
+    def collector_exit(self, group: int = 0) -> int | None:
+        proc = self.collectors[group]
+        return None if proc is None else proc.poll()
 
     # --- workers ---
     def start_worker(self, worker_id: str, env: dict[str, str]) -> None:
@@ -231,8 +267,9 @@ class LocalExecutor:
             self.spawned[worker_id] = self._popen("worker", worker_id, env, f"{worker_id}.spawn.log")
             self.pids[worker_id] = self.spawned[worker_id].pid
             return
-        assert self.collector_chan is not None
-        self.collector_chan.send({"t": "fork", "worker": worker_id, "env": env})
+        chan = self.collector_chans[int(env.get("TESTFLEET_COLLECTOR", "0"))]  # its group's
+        assert chan is not None
+        chan.send({"t": "fork", "worker": worker_id, "env": env})
 
     def forked(self, worker_id: str, pid: int) -> None:
         self.pids[worker_id] = pid
@@ -297,15 +334,15 @@ class LocalExecutor:
             return False
         return True
 
-    def collector_health(self) -> str | None:
+    def collector_health(self, group: int = 0) -> str | None:
         """None while the collector is alive and running. A stopped collector (SIGSTOP,
         e.g. by a test in one of its workers) is continued; a dead one is described."""
-        proc = self.collector
+        proc = self.collectors[group]
         if proc is None:
             return None
         code = proc.poll()
         if code is not None:
-            return collector_ended(code)
+            return collector_ended(code, group if len(self.collectors) > 1 else None)
         if process_state(proc.pid) in ("T", "t"):
             try:
                 os.kill(proc.pid, signal.SIGCONT)
@@ -339,13 +376,14 @@ class LocalExecutor:
 
     # --- end ---
     def shutdown(self, wait: float = 5.0) -> None:
-        if self.collector_chan is not None:
-            try:
-                self.collector_chan.send({"t": "shutdown"})
-            except ChannelClosed:
-                pass
+        for chan in self.collector_chans:
+            if chan is not None:
+                try:
+                    chan.send({"t": "shutdown"})
+                except ChannelClosed:
+                    pass
         deadline = time.monotonic() + wait
-        procs = list(self.spawned.values()) + ([self.collector] if self.collector else [])
+        procs = list(self.spawned.values()) + [p for p in self.collectors if p is not None]
         for proc in procs:
             try:
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))

@@ -146,14 +146,14 @@ class RayExecutor:
         except OSError:
             pass
 
-    def attach_collector(self, chan: Channel) -> None:
-        self.local.attach_collector(chan)
+    def attach_collector(self, chan: Channel, group: int = 0) -> None:
+        self.local.attach_collector(chan, group)
 
-    def collector_log(self, limit: int = 4000) -> str:
-        return self.local.collector_log(limit)
+    def collector_log(self, limit: int = 4000, group: int = 0) -> str:
+        return self.local.collector_log(limit, group)
 
-    def collector_exit(self) -> int | None:
-        return self.local.collector_exit()
+    def collector_exit(self, group: int = 0) -> int | None:
+        return self.local.collector_exit(group)
 
     # --- placement ---
     def early_workers(self) -> int:
@@ -242,7 +242,7 @@ class RayExecutor:
 
     # Executor protocol members a Ray worker cannot offer: its exit status always comes
     # from its actor, and a remote process cannot be paused from here.
-    def collector_health(self) -> str | None:
+    def collector_health(self, group: int = 0) -> str | None:
         return None
 
     def forked_pid(self, worker_id: str) -> int | None:

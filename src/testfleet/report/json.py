@@ -8,7 +8,8 @@ Schema::
      "controller_peak_rss_kb", "controller_cpu_seconds",
      "loop": {"cpu_seconds", "wall_seconds" (the controller's loop, from its first round to
      its last), "passes_batched" (clean passes reported to pytest once per loop round)},
-     "replacements": [{"worker", "seconds"}], "collect_seconds", "wall_seconds",
+     "replacements": [{"worker", "seconds"}], "collect_seconds" (with --collectors K: until the
+     last collector had collected), "collectors", "collection_hash", "wall_seconds",
      "makespan_seconds" (first test start to last test end),
      "phases": {name: seconds since the controller started} (collector_started, collected,
      scheduled, first_worker_ready, loop_end), "executor": what the executor timed (Ray:
@@ -61,6 +62,8 @@ def build_report(state: Any) -> dict[str, Any]:
         "loop": dict(getattr(state, "loop_stats", {})),
         "replacements": state.replacements,
         "collect_seconds": round(state.collect_seconds, 4),
+        "collectors": state.settings.collectors,
+        "collection_hash": state.collection_hash,
         "makespan_seconds": makespan(state),
         "wall_seconds": round(state.wall_seconds(), 4),
         "phases": dict(state.phases),

@@ -12,7 +12,10 @@ from typing import Protocol
 # The value types live in model.py (every layer uses them); re-exported here (cli edit).
 from testfleet.model import TestSpec, WorkerSpec
 
-__all__ = ["Scheduler", "TestSpec", "WorkerSpec"]
+__all__ = ["Groups", "Scheduler", "TestSpec", "WorkerSpec"]
+
+# --collectors K: each test's group (the collector that collected it), and worker slots per group.
+Groups = tuple[Sequence[int], Sequence[int]] | None
 
 
 class Scheduler(Protocol):

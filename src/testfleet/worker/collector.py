@@ -25,6 +25,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,12 +34,107 @@ from testfleet.compat import collection_warnings
 from testfleet.diagnostics import describe_status
 from testfleet.hardware.forksafety import error_line, fork_hazard
 from testfleet.messages import Channel, ChannelClosed
+from testfleet.split import Split, collection_hash
+from testfleet.split_history import FileWeights, read_weights, weights_path
 from testfleet.worker import capture
 from testfleet.worker import items as item_info
 
 
-def collection_hash(nodeids: list[str]) -> str:
-    return hashlib.sha256("\n".join(nodeids).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+class FileSplit:
+    """Collector ``index`` of ``count`` (``--collectors``): collects only its share of the
+    files (:class:`testfleet.split.Split`, by size in bytes, in the order pytest visits them).
+
+    Every file some plugin would collect (``pytest_collect_file`` returns collectors for it:
+    test modules, doctest modules and text files, other plugins' files, files named on the
+    command line) gets a collector; a file of another collector's is dropped before it is
+    imported. A wrapper of ``pytest_collect_file`` rather than ``pytest_ignore_collect``:
+    pytest does not ask ``pytest_ignore_collect`` about the paths given on the command line,
+    and the plugins' own answer says which files are collected, so no rule of pytest's
+    (``python_files``, ``--doctest-modules``, ...) is repeated here.
+
+    For the merge, each file gets its *key*: its position in the collection tree (the
+    position of each node among its parent's children, from the root). pytest visits a
+    directory's files before its subdirectories but lists the items in tree order, so the
+    visit order is not the item order; the keys sort as one collector's items do. ``key``
+    maps file paths to keys, ``key_of_nodeid`` the collectors made (files, directories)."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index = index
+        self.split = Split(count)
+        # A file's weight: its size, or the time its tests took (testfleet.split_history).
+        self.weigh: Callable[[Path], float] = FileWeights({}, Path())
+        self.key: dict[Path, list[int]] = {}
+        self.key_of_nodeid: dict[str, list[int]] = {}
+        self.children: dict[str, int] = {}  # parent node id -> children numbered so far
+        self.foreign: set[str] = set()  # node ids of other collectors' files named on the command line
+        self.decisions = hashlib.sha256()  # every file and its owner: all collectors must agree
+
+    def _place(self, parent: pytest.Collector, nodes: list[Any]) -> list[int]:
+        pos = self.children.get(parent.nodeid, 0)
+        self.children[parent.nodeid] = pos + 1
+        key = [*self.key_of_nodeid.get(parent.nodeid, []), pos]
+        for node in nodes:
+            self.key_of_nodeid[node.nodeid] = key
+        return key
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> Any:
+        found = yield
+        if found is not None:
+            self._place(parent, [found])
+        return found
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:
+        found = yield
+        if not found or file_path in self.key:
+            return found
+        owner = self.split.assign(self.weigh(file_path))
+        self.key[file_path] = self._place(parent, found)
+        self.decisions.update(f"{file_path}\0{owner}\n".encode("utf-8", "surrogatepass"))
+        if owner == self.index:
+            return found
+        if parent.session.isinitpath(file_path):
+            # Named on the command line: pytest reports a path that yields no collector as
+            # "not found", so it is collected here too and its items dropped before any
+            # other plugin sees them (pytest_collection_modifyitems), its errors not reported.
+            self.foreign.update(node.nodeid for node in found)
+            return found
+        return []
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if self.foreign:
+            items[:] = [item for item in items if not self.is_foreign(item.nodeid)]
+
+    def is_foreign(self, nodeid: str) -> bool:
+        """Of a file named on the command line that another collector collects."""
+        return bool(self.foreign) and nodeid.partition("::")[0] in self.foreign
+
+    def item_key(self, item: pytest.Item) -> list[int]:
+        """The key of the file ``item`` was collected from (empty: none known)."""
+        key = self.key.get(item.path)
+        if key is not None:
+            return key
+        for node in reversed(item.listchain()):
+            key = self.key_of_nodeid.get(node.nodeid)
+            if key is not None:
+                return key
+        return []
+
+
+def _file_weights(config: pytest.Config) -> FileWeights:
+    """What the split weighs files by: the store's file times, else their sizes."""
+    from testfleet import config as settings_mod
+    from testfleet.errors import TestfleetError
+    from testfleet.options import pytest_values
+
+    try:
+        db = settings_mod.build(pytest_values(config.option), config.rootpath).db
+    except TestfleetError:  # the controller reports it
+        db = "none"
+    path = weights_path(db, config.invocation_params.dir, config.rootpath)
+    return FileWeights(read_weights(path), config.rootpath)
 
 
 class CollectorPlugin:
@@ -59,6 +155,8 @@ class CollectorPlugin:
         self.gc_was_enabled = gc.isenabled()
         if self.gc_freeze:
             gc.disable()
+        count = int(spec.get("collectors", 1))
+        self.files = FileSplit(int(spec.get("collector", 0)), count) if count > 1 else None
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
@@ -67,6 +165,8 @@ class CollectorPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # Failed collectors are errors; skipped ones (a module-level skip or importorskip)
         # count as skipped, as in plain pytest.
+        if self.files is not None and self.files.is_foreign(report.nodeid):
+            return  # another collector's file (named on the command line): its to report
         if report.failed or report.skipped:
             cfg = self._config
             self.errors.append(cfg.hook.pytest_report_to_serializable(config=cfg, report=report))
@@ -75,6 +175,9 @@ class CollectorPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self._config = config
+        if self.files is not None:
+            self.files.weigh = _file_weights(config)
+            config.pluginmanager.register(self.files, "testfleet-file-split")
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
@@ -91,8 +194,22 @@ class CollectorPlugin:
         sock.connect(self.spec["address"])
         self.chan = Channel(sock)
         nodeid_list, extra = item_info.describe_all(session.items)
+        split: dict[str, Any] = {}
+        if self.files is not None:  # --collectors K: this collector's part, for the merge
+            files = self.files
+            split = {
+                "collector": files.index,
+                "keys": [files.item_key(it) for it in session.items],
+                "split": files.decisions.hexdigest()[:16],
+                # perf_counter is the system's monotonic clock (Linux): comparable across the
+                # collectors, for the wall time from the first start to the last collection,
+                # both ends where one collector's "seconds" start and end.
+                "span": [self.t0, self.t0 + seconds],
+                "error_keys": [files.key_of_nodeid.get(e.get("nodeid", ""), []) for e in self.errors],
+            }
         self.chan.send(
             {
+                **split,
                 "t": "collected",
                 "role": "collector",
                 "token": self.spec.get("token", ""),
@@ -160,6 +277,7 @@ class ForkServer:
         self.spec = spec
         self.digest = digest
         self.children: dict[int, str] = {}
+        self.items: list[Any] | None = None  # --collectors K: the merged collection (layout)
 
     def serve(self) -> int:
         rfd, wfd = os.pipe()
@@ -178,12 +296,26 @@ class ForkServer:
                     for msg in self.chan.messages():
                         if msg["t"] == "fork":
                             self._fork(msg, (rfd, wfd))
+                        elif msg["t"] == "layout":
+                            self._layout(msg)
                         elif msg["t"] == "shutdown":
                             return self._shutdown()
                     if not alive:  # the controller went away: take the workers down with us
                         return self._shutdown(kill=True)
         except ChannelClosed:
             return self._shutdown(kill=True)
+
+    def _layout(self, msg: dict[str, Any]) -> None:
+        """``--collectors K``: where this collector's items are in the merged collection.
+        Workers forked from now on index a list as long as the whole run's collection that
+        holds this collector's items at their global indices (the rest is None: another
+        collector's), so the controller's indices need no translation, per test or at all;
+        they send the merged collection's hash in ``hello``."""
+        view: list[Any] = [None] * int(msg["total"])
+        for item, index in zip(self.session.items, msg["indices"], strict=True):
+            view[index] = item
+        self.items = view
+        self.digest = msg["hash"]
 
     def _fork(self, msg: dict[str, Any], pipe: tuple[int, int]) -> None:
         t0 = time.perf_counter()
@@ -213,6 +345,7 @@ class ForkServer:
                     workdir=self.spec["workdir"],
                     collection_hash=self.digest,
                     token=self.spec.get("token", ""),
+                    items=self.items,
                 )
                 if profile:
                     prof.disable()
@@ -300,6 +433,7 @@ def main() -> None:
                 "exitcode": int(code),
                 "token": spec.get("token", ""),
                 "worker": spec.get("worker"),
+                "collector": spec.get("collector", 0),
             }
         )
     except OSError:

@@ -237,8 +237,13 @@ def run_worker(
     collection_hash: str,
     token: str = "",
     extra_caps: dict[str, Any] | None = None,
+    items: list[Any] | None = None,
 ) -> int:
-    """Serve tests until the controller says stop. Returns the process exit code."""
+    """Serve tests until the controller says stop. Returns the process exit code.
+
+    ``items``: what the controller's indices index (``--collectors K``: the run's merged
+    collection, holding this collector's items at their global indices); else
+    ``session.items``."""
     config = session.config
     capture.restart_global_capture(config, workdir, worker_id)
     chan = Channel(connect(address))
@@ -263,7 +268,8 @@ def run_worker(
     config.pluginmanager.register(plugin, "testfleet-worker")
     hardware.register(config)  # hardware: per-test GPUs (CUDA_VISIBLE_DEVICES), MPI-launched tests
     config.hook.pytest_testfleet_worker_started(config=config, worker_id=worker_id)
-    items = session.items
+    if items is None:
+        items = session.items
     q = WorkQueue(chan)
     queue = q.queue
     held = False

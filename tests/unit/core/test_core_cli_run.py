@@ -153,3 +153,31 @@ def test_order_deadline_and_auto_values_pass_verbatim() -> None:
         "--fleet",
         "auto",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ([], {}, 1),
+        (["--fleet", "4"], {}, 1),
+        (["--fleet", "4", "--fleet-collectors", "3"], {}, 3),
+        (["--fleet", "2", "--fleet-collectors=3"], {}, 2),  # never more than the workers
+        (["--fleet", "4"], {"TESTFLEET_COLLECTORS": "2"}, 2),
+        (["--fleet-collectors", "2", "--fleet-backend", "ray"], {}, None),  # a usage error: pytest reports it
+    ],
+)
+def test_testfleet_run_starts_as_many_collectors_early_as_the_run_will_have(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], expected: int | None
+) -> None:
+    from testfleet.cli.run import prestart_collectors
+    from testfleet.errors import UsageError
+
+    monkeypatch.delenv("TESTFLEET_COLLECTORS", raising=False)
+    monkeypatch.delenv("TESTFLEET_WORKERS", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    if expected is None:
+        with pytest.raises(UsageError):
+            prestart_collectors(args)
+    else:
+        assert prestart_collectors(args) == expected

@@ -14,6 +14,7 @@ from testfleet.report.json import build_report, write_report
 @dataclass
 class FakeSettings:
     db: str | None = None
+    collectors: int = 1
 
 
 @dataclass
@@ -31,6 +32,7 @@ class FakeState:
     replacements: list[dict[str, Any]] = field(default_factory=list)
     lost_workers: list[dict[str, Any]] = field(default_factory=list)
     collect_seconds: float = 0.123456
+    collection_hash: str = "0123456789abcdef"
     store_error: str | None = None
     settings: FakeSettings = field(default_factory=FakeSettings)
     wall: float = 3.14159265
@@ -143,6 +145,8 @@ def test_run_level_fields() -> None:
         "controller_cpu_seconds": 2.5,
         "replacements": [{"worker": "w1", "seconds": 0.4}],
         "collect_seconds": 0.1235,
+        "collectors": 1,
+        "collection_hash": "0123456789abcdef",
         "makespan_seconds": None,  # the sample attempts carry no start times
         "wall_seconds": 3.1416,
         "phases": {"collected": 0.5, "loop_end": 2.75},
