@@ -458,7 +458,6 @@ class RunState:
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.final.values() if r.outcome == outcome.value)
 
-    # ------------------------------------------------------------------ end
     def finish(self, exitstatus: int) -> None:
         self.exit_code = exitstatus
         interrupted = exitstatus == 2 or self.count(Outcome.NOT_RUN) > 0

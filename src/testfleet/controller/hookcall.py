@@ -62,6 +62,9 @@ class ReportHook:
         self.refresh()
 
     def refresh(self) -> None:
+        if self.pm is None:  # a stand-in config: every call goes to its hook as given
+            self.plain = None
+            return
         seen = (_impls(self.caller), getattr(self.pm, "_inner_hookexec", None))
         if seen == self.seen:  # nothing (un)registered, no tracing since: nothing to do
             return

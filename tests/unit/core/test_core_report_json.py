@@ -143,6 +143,7 @@ def test_run_level_fields() -> None:
         ],
         "controller_peak_rss_kb": 51200,
         "controller_cpu_seconds": 2.5,
+        "loop": {},
         "replacements": [{"worker": "w1", "seconds": 0.4}],
         "collect_seconds": 0.1235,
         "collectors": 1,
