@@ -46,6 +46,30 @@ def _impls(caller: Any) -> list[Any]:
     return impls if isinstance(impls, list) else list(caller.get_hookimpls())
 
 
+def _seen(caller: Any, pm: Any) -> tuple[list[Any], Any]:
+    """What decides how a hook is called: its implementations and pluggy's call function."""
+    return _impls(caller), getattr(pm, "_inner_hookexec", None)
+
+
+def _plain_impls(
+    caller: Any, pm: Any, names: tuple[str, ...]
+) -> list[tuple[Callable[..., Any], tuple[str, ...]]] | None:
+    """The hook's implementations as (function, the argument names it takes), in pluggy's
+    call order, when pluggy would call each one plainly with some of ``names``; None when a
+    call must go through pluggy (a wrapper, keyword extras, tracing or monitoring)."""
+    multicall = _default_hookexec()
+    if multicall is None or getattr(pm, "_inner_hookexec", None) is not multicall:
+        return None  # tracing or monitoring (--debug) wraps every call: keep it
+    plain = []
+    for impl in reversed(caller.get_hookimpls()):
+        if impl.hookwrapper or impl.wrapper or getattr(impl, "kwargnames", ()):
+            return None
+        if any(a not in names for a in impl.argnames):
+            return None
+        plain.append((impl.function, tuple(impl.argnames)))
+    return plain
+
+
 class ReportHook:
     """One of the per-test report hooks (see the module docstring)."""
 
@@ -65,23 +89,15 @@ class ReportHook:
         if self.pm is None:  # a stand-in config: every call goes to its hook as given
             self.plain = None
             return
-        seen = (_impls(self.caller), getattr(self.pm, "_inner_hookexec", None))
+        seen = _seen(self.caller, self.pm)
         if seen == self.seen:  # nothing (un)registered, no tracing since: nothing to do
             return
         self.seen = (list(seen[0]), seen[1])
-        self.plain = None
-        multicall = _default_hookexec()
-        if self.pm is None or getattr(self.pm, "_inner_hookexec", None) is not multicall:
-            return  # tracing or monitoring (--debug) wraps every call: keep it
         names = _ARGS[self.name]
-        plain = []
-        for impl in reversed(self.caller.get_hookimpls()):
-            if impl.hookwrapper or impl.wrapper or getattr(impl, "kwargnames", ()):
-                return
-            if any(a not in names for a in impl.argnames):
-                return
-            plain.append((impl.function, tuple(names.index(a) for a in impl.argnames)))
-        self.plain = plain
+        found = _plain_impls(self.caller, self.pm, names)
+        self.plain = (
+            None if found is None else [(fn, tuple(names.index(a) for a in args)) for fn, args in found]
+        )
 
     def report(self, report: pytest.TestReport) -> None:
         """``pytest_runtest_logreport(report=report)``."""
@@ -125,22 +141,11 @@ class TestStatus:
         self.refresh()
 
     def refresh(self) -> None:
-        seen = (_impls(self._caller), getattr(self._pm, "_inner_hookexec", None))
+        seen = _seen(self._caller, self._pm)
         if seen == self._seen:
             return
         self._seen = (list(seen[0]), seen[1])
-        self._plain = None
-        multicall = _default_hookexec()
-        if multicall is None or getattr(self._pm, "_inner_hookexec", None) is not multicall:
-            return
-        plain = []
-        for impl in reversed(self._caller.get_hookimpls()):
-            if impl.hookwrapper or impl.wrapper or getattr(impl, "kwargnames", ()):
-                return
-            if any(a not in ("report", "config") for a in impl.argnames):
-                return
-            plain.append((impl.function, tuple(impl.argnames)))
-        self._plain = plain
+        self._plain = _plain_impls(self._caller, self._pm, ("report", "config"))
 
     def __call__(self, *, report: Any, config: Any) -> Any:
         plain = self._plain
