@@ -60,6 +60,9 @@ class ControllerBase:
         self.requeued_lost: set[int] = set()  # tests already moved once off a lost node
         self.early_hellos: list[tuple[Channel, dict[str, Any]]] = []  # workers ready before the collection
         self._settled_since_freeze = 0
+        self._collected_at = 0.0  # the loop's last cyclic-GC pass (verdicts.FREEZE_EVERY)
+        self._cycles_found = False  # and whether it found garbage cycles
+        self._rounds = 0  # loop rounds so far (--report-json's loop.rounds)
         # Workers whose queues this loop round's messages shortened: topped up once at the end
         # of the round (_feed_round), with one ``run`` message each, not after every message.
         self.to_feed: dict[str, Worker] = {}

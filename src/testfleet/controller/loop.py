@@ -21,6 +21,7 @@ import pytest
 
 from testfleet import events
 from testfleet.controller.lifecycle import Lifecycle
+from testfleet.controller.verdicts import GC_SECONDS
 from testfleet.controller.workers import DEAD, READY, Worker, nap_seconds
 from testfleet.errors import UsageError
 from testfleet.messages import Channel, ChannelClosed
@@ -52,6 +53,11 @@ class Controller(Lifecycle):
                     str(self.config.rootpath),
                 )
             )
+        # No automatic cyclic GC from here to the end of the loop: what start-up makes (the
+        # collection, the scheduler) lives as long as the run, and the loop collects at its
+        # own pace (verdicts.FREEZE_EVERY, GC_SECONDS).
+        gc_auto = gc.isenabled()
+        gc.disable()
         try:
             self.executor.start_collector()
             # What the executor settled that the settings left open (Ray: one worker per CPU
@@ -85,24 +91,16 @@ class Controller(Lifecycle):
                 if not self.executor.plan(self.state.specs()):
                     self._retire_early_workers()  # the tests need other resources than they have
                 self.state.caps_provider = self.executor.slot_caps
-            # Building the scheduler makes a few objects per test, all kept for the run: the
-            # cyclic GC would walk the growing heap several times over for nothing.
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
-                if self.groups is None:
-                    self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
-                else:  # --collectors K: one scheduler per group, each with its slots
-                    fleets = [0] * self.settings.collectors
-                    for slot in range(self.settings.workers):
-                        fleets[self._slot_group(slot)] += 1
-                    self.scheduler = self.state.make_scheduler(
-                        self.items, len(collected["deselected"]), (self.groups, fleets)
-                    )
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
-            gc.freeze()
+            if self.groups is None:
+                self.scheduler = self.state.make_scheduler(self.items, len(collected["deselected"]))
+            else:  # --collectors K: one scheduler per group, each with its slots
+                fleets = [0] * self.settings.collectors
+                for slot in range(self.settings.workers):
+                    fleets[self._slot_group(slot)] += 1
+                self.scheduler = self.state.make_scheduler(
+                    self.items, len(collected["deselected"]), (self.groups, fleets)
+                )
+            gc.freeze()  # start-up's objects: no later GC pass walks them
             self.state.phase("scheduled")
             for index, outcome, reason in self.state.presettled():
                 self._settle_controller(index, outcome, reason, None)
@@ -120,20 +118,26 @@ class Controller(Lifecycle):
                 self.early_hellos.clear()
             self.hooks.install()
             cpu0, wall0 = time.process_time(), time.perf_counter()
+            self._collected_at = time.monotonic()
             try:
                 self._loop()
             finally:
+                if gc_auto:
+                    gc.enable()
                 self.hooks.uninstall()
                 self.state.loop_stats = {
                     "cpu_seconds": round(time.process_time() - cpu0, 4),
                     "wall_seconds": round(time.perf_counter() - wall0, 4),
                     "passes_batched": self.passes.batched,
+                    "rounds": self._rounds,
                 }
             if self.groups is not None:
                 self._save_file_times(len(collected["deselected"]))
             gc.freeze()  # what the run made stays out of the end-of-session GC passes
             self.state.phase("loop_end")
         finally:
+            if gc_auto:
+                gc.enable()
             signal.signal(signal.SIGINT, old_handler)
             signal.signal(signal.SIGTERM, old_term)
             self._shutdown()
@@ -194,6 +198,9 @@ class Controller(Lifecycle):
                     self._halt(w)
             self.state.progress.tick()
             self._check_stall()
+            self._rounds += 1
+            if time.monotonic() - self._collected_at >= GC_SECONDS:
+                self._collect_young()  # slow tests: few settle, but the rounds make garbage too
             live = self._live()
             if not live:
                 for group in list(self.groups_gone):  # --collectors K: groups left without a collector
@@ -243,7 +250,13 @@ class Controller(Lifecycle):
             pass  # the next run splits by size
 
     def _nap(self) -> float:
-        return 0.0 if self.stop_requested or self.kill_requested else nap_seconds(self.workers.values())
+        if self.stop_requested or self.kill_requested:
+            return 0.0
+        now = time.monotonic()
+        for w in self.workers.values():
+            if w.status is READY:
+                w.observe_pace(now)
+        return nap_seconds(self.workers.values())
 
     def _check_stall(self) -> None:
         """Every worker is idle and ready, work remains, and none of it can be handed out:

@@ -16,6 +16,8 @@ from testfleet.messages import Channel
 # holds at least 2 * NAP_MIN of work (see nap_seconds).
 NAP_MAX = 0.005
 NAP_MIN = 0.001
+# A worker's pace (Worker.observe_pace) is measured over this many of its tests.
+PACE_TESTS = 32
 
 
 class WorkerStatus(enum.Enum):
@@ -73,11 +75,30 @@ class Worker:
     late_tail: int | None = None  # the last test sent in a "late" batch (see Dispatch._feed)
     unqueue_sent: bool = False  # asked to give back unstarted tests; its "returned" is due
     avg_duration: float | None = None  # moving average of this worker's recent tests
+    pace: float | None = None  # wall seconds per test lately, the worker's own overhead included
+    pace_mark: tuple[float, int] | None = None  # (when, finished_tests) where pace is measured from
+
+    def observe_pace(self, now: float) -> None:
+        """Once per loop round: the wall time per finished test over the worker's last
+        PACE_TESTS tests. A tiny test's reports say 0.04 ms while the worker takes 0.3 ms
+        per test (pytest's hooks, the messages): queues measured by the reports look seven
+        times shorter than they are, and the loop, napping for half of that, goes round for
+        every few results. A window in which the worker was seen with nothing queued is
+        dropped (its wait is not its pace)."""
+        mark = self.pace_mark
+        if not self.outstanding or mark is None or self.finished_tests < mark[1]:
+            self.pace_mark = (now, self.finished_tests) if self.outstanding else None
+            return
+        n = self.finished_tests - mark[1]
+        if n >= PACE_TESTS:
+            self.pace = (now - mark[0]) / n
+            self.pace_mark = (now, self.finished_tests)
 
 
 def nap_seconds(workers: Iterable[Worker]) -> float:
     """How long the loop may sleep before it reads messages: half the queued work of the
-    worker with the least (by its recent test durations), at most NAP_MAX, and not at all
+    worker with the least (by its recent test durations, or its pace when that is longer:
+    :meth:`Worker.observe_pace`), at most NAP_MAX, and not at all
     while a worker is starting, stopping, new, or holds less than 2 * NAP_MIN. Reading
     results in batches a few milliseconds late saves a wake-up per test: with tests of a
     fraction of a millisecond, the controller and the workers otherwise take the CPU from
@@ -89,6 +110,9 @@ def nap_seconds(workers: Iterable[Worker]) -> float:
             continue
         if status is not READY or w.avg_duration is None:
             return 0.0
-        queued = (len(w.outstanding) - 1) * w.avg_duration
+        per = w.avg_duration
+        if w.pace is not None and w.pace > per:
+            per = w.pace
+        queued = (len(w.outstanding) - 1) * per
         slack = queued if slack is None else min(slack, queued)
     return 0.0 if slack is None or slack < 2 * NAP_MIN else min(NAP_MAX, slack / 2)

@@ -7,7 +7,7 @@ Schema::
      "workers": [{"id", "pid", "peak_rss_kb", "tests", "exit", "start_seconds", "cpu_seconds"}],
      "controller_peak_rss_kb", "controller_cpu_seconds",
      "loop": {"cpu_seconds", "wall_seconds" (the controller's loop, from its first round to
-     its last), "passes_batched" (clean passes reported to pytest once per loop round)},
+     its last), "passes_batched" (clean passes reported to pytest once per loop round), "rounds" (loop rounds)},
      "replacements": [{"worker", "seconds"}], "collect_seconds" (with --collectors K: until the
      last collector had collected), "collectors", "collection_hash", "wall_seconds",
      "makespan_seconds" (first test start to last test end),

@@ -12,6 +12,7 @@ import pytest
 
 from testfleet.controller import NAP_MAX, NAP_MIN, Controller, Worker, WorkerStatus, nap_seconds
 from testfleet.controller import results as results_mod
+from testfleet.controller.workers import PACE_TESTS
 from testfleet.ledger import Ledger
 from testfleet.report import progress
 from testfleet.report.progress import PlainProgress
@@ -51,6 +52,37 @@ def test_no_nap_for_a_worker_still_starting_and_none_without_workers() -> None:
     dead = worker(0, None, status=WorkerStatus.DEAD)
     assert nap_seconds([dead, worker(40, 0.001)]) == pytest.approx(min(NAP_MAX, 40 * 0.001 / 2))
     assert 2 * NAP_MIN <= NAP_MAX
+
+
+def test_pace_counts_what_the_reports_leave_out() -> None:
+    # Reports say 0.04 ms per test; the worker finishes one every 0.3 ms: 8 queued tests are
+    # 2.4 ms of work, not 0.32 ms. Without the pace the loop would not nap at all.
+    w = worker(8, 0.00004)
+    assert nap_seconds([w]) == 0.0
+    w.observe_pace(10.0)
+    w.finished_tests = PACE_TESTS - 1
+    w.observe_pace(10.0 + (PACE_TESTS - 1) * 0.0003)
+    assert w.pace is None  # not enough tests in the window yet
+    w.finished_tests = PACE_TESTS
+    w.observe_pace(10.0 + PACE_TESTS * 0.0003)
+    assert w.pace == pytest.approx(0.0003)
+    assert nap_seconds([w]) == pytest.approx(8 * 0.0003 / 2)
+    # A slower reported duration wins over a faster pace.
+    assert nap_seconds([worker(8, 0.0005, pace=0.0003)]) == pytest.approx(8 * 0.0005 / 2)
+
+
+def test_a_window_with_an_empty_queue_is_not_a_pace() -> None:
+    w = worker(8, 0.00004)
+    w.observe_pace(0.0)
+    w.outstanding.clear()  # it ran dry: what follows includes waiting for work
+    w.observe_pace(0.001)
+    assert w.pace_mark is None
+    w.outstanding.extend(range(9))
+    w.finished_tests = 10
+    w.observe_pace(5.0)  # a new window starts here, not at 0.0
+    w.finished_tests = 10 + PACE_TESTS
+    w.observe_pace(5.0 + PACE_TESTS * 0.0002)
+    assert w.pace == pytest.approx(0.0002)
 
 
 class CountingFile:

@@ -167,3 +167,42 @@ def test_the_sweep_gives_every_test_left_exactly_one_outcome() -> None:
     }
     with pytest.raises(InvariantBroken, match="abandon"):
         c._settle(0, None, sweep=True)  # the sweep too settles a test once
+
+
+class Cycle:
+    """Garbage only the cyclic GC can free: it refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_gc_pass_runs_when_due_or_after_one_found_cycles_and_what_is_left_is_frozen() -> None:
+    import gc
+    import time
+    import weakref
+
+    from testfleet.controller.verdicts import GC_SECONDS
+
+    ctl, _hooks, _state, _sched = controller()
+    was_enabled = gc.isenabled()
+    gc.disable()  # as while the loop runs
+    frozen = gc.get_freeze_count()
+    try:
+        ctl._settled_since_freeze, ctl._collected_at = 7, time.monotonic()
+        early = weakref.ref(Cycle())
+        ctl._collect_young()  # not due: no pass, the garbage is frozen with the rest
+        assert early() is not None and gc.get_freeze_count() > frozen
+        assert ctl._settled_since_freeze == 0 and not ctl._cycles_found
+        ctl._collected_at -= GC_SECONDS
+        due = weakref.ref(Cycle())
+        ctl._collect_young()  # due: one pass first, which frees it
+        assert due() is None and ctl._cycles_found
+        after = weakref.ref(Cycle())
+        ctl._collect_young()  # not due by time, but the last pass found cycles: another
+        assert after() is None and ctl._cycles_found
+        ctl._collect_young()  # nothing to find: back to freezing without a pass
+        assert not ctl._cycles_found
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
