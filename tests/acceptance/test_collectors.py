@@ -130,6 +130,10 @@ def test_a_collection_error_in_one_group_is_reported_as_with_one_collector(fleet
     assert summary(many.out) == summary(one.out)
 
 
+# Collectors started as `python -m testfleet.worker.collector`, each with its spec in its
+# environment from the start (not forked by `testfleet run`, see executor/forked.py).
+SPAWNED = {"TESTFLEET_COLLECTOR_START": "exec"}
+
 EXEC_LOG = """
 import json, os, pytest
 
@@ -162,7 +166,9 @@ def test_every_test_runs_once_on_a_worker_of_the_collector_that_collected_it(fle
     for name, text in files.items():
         fleet.write(name, text)
     fleet.write("conftest.py", EXEC_LOG)
-    run = fleet.run("-w", "5", "--collectors", "2", "--db", "none")
+    # EXEC_LOG reads the collector's spec in its exec-time environment (/proc/<pid>/environ):
+    # a collector forked by `testfleet run` has the controller's there.
+    run = fleet.run("-w", "5", "--collectors", "2", "--db", "none", env=SPAWNED)
     assert run.code == 0, run.out[-3000:]
     lines = [json.loads(ln) for ln in (fleet.root / "exec.log").read_text().splitlines()]
     counts = Counter(ln["nodeid"] for ln in lines)
@@ -308,7 +314,7 @@ def test_collectors_that_split_the_files_differently_stop_the_run(fleet: Any) ->
     for name in ("test_a.py", "test_b.py", "test_c.py"):
         fleet.write(name, "def test_x(): pass\n")
     fleet.write("conftest.py", DISAGREE)
-    run = fleet.run("-w", "2", "--collectors", "2", "--db", "none")
+    run = fleet.run("-w", "2", "--collectors", "2", "--db", "none", env=SPAWNED)  # as EXEC_LOG
     assert run.code == 3, run.out[-2000:] + run.err[-2000:]
     assert "the collectors split the files differently" in run.out + run.err
     assert not (run.report or {}).get("tests"), run.report

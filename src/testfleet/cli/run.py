@@ -162,7 +162,8 @@ NOT_A_FLEET_RUN = frozenset(
 
 def prestart(args: list[str]) -> Any:
     """Start the collector now, while pytest starts up in this process (see
-    :class:`testfleet.executor.local.Prestarted`); None where it would not be used."""
+    :class:`testfleet.executor.local.Prestarted`): forked once pytest is imported, or with
+    ``TESTFLEET_COLLECTOR_START=exec`` spawned; None where it would not be used."""
     if any(a in NOT_A_FLEET_RUN for a in args) or "no:testfleet" in args:
         return None
     if any(a == "--fleet-start" and b == "spawn" for a, b in zip(args, args[1:], strict=False)):
@@ -176,9 +177,13 @@ def prestart(args: list[str]) -> Any:
         collectors = prestart_collectors(args)
     except UsageError:
         return None  # pytest will report it
-    return Prestarted.start(
-        LaunchSpec(args=list(args), cwd=os.getcwd(), gc_freeze=freeze, collectors=collectors)
-    )
+    spec = LaunchSpec(args=list(args), cwd=os.getcwd(), gc_freeze=freeze, collectors=collectors)
+    if os.environ.get("TESTFLEET_COLLECTOR_START", "fork") == "exec" or not hasattr(os, "fork"):
+        return Prestarted.start(spec)
+    # Forked from here: imported once (pytest with it), for this process and every collector.
+    import testfleet.worker.collector as collector
+
+    return Prestarted.start(spec, collector)
 
 
 def prestart_collectors(args: list[str]) -> int:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from testfleet.config import Settings
@@ -55,7 +56,11 @@ class Endpoint:
 
 class Prestarted:
     """A collector started by ``testfleet run`` before pytest itself has started up in the
-    controller, so the two start-ups overlap (about half a second saved on every run).
+    controller, so the two start-ups overlap (about half a second saved on every run). It
+    is forked from ``testfleet run`` once pytest and the collector's module are imported
+    there (``executor/forked.py``: no interpreter start-up and no imports of its own; the
+    caller passes the module), or, without it or where there is no ``fork``, started as
+    ``python -m testfleet.worker.collector``.
 
     The executor adopts it only if it was started for exactly the run pytest then
     configures (same arguments, directory and collector settings); otherwise it is killed
@@ -64,18 +69,22 @@ class Prestarted:
 
     current: Prestarted | None = None
 
-    def __init__(self, spec: LaunchSpec) -> None:
+    def __init__(self, spec: LaunchSpec, collector: ModuleType | None = None) -> None:
         self.spec = spec
         self.adopted = False
         self.endpoint = Endpoint()
-        self.procs: list[subprocess.Popen[bytes]] = [
-            _popen_collector(spec, self.endpoint, "collector", None, {}, collector_log_name(k), k)
+        self.procs: list[Any] = [
+            _fork_collector(collector, spec, self.endpoint, collector_log_name(k), k)
+            if collector is not None and hasattr(os, "fork")
+            else _popen_collector(spec, self.endpoint, "collector", None, {}, collector_log_name(k), k)
             for k in range(spec.collectors)
         ]
 
     @classmethod
-    def start(cls, spec: LaunchSpec) -> Prestarted:
-        cls.current = cls(spec)
+    def start(cls, spec: LaunchSpec, collector: ModuleType | None = None) -> Prestarted:
+        """``collector``: the module ``testfleet.worker.collector``, to fork collectors that
+        run it; None: spawn them."""
+        cls.current = cls(spec, collector)
         return cls.current
 
     @classmethod
@@ -131,6 +140,18 @@ def _child_spec(
         "worker": worker,
         "gc_freeze": spec.gc_freeze,
     }
+
+
+def _fork_collector(
+    module: ModuleType, spec: LaunchSpec, endpoint: Endpoint, log: str, collector: int
+) -> Any:
+    """:func:`_popen_collector`'s collector, forked (see :class:`Prestarted`)."""
+    from testfleet.executor.forked import fork_collector
+
+    env = dict(spec.env)
+    env["TESTFLEET_SPEC"] = json.dumps(_child_spec(spec, endpoint, "collector", None, collector))
+    env["PYTHONUNBUFFERED"] = "1"
+    return fork_collector(module, env, spec.cwd, os.path.join(endpoint.workdir, log), [endpoint.listener])
 
 
 def _popen_collector(
