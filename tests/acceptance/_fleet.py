@@ -53,3 +53,27 @@ def run_testfleet(
         )
         data = json.loads(report_path.read_text()) if report and report_path.exists() else None
     return Run(proc.returncode, proc.stdout, proc.stderr, data)
+
+
+# A test that kills the collector (its workers' parent) and one that kills its own worker, and
+# two tests left for after them (test_exactly_once.py, test_collectors.py).
+KILLS_COLLECTOR = (
+    "import os, signal\n"
+    "def test_attack_parent(): os.kill(os.getppid(), signal.SIGKILL)\n"
+    "def test_die(): os._exit(1)\n"
+    "def test_left_1(): pass\n"
+    "def test_left_2(): pass\n"
+)
+
+
+def assert_left_without_collector(run: Run, killed: str) -> None:
+    """The run of KILLS_COLLECTOR (``--order collection``): the attack passed, the test that
+    died crashed, and the tests left end ``not_run`` saying that ``killed`` ("collector
+    process", "collector 0's process") was killed."""
+    assert run.report is not None, run.out[-3000:] + run.err[-3000:]
+    assert run.outcome("test_attack_parent")["outcome"] == "passed"
+    assert run.outcome("test_die")["outcome"] == "crashed"
+    for name in ("test_left_1", "test_left_2"):
+        left = run.outcome(name)
+        assert left["outcome"] == "not_run", left
+        assert f"{killed} was killed by signal 9" in left["message"], left

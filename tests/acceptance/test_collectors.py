@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _fleet import KILLS_COLLECTOR, assert_left_without_collector
 
 from testfleet.split import split
 
@@ -192,18 +193,9 @@ def test_every_test_runs_once_on_a_worker_of_the_collector_that_collected_it(fle
     assert len(pids) == 5
 
 
-ATTACK = """
-import os, signal
-def test_attack_parent(): os.kill(os.getppid(), signal.SIGKILL)
-def test_die(): os._exit(1)
-def test_left_1(): pass
-def test_left_2(): pass
-"""
-
-
 def test_a_test_that_kills_its_collector_ends_only_its_groups_tests(fleet: Any) -> None:
     # Two files of one collector each: the first visited goes to collector 0.
-    fleet.write("test_a_attack.py", ATTACK)
+    fleet.write("test_a_attack.py", KILLS_COLLECTOR)
     fleet.write(
         "test_b_other.py",
         "import time, pytest\n@pytest.mark.parametrize('n', range(20))\ndef test_other(n): time.sleep(0.05)\n",
@@ -219,13 +211,7 @@ def test_a_test_that_kills_its_collector_ends_only_its_groups_tests(fleet: Any) 
         "collection",
         timeout=float(os.environ.get("ATTACK_TIMEOUT", "90")),
     )
-    assert run.report is not None, run.out[-3000:] + run.err[-3000:]
-    assert run.outcome("test_attack_parent")["outcome"] == "passed"
-    assert run.outcome("test_die")["outcome"] == "crashed"
-    for name in ("test_left_1", "test_left_2"):
-        left = run.outcome(name)
-        assert left["outcome"] == "not_run", left
-        assert "collector 0's process was killed by signal 9" in left["message"], left
+    assert_left_without_collector(run, "collector 0's process")
     others = [t for t in run.report["tests"] if "test_b_other.py" in t["nodeid"]]
     assert len(others) == 20 and {t["outcome"] for t in others} == {"passed"}, others
     assert run.code in (1, 2)
