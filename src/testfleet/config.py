@@ -87,6 +87,12 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def worker_threads(workers: int) -> int:
+    """Threads for numeric libraries in each of ``workers`` local workers: the usable CPUs
+    shared out, at least 1 (executor/local.py THREAD_VARS)."""
+    return max(1, usable_cpus() // max(1, workers))
+
+
 def resolve_collectors(s: Settings, name: str) -> int:
     """How many collectors the run has. ``auto``: one per worker, at most the usable CPUs
     (the number of test files caps it again once they are known: a collector with no files

@@ -175,15 +175,42 @@ def prestart(args: list[str]) -> Any:
     try:
         freeze = parse_flag("TESTFLEET_GC_FREEZE", os.environ.get("TESTFLEET_GC_FREEZE", "1") or "1")
         collectors = prestart_collectors(args)
+        threads = prestart_threads(args)
     except UsageError:
         return None  # pytest will report it
-    spec = LaunchSpec(args=list(args), cwd=os.getcwd(), gc_freeze=freeze, collectors=collectors)
+    spec = LaunchSpec(
+        args=list(args), cwd=os.getcwd(), gc_freeze=freeze, collectors=collectors, threads=threads
+    )
     if os.environ.get("TESTFLEET_COLLECTOR_START", "fork") == "exec" or not hasattr(os, "fork"):
         return Prestarted.start(spec)
     # Forked from here: imported once (pytest with it), for this process and every collector.
     import testfleet.worker.collector as collector
 
     return Prestarted.start(spec, collector)
+
+
+def prestart_threads(args: list[str]) -> int:
+    """The executor's ``LaunchSpec.threads`` for this command line, as far as it tells (the
+    workers from ``-w``/``TESTFLEET_WORKERS``, else the default; a guess that differs only
+    costs the early start)."""
+    from testfleet.config import Settings, parse_workers, worker_threads
+
+    given = _flag_value(args, "--fleet") or os.environ.get("TESTFLEET_WORKERS")
+    backend = _flag_value(args, "--fleet-backend") or os.environ.get("TESTFLEET_BACKEND") or "local"
+    if backend != "local":
+        return 0
+    return worker_threads(parse_workers(given) if given else Settings().workers)
+
+
+def _flag_value(args: list[str], flag: str) -> str | None:
+    """The last value given to ``flag`` (``--flag V`` or ``--flag=V``), None if none."""
+    found = None
+    for a, b in zip(args, [*args[1:], ""], strict=False):
+        if a == flag:
+            found = b
+        elif a.startswith(flag + "="):
+            found = a.partition("=")[2]
+    return found
 
 
 def prestart_collectors(args: list[str]) -> int:

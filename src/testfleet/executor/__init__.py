@@ -19,6 +19,7 @@ def collector_args(config: pytest.Config) -> list[str]:
 
 
 def make_executor(config: pytest.Config, settings: Settings) -> Executor:
+    from testfleet.config import worker_threads
     from testfleet.executor.local import LaunchSpec
 
     spec = LaunchSpec(
@@ -27,6 +28,8 @@ def make_executor(config: pytest.Config, settings: Settings) -> Executor:
         start=settings.start,
         gc_freeze=settings.gc_freeze,
         collectors=settings.collectors,
+        # Ray caps its workers' threads itself (one per CPU it gives them).
+        threads=worker_threads(settings.workers) if settings.backend == "local" else 0,
     )
     if settings.backend == "ray":
         from testfleet.executor.ray import RayExecutor
