@@ -195,11 +195,16 @@ def prestart_threads(args: list[str]) -> int:
     costs the early start)."""
     from testfleet.config import Settings, parse_workers, worker_threads
 
-    given = _flag_value(args, "--fleet") or os.environ.get("TESTFLEET_WORKERS")
+    given = _given_workers(args)
     backend = _flag_value(args, "--fleet-backend") or os.environ.get("TESTFLEET_BACKEND") or "local"
     if backend != "local":
         return 0
     return worker_threads(parse_workers(given) if given else Settings().workers)
+
+
+def _given_workers(args: list[str]) -> str | None:
+    """The workers the command line or the environment asks for, unparsed; None if neither."""
+    return _flag_value(args, "--fleet") or os.environ.get("TESTFLEET_WORKERS")
 
 
 def _flag_value(args: list[str], flag: str) -> str | None:
@@ -218,24 +223,15 @@ def prestart_collectors(args: list[str]) -> int:
     settings decide; a guess that differs only costs the early start)."""
     from testfleet.config import Settings, parse_collectors, parse_workers, resolve_collectors
 
-    def value(flag: str) -> str | None:
-        found = None
-        for a, b in zip(args, [*args[1:], ""], strict=False):
-            if a == flag:
-                found = b
-            elif a.startswith(flag + "="):
-                found = a.partition("=")[2]
-        return found
-
-    given = value("--fleet-collectors") or os.environ.get("TESTFLEET_COLLECTORS")
+    given = _flag_value(args, "--fleet-collectors") or os.environ.get("TESTFLEET_COLLECTORS")
     if not given:
         return 1
     s = Settings(collectors=parse_collectors(given))
-    workers = value("--fleet") or os.environ.get("TESTFLEET_WORKERS")
+    workers = _given_workers(args)
     if workers:
         s.workers = parse_workers(workers)
-    s.backend = value("--fleet-backend") or s.backend
-    s.start = value("--fleet-start") or s.start
+    s.backend = _flag_value(args, "--fleet-backend") or s.backend
+    s.start = _flag_value(args, "--fleet-start") or s.start
     return resolve_collectors(s, "--collectors")
 
 

@@ -122,8 +122,6 @@ class Controller(Lifecycle):
             try:
                 self._loop()
             finally:
-                if gc_auto:
-                    gc.enable()
                 self.hooks.uninstall()
                 self.state.loop_stats = {
                     "cpu_seconds": round(time.process_time() - cpu0, 4),

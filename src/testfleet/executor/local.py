@@ -114,10 +114,11 @@ class Prestarted:
         found, cls.current = cls.current, None
         if found is None:
             return None
-        mine = (found.spec.args, found.spec.cwd, found.spec.gc_freeze, found.spec.env, found.spec.collectors)
-        if mine == (spec.args, spec.cwd, spec.gc_freeze, spec.env, spec.collectors) and (
-            found.spec.threads == spec.threads
-        ):
+
+        def key(s: LaunchSpec) -> tuple[Any, ...]:
+            return (s.args, s.cwd, s.gc_freeze, s.env, s.collectors, s.threads)
+
+        if key(found.spec) == key(spec):
             found.adopted = True
             return found
         found.discard()
